@@ -1,0 +1,51 @@
+"""Session-wide fixtures: the real broker and database every integration test uses."""
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from wegweiser.common import devtokens, topics
+from wegweiser.common.testing import infra
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> Iterator[str]:
+    """Bootstrap servers of a real broker on which every declared topic exists."""
+    with infra.kafka_bootstrap() as servers:
+        asyncio.run(topics.ensure_topics(servers))
+        yield servers
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    with infra.postgres_url() as url:
+        yield url
+
+
+@pytest.fixture
+async def database_url(postgres_url: str) -> AsyncIterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    async with infra.fresh_database(postgres_url) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def dev_keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A key pair for this test session only; tokens minted with ``key_dir=dev_keys``."""
+    key_dir = tmp_path_factory.mktemp("dev-keys")
+    devtokens.ensure_key_pair(key_dir)
+    return key_dir
+
+
+@pytest.fixture
+def service_env(kafka_bootstrap: str, dev_keys: Path) -> dict[str, Any]:
+    """Settings shared by every service under test: the real broker, the test keys, a private group prefix."""
+    return {
+        "kafka_bootstrap_servers": kafka_bootstrap,
+        "auth_jwks_url": (dev_keys / "jwks.json").as_uri(),
+        "consumer_group_prefix": f"test-{uuid.uuid4().hex[:8]}",
+    }

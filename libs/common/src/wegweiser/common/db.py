@@ -1,0 +1,134 @@
+"""Database plumbing shared by the services: engines, the outbox and inbox tables, the unit of work.
+
+Each service owns its database (SQLite by default, PostgreSQL in production and integration tests);
+these tables live in every one of them, beside the service's own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import uuid
+from types import TracebackType
+from typing import Any, Self
+
+from sqlalchemy import JSON, BigInteger, Column, Integer, LargeBinary, MetaData, event
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import registry
+from sqlmodel import Field, SQLModel
+
+from wegweiser.common.envelope import encode
+from wegweiser.common.events import Event
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class CommonTable(SQLModel, registry=registry()):
+    """Own registry, so each service creates exactly its own tables plus these two."""
+
+
+class OutboxRecord(CommonTable, table=True):
+    """An event written in the same transaction as the state change that caused it (ARCHITECTURE §4)."""
+
+    __tablename__ = "outbox"
+
+    # BIGINT identity: the relay publishes in this order, which is commit order per aggregate.
+    id: int | None = Field(
+        default=None, sa_column=Column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
+    )
+    event_id: str = Field(unique=True, max_length=64)
+    topic: str
+    key: str
+    value: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    headers: list[list[str]] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    published_at: dt.datetime | None = Field(default=None, index=True)
+    attempts: int = 0
+    last_error: str | None = None
+
+
+class InboxRecord(CommonTable, table=True):
+    """A processed event id, recorded with the effect, so a redelivery is skipped (ARCHITECTURE §4)."""
+
+    __tablename__ = "inbox"
+
+    consumer: str = Field(primary_key=True, max_length=200)
+    event_id: str = Field(primary_key=True, max_length=64)
+    processed_at: dt.datetime = Field(default_factory=utcnow)
+
+
+COMMON_METADATA: MetaData = CommonTable.metadata
+
+
+def create_engine(url: str) -> AsyncEngine:
+    """An async engine; SQLite gets WAL and a busy timeout because relay and handlers write concurrently."""
+    if url.startswith("sqlite"):
+        engine = create_async_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        return engine
+    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+async def create_tables(engine: AsyncEngine, *metadatas: MetaData) -> None:
+    """Create the common and the service's tables if missing (schema migrations: see README)."""
+    async with engine.begin() as conn:
+        for metadata in (COMMON_METADATA, *metadatas):
+            await conn.run_sync(metadata.create_all)
+
+
+class UnitOfWork:
+    """One transaction: the state change, the outgoing events and the processed inbox id commit together."""
+
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], outbox_signal: asyncio.Event | None = None
+    ):
+        self._sessions = sessions
+        self._outbox_signal = outbox_signal
+        self._published = False
+
+    async def __aenter__(self) -> Self:
+        self.session = self._sessions()
+        self._published = False
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.session.rollback()  # no-op after commit
+        await self.session.close()
+
+    def publish(self, event: Event, *, event_id: uuid.UUID | None = None) -> str:
+        """Queue an event in the outbox; it leaves only if the transaction commits. Returns its ce_id."""
+        record = encode(event, event_id=event_id)
+        self.session.add(
+            OutboxRecord(
+                event_id=record.event_id,
+                topic=record.topic,
+                key=record.key,
+                value=record.value,
+                headers=[[k, v.decode()] for k, v in record.headers],
+            )
+        )
+        self._published = True
+        return record.event_id
+
+    async def already_processed(self, *, consumer: str, event_id: str) -> bool:
+        return await self.session.get(InboxRecord, (consumer, event_id)) is not None
+
+    def mark_processed(self, *, consumer: str, event_id: str) -> None:
+        self.session.add(InboxRecord(consumer=consumer, event_id=event_id))
+
+    async def commit(self) -> None:
+        await self.session.commit()
+        if self._published and self._outbox_signal is not None:
+            self._outbox_signal.set()  # wake the relay now instead of at its next poll

@@ -1,0 +1,212 @@
+"""``wegweiser dev up``: Kafka, the four services on SQLite, a seeded demo; Ctrl-C stops everything.
+
+Also used by the end-to-end tests (``ServiceProcesses``), so the way people run the stack is the way
+it is tested.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+
+import httpx
+
+from wegweiser.common import devtokens
+
+SERVICES = {"intake": 8001, "casework": 8002, "referrals": 8003, "statistics": 8004}
+REPO = Path(os.environ.get("WEGWEISER_ROOT", Path(__file__).resolve().parents[5]))
+STATE = Path(os.environ.get("WEGWEISER_STATE", Path.home() / ".local" / "state" / "wegweiser"))
+
+
+class ServiceProcesses:
+    """The four services as child processes on given ports and databases."""
+
+    def __init__(self, *, env: Mapping[str, str], ports: Mapping[str, int], log_dir: Path) -> None:
+        self.env = dict(env)
+        self.ports = dict(ports)
+        self.log_dir = log_dir
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.ports[service]}"
+
+    def start(self, *services: str) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        for service in services or tuple(self.ports):
+            env = {**os.environ, **self.env, f"{service.upper()}_PORT": str(self.ports[service])}
+            log = (self.log_dir / f"{service}.log").open("ab")
+            self.processes[service] = subprocess.Popen(
+                [sys.executable, "-m", f"wegweiser.{service}"], env=env, stdout=log, stderr=subprocess.STDOUT
+            )
+
+    def wait_ready(self, timeout_s: float = 90) -> None:
+        deadline = time.monotonic() + timeout_s
+        pending = set(self.processes)
+        while pending:
+            for service in list(pending):
+                if self.processes[service].poll() is not None:
+                    raise RuntimeError(f"{service} exited; see {self.log_dir / (service + '.log')}")
+                try:
+                    if httpx.get(f"{self.url(service)}/health/ready", timeout=2).status_code == 200:
+                        pending.discard(service)
+                except httpx.HTTPError:
+                    pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"not ready after {timeout_s}s: {', '.join(sorted(pending))}")
+            time.sleep(0.3)
+
+    def stop(self, *services: str, kill: bool = False) -> None:
+        for service in services or tuple(self.processes):
+            process = self.processes.pop(service, None)
+            if process is None or process.poll() is not None:
+                continue
+            process.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _kafka(command: str) -> None:
+    subprocess.run([str(REPO / "deploy" / "local" / "kafka.sh"), command], check=True)
+
+
+DEMO_AUTHORITY = {"authority": "uab-08111", "ags": ["08111000", "08115003"]}
+DEMO_COUNSELLOR = {"provider": "kreis-08111", "ags": ["08111000"]}
+
+
+def demo_tokens() -> dict[str, str]:
+    return {
+        "reception_authority": devtokens.mint(
+            subject="dev-authority", roles=["reception_authority"], authority_id="uab-08111", ags=["08111000"]
+        ),
+        "counsellor": devtokens.mint(
+            subject="dev-counsellor", roles=["counsellor"], provider_id="kreis-08111", ags=["08111000"]
+        ),
+        "statistics_reader": devtokens.mint(subject="dev-statistics", roles=["statistics_reader"]),
+        "admin": devtokens.mint(subject="dev-admin", roles=["admin"]),
+    }
+
+
+def seed(stack: ServiceProcesses, tokens: Mapping[str, str]) -> None:
+    """A household allocated to Stuttgart, its case, and six consultations (enough to pass suppression)."""
+    reference = f"DEMO-{uuid.uuid4().hex[:8]}"
+    today = dt.date.today()
+    arrival = (
+        httpx.post(
+            f"{stack.url('intake')}/v1/arrivals",
+            headers={"Authorization": f"Bearer {tokens['reception_authority']}"},
+            json={
+                "authority_reference": reference,
+                "ags": "08111000",
+                "allocation_date": today.isoformat(),
+                "persons": [
+                    {
+                        "role": "head",
+                        "family_name": "Haddad",
+                        "given_names": "Rania",
+                        "date_of_birth": "1988-03",
+                        "sex": "female",
+                        "nationalities": ["SY"],
+                        "languages": ["ar"],
+                        "residence_status": "recognised_refugee",
+                    },
+                    {
+                        "role": "child",
+                        "family_name": "Haddad",
+                        "given_names": "Omar",
+                        "date_of_birth": "2016",
+                        "sex": "male",
+                        "nationalities": ["SY"],
+                        "languages": ["ar", "de"],
+                        "residence_status": "recognised_refugee",
+                    },
+                ],
+            },
+            timeout=10,
+        )
+        .raise_for_status()
+        .json()
+    )
+    counsellor = {"Authorization": f"Bearer {tokens['counsellor']}"}
+    deadline = time.monotonic() + 30
+    while True:
+        cases = httpx.get(f"{stack.url('casework')}/v1/cases?ags=08111000", headers=counsellor).json()
+        case = next((c for c in cases if c["arrival_id"] == arrival["arrival_id"]), None)
+        if case or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    if case is None:
+        raise RuntimeError("the demo case was not opened within 30 s")
+    for i, kind in enumerate(["erstgespraech"] + ["folgeberatung"] * 5):
+        httpx.post(
+            f"{stack.url('casework')}/v1/cases/{case['case_id']}/consultations",
+            headers=counsellor,
+            json={
+                "held_on": today.isoformat(),
+                "duration_minutes": 45 + i,
+                "type": kind,
+                "channel": "persoenlich",
+                "handlungsfelder": ["sprache", "wohnen"],
+            },
+        ).raise_for_status()
+    print(f"seeded: arrival {arrival['arrival_id']} → case {case['case_id']} with 6 consultations")
+
+
+def up(*, seed_demo: bool = True) -> int:
+    devtokens.ensure_key_pair()
+    _kafka("start")
+    data = STATE / "dev"
+    data.mkdir(parents=True, exist_ok=True)
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
+        **{
+            f"{s.upper()}_DATABASE_URL": os.environ.get(
+                f"{s.upper()}_DATABASE_URL", f"sqlite+aiosqlite:///{data / s}.db"
+            )
+            for s in SERVICES
+        },
+    }
+    stack = ServiceProcesses(env=env, ports=SERVICES, log_dir=data / "logs")
+    stopping = False
+
+    def _stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        stack.start()
+        stack.wait_ready()
+        tokens = demo_tokens()
+        if seed_demo:
+            seed(stack, tokens)
+        print("\nWegweiser is running:")
+        for service in SERVICES:
+            print(f"  {service:<11} {stack.url(service)}/docs")
+        print(f"  logs        {data / 'logs'}")
+        print("\nDevelopment tokens (8 h):")
+        for role, token in tokens.items():
+            print(f"  {role}: {token}\n")
+        print('Try: curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8002/v1/cases?ags=08111000')
+        print("Ctrl-C stops everything.")
+        while not stopping:
+            for service, process in stack.processes.items():
+                if process.poll() is not None:
+                    print(f"{service} exited with {process.returncode}; stopping", file=sys.stderr)
+                    stopping = True
+            time.sleep(0.5)
+        return 0
+    finally:
+        print("stopping services and Kafka ...")
+        stack.stop()
+        _kafka("stop")

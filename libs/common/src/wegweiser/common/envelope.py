@@ -1,0 +1,104 @@
+"""CloudEvents 1.0 in Kafka binary mode, plus W3C trace context (ARCHITECTURE §3).
+
+The payload is the event model as JSON; the attributes travel as ``ce_*`` headers, so a consumer can
+route and dead-letter a record without parsing its body.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from opentelemetry import propagate
+from pydantic import ValidationError
+
+from wegweiser.common.events import REGISTRY, Event
+
+SPECVERSION = "1.0"
+CONTENT_TYPE = "application/json"
+
+
+class MalformedEvent(ValueError):
+    """A record that can never be processed: undecodable, unknown type or failing validation."""
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingRecord:
+    topic: str
+    key: str
+    value: bytes
+    headers: tuple[tuple[str, bytes], ...]
+    event_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    id: str
+    source: str
+    type: str
+    subject: str
+    time: dt.datetime
+    headers: Mapping[str, str]
+
+
+def encode(
+    event: Event, *, event_id: uuid.UUID | None = None, time: dt.datetime | None = None
+) -> OutgoingRecord:
+    """Turn an event into a Kafka record carrying the current trace context."""
+    ce_id = str(event_id or uuid.uuid4())
+    attributes = {
+        "ce_id": ce_id,
+        "ce_source": f"/wegweiser/{event.source}",
+        "ce_type": event.ce_type(),
+        "ce_specversion": SPECVERSION,
+        "ce_time": (time or dt.datetime.now(dt.UTC)).isoformat(),
+        "ce_subject": event.subject(),
+        "content-type": CONTENT_TYPE,
+    }
+    propagate.inject(attributes)  # traceparent / tracestate of the current span, if any
+    return OutgoingRecord(
+        topic=event.topic.name,
+        key=event.key(),
+        value=event.model_dump_json().encode(),
+        headers=tuple((k, v.encode()) for k, v in attributes.items()),
+        event_id=ce_id,
+    )
+
+
+def header_map(headers: Iterable[tuple[str, bytes]]) -> dict[str, str]:
+    """Kafka headers as text; a header that is not UTF-8 makes the record malformed."""
+    try:
+        return {k: v.decode() for k, v in headers}
+    except (UnicodeDecodeError, AttributeError) as exc:
+        raise MalformedEvent(f"header is not UTF-8 text: {exc}") from exc
+
+
+def decode(headers: Iterable[tuple[str, bytes]], value: bytes | None) -> tuple[Envelope, Event]:
+    """Parse and validate a record; raises MalformedEvent with a reason fit for a dead-letter entry."""
+    h = header_map(headers)
+    missing = [n for n in ("ce_id", "ce_type", "ce_source", "ce_subject") if not h.get(n)]
+    if missing:
+        raise MalformedEvent(f"missing CloudEvents headers: {', '.join(missing)}")
+    model = REGISTRY.get(h["ce_type"])
+    if model is None:
+        raise MalformedEvent(f"unknown event type {h['ce_type']!r}")
+    if value is None:
+        raise MalformedEvent("record has no value")
+    try:
+        event = model.model_validate(json.loads(value))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise MalformedEvent(f"payload is not JSON: {exc}") from exc
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise MalformedEvent(f"payload fails {model.__name__} validation: {problems}") from exc
+    try:
+        time = dt.datetime.fromisoformat(h["ce_time"]) if h.get("ce_time") else dt.datetime.now(dt.UTC)
+    except ValueError as exc:
+        raise MalformedEvent(f"ce_time is not ISO 8601: {h['ce_time']!r}") from exc
+    envelope = Envelope(
+        id=h["ce_id"], source=h["ce_source"], type=h["ce_type"], subject=h["ce_subject"], time=time, headers=h
+    )
+    return envelope, event

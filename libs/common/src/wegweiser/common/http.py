@@ -1,0 +1,125 @@
+"""HTTP plumbing every service shares: RFC 9457 problem+json errors, health, metrics, auth wiring.
+
+Messages are German first; ``Accept-Language: en`` gives English.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from prometheus_client import make_asgi_app
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from wegweiser.common.auth import Forbidden, Unauthorized
+
+PROBLEM_JSON = "application/problem+json"
+
+TITLES: dict[int, tuple[str, str]] = {
+    400: ("Ungültige Anfrage", "Bad request"),
+    401: ("Anmeldung erforderlich", "Authentication required"),
+    403: ("Keine Berechtigung", "Forbidden"),
+    404: ("Nicht gefunden", "Not found"),
+    405: ("Methode nicht erlaubt", "Method not allowed"),
+    409: ("Konflikt", "Conflict"),
+    413: ("Anfrage zu groß", "Payload too large"),
+    422: ("Die Anfrage enthält ungültige Angaben", "The request contains invalid data"),
+    429: ("Zu viele Anfragen", "Too many requests"),
+    500: ("Interner Fehler", "Internal error"),
+    503: ("Dienst nicht bereit", "Service unavailable"),
+}
+
+
+def wants_english(request: Request) -> bool:
+    """German unless the client prefers English (first language tag of Accept-Language)."""
+    first = request.headers.get("accept-language", "de").split(",")[0].strip().lower()
+    return first.startswith("en")
+
+
+def problem(
+    request: Request,
+    status: int,
+    detail: str | None = None,
+    *,
+    headers: Mapping[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    de, en = TITLES.get(status, ("Fehler", "Error"))
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": en if wants_english(request) else de,
+        "status": status,
+        "instance": request.url.path,
+    }
+    if detail:
+        body["detail"] = detail
+    body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=dict(headers or {}))
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(p) for p in loc if p != "body") or "body"
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    async def validation(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        errors = [
+            {"field": _field(tuple(e["loc"])), "message": e["msg"], "type": e["type"]} for e in exc.errors()
+        ]
+        return problem(request, 422, errors=errors)
+
+    async def unauthorized(request: Request, exc: Exception) -> JSONResponse:
+        return problem(request, 401, str(exc), headers={"WWW-Authenticate": "Bearer"})
+
+    async def forbidden(request: Request, exc: Exception) -> JSONResponse:
+        return problem(request, 403, str(exc))
+
+    async def http_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        detail = exc.detail if isinstance(exc.detail, str) and exc.detail not in TITLES_TEXT else None
+        return problem(request, exc.status_code, detail, headers=exc.headers)
+
+    async def crash(request: Request, exc: Exception) -> JSONResponse:
+        return problem(request, 500)
+
+    app.add_exception_handler(RequestValidationError, validation)
+    app.add_exception_handler(Unauthorized, unauthorized)
+    app.add_exception_handler(Forbidden, forbidden)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(Exception, crash)
+
+
+TITLES_TEXT = {"Not Found", "Method Not Allowed"}
+
+ReadyCheck = Callable[[], Awaitable[bool]]
+
+
+def health_router(checks: Mapping[str, ReadyCheck]) -> APIRouter:
+    """``/health/live`` answers while the process runs; ``/health/ready`` once every check passes."""
+    router = APIRouter(tags=["health"])
+
+    @router.get("/health/live")
+    async def live() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/health/ready")
+    async def ready() -> JSONResponse:
+        results = {}
+        for name, check in checks.items():
+            try:
+                results[name] = await check()
+            except Exception:
+                results[name] = False
+        ok = all(results.values())
+        return JSONResponse({"status": "ok" if ok else "unavailable", "checks": results}, 200 if ok else 503)
+
+    return router
+
+
+def mount_metrics(app: FastAPI) -> None:
+    """Prometheus scrape endpoint fed by the OpenTelemetry Prometheus reader."""
+    app.mount("/metrics", make_asgi_app())

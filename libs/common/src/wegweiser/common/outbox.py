@@ -1,0 +1,145 @@
+"""The outbox relay: publishes committed events in commit order, then marks them sent (ARCHITECTURE §4).
+
+Exactly one relay is active per service database: on PostgreSQL leadership is a session-level advisory
+lock held on a dedicated connection (a second replica waits as a hot standby); on SQLite the database
+belongs to a single process anyway. The producer is idempotent with ``acks=all``, so a crash between
+publish and mark-as-sent gives a duplicate that the consumers' inbox absorbs — never a loss.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from opentelemetry import propagate, trace
+from sqlalchemy import select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+from sqlmodel import col
+
+from wegweiser.common.db import OutboxRecord, utcnow
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer(__name__)
+
+# Sends one record and returns a future that resolves once the broker acknowledged it.
+Send = Callable[[str, str, bytes, dict[str, str]], Awaitable["asyncio.Future[Any]"]]
+
+ADVISORY_LOCK_KEY = 0x5765_6777  # "Wegw": same key in every service; each has its own database
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        *,
+        engine: AsyncEngine,
+        sessions: async_sessionmaker[AsyncSession],
+        send: Send,
+        wake: asyncio.Event,
+        batch_size: int = 500,
+        poll_interval_s: float = 0.5,
+    ) -> None:
+        self._engine = engine
+        self._sessions = sessions
+        self._send = send
+        self._wake = wake
+        self._batch_size = batch_size
+        self._poll_interval_s = poll_interval_s
+        self.is_leader = False
+        self.published = 0
+
+    async def run(self) -> None:
+        """Hold leadership and publish until cancelled."""
+        async with self._leadership():
+            self.is_leader = True
+            log.info("outbox relay is the leader for this database")
+            while True:
+                try:
+                    sent = await self.publish_pending()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("outbox relay failed; retrying")
+                    await asyncio.sleep(self._poll_interval_s)
+                    continue
+                if sent < self._batch_size:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), self._poll_interval_s)
+                    self._wake.clear()
+
+    @contextlib.asynccontextmanager
+    async def _leadership(self) -> Any:
+        if self._engine.dialect.name != "postgresql":
+            yield
+            return
+        async with self._engine.connect() as conn:
+            await self._acquire(conn)
+            try:
+                yield
+            finally:
+                with contextlib.suppress(Exception):
+                    await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_LOCK_KEY})
+
+    async def _acquire(self, conn: AsyncConnection) -> None:
+        """Wait as a standby until the active relay's session ends (its lock is released with it)."""
+        await conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": ADVISORY_LOCK_KEY})
+        await conn.commit()
+
+    async def publish_pending(self) -> int:
+        """Publish one batch of unsent events in id order; returns how many were sent."""
+        async with self._sessions() as session:
+            rows = (
+                (
+                    await session.execute(
+                        select(OutboxRecord)
+                        .where(col(OutboxRecord.published_at).is_(None))
+                        .order_by(col(OutboxRecord.id))
+                        .limit(self._batch_size)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            if not rows:
+                return 0
+            futures = []
+            for row in rows:
+                headers = dict(row.headers)
+                with tracer.start_as_current_span(
+                    f"{row.topic} publish",
+                    context=propagate.extract(headers),
+                    kind=trace.SpanKind.PRODUCER,
+                    attributes={"messaging.system": "kafka", "messaging.destination.name": row.topic},
+                ):
+                    propagate.inject(headers)  # the consumer's span becomes a child of this one
+                    futures.append(await self._send(row.topic, row.key, row.value, headers))
+            results = await asyncio.gather(*futures, return_exceptions=True)
+            sent_ids = [
+                row.id
+                for row, result in zip(rows, results, strict=True)
+                if not isinstance(result, BaseException)
+            ]
+            failed = [
+                (row, result)
+                for row, result in zip(rows, results, strict=True)
+                if isinstance(result, BaseException)
+            ]
+            now = utcnow()
+            if sent_ids:
+                await session.execute(
+                    update(OutboxRecord).where(col(OutboxRecord.id).in_(sent_ids)).values(published_at=now)
+                )
+            for row, error in failed:
+                await session.execute(
+                    update(OutboxRecord)
+                    .where(col(OutboxRecord.id) == row.id)
+                    .values(attempts=OutboxRecord.attempts + 1, last_error=repr(error)[:1000])
+                )
+            await session.commit()
+            self.published += len(sent_ids)
+            if failed:
+                log.warning("outbox: %d of %d events not acknowledged; will retry", len(failed), len(rows))
+                raise RuntimeError("some outbox events were not acknowledged")
+            return len(sent_ids)

@@ -1,0 +1,135 @@
+"""The moving parts every service runs beside its HTTP API: database, outbox relay, consumers.
+
+Each service's ``app.py`` builds one ``ServiceRuntime`` and hands its ``lifespan`` to FastAPI, so
+start-up order, shutdown and readiness are the same everywhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy import MetaData, text
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from wegweiser.common import topics
+from wegweiser.common.auth import JwksValidator
+from wegweiser.common.broker import broker_sender, create_broker
+from wegweiser.common.consumer import EventDispatcher, EventHandler
+from wegweiser.common.db import UnitOfWork, create_engine, create_tables
+from wegweiser.common.engine import ConsumerEngine, EngineConfig
+from wegweiser.common.events import Event
+from wegweiser.common.http import ReadyCheck
+from wegweiser.common.outbox import OutboxRelay
+from wegweiser.common.regions import kreis_of
+from wegweiser.common.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ConsumerSpec:
+    """One consumer group: which topics it reads and which typed handler takes which event."""
+
+    group: str
+    topics: Sequence[topics.TopicSpec]
+    handlers: Mapping[type[Event], EventHandler]
+    config: EngineConfig = field(default_factory=EngineConfig)
+
+
+class ServiceRuntime:
+    def __init__(
+        self,
+        *,
+        service: str,
+        settings: ServiceSettings,
+        metadata: MetaData,
+        consumers: Sequence[ConsumerSpec] = (),
+        unit_of_work: Callable[..., UnitOfWork] = UnitOfWork,
+    ) -> None:
+        self.service = service
+        self.settings = settings
+        self.metadata = metadata
+        self.db = create_engine(settings.database_url)
+        self.sessions = async_sessionmaker(self.db, expire_on_commit=False)
+        self.outbox_wake = asyncio.Event()
+        self._unit_of_work = unit_of_work
+        self.consumer_specs = list(consumers)
+        self.consumers: list[ConsumerEngine] = []
+        self.broker = create_broker(settings.kafka_bootstrap_servers, client_id=f"wegweiser-{service}")
+        self.relay = OutboxRelay(
+            engine=self.db, sessions=self.sessions, send=broker_sender(self.broker), wake=self.outbox_wake
+        )
+        self._relay_task: asyncio.Task[None] | None = None
+        self.auth = JwksValidator(
+            jwks_url=settings.auth_jwks_url, issuer=settings.auth_issuer, audience=settings.auth_audience
+        )
+
+    def unit_of_work(self) -> Any:
+        return self._unit_of_work(self.sessions, self.outbox_wake)
+
+    async def start(self) -> None:
+        await create_tables(self.db, self.metadata)
+        if self.settings.create_topics:
+            await topics.ensure_topics(
+                self.settings.kafka_bootstrap_servers,
+                replication_factor=self.settings.topic_replication_factor,
+            )
+        await self.broker.start()
+        self._relay_task = asyncio.create_task(self.relay.run(), name=f"{self.service}-outbox-relay")
+        for spec in self.consumer_specs:
+            engine = ConsumerEngine(
+                bootstrap_servers=self.settings.kafka_bootstrap_servers,
+                group_id=spec.group,
+                topics=[t.name for t in spec.topics],
+                handler=EventDispatcher(
+                    group=spec.group, handlers=spec.handlers, unit_of_work=self.unit_of_work
+                ),
+                config=spec.config,
+                kreis_of=kreis_of,
+            )
+            await engine.start()
+            self.consumers.append(engine)
+
+    async def stop(self) -> None:
+        for engine in self.consumers:
+            with contextlib.suppress(Exception):
+                await engine.stop()
+        if self._relay_task is not None:
+            self._relay_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._relay_task
+            # Whatever committed but is still unsent goes out now rather than after the next start.
+            with contextlib.suppress(Exception):
+                await self.relay.publish_pending()
+        with contextlib.suppress(Exception):
+            await self.broker.stop()
+        await self.db.dispose()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, app: FastAPI) -> AsyncIterator[None]:
+        app.state.auth = self.auth
+        await self.start()
+        try:
+            yield
+        finally:
+            await self.stop()
+
+    def ready_checks(self) -> dict[str, ReadyCheck]:
+        async def database() -> bool:
+            async with self.db.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            return True
+
+        async def outbox_relay() -> bool:
+            return self._relay_task is not None and not self._relay_task.done()
+
+        async def consumers() -> bool:
+            return all(engine.ready for engine in self.consumers)
+
+        return {"database": database, "outbox_relay": outbox_relay, "consumers": consumers}

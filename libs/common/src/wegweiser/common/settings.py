@@ -1,0 +1,60 @@
+"""Settings base: every service reads its own env prefix plus the few names all services share.
+
+Nothing here reads the environment at import time; ``app.build()`` creates the settings object.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_KEY_DIR = Path.home() / ".config" / "wegweiser" / "dev-keys"
+DEV_ISSUER = "wegweiser-dev"
+AUDIENCE = "wegweiser"
+
+
+def _shared(name: str) -> AliasChoices:
+    """Read a shared setting by its plain, unprefixed name (e.g. ``KAFKA_BOOTSTRAP_SERVERS``)."""
+    return AliasChoices(name, name.lower())
+
+
+class ServiceSettings(BaseSettings):
+    """Fields every service has; subclasses set ``env_prefix`` (``INTAKE_``...) for their own."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    kafka_bootstrap_servers: str = Field(
+        "127.0.0.1:9092", validation_alias=_shared("KAFKA_BOOTSTRAP_SERVERS")
+    )
+    auth_jwks_url: str = Field(
+        (DEV_KEY_DIR / "jwks.json").as_uri(), validation_alias=_shared("AUTH_JWKS_URL")
+    )
+    auth_issuer: str = Field(DEV_ISSUER, validation_alias=_shared("AUTH_ISSUER"))
+    auth_audience: str = Field(AUDIENCE, validation_alias=_shared("AUTH_AUDIENCE"))
+    log_level: str = Field("INFO", validation_alias=_shared("LOG_LEVEL"))
+    otel_exporter_otlp_endpoint: str | None = Field(
+        None, validation_alias=_shared("OTEL_EXPORTER_OTLP_ENDPOINT")
+    )
+    create_topics: bool = Field(True, validation_alias=_shared("WEGWEISER_CREATE_TOPICS"))
+    consumer_group_prefix: str = Field(
+        "wegweiser", validation_alias=_shared("WEGWEISER_CONSUMER_GROUP_PREFIX")
+    )
+    topic_replication_factor: int = Field(1, validation_alias=_shared("WEGWEISER_TOPIC_REPLICATION_FACTOR"))
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    database_url: str = "sqlite+aiosqlite:///wegweiser.db"
+
+    def consumer_group(self, service: str) -> str:
+        """Group ids are per service; a prefix lets tests and parallel stacks share one broker."""
+        return f"{self.consumer_group_prefix}-{service}"
+
+
+class PseudonymKeyMixin(BaseSettings):
+    """For the services that hold personal data and emit pseudonymous facts; never for statistics."""
+
+    pseudonym_key: str = Field(
+        "dev-only-pseudonym-key-change-me", validation_alias=_shared("WEGWEISER_PSEUDONYM_KEY"), min_length=16
+    )

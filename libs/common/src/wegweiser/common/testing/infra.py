@@ -1,0 +1,129 @@
+"""Where the integration tests find a real Kafka and a real PostgreSQL.
+
+Order of preference, so that a developer's own setup always wins:
+1. what the environment names (``KAFKA_BOOTSTRAP_SERVERS``, ``WEGWEISER_TEST_POSTGRES_URL``);
+2. testcontainers, when a Docker engine answers;
+3. the project's own local broker and database (``deploy/local``), started by ``make test``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+
+LOCAL_KAFKA = "127.0.0.1:9092"
+LOCAL_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:55432/wegweiser_test"
+
+
+def docker_available() -> bool:
+    """True when a Docker engine (not just the client) answers."""
+    if shutil.which("docker") is None:
+        return False
+    try:
+        return subprocess.run(["docker", "info"], capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def _answers(host_port: str) -> bool:
+    host, _, port = host_port.split(",")[0].rpartition(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+@contextmanager
+def kafka_bootstrap() -> Iterator[str]:
+    """Yield bootstrap servers of a real broker for the whole test session."""
+    if servers := os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        yield servers
+        return
+    if _answers(LOCAL_KAFKA):
+        yield LOCAL_KAFKA
+        return
+    if docker_available():
+        from testcontainers.community.kafka import KafkaContainer
+
+        with KafkaContainer().with_kraft() as kafka:
+            yield kafka.get_bootstrap_server()
+        return
+    raise RuntimeError(
+        "No Kafka broker: set KAFKA_BOOTSTRAP_SERVERS, start a Docker engine, "
+        "or run `deploy/local/kafka.sh start` (make test does it for you)."
+    )
+
+
+@contextmanager
+def postgres_url() -> Iterator[str]:
+    """Yield an asyncpg URL of a real PostgreSQL database for the whole test session."""
+    if url := os.environ.get("WEGWEISER_TEST_POSTGRES_URL"):
+        yield url
+        return
+    if _answers("127.0.0.1:55432"):
+        yield LOCAL_POSTGRES
+        return
+    if docker_available():
+        from testcontainers.community.postgres import PostgresContainer
+
+        with PostgresContainer("postgres:16", driver="asyncpg") as pg:
+            yield pg.get_connection_url()
+        return
+    raise RuntimeError(
+        "No PostgreSQL: set WEGWEISER_TEST_POSTGRES_URL, start a Docker engine, "
+        "or run `deploy/local/postgres.sh start` (make test does it for you)."
+    )
+
+
+@asynccontextmanager
+async def fresh_database(server_url: str) -> AsyncIterator[str]:
+    """Create a uniquely named database on the server of ``server_url``; drop it on exit."""
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    admin = create_async_engine(make_url(server_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await admin.dispose()
+
+
+REPO = Path(__file__).resolve().parents[6]
+
+
+@contextmanager
+def isolated_kafka(state_dir: Path, *, port: int = 19292) -> Iterator[str]:
+    """A broker of its own for black-box tests whose assertions count everything on a topic.
+
+    Uses a fresh testcontainer or a fresh local broker (own port and state); only when the user
+    pinned ``KAFKA_BOOTSTRAP_SERVERS`` is that shared broker used instead.
+    """
+    if servers := os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        yield servers
+        return
+    if docker_available():
+        from testcontainers.community.kafka import KafkaContainer
+
+        with KafkaContainer().with_kraft() as kafka:
+            yield kafka.get_bootstrap_server()
+        return
+    script = str(REPO / "deploy" / "local" / "kafka.sh")
+    env = {**os.environ, "WEGWEISER_KAFKA_PORT": str(port), "WEGWEISER_STATE": str(state_dir)}
+    subprocess.run([script, "start"], env=env, check=True)
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        subprocess.run([script, "stop"], env=env, check=False)

@@ -1,0 +1,96 @@
+"""Every Kafka topic, declared once (ARCHITECTURE §2), and its creation or check at start-up."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+log = logging.getLogger(__name__)
+
+DAY_MS = 24 * 60 * 60 * 1000
+PERSONAL_RETENTION_MS = 30 * DAY_MS
+LONG_RETENTION_MS = 10 * 365 * DAY_MS
+
+
+@dataclass(frozen=True, slots=True)
+class TopicSpec:
+    name: str
+    retention_ms: int | None  # None: kept forever (compacted topics)
+    personal_data: bool
+    compacted: bool = False
+    partitions: int = 12
+
+    def configs(self) -> dict[str, str]:
+        if self.compacted:
+            return {"cleanup.policy": "compact"}
+        return {"cleanup.policy": "delete", "retention.ms": str(self.retention_ms)}
+
+
+ARRIVALS = TopicSpec("wegweiser.intake.arrivals.v1", PERSONAL_RETENTION_MS, personal_data=True)
+INTAKE_FACTS = TopicSpec("wegweiser.intake.facts.v1", LONG_RETENTION_MS, personal_data=False)
+CASES = TopicSpec("wegweiser.casework.cases.v1", LONG_RETENTION_MS, personal_data=False)
+REFERRAL_REQUESTS = TopicSpec("wegweiser.referrals.requests.v1", PERSONAL_RETENTION_MS, personal_data=True)
+REFERRAL_STATUS = TopicSpec("wegweiser.referrals.status.v1", LONG_RETENTION_MS, personal_data=False)
+REFERRAL_CATALOGUE = TopicSpec("wegweiser.referrals.catalogue.v1", None, personal_data=False, compacted=True)
+INDICATORS = TopicSpec("wegweiser.statistics.indicators.v1", None, personal_data=False, compacted=True)
+
+ALL: tuple[TopicSpec, ...] = (
+    ARRIVALS,
+    INTAKE_FACTS,
+    CASES,
+    REFERRAL_REQUESTS,
+    REFERRAL_STATUS,
+    REFERRAL_CATALOGUE,
+    INDICATORS,
+)
+
+
+class TopicMismatch(RuntimeError):
+    """An existing topic differs from its declaration in a way we cannot fix at start-up."""
+
+
+async def ensure_topics(
+    bootstrap_servers: str, specs: tuple[TopicSpec, ...] = ALL, *, replication_factor: int = 1
+) -> list[str]:
+    """Create missing topics and check existing ones; returns the names created."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [s for s in specs if s.name not in existing]
+        if missing:
+            response = await admin.create_topics(
+                [
+                    NewTopic(
+                        name=s.name,
+                        num_partitions=s.partitions,
+                        replication_factor=replication_factor,
+                        topic_configs=s.configs(),
+                    )
+                    for s in missing
+                ]
+            )
+            for topic, code, message in _topic_errors(response):
+                # 36 = TOPIC_ALREADY_EXISTS: another service created it a moment ago.
+                if code not in (0, 36):
+                    raise TopicMismatch(f"cannot create {topic}: error {code} {message}")
+            log.info("created topics", extra={"topics": [s.name for s in missing]})
+        present = [s for s in specs if s.name in existing]
+        if present:
+            described = await admin.describe_topics([s.name for s in present])
+            partitions = {d["topic"]: len(d["partitions"]) for d in described}
+            for s in present:
+                if partitions.get(s.name) != s.partitions:
+                    raise TopicMismatch(
+                        f"{s.name} has {partitions.get(s.name)} partitions, declared {s.partitions}"
+                    )
+        return [s.name for s in missing]
+    finally:
+        await admin.close()
+
+
+def _topic_errors(response: object) -> list[tuple[str, int, str | None]]:
+    """(topic, error code, message) from any CreateTopicsResponse version."""
+    return [(e[0], e[1], e[2] if len(e) > 2 else None) for e in getattr(response, "topic_errors", [])]

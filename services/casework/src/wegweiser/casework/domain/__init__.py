@@ -1,0 +1,1 @@
+"""Casework's domain: cases and consultations. Pure: no I/O."""

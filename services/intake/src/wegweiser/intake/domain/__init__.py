@@ -1,0 +1,1 @@
+"""Intake's domain: arrivals (households allocated to a municipality). Pure: no I/O."""

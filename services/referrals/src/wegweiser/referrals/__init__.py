@@ -1,0 +1,1 @@
+"""Wegweiser referrals service."""

@@ -1,0 +1,125 @@
+"""Black box: the four services as processes on the real broker and PostgreSQL, driven over HTTP."""
+
+import datetime as dt
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AsyncExitStack
+from pathlib import Path
+
+import httpx
+import pytest
+
+from wegweiser.common import devtokens
+from wegweiser.common.devstack import ServiceProcesses
+from wegweiser.common.testing.infra import fresh_database, isolated_kafka
+
+pytestmark = [pytest.mark.integration, pytest.mark.e2e]
+
+PORTS = {"intake": 18101, "casework": 18102, "referrals": 18103, "statistics": 18104}
+
+
+@pytest.fixture
+async def databases(postgres_url: str) -> AsyncIterator[dict[str, str]]:
+    async with AsyncExitStack() as stack:
+        yield {s: await stack.enter_async_context(fresh_database(postgres_url)) for s in PORTS}
+
+
+@pytest.fixture
+def own_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Counting assertions need a broker that holds nothing but this test's events."""
+    with isolated_kafka(tmp_path_factory.mktemp("kafka-state")) as servers:
+        yield servers
+
+
+@pytest.fixture
+def stack(
+    own_kafka: str, dev_keys: Path, databases: dict[str, str], tmp_path: Path
+) -> Iterator[ServiceProcesses]:
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": own_kafka,
+        "AUTH_JWKS_URL": (dev_keys / "jwks.json").as_uri(),
+        "WEGWEISER_CONSUMER_GROUP_PREFIX": f"e2e-{uuid.uuid4().hex[:8]}",
+        **{f"{s.upper()}_DATABASE_URL": url for s, url in databases.items()},
+    }
+    processes = ServiceProcesses(env=env, ports=PORTS, log_dir=tmp_path / "logs")
+    try:
+        processes.start()
+        processes.wait_ready()
+        yield processes
+    finally:
+        processes.stop()
+
+
+def bearer(dev_keys: Path, role: str, **claims: object) -> dict[str, str]:
+    return {
+        "Authorization": "Bearer "
+        + devtokens.mint(subject=f"e2e-{role}", roles=[role], key_dir=dev_keys, **claims)
+    }
+
+
+def poll(fetch: Callable[[], object], *, timeout_s: float = 60, what: str) -> object:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if result := fetch():
+            return result
+        time.sleep(0.3)
+    raise AssertionError(f"{what} not reached in {timeout_s}s")
+
+
+def test_an_arrival_becomes_a_case_whose_consultations_reach_the_indicator(
+    stack: ServiceProcesses, dev_keys: Path
+) -> None:
+    authority = bearer(dev_keys, "reception_authority", authority_id="uab-08111", ags=["08111000"])
+    counsellor = bearer(dev_keys, "counsellor", provider_id="kreis-08111", ags=["08111000"])
+    reader = bearer(dev_keys, "statistics_reader")
+    today = dt.date.today().isoformat()
+
+    arrival = httpx.post(
+        f"{stack.url('intake')}/v1/arrivals",
+        headers=authority,
+        json={
+            "authority_reference": f"E2E-{uuid.uuid4().hex[:8]}",
+            "ags": "08111000",
+            "allocation_date": today,
+            "persons": [{"role": "head", "family_name": "Haddad", "given_names": "Rania"}],
+        },
+    )
+    assert arrival.status_code == 201, arrival.text
+
+    def case() -> dict[str, str] | None:
+        cases = httpx.get(f"{stack.url('casework')}/v1/cases?ags=08111000", headers=counsellor).json()
+        return next((c for c in cases if c["arrival_id"] == arrival.json()["arrival_id"]), None)
+
+    opened = poll(case, what="case opened from the arrival")
+    assert isinstance(opened, dict)
+
+    indicator = f"{stack.url('statistics')}/v1/indicators/consultations?ags=08111000"
+    assert httpx.get(indicator, headers=reader).json()["value"] in (0, ".")  # nothing yet (or below 5)
+    for n in range(6):
+        response = httpx.post(
+            f"{stack.url('casework')}/v1/cases/{opened['case_id']}/consultations",
+            headers=counsellor,
+            json={
+                "held_on": today,
+                "duration_minutes": 30 + n,
+                "type": "folgeberatung",
+                "channel": "telefon",
+            },
+        )
+        assert response.status_code == 201, response.text
+
+    counted = poll(
+        lambda: (v := httpx.get(indicator, headers=reader).json())["value"] == 6 and v, what="6 counted"
+    )
+    assert counted == {
+        "indicator": "consultations",
+        "region": "08111000",
+        "period": "all",
+        "value": 6,
+        "suppressed": False,
+    }
+
+    assert httpx.get(f"{stack.url('referrals')}/health/ready").status_code == 200
+    assert httpx.get(indicator).status_code == 401
+    assert httpx.get(f"{stack.url('casework')}/v1/cases").status_code == 401
