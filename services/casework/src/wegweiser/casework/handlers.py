@@ -64,6 +64,7 @@ async def open_case_for_arrival(
             case_id=case.case_id,
             provider_id=case.provider_id,
             arrival_id=case.arrival_id,
+            allocation_date=event.allocation_date,
             opened_on=case.opened_on,
             household_size=len(case.persons),
             person_pseudonyms=tuple(pseudonym(p.person_id, pseudonym_key) for p in case.persons),
