@@ -49,4 +49,4 @@ WORKDIR /var/lib/wegweiser
 USER 10001:10001
 EXPOSE 8001 8002 8003 8004
 # No default service: docker-compose.yml and the Kubernetes Deployments set the command.
-CMD ["python", "-c", "raise SystemExit('choose a service: python -m wegweiser.<intake|casework|referrals|statistics>')"]
+CMD ["python", "-c", "raise SystemExit('run python -m wegweiser.<intake|casework|referrals|statistics>')"]

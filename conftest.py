@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from wegweiser.common import devtokens, topics
+from wegweiser.common.telemetry import configure_telemetry
 from wegweiser.common.testing import infra
 
 
@@ -18,6 +19,7 @@ def kafka_bootstrap() -> Iterator[str]:
     with infra.kafka_bootstrap() as servers:
         asyncio.run(topics.ensure_topics(servers))
         yield servers
+        asyncio.run(infra.delete_test_topics(servers))
 
 
 @pytest.fixture(scope="session")
@@ -49,3 +51,9 @@ def service_env(kafka_bootstrap: str, dev_keys: Path) -> dict[str, Any]:
         "auth_jwks_url": (dev_keys / "jwks.json").as_uri(),
         "consumer_group_prefix": f"test-{uuid.uuid4().hex[:8]}",
     }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def telemetry() -> None:
+    """Real tracer and meter providers, as the services have in production, so trace headers flow."""
+    configure_telemetry("tests")

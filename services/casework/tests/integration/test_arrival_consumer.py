@@ -47,12 +47,12 @@ async def cases_for(
 
 
 async def test_the_same_arrival_delivered_twice_opens_one_case(
-    service_env: dict[str, Any], database_url: str, dev_keys: Path
+    casework_env: dict[str, Any], database_url: str, dev_keys: Path
 ) -> None:
-    bootstrap = service_env["kafka_bootstrap_servers"]
+    bootstrap = casework_env["kafka_bootstrap_servers"]
     event = arrival()
     record = encode(event)
-    async with running(build(CaseworkSettings(database_url=database_url, **service_env))) as client:
+    async with running(build(CaseworkSettings(database_url=database_url, **casework_env))) as client:
         await produce(bootstrap, record, record)  # same ce_id twice: a redelivery
         later = arrival()
         await produce(bootstrap, encode(later))
@@ -75,10 +75,10 @@ async def test_the_same_arrival_delivered_twice_opens_one_case(
 
 
 async def test_a_malformed_record_is_dead_lettered_and_the_consumer_carries_on(
-    service_env: dict[str, Any], database_url: str, dev_keys: Path
+    casework_env: dict[str, Any], database_url: str, dev_keys: Path
 ) -> None:
-    bootstrap = service_env["kafka_bootstrap_servers"]
-    settings = CaseworkSettings(database_url=database_url, **service_env)
+    bootstrap = casework_env["kafka_bootstrap_servers"]
+    settings = CaseworkSettings(database_url=database_url, **casework_env)
     poison = dataclasses.replace(encode(arrival()), value=b'{"ags": "08111000", "arrival_id": "not-a-uuid"}')
     good = arrival()
     async with running(build(settings)) as client:
@@ -103,11 +103,11 @@ async def _when_len(coro, n: int):  # type: ignore[no-untyped-def]
 
 
 async def test_counsellors_see_only_their_provider_and_municipality(
-    service_env: dict[str, Any], database_url: str, dev_keys: Path
+    casework_env: dict[str, Any], database_url: str, dev_keys: Path
 ) -> None:
     event = arrival()
-    async with running(build(CaseworkSettings(database_url=database_url, **service_env))) as client:
-        await produce(service_env["kafka_bootstrap_servers"], encode(event))
+    async with running(build(CaseworkSettings(database_url=database_url, **casework_env))) as client:
+        await produce(casework_env["kafka_bootstrap_servers"], encode(event))
         [case] = await eventually(
             lambda: _when_len(cases_for(client, counsellor(dev_keys), event.arrival_id), 1)
         )

@@ -7,6 +7,7 @@ redelivered event a no-op.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -23,6 +24,7 @@ log = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
 
 EventHandler = Callable[[Any, Envelope, UnitOfWork], Awaitable[None]]
+DEFAULT_DATABASE_SLOTS = 16
 
 
 class EventDispatcher:
@@ -34,12 +36,18 @@ class EventDispatcher:
         group: str,
         handlers: Mapping[type[Event], EventHandler],
         unit_of_work: Callable[[], UnitOfWork],
+        database_slots: asyncio.Semaphore | None = None,
     ) -> None:
         self.group = group
         self._handlers = dict(handlers)
         self._unit_of_work = unit_of_work
+        # The engine may run hundreds of lanes at once; only this many hold a database connection, so a
+        # backlog waits here instead of timing out on an exhausted connection pool.
+        self._database_slots = database_slots or asyncio.Semaphore(DEFAULT_DATABASE_SLOTS)
 
     async def __call__(self, record: Record) -> None:
+        if record.value is None and record.ce_type is None:
+            return  # a compaction tombstone (e.g. a removed partner on the catalogue topic): no event
         try:
             envelope, event = decode(record.headers, record.value)
         except MalformedEvent as exc:
@@ -60,7 +68,7 @@ class EventDispatcher:
                 "wegweiser.ags": record.key or "",
             },
         ):
-            async with self._unit_of_work() as uow:
+            async with self._database_slots, self._unit_of_work() as uow:
                 if await uow.already_processed(consumer=self.group, event_id=envelope.id):
                     log.info("duplicate skipped", extra={"ce_id": envelope.id, "group": self.group})
                     return

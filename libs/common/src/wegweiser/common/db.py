@@ -20,6 +20,8 @@ from sqlmodel import Field, SQLModel
 from wegweiser.common.envelope import encode
 from wegweiser.common.events import Event
 
+DATABASE_POOL_SIZE = 30  # connections per service process, at most (pool + overflow)
+
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
@@ -76,7 +78,9 @@ def create_engine(url: str) -> AsyncEngine:
             cursor.close()
 
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return create_async_engine(
+        url, pool_size=DATABASE_POOL_SIZE // 3, max_overflow=DATABASE_POOL_SIZE * 2 // 3, pool_pre_ping=True
+    )
 
 
 async def create_tables(engine: AsyncEngine, *metadatas: MetaData) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import make_asgi_app
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -120,6 +121,11 @@ def health_router(checks: Mapping[str, ReadyCheck]) -> APIRouter:
     return router
 
 
-def mount_metrics(app: FastAPI) -> None:
-    """Prometheus scrape endpoint fed by the OpenTelemetry Prometheus reader."""
+def mount_observability(app: FastAPI) -> None:
+    """Prometheus scrape endpoint fed by the OpenTelemetry Prometheus reader; and a server span per request.
+
+    The request's span is the parent of the outbox entries it writes, so one trace runs from the HTTP
+    call through the relay and Kafka into every consumer (ARCHITECTURE §7).
+    """
     app.mount("/metrics", make_asgi_app())
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="health/.*,metrics")

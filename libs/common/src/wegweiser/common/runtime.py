@@ -21,7 +21,7 @@ from wegweiser.common import topics
 from wegweiser.common.auth import JwksValidator
 from wegweiser.common.broker import broker_sender, create_broker
 from wegweiser.common.consumer import EventDispatcher, EventHandler
-from wegweiser.common.db import UnitOfWork, create_engine, create_tables
+from wegweiser.common.db import DATABASE_POOL_SIZE, UnitOfWork, create_engine, create_tables
 from wegweiser.common.engine import ConsumerEngine, EngineConfig
 from wegweiser.common.events import Event
 from wegweiser.common.http import ReadyCheck
@@ -66,6 +66,8 @@ class ServiceRuntime:
             engine=self.db, sessions=self.sessions, send=broker_sender(self.broker), wake=self.outbox_wake
         )
         self._relay_task: asyncio.Task[None] | None = None
+        # Shared by all consumer groups of this service; below the pool size so HTTP requests keep room.
+        self.consumer_database_slots = asyncio.Semaphore(DATABASE_POOL_SIZE * 2 // 3)
         self.auth = JwksValidator(
             jwks_url=settings.auth_jwks_url, issuer=settings.auth_issuer, audience=settings.auth_audience
         )
@@ -88,7 +90,10 @@ class ServiceRuntime:
                 group_id=spec.group,
                 topics=[t.name for t in spec.topics],
                 handler=EventDispatcher(
-                    group=spec.group, handlers=spec.handlers, unit_of_work=self.unit_of_work
+                    group=spec.group,
+                    handlers=spec.handlers,
+                    unit_of_work=self.unit_of_work,
+                    database_slots=self.consumer_database_slots,
                 ),
                 config=spec.config,
                 kreis_of=kreis_of,

@@ -18,7 +18,7 @@ S = TypeVar("S", bound=ServiceSettings)
 def serve(service: str, settings_class: type[S], build: Callable[[S], FastAPI]) -> None:
     settings = settings_class()
     configure_logging(service, settings.log_level)
-    configure_telemetry(service)
+    configure_telemetry(service, otlp_endpoint=settings.otel_exporter_otlp_endpoint)
     uvicorn.run(
         build(settings),
         host=settings.host,

@@ -6,18 +6,20 @@ Nothing here reads the environment at import time; ``app.build()`` creates the s
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal, Self
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_KEY_DIR = Path.home() / ".config" / "wegweiser" / "dev-keys"
 DEV_ISSUER = "wegweiser-dev"
 AUDIENCE = "wegweiser"
+DEV_PSEUDONYM_KEY = "dev-only-pseudonym-key-change-me"
 
 
 def _shared(name: str) -> AliasChoices:
     """Read a shared setting by its plain, unprefixed name (e.g. ``KAFKA_BOOTSTRAP_SERVERS``)."""
-    return AliasChoices(name, name.lower())
+    return AliasChoices(name)
 
 
 class ServiceSettings(BaseSettings):
@@ -25,6 +27,9 @@ class ServiceSettings(BaseSettings):
 
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
+    environment: Literal["development", "production"] = Field(
+        "development", validation_alias=_shared("WEGWEISER_ENVIRONMENT")
+    )
     kafka_bootstrap_servers: str = Field(
         "127.0.0.1:9092", validation_alias=_shared("KAFKA_BOOTSTRAP_SERVERS")
     )
@@ -47,6 +52,18 @@ class ServiceSettings(BaseSettings):
     port: int = 8000
     database_url: str = "sqlite+aiosqlite:///wegweiser.db"
 
+    @model_validator(mode="after")
+    def _no_development_defaults_in_production(self) -> Self:
+        """Production must not start on the development key pair or placeholder secrets."""
+        if self.environment == "production":
+            if self.auth_jwks_url.startswith("file:") or self.auth_issuer == DEV_ISSUER:
+                raise ValueError(
+                    "production needs AUTH_JWKS_URL and AUTH_ISSUER of an OpenID Connect provider"
+                )
+            if getattr(self, "pseudonym_key", None) == DEV_PSEUDONYM_KEY:
+                raise ValueError("production needs its own WEGWEISER_PSEUDONYM_KEY")
+        return self
+
     def consumer_group(self, service: str) -> str:
         """Group ids are per service; a prefix lets tests and parallel stacks share one broker."""
         return f"{self.consumer_group_prefix}-{service}"
@@ -56,5 +73,5 @@ class PseudonymKeyMixin(BaseSettings):
     """For the services that hold personal data and emit pseudonymous facts; never for statistics."""
 
     pseudonym_key: str = Field(
-        "dev-only-pseudonym-key-change-me", validation_alias=_shared("WEGWEISER_PSEUDONYM_KEY"), min_length=16
+        DEV_PSEUDONYM_KEY, validation_alias=_shared("WEGWEISER_PSEUDONYM_KEY"), min_length=16
     )

@@ -1,47 +1,102 @@
-"""Casework's composition root: ``build(settings)`` wires database, relay, consumers and HTTP API."""
+"""Casework's composition root: ``build(settings)`` wires database, relay, consumers, API and web UI."""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from functools import partial
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
 
-from wegweiser.casework import api
+from wegweiser.casework import api, handlers
+from wegweiser.casework.catalogue import CATALOGUE_HANDLERS
 from wegweiser.casework.db import CaseworkTable
-from wegweiser.casework.handlers import CaseworkUnitOfWork, open_case_for_arrival
+from wegweiser.casework.handlers import on
+from wegweiser.casework.seed import seed_development_data
 from wegweiser.casework.settings import CaseworkSettings
+from wegweiser.casework.web import routes as web
 from wegweiser.common import events, topics
-from wegweiser.common.http import health_router, install_problem_handlers, mount_metrics
+from wegweiser.common.engine import EngineConfig
+from wegweiser.common.http import health_router, install_problem_handlers, mount_observability
 from wegweiser.common.runtime import ConsumerSpec, ServiceRuntime
+
+BERLIN = ZoneInfo("Europe/Berlin")
+# Every handler holds a database connection: keep what runs at once (12 partitions × 2) below the pool
+# (10 + 20 overflow), so a replay of a long topic cannot starve the web UI or time out.
+ENGINE = EngineConfig(max_in_flight_per_partition=2, max_in_flight_per_ags=2)
+
+
+async def _relocated(event: Any, envelope: Any, uow: Any) -> None:
+    await handlers.transfer_case_for_relocation(event, envelope, uow, today=dt.datetime.now(BERLIN).date())
 
 
 def build(settings: CaseworkSettings) -> FastAPI:
+    status_handlers = dict.fromkeys(handlers.REFERRAL_STATUS_EVENTS, on(handlers.apply_referral_status))
     runtime = ServiceRuntime(
         service="casework",
         settings=settings,
         metadata=CaseworkTable.metadata,
-        unit_of_work=CaseworkUnitOfWork,
+        unit_of_work=handlers.CaseworkUnitOfWork,
         consumers=[
             ConsumerSpec(
                 group=settings.consumer_group("casework"),
                 topics=[topics.ARRIVALS],
+                config=ENGINE,
                 handlers={
                     events.ArrivalRegistered: partial(
-                        open_case_for_arrival, pseudonym_key=settings.pseudonym_key
-                    )
+                        handlers.open_case_for_arrival, pseudonym_key=settings.pseudonym_key
+                    ),
+                    events.ArrivalCorrected: on(handlers.correct_case_for_arrival),
+                    events.ArrivalRelocated: on(_relocated),
+                    events.ArrivalWithdrawn: on(handlers.close_case_for_withdrawal),
                 },
-            )
+            ),
+            ConsumerSpec(
+                group=settings.consumer_group("casework-referral-status"),
+                topics=[topics.REFERRAL_STATUS],
+                config=ENGINE,
+                handlers=status_handlers,
+            ),
+            *(
+                [
+                    ConsumerSpec(
+                        group=settings.consumer_group("casework-catalogue"),
+                        topics=[topics.REFERRAL_CATALOGUE],
+                        config=EngineConfig(max_in_flight_per_partition=1, max_in_flight_per_ags=1),
+                        handlers=CATALOGUE_HANDLERS,
+                    )
+                ]
+                if CATALOGUE_HANDLERS
+                else []
+            ),
         ],
     )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with runtime.lifespan(app):
+            if settings.seed_enabled:
+                async with runtime.unit_of_work() as uow:
+                    if await seed_development_data(uow.org):
+                        await uow.commit()
+            yield
+
     app = FastAPI(
         title="Wegweiser Casework",
         version="1.0.0",
-        description="The counsellors' workplace: cases, consultations, plans, consent.",
-        lifespan=runtime.lifespan,
+        description=(
+            "The counsellors' workplace: cases, consultations, the Integrationsplan, consent, referrals, "
+            "assignment, transfer and closure; audit log; administration of providers and the per-AGS rule."
+        ),
+        lifespan=lifespan,
     )
     app.state.runtime = runtime
     install_problem_handlers(app)
     app.include_router(health_router(runtime.ready_checks()))
     app.include_router(api.router())
-    mount_metrics(app)
+    web.install(app, settings)
+    mount_observability(app)
     return app

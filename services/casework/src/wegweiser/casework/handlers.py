@@ -1,19 +1,45 @@
-"""Casework's handlers: plain functions taking a command or event and their unit of work."""
+"""Casework's handlers: plain functions taking a command or event and their unit of work.
+
+Every command carries the caller (``Principal``); a case outside the caller's provider and AGS raises
+``CaseNotFound`` exactly like an unknown id. Every change writes an audit entry in the same transaction
+as the change and its outgoing events.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import cast
 
-from wegweiser.casework.db import CaseRepository
-from wegweiser.casework.domain.model import Case, CasePerson, Consultation, default_provider
+from wegweiser.casework.db import AuditLog, CaseRepository, CatalogueRepository, OrgRepository, Scope
+from wegweiser.casework.domain.model import (
+    ART9_FIELDS,
+    GOAL_TRANSITIONS,
+    Assignment,
+    Case,
+    CasePerson,
+    CaseRefused,
+    Consent,
+    Consultation,
+    Goal,
+    Referral,
+    check_referral,
+    default_provider,
+    notes_may_follow,
+)
+from wegweiser.casework.programmes import person_fields_for
 from wegweiser.common import events
 from wegweiser.common.auth import Principal
+from wegweiser.common.consumer import EventHandler
 from wegweiser.common.db import UnitOfWork
 from wegweiser.common.envelope import Envelope
+from wegweiser.common.events import ClosureReason, GoalStatus, Programme
 from wegweiser.common.pseudonyms import pseudonym
 from wegweiser.common.regions import kreis_of
+
+SYSTEM = "system"
 
 
 class CaseworkUnitOfWork(UnitOfWork):
@@ -21,16 +47,89 @@ class CaseworkUnitOfWork(UnitOfWork):
     def cases(self) -> CaseRepository:
         return CaseRepository(self.session)
 
+    @property
+    def org(self) -> OrgRepository:
+        return OrgRepository(self.session)
+
+    @property
+    def audit(self) -> AuditLog:
+        return AuditLog(self.session)
+
+    @property
+    def catalogue(self) -> CatalogueRepository:
+        return CatalogueRepository(self.session)
+
+
+def on(handler: Callable[..., Awaitable[None]]) -> EventHandler:
+    """Our handlers take ``CaseworkUnitOfWork``; the dispatcher hands them exactly that (see app.py)."""
+    return cast(EventHandler, handler)
+
 
 class CaseNotFound(LookupError):
     """Unknown, or belongs to another provider or AGS: both answer 404 so existence does not leak."""
 
 
+def scope_of(principal: Principal) -> Scope:
+    """Scope is provider AND municipality from the token, for every role (ARCHITECTURE §6)."""
+    return Scope(provider_id=principal.provider_id, ags=principal.ags)
+
+
 def may_access(principal: Principal, case: Case) -> bool:
-    """Scope is provider AND municipality, never municipality alone (ARCHITECTURE §6)."""
-    if "admin" in principal.roles:
-        return True
-    return principal.provider_id == case.provider_id and case.ags in principal.ags
+    return scope_of(principal).covers(case)
+
+
+def role_of(principal: Principal) -> str:
+    for role in ("supervisor", "counsellor", "admin"):
+        if role in principal.roles:
+            return role
+    return ",".join(sorted(principal.roles)) or "none"
+
+
+async def load_case(uow: CaseworkUnitOfWork, case_id: uuid.UUID, principal: Principal) -> Case:
+    case = await uow.cases.get(case_id, scope_of(principal))
+    if case is None:
+        raise CaseNotFound(str(case_id))
+    return case
+
+
+def audit(
+    uow: CaseworkUnitOfWork, principal: Principal, action: str, case: Case | None, **detail: object
+) -> None:
+    uow.audit.append(
+        actor=principal.subject,
+        actor_role=role_of(principal),
+        provider_id=principal.provider_id,
+        case_id=case.case_id if case else None,
+        action=action,
+        **detail,
+    )
+
+
+def _pseudonyms(case: Case, key: str, person_ids: tuple[uuid.UUID, ...] | None = None) -> tuple[str, ...]:
+    ids = person_ids if person_ids is not None else tuple(p.person_id for p in case.persons)
+    return tuple(pseudonym(i, key) for i in ids)
+
+
+def _person(p: events.ArrivedPerson) -> CasePerson:
+    return CasePerson(
+        person_id=p.person_id,
+        role=p.role,
+        family_name=p.family_name,
+        given_names=p.given_names,
+        date_of_birth=p.date_of_birth,
+        sex=p.sex,
+        languages=p.languages,
+        phone=p.phone,
+        email=p.email,
+    )
+
+
+# --- consumers of intake's arrivals --------------------------------------------------------------------
+
+
+async def responsible_provider(uow: CaseworkUnitOfWork, ags: str) -> str:
+    """The admin's rule for the AGS, else the Kreis's default provider."""
+    return await uow.org.provider_for(ags) or default_provider(kreis_of(ags))
 
 
 async def open_case_for_arrival(
@@ -39,25 +138,23 @@ async def open_case_for_arrival(
     """One case per household, given to the provider responsible for the target municipality."""
     if await uow.cases.by_arrival(event.arrival_id) is not None:
         return
-    provider = await uow.cases.provider_for(event.ags) or default_provider(kreis_of(event.ags))
     case = Case(
         case_id=uuid.uuid4(),
         ags=event.ags,
-        provider_id=provider,
+        provider_id=await responsible_provider(uow, event.ags),
         arrival_id=event.arrival_id,
         opened_on=event.allocation_date,
-        persons=tuple(
-            CasePerson(
-                person_id=p.person_id,
-                role=p.role,
-                family_name=p.family_name,
-                given_names=p.given_names,
-                date_of_birth=p.date_of_birth,
-            )
-            for p in event.persons
-        ),
+        persons=tuple(_person(p) for p in event.persons),
     )
     uow.cases.add(case)
+    uow.audit.append(
+        actor=SYSTEM,
+        actor_role="intake",
+        provider_id=None,
+        case_id=case.case_id,
+        action="open",
+        source=envelope.id,
+    )
     uow.publish(
         events.CaseOpened(
             ags=case.ags,
@@ -67,9 +164,254 @@ async def open_case_for_arrival(
             allocation_date=event.allocation_date,
             opened_on=case.opened_on,
             household_size=len(case.persons),
-            person_pseudonyms=tuple(pseudonym(p.person_id, pseudonym_key) for p in case.persons),
+            person_pseudonyms=_pseudonyms(case, pseudonym_key),
         )
     )
+
+
+async def correct_case_for_arrival(
+    event: events.ArrivalCorrected, envelope: Envelope, uow: CaseworkUnitOfWork
+) -> None:
+    """The authority corrected master data: take its snapshot, keep the contact details counsellors added."""
+    case = await uow.cases.by_arrival(event.arrival_id)
+    if case is None:
+        return
+    known = {p.person_id: p for p in case.persons}
+    persons = []
+    for incoming in event.persons:
+        fresh = _person(incoming)
+        old = known.get(incoming.person_id)
+        if old is not None:
+            fresh = fresh.model_copy(
+                update={
+                    "phone": fresh.phone or old.phone,
+                    "email": fresh.email or old.email,
+                    "address": old.address,
+                }
+            )
+        persons.append(fresh)
+    await uow.cases.save(case.model_copy(update={"persons": tuple(persons)}))
+    uow.audit.append(
+        actor=SYSTEM,
+        actor_role="intake",
+        provider_id=None,
+        case_id=case.case_id,
+        action="correct",
+        fields=list(event.corrected_fields),
+        source=envelope.id,
+    )
+
+
+async def transfer_case_for_relocation(
+    event: events.ArrivalRelocated, envelope: Envelope, uow: CaseworkUnitOfWork, *, today: dt.date
+) -> None:
+    """The household moved: the new municipality's provider gets the case; notes follow only with consent."""
+    case = await uow.cases.by_arrival(event.arrival_id)
+    if case is None or case.ags == event.new_ags or case.status != "open":
+        return
+    new_provider = await responsible_provider(uow, event.new_ags)
+    same_controller = new_provider == case.provider_id
+    follow = same_controller or notes_may_follow(await uow.cases.consents_of(case.case_id))
+    if follow and not same_controller:
+        await uow.cases.hand_over_notes(case.case_id, to_provider=new_provider)
+    moved = case.model_copy(
+        update={
+            "ags": event.new_ags,
+            "provider_id": new_provider,
+            "assignment": case.assignment if same_controller else Assignment(),
+            "notes_from_provider": case.notes_from_provider if follow else case.provider_id,
+        }
+    )
+    await uow.cases.save(moved)
+    uow.audit.append(
+        actor=SYSTEM,
+        actor_role="intake",
+        provider_id=None,
+        case_id=case.case_id,
+        action="transfer",
+        from_ags=case.ags,
+        to_ags=event.new_ags,
+        from_provider=case.provider_id,
+        to_provider=new_provider,
+        notes_transferred=follow,
+        source=envelope.id,
+    )
+    uow.publish(
+        events.CaseTransferred(
+            ags=event.new_ags,
+            case_id=case.case_id,
+            from_ags=case.ags,
+            from_provider_id=case.provider_id,
+            to_provider_id=new_provider,
+            transferred_on=event.relocated_on,
+            notes_transferred=follow,
+        )
+    )
+
+
+async def close_case_for_withdrawal(
+    event: events.ArrivalWithdrawn, envelope: Envelope, uow: CaseworkUnitOfWork
+) -> None:
+    """The authority withdrew the allocation: the case closes (reason ``other``) and says why."""
+    case = await uow.cases.by_arrival(event.arrival_id)
+    if case is None or case.status != "open":
+        return
+    on = max(event.withdrawn_on, case.opened_on)
+    await uow.cases.save(
+        case.model_copy(update={"status": "closed", "closed_on": on, "closure_reason": "other"})
+    )
+    uow.audit.append(
+        actor=SYSTEM,
+        actor_role="intake",
+        provider_id=None,
+        case_id=case.case_id,
+        action="close",
+        reason="arrival_withdrawn",
+        source=envelope.id,
+    )
+    uow.publish(events.CaseClosed(ags=case.ags, case_id=case.case_id, closed_on=on, reason="other"))
+
+
+# --- consumer of referrals' status events ---------------------------------------------------------------
+
+_STATUS_OF: dict[type[events.Event], str] = {
+    events.ReferralSent: "sent",
+    events.ReferralAccepted: "accepted",
+    events.ReferralDeclined: "declined",
+    events.ReferralStarted: "started",
+    events.ReferralCompleted: "completed",
+    events.ReferralDropped: "dropped",
+    events.ReferralExpired: "expired",
+    events.ReferralUnroutable: "unroutable",
+}
+REFERRAL_STATUS_EVENTS = tuple(_STATUS_OF)
+
+
+async def apply_referral_status(event: events.Event, envelope: Envelope, uow: CaseworkUnitOfWork) -> None:
+    """Show the referral's progress on the case; an older status never overwrites a newer one."""
+    referral_id = getattr(event, "referral_id", None)
+    occurred_at = getattr(event, "occurred_at", None)
+    if referral_id is None or occurred_at is None:
+        return
+    referral = await uow.cases.referral(referral_id)
+    if referral is None:
+        return  # not ours (e.g. requested by another system)
+    if referral.status_at is not None and occurred_at < referral.status_at:
+        return
+    case_id = getattr(event, "case_id")  # noqa: B009 - every status event has it
+    updated = referral.model_copy(
+        update={
+            "status": _STATUS_OF[type(event)],
+            "status_at": occurred_at,
+            "status_reason": getattr(event, "reason", None),
+            "status_reason_de": getattr(event, "reason_de", None),
+            "status_reason_en": getattr(event, "reason_en", None),
+            "partner_id": getattr(event, "partner_id", None) or referral.partner_id,
+        }
+    )
+    await uow.cases.save_referral(case_id, updated, recorded_by=SYSTEM)
+
+
+# --- commands from counsellors and supervisors ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OpenWalkInCase:
+    ags: str
+    opened_on: dt.date
+    persons: tuple[CasePerson, ...]
+    principal: Principal
+
+
+async def open_walk_in_case(
+    cmd: OpenWalkInCase, *, uow: CaseworkUnitOfWork, today: dt.date, pseudonym_key: str
+) -> Case:
+    """A person who never came through intake (e.g. private housing): opened by the counsellor's provider."""
+    if cmd.ags not in cmd.principal.ags or cmd.principal.provider_id is None:
+        raise CaseRefused("ags_out_of_scope", "municipality outside your scope", field="ags")
+    if cmd.opened_on > today:
+        raise CaseRefused("future_date", "date lies in the future", field="opened_on")
+    if not cmd.persons:
+        raise CaseRefused("no_person", "at least one person", field="persons")
+    case = Case(
+        case_id=uuid.uuid4(),
+        ags=cmd.ags,
+        provider_id=cmd.principal.provider_id,
+        arrival_id=None,
+        walk_in=True,
+        opened_on=cmd.opened_on,
+        persons=cmd.persons,
+        assignment=Assignment(counsellor_id=cmd.principal.subject)
+        if "counsellor" in cmd.principal.roles
+        else Assignment(),
+    )
+    async with uow:
+        uow.cases.add(case)
+        audit(uow, cmd.principal, "open", case, walk_in=True)
+        uow.publish(
+            events.CaseOpened(
+                ags=case.ags,
+                case_id=case.case_id,
+                provider_id=case.provider_id,
+                arrival_id=None,
+                walk_in=True,
+                opened_on=case.opened_on,
+                household_size=len(case.persons),
+                person_pseudonyms=_pseudonyms(case, pseudonym_key),
+            )
+        )
+        if case.assignment.counsellor_id:
+            _publish_assigned(uow, case, today)
+        await uow.commit()
+    return case
+
+
+def _publish_assigned(uow: CaseworkUnitOfWork, case: Case, today: dt.date) -> None:
+    uow.publish(
+        events.CaseAssigned(
+            ags=case.ags,
+            case_id=case.case_id,
+            provider_id=case.provider_id,
+            counsellor_id=case.assignment.counsellor_id,
+            team_id=case.assignment.team_id,
+            assigned_on=today,
+        )
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class AssignCase:
+    case_id: uuid.UUID
+    counsellor_id: str | None
+    team_id: str | None
+    principal: Principal
+
+
+async def assign_case(cmd: AssignCase, *, uow: CaseworkUnitOfWork, today: dt.date) -> Case:
+    """To a counsellor and/or team of the same provider; counsellors may take cases, supervisors assign."""
+    async with uow:
+        case = await load_case(uow, cmd.case_id, cmd.principal)
+        if "supervisor" not in cmd.principal.roles and cmd.counsellor_id not in (None, cmd.principal.subject):
+            raise CaseRefused(
+                "assign_others", "only supervisors assign cases to others", field="counsellor_id"
+            )
+        if cmd.counsellor_id:
+            member = await uow.org.member(cmd.counsellor_id)
+            known = member is not None and member.provider_id == case.provider_id and member.active
+            if not known and cmd.counsellor_id != cmd.principal.subject:
+                raise CaseRefused(
+                    "unknown_counsellor", "not a counsellor of this provider", field="counsellor_id"
+                )
+        if cmd.team_id:
+            team = await uow.org.team(cmd.team_id)
+            if team is None or team.provider_id != case.provider_id:
+                raise CaseRefused("unknown_team", "not a team of this provider", field="team_id")
+        updated = case.assign(Assignment(counsellor_id=cmd.counsellor_id, team_id=cmd.team_id))
+        await uow.cases.save(updated)
+        audit(uow, cmd.principal, "assign", case, counsellor_id=cmd.counsellor_id, team_id=cmd.team_id)
+        _publish_assigned(uow, updated, today)
+        await uow.commit()
+    return updated
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,15 +422,17 @@ class RecordConsultation:
 
 
 async def record_consultation(
-    cmd: RecordConsultation, *, uow: CaseworkUnitOfWork, today: dt.date
+    cmd: RecordConsultation, *, uow: CaseworkUnitOfWork, today: dt.date, pseudonym_key: str = ""
 ) -> Consultation:
+    """The note stays in casework; the event carries codes, dates and pseudonyms only."""
     async with uow:
-        case = await uow.cases.get(cmd.case_id)
-        if case is None or not may_access(cmd.principal, case):
-            raise CaseNotFound(str(cmd.case_id))
+        case = await load_case(uow, cmd.case_id, cmd.principal)
         case.check_can_record(cmd.consultation, today=today)
-        uow.cases.add_consultation(case.case_id, cmd.consultation, recorded_by=cmd.principal.subject)
+        uow.cases.add_consultation(
+            case.case_id, cmd.consultation, recorded_by=cmd.principal.subject, provider_id=case.provider_id
+        )
         c = cmd.consultation
+        audit(uow, cmd.principal, "record_consultation", case, consultation_id=c.consultation_id)
         uow.publish(
             events.ConsultationRecorded(
                 ags=case.ags,
@@ -102,7 +446,339 @@ async def record_consultation(
                 interpreter_language=c.interpreter_language,
                 handlungsfelder=c.handlungsfelder,
                 persons_present=c.persons_present,
+                person_pseudonyms=_pseudonyms(case, pseudonym_key, c.present_person_ids)
+                if pseudonym_key
+                else (),
+                counsellor_id=cmd.principal.subject,
             )
         )
         await uow.commit()
     return cmd.consultation
+
+
+@dataclass(frozen=True, slots=True)
+class SetGoal:
+    case_id: uuid.UUID
+    goal: Goal
+    principal: Principal
+
+
+async def set_goal(cmd: SetGoal, *, uow: CaseworkUnitOfWork, today: dt.date, pseudonym_key: str) -> Goal:
+    """A goal of the Integrationsplan; the event carries the Handlungsfeld, never the description."""
+    async with uow:
+        case = await load_case(uow, cmd.case_id, cmd.principal)
+        goal = cmd.goal.model_copy(update={"status": "open", "status_changed_on": None})
+        case.check_goal(goal, today=today)
+        await uow.cases.save_goal(
+            case.case_id, goal, recorded_by=cmd.principal.subject, provider_id=case.provider_id
+        )
+        audit(uow, cmd.principal, "set_goal", case, goal_id=goal.goal_id)
+        uow.publish(
+            events.GoalSet(
+                ags=case.ags,
+                case_id=case.case_id,
+                goal_id=goal.goal_id,
+                handlungsfeld=goal.handlungsfeld,
+                set_on=goal.set_on,
+                target_date=goal.target_date,
+                person_pseudonym=pseudonym(goal.person_id, pseudonym_key) if goal.person_id else None,
+            )
+        )
+        await uow.commit()
+    return goal
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeGoalStatus:
+    case_id: uuid.UUID
+    goal_id: uuid.UUID
+    status: GoalStatus
+    principal: Principal
+
+
+async def change_goal_status(cmd: ChangeGoalStatus, *, uow: CaseworkUnitOfWork, today: dt.date) -> Goal:
+    async with uow:
+        case = await load_case(uow, cmd.case_id, cmd.principal)
+        case.check_open()
+        recorded = next(
+            (g for g in await uow.cases.goals_of(case.case_id) if g.goal.goal_id == cmd.goal_id), None
+        )
+        if recorded is None:
+            raise CaseNotFound(str(cmd.goal_id))
+        goal = recorded.goal
+        if cmd.status not in GOAL_TRANSITIONS[goal.status]:
+            raise CaseRefused(
+                "goal_transition", f"a goal cannot go from {goal.status} to {cmd.status}", field="status"
+            )
+        changed = goal.model_copy(update={"status": cmd.status, "status_changed_on": today})
+        await uow.cases.save_goal(
+            case.case_id, changed, recorded_by=cmd.principal.subject, provider_id=recorded.provider_id
+        )
+        audit(uow, cmd.principal, "change_goal_status", case, goal_id=goal.goal_id, status=cmd.status)
+        uow.publish(
+            events.GoalStatusChanged(
+                ags=case.ags,
+                case_id=case.case_id,
+                goal_id=goal.goal_id,
+                handlungsfeld=goal.handlungsfeld,
+                status=cmd.status,
+                changed_on=today,
+            )
+        )
+        await uow.commit()
+    return changed
+
+
+@dataclass(frozen=True, slots=True)
+class GrantConsent:
+    case_id: uuid.UUID
+    consent: Consent
+    principal: Principal
+
+
+async def grant_consent(
+    cmd: GrantConsent, *, uow: CaseworkUnitOfWork, today: dt.date, pseudonym_key: str
+) -> Consent:
+    async with uow:
+        case = await load_case(uow, cmd.case_id, cmd.principal)
+        case.check_consent(cmd.consent, today=today)
+        consent = cmd.consent
+        if consent.partner_id is not None and consent.purpose != "case_transfer":
+            partner = await uow.catalogue.partner(consent.partner_id)
+            partners_known = bool(await uow.catalogue.partners())
+            if partners_known and (partner is None or consent.purpose not in partner.programmes):
+                raise CaseRefused(
+                    "unknown_partner", "partner does not offer this programme", field="partner_id"
+                )
+        await uow.cases.save_consent(case.case_id, consent, recorded_by=cmd.principal.subject)
+        audit(
+            uow, cmd.principal, "grant_consent", case, consent_id=consent.consent_id, purpose=consent.purpose
+        )
+        if consent.purpose != "case_transfer":
+            uow.publish(
+                events.ConsentGranted(
+                    ags=case.ags,
+                    case_id=case.case_id,
+                    consent_id=consent.consent_id,
+                    programme=consent.purpose,
+                    partner_id=consent.partner_id,
+                    granted_on=consent.granted_on,
+                    person_pseudonym=pseudonym(consent.person_id, pseudonym_key),
+                    by_guardian=consent.by_guardian,
+                    language=consent.language,
+                )
+            )
+        await uow.commit()
+    return consent
+
+
+@dataclass(frozen=True, slots=True)
+class WithdrawConsent:
+    case_id: uuid.UUID
+    consent_id: uuid.UUID
+    principal: Principal
+    withdrawn_on: dt.date | None = None
+
+
+async def withdraw_consent(cmd: WithdrawConsent, *, uow: CaseworkUnitOfWork, today: dt.date) -> Consent:
+    """Withdrawal is possible on closed cases too, and is propagated (``consent.withdrawn``)."""
+    async with uow:
+        case = await load_case(uow, cmd.case_id, cmd.principal)
+        consent = next(
+            (c for c in await uow.cases.consents_of(case.case_id) if c.consent_id == cmd.consent_id), None
+        )
+        if consent is None:
+            raise CaseNotFound(str(cmd.consent_id))
+        if not consent.active:
+            raise CaseRefused("consent_withdrawn", "consent was already withdrawn")
+        on = cmd.withdrawn_on or today
+        if on > today or on < consent.granted_on:
+            raise CaseRefused(
+                "withdrawal_date", "withdrawal date outside the consent's life", field="withdrawn_on"
+            )
+        withdrawn = consent.model_copy(update={"withdrawn_on": on})
+        await uow.cases.save_consent(case.case_id, withdrawn, recorded_by=cmd.principal.subject)
+        audit(uow, cmd.principal, "withdraw_consent", case, consent_id=consent.consent_id)
+        if consent.purpose != "case_transfer":
+            uow.publish(
+                events.ConsentWithdrawn(
+                    ags=case.ags, case_id=case.case_id, consent_id=consent.consent_id, withdrawn_on=on
+                )
+            )
+        await uow.commit()
+    return withdrawn
+
+
+@dataclass(frozen=True, slots=True)
+class RequestReferral:
+    case_id: uuid.UUID
+    person_id: uuid.UUID
+    programme: Programme
+    principal: Principal
+    partner_id: str | None = None
+    note_for_partner: str | None = None
+    referral_id: uuid.UUID = field(default_factory=uuid.uuid4)
+
+
+async def request_referral(
+    cmd: RequestReferral, *, uow: CaseworkUnitOfWork, today: dt.date, pseudonym_key: str
+) -> Referral:
+    """Refused without a matching consent; sends only the fields the programme needs, and the consent."""
+    async with uow:
+        case = await load_case(uow, cmd.case_id, cmd.principal)
+        if cmd.partner_id is not None:
+            partner = await uow.catalogue.partner(cmd.partner_id)
+            if partner is None or not partner.active or cmd.programme not in partner.programmes:
+                if partner is not None or await uow.catalogue.partners():
+                    raise CaseRefused(
+                        "unknown_partner", "partner does not offer this programme", field="partner_id"
+                    )
+            elif not partner.serves(case.ags, kreis_of(case.ags)):
+                raise CaseRefused(
+                    "partner_area", "partner does not serve this municipality", field="partner_id"
+                )
+        consent = check_referral(
+            case,
+            await uow.cases.consents_of(case.case_id),
+            person_id=cmd.person_id,
+            programme=cmd.programme,
+            partner_id=cmd.partner_id,
+        )
+        person = case.person(cmd.person_id)
+        entry = await uow.catalogue.programme(cmd.programme)
+        wanted = person_fields_for(cmd.programme, entry)
+        missing = [f for f in (entry.required_fields if entry else []) if not getattr(person, f, None)]
+        if missing:
+            raise CaseRefused(
+                "incomplete_person",
+                f"missing for this programme: {', '.join(missing)}",
+                field="person_id",
+                fields=", ".join(missing),
+            )
+        referral = Referral(
+            referral_id=cmd.referral_id,
+            person_id=person.person_id,
+            programme=cmd.programme,
+            partner_id=cmd.partner_id,
+            consent_id=consent.consent_id,
+            requested_on=today,
+        )
+        await uow.cases.save_referral(case.case_id, referral, recorded_by=cmd.principal.subject)
+        audit(
+            uow,
+            cmd.principal,
+            "request_referral",
+            case,
+            referral_id=referral.referral_id,
+            programme=cmd.programme,
+            fields_sent=sorted(wanted),
+        )
+        uow.publish(
+            events.ReferralRequested(
+                ags=case.ags,
+                referral_id=referral.referral_id,
+                case_id=case.case_id,
+                provider_id=case.provider_id,
+                programme=cmd.programme,
+                partner_id=cmd.partner_id,
+                requested_on=today,
+                consent=events.ConsentScope(
+                    consent_id=consent.consent_id,
+                    programme=cmd.programme,
+                    partner_id=consent.partner_id,
+                    granted_on=consent.granted_on,
+                ),
+                person=minimum_person(person, wanted, pseudonym_key),
+                note_for_partner=cmd.note_for_partner or None,
+            )
+        )
+        await uow.commit()
+    return referral
+
+
+def minimum_person(person: CasePerson, wanted: frozenset[str], pseudonym_key: str) -> events.ReferralPerson:
+    """Only the fields the programme needs leave casework; the rest stays None."""
+    values = {
+        "family_name": person.family_name,
+        "given_names": person.given_names,
+        "date_of_birth": person.date_of_birth,
+        "sex": person.sex,
+        "languages": person.languages or None,
+        "phone": person.phone,
+        "email": person.email,
+        "address": person.address,
+    }
+    return events.ReferralPerson(
+        person_pseudonym=pseudonym(person.person_id, pseudonym_key),
+        **{k: v for k, v in values.items() if k in wanted},
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CloseCase:
+    case_id: uuid.UUID
+    reason: ClosureReason
+    closed_on: dt.date
+    principal: Principal
+
+
+async def close_case(cmd: CloseCase, *, uow: CaseworkUnitOfWork, today: dt.date) -> Case:
+    async with uow:
+        case = await load_case(uow, cmd.case_id, cmd.principal)
+        closed = case.close(reason=cmd.reason, on=cmd.closed_on, today=today)
+        await uow.cases.save(closed)
+        audit(uow, cmd.principal, "close", case, reason=cmd.reason)
+        uow.publish(
+            events.CaseClosed(ags=case.ags, case_id=case.case_id, closed_on=cmd.closed_on, reason=cmd.reason)
+        )
+        await uow.commit()
+    return closed
+
+
+@dataclass(frozen=True, slots=True)
+class ExtendCase:
+    case_id: uuid.UUID
+    justification: str
+    principal: Principal
+
+
+async def extend_case(cmd: ExtendCase, *, uow: CaseworkUnitOfWork) -> Case:
+    """A 4th year of counselling, with the recorded justification the VwV asks for."""
+    async with uow:
+        case = await load_case(uow, cmd.case_id, cmd.principal)
+        extended = case.extend(cmd.justification)
+        await uow.cases.save(extended)
+        audit(uow, cmd.principal, "extend", case)
+        await uow.commit()
+    return extended
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateContact:
+    case_id: uuid.UUID
+    person_id: uuid.UUID
+    phone: str | None
+    email: str | None
+    address: str | None
+    principal: Principal
+
+
+async def update_contact(cmd: UpdateContact, *, uow: CaseworkUnitOfWork) -> Case:
+    """Contact details a counsellor learns (needed by some programmes' minimum dataset)."""
+    async with uow:
+        case = await load_case(uow, cmd.case_id, cmd.principal)
+        case.check_open()
+        person = case.person(cmd.person_id)
+        changed = person.model_copy(update={"phone": cmd.phone, "email": cmd.email, "address": cmd.address})
+        updated = case.model_copy(
+            update={"persons": tuple(changed if p.person_id == person.person_id else p for p in case.persons)}
+        )
+        await uow.cases.save(updated)
+        audit(uow, cmd.principal, "update_contact", case, person_id=cmd.person_id)
+        await uow.commit()
+    return updated
+
+
+def goal_description_visible(goal: Goal, *, goal_provider: str, case: Case) -> bool:
+    """Art. 9 texts (health) written by a former provider stay with that provider."""
+    return goal_provider == case.provider_id or goal.handlungsfeld not in ART9_FIELDS

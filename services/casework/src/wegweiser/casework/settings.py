@@ -1,5 +1,10 @@
 """Casework settings: ``CASEWORK_*`` plus the shared names of ``ServiceSettings``."""
 
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
 from pydantic_settings import SettingsConfigDict
 
 from wegweiser.common.settings import PseudonymKeyMixin, ServiceSettings
@@ -10,3 +15,29 @@ class CaseworkSettings(PseudonymKeyMixin, ServiceSettings):
 
     port: int = 8002
     database_url: str = "sqlite+aiosqlite:///casework.db"
+    # Development sign-in and the development data set: on by default only while tokens are checked
+    # against the local development key set (a file JWKS); with an OIDC provider both are off.
+    dev_login: bool | None = None
+    seed_development_data: bool | None = None
+    session_cookie_secure: bool = False
+    session_cookie_name: str = "wegweiser_session"
+
+    @property
+    def dev_key_dir(self) -> Path | None:
+        """The development key pair's folder when the JWKS is a local file, else None (production)."""
+        url = urlparse(self.auth_jwks_url)
+        return Path(unquote(url.path)).parent if url.scheme == "file" else None
+
+    @property
+    def dev_login_enabled(self) -> bool:
+        return (
+            self.dev_key_dir is not None
+            if self.dev_login is None
+            else self.dev_login and bool(self.dev_key_dir)
+        )
+
+    @property
+    def seed_enabled(self) -> bool:
+        return (
+            self.dev_key_dir is not None if self.seed_development_data is None else self.seed_development_data
+        )

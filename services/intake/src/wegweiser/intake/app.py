@@ -1,14 +1,18 @@
-"""Intake's composition root: ``build(settings)`` wires database, outbox relay and HTTP API."""
+"""Intake's composition root: ``build(settings)`` wires database, relay, quotas, imports and HTTP API."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+
 from fastapi import FastAPI
 
-from wegweiser.common.http import health_router, install_problem_handlers, mount_metrics
+from wegweiser.common.http import health_router, install_problem_handlers, mount_observability
 from wegweiser.common.runtime import ServiceRuntime
-from wegweiser.intake import api
+from wegweiser.intake import api, uploads
 from wegweiser.intake.db import IntakeTable
 from wegweiser.intake.handlers import IntakeUnitOfWork
+from wegweiser.intake.quotas import Quotas
 from wegweiser.intake.settings import IntakeSettings
 
 
@@ -16,15 +20,44 @@ def build(settings: IntakeSettings) -> FastAPI:
     runtime = ServiceRuntime(
         service="intake", settings=settings, metadata=IntakeTable.metadata, unit_of_work=IntakeUnitOfWork
     )
+    quotas = Quotas(
+        authority_rate_per_s=settings.quota_authority_per_s,
+        authority_burst=settings.quota_authority_burst,
+        ags_rate_per_s=settings.quota_ags_per_s,
+        ags_burst=settings.quota_ags_burst,
+    )
+    jobs = uploads.ImportWorker(runtime=runtime, settings=settings, quotas=quotas)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with runtime.lifespan(app):
+            jobs.start()
+            try:
+                yield
+            finally:
+                await jobs.stop()
+
     app = FastAPI(
         title="Wegweiser Intake",
         version="1.0.0",
-        description="Hand-over of allocated households from reception authorities to municipalities.",
-        lifespan=runtime.lifespan,
+        description=(
+            "Hand-over of allocated households from reception authorities to municipalities. "
+            "Errors are RFC 9457 problem+json, German first; send `Accept-Language: en` for English."
+        ),
+        lifespan=lifespan,
     )
     app.state.runtime = runtime
+    app.state.imports = jobs
+    app.state.quotas = quotas
     install_problem_handlers(app)
+    api.install_error_handlers(app)
     app.include_router(health_router(runtime.ready_checks()))
     app.include_router(api.router())
-    mount_metrics(app)
+    app.include_router(uploads.router())
+    mount_observability(app)
     return app
+
+
+def from_environment() -> FastAPI:
+    """Factory for ``uvicorn --factory wegweiser.intake.app:from_environment`` (several workers)."""
+    return build(IntakeSettings())

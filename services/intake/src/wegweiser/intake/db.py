@@ -1,17 +1,27 @@
-"""Intake's tables (adapter side); the repository maps rows to the domain's Arrival."""
+"""Intake's tables (adapter side) and the repository that maps rows to the domain.
+
+The batch path writes with Core statements (one multi-row INSERT per table and request, no ORM object
+per row): that is what makes thousands of arrivals per second possible on PostgreSQL.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import JSON, Column, UniqueConstraint, select
+from pydantic import TypeAdapter
+from sqlalchemy import Column, Index, LargeBinary, Text, UniqueConstraint, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import registry
-from sqlmodel import Field, SQLModel, col
+from sqlmodel import Field, SQLModel, col, or_
 
 from wegweiser.common.db import utcnow
+from wegweiser.intake.domain.duplicates import DuplicateFlag, PersonKey
+from wegweiser.intake.domain.imports import ImportJob
 from wegweiser.intake.domain.model import Arrival, Person
 
 
@@ -24,46 +34,391 @@ class ArrivalRow(IntakeTable, table=True):
     __table_args__ = (UniqueConstraint("authority_id", "authority_reference"),)
 
     arrival_id: uuid.UUID = Field(primary_key=True)
-    authority_id: str = Field(index=True, max_length=100)
+    authority_id: str = Field(max_length=100)
     authority_reference: str = Field(max_length=100)
-    ags: str = Field(index=True, max_length=12)
+    ags: str = Field(max_length=12)
     allocation_date: dt.date
+    facility: str | None = Field(default=None, max_length=200)
     status: str = Field(max_length=20)
-    persons: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
+    version: int = 1
+    persons: str = Field(sa_column=Column(Text, nullable=False))  # JSON written by pydantic's core
+    relocated_on: dt.date | None = None
+    withdrawn_on: dt.date | None = None
+    withdrawal_reason: str | None = Field(default=None, max_length=500)
+    merged_into: uuid.UUID | None = None
     created_at: dt.datetime = Field(default_factory=utcnow)
+    updated_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class PersonIndexRow(IntakeTable, table=True):
+    """The duplicate index: one row per person of an active arrival, looked up by phonetic key and year."""
+
+    __tablename__ = "person_index"
+    __table_args__ = (Index("ix_person_index_lookup", "match_key", "birth_year"),)
+
+    person_id: uuid.UUID = Field(primary_key=True)
+    arrival_id: uuid.UUID = Field(index=True)
+    match_key: str = Field(max_length=100)
+    birth_year: int
+    birth_month: int | None = None
+    birth_day: int | None = None
+    nationalities: str = Field(max_length=40)  # "SY,IQ"
+
+
+class DuplicateFlagRow(IntakeTable, table=True):
+    __tablename__ = "duplicate_flags"
+    __table_args__ = (
+        UniqueConstraint("person_id", "candidate_person_id"),
+        Index("ix_duplicate_flags_authority_status", "authority_id", "status"),
+    )
+
+    flag_id: uuid.UUID = Field(primary_key=True)
+    arrival_id: uuid.UUID = Field(index=True)
+    person_id: uuid.UUID
+    candidate_arrival_id: uuid.UUID = Field(index=True)
+    candidate_person_id: uuid.UUID
+    authority_id: str = Field(max_length=100)
+    candidate_authority_id: str = Field(max_length=100)
+    match: str = Field(max_length=100)
+    status: str = Field(max_length=20)
+    flagged_at: dt.datetime
+    decided_by: str | None = Field(default=None, max_length=200)
+    decided_at: dt.datetime | None = None
+    note: str | None = Field(default=None, max_length=1000)
+
+
+class IdempotencyRow(IntakeTable, table=True):
+    """The first answer to an ``Idempotency-Key``, stored in the transaction of the change it reports."""
+
+    __tablename__ = "idempotency_keys"
+
+    authority_id: str = Field(primary_key=True, max_length=100)
+    key: str = Field(primary_key=True, max_length=200)
+    request_hash: str = Field(max_length=64)
+    status_code: int
+    body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: dt.datetime = Field(default_factory=utcnow, index=True)
+
+
+class ImportRow(IntakeTable, table=True):
+    """An upload: validated in full first; large files are imported by a resumable job."""
+
+    __tablename__ = "imports"
+
+    import_id: uuid.UUID = Field(primary_key=True)
+    authority_id: str = Field(index=True, max_length=100)
+    uploaded_by: str = Field(max_length=200)
+    filename: str | None = Field(default=None, max_length=300)
+    media_type: str = Field(max_length=100)
+    status: str = Field(max_length=20)  # queued | running | completed | failed
+    rows_total: int
+    households_total: int
+    households_done: int = 0
+    rows_done: int = 0
+    created: int = 0
+    existing: int = 0
+    payload: str | None = Field(default=None, sa_column=Column(Text))  # validated households, JSON
+    error: str | None = Field(default=None, max_length=2000)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    updated_at: dt.datetime = Field(default_factory=utcnow)
+    lease_until: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAnswer:
+    request_hash: str
+    status_code: int
+    body: bytes
+
+
+PERSONS = TypeAdapter(tuple[Person, ...])
+ARRIVALS = ArrivalRow.__table__  # type: ignore[attr-defined]
+PERSON_INDEX = PersonIndexRow.__table__  # type: ignore[attr-defined]
+FLAGS = DuplicateFlagRow.__table__  # type: ignore[attr-defined]
+
+
+def _insert(session: AsyncSession, table: Any) -> Any:
+    """An INSERT that can say ON CONFLICT DO NOTHING on PostgreSQL and SQLite alike."""
+    dialect = session.get_bind().dialect.name
+    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+
+
+def _arrival_values(arrival: Arrival, now: dt.datetime) -> dict[str, Any]:
+    return {
+        "arrival_id": arrival.arrival_id,
+        "authority_id": arrival.authority_id,
+        "authority_reference": arrival.authority_reference,
+        "ags": arrival.ags,
+        "allocation_date": arrival.allocation_date,
+        "facility": arrival.facility,
+        "status": arrival.status,
+        "version": arrival.version,
+        "persons": PERSONS.dump_json(arrival.persons).decode(),
+        "relocated_on": arrival.relocated_on,
+        "withdrawn_on": arrival.withdrawn_on,
+        "withdrawal_reason": arrival.withdrawal_reason,
+        "merged_into": arrival.merged_into,
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 class ArrivalRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    def add(self, arrival: Arrival) -> None:
-        self.session.add(
-            ArrivalRow(
-                arrival_id=arrival.arrival_id,
-                authority_id=arrival.authority_id,
-                authority_reference=arrival.authority_reference,
-                ags=arrival.ags,
-                allocation_date=arrival.allocation_date,
-                status=arrival.status,
-                persons=[p.model_dump(mode="json") for p in arrival.persons],
-            )
-        )
+    # --- arrivals -------------------------------------------------------------------------------------
 
-    async def get(self, arrival_id: uuid.UUID) -> Arrival | None:
-        row = await self.session.get(ArrivalRow, arrival_id)
+    async def insert_new(self, arrivals: Sequence[Arrival]) -> set[uuid.UUID]:
+        """Insert in one statement; returns the ids stored (a reference another request took is skipped)."""
+        if not arrivals:
+            return set()
+        now = utcnow()
+        statement = (
+            _insert(self.session, ARRIVALS)
+            .on_conflict_do_nothing(index_elements=["authority_id", "authority_reference"])
+            .returning(ARRIVALS.c.arrival_id)
+        )
+        result = await self.session.execute(statement, [_arrival_values(a, now) for a in arrivals])
+        return set(result.scalars().all())
+
+    def add(self, arrival: Arrival) -> None:
+        self.session.add(ArrivalRow(**_arrival_values(arrival, utcnow())))
+
+    async def get(self, arrival_id: uuid.UUID, *, for_update: bool = False) -> Arrival | None:
+        query = select(ArrivalRow).where(col(ArrivalRow.arrival_id) == arrival_id)
+        if for_update:
+            query = query.with_for_update()
+        row = (await self.session.execute(query)).scalar_one_or_none()
         return _to_domain(row) if row else None
 
     async def by_reference(self, *, authority_id: str, reference: str) -> Arrival | None:
-        row = (
+        found = await self.by_references(authority_id=authority_id, references=[reference])
+        return found.get(reference)
+
+    async def by_references(self, *, authority_id: str, references: Iterable[str]) -> dict[str, Arrival]:
+        refs = list(set(references))
+        if not refs:
+            return {}
+        rows = (
             await self.session.execute(
                 select(ArrivalRow).where(
                     col(ArrivalRow.authority_id) == authority_id,
-                    col(ArrivalRow.authority_reference) == reference,
+                    col(ArrivalRow.authority_reference).in_(refs),
                 )
             )
+        ).scalars()
+        return {row.authority_reference: _to_domain(row) for row in rows}
+
+    async def update(self, arrival: Arrival) -> None:
+        values = _arrival_values(arrival, utcnow())
+        del values["created_at"], values["arrival_id"]
+        await self.session.execute(
+            update(ArrivalRow).where(col(ArrivalRow.arrival_id) == arrival.arrival_id).values(**values)
+        )
+
+    async def authority_of(self, arrival_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
+        ids = list(set(arrival_ids))
+        if not ids:
+            return {}
+        rows = await self.session.execute(
+            select(col(ArrivalRow.arrival_id), col(ArrivalRow.authority_id)).where(
+                col(ArrivalRow.arrival_id).in_(ids)
+            )
+        )
+        return {arrival_id: authority for arrival_id, authority in rows}
+
+    # --- duplicate index ------------------------------------------------------------------------------
+
+    async def known_persons(self, keys: Iterable[tuple[str, int]]) -> list[PersonKey]:
+        """Indexed persons with one of these (phonetic name key, birth year) pairs; Core rows, no ORM."""
+        pairs = set(keys)
+        if not pairs:
+            return []
+        rows = await self.session.execute(
+            select(
+                PERSON_INDEX.c.person_id,
+                PERSON_INDEX.c.arrival_id,
+                PERSON_INDEX.c.match_key,
+                PERSON_INDEX.c.birth_year,
+                PERSON_INDEX.c.birth_month,
+                PERSON_INDEX.c.birth_day,
+                PERSON_INDEX.c.nationalities,
+            ).where(
+                PERSON_INDEX.c.match_key.in_({k for k, _ in pairs}),
+                PERSON_INDEX.c.birth_year.in_({y for _, y in pairs}),
+            )
+        )
+        return [
+            PersonKey(
+                person_id=person_id,
+                arrival_id=arrival_id,
+                match_key=match_key,
+                birth_year=year,
+                birth_month=month,
+                birth_day=day,
+                nationalities=frozenset(nationalities.split(",")),
+            )
+            for person_id, arrival_id, match_key, year, month, day, nationalities in rows
+            if (match_key, year) in pairs
+        ]
+
+    async def index_persons(self, keys: Sequence[PersonKey]) -> None:
+        if keys:
+            await self.session.execute(
+                PERSON_INDEX.insert(),
+                [
+                    {
+                        "person_id": k.person_id,
+                        "arrival_id": k.arrival_id,
+                        "match_key": k.match_key,
+                        "birth_year": k.birth_year,
+                        "birth_month": k.birth_month,
+                        "birth_day": k.birth_day,
+                        "nationalities": ",".join(sorted(k.nationalities)),
+                    }
+                    for k in keys
+                ],
+            )
+
+    async def unindex_arrival(self, arrival_id: uuid.UUID) -> None:
+        await self.session.execute(delete(PersonIndexRow).where(col(PersonIndexRow.arrival_id) == arrival_id))
+
+    # --- duplicate flags ------------------------------------------------------------------------------
+
+    async def add_flags(self, flags: Sequence[DuplicateFlag]) -> set[uuid.UUID]:
+        """Store new flags; a pair flagged before is skipped. Returns the ids stored."""
+        if not flags:
+            return set()
+        statement = (
+            _insert(self.session, FLAGS)
+            .on_conflict_do_nothing(index_elements=["person_id", "candidate_person_id"])
+            .returning(FLAGS.c.flag_id)
+        )
+        result = await self.session.execute(statement, [f.model_dump() for f in flags])
+        return set(result.scalars().all())
+
+    async def flag(self, flag_id: uuid.UUID, *, for_update: bool = False) -> DuplicateFlag | None:
+        query = select(DuplicateFlagRow).where(col(DuplicateFlagRow.flag_id) == flag_id)
+        if for_update:
+            query = query.with_for_update()
+        row = (await self.session.execute(query)).scalar_one_or_none()
+        return DuplicateFlag.model_validate(row, from_attributes=True) if row else None
+
+    async def flags(
+        self, *, authority_id: str | None, status: str | None, limit: int, offset: int
+    ) -> list[DuplicateFlag]:
+        """Flags that concern the authority (on either side); all of them for ``authority_id=None``."""
+        query = select(DuplicateFlagRow)
+        if authority_id is not None:
+            query = query.where(
+                or_(
+                    col(DuplicateFlagRow.authority_id) == authority_id,
+                    col(DuplicateFlagRow.candidate_authority_id) == authority_id,
+                )
+            )
+        if status is not None:
+            query = query.where(col(DuplicateFlagRow.status) == status)
+        query = query.order_by(col(DuplicateFlagRow.flagged_at), col(DuplicateFlagRow.flag_id))
+        rows = (await self.session.execute(query.limit(limit).offset(offset))).scalars()
+        return [DuplicateFlag.model_validate(r, from_attributes=True) for r in rows]
+
+    async def save_flag(self, flag: DuplicateFlag) -> None:
+        await self.session.execute(
+            update(DuplicateFlagRow)
+            .where(col(DuplicateFlagRow.flag_id) == flag.flag_id)
+            .values(
+                status=flag.status, decided_by=flag.decided_by, decided_at=flag.decided_at, note=flag.note
+            )
+        )
+
+    async def retire_flags_of(self, arrival_id: uuid.UUID) -> None:
+        """Open flags that involve an arrival that is withdrawn or merged have nothing left to decide."""
+        await self.session.execute(
+            update(DuplicateFlagRow)
+            .where(
+                col(DuplicateFlagRow.status) == "open",
+                or_(
+                    col(DuplicateFlagRow.arrival_id) == arrival_id,
+                    col(DuplicateFlagRow.candidate_arrival_id) == arrival_id,
+                ),
+            )
+            .values(status="obsolete", decided_at=utcnow())
+        )
+
+    # --- idempotency keys -----------------------------------------------------------------------------
+
+    async def remembered(self, *, authority_id: str, key: str) -> StoredAnswer | None:
+        row = await self.session.get(IdempotencyRow, (authority_id, key))
+        return StoredAnswer(row.request_hash, row.status_code, row.body) if row else None
+
+    def remember(
+        self, *, authority_id: str, key: str, request_hash: str, status_code: int, body: bytes
+    ) -> None:
+        self.session.add(
+            IdempotencyRow(
+                authority_id=authority_id,
+                key=key,
+                request_hash=request_hash,
+                status_code=status_code,
+                body=body,
+            )
+        )
+
+    async def forget_before(self, cutoff: dt.datetime) -> None:
+        await self.session.execute(delete(IdempotencyRow).where(col(IdempotencyRow.created_at) < cutoff))
+
+    # --- imports --------------------------------------------------------------------------------------
+
+    def add_import(self, job: ImportJob, *, payload: str | None) -> None:
+        self.session.add(ImportRow(**job.model_dump(), payload=payload))
+
+    async def import_job(self, import_id: uuid.UUID, *, for_update: bool = False) -> ImportJob | None:
+        query = select(ImportRow).where(col(ImportRow.import_id) == import_id)
+        if for_update:
+            query = query.with_for_update()
+        row = (await self.session.execute(query)).scalar_one_or_none()
+        return ImportJob.model_validate(row, from_attributes=True) if row else None
+
+    async def import_payload(self, import_id: uuid.UUID) -> str | None:
+        return (
+            await self.session.execute(
+                select(col(ImportRow.payload)).where(col(ImportRow.import_id) == import_id)
+            )
         ).scalar_one_or_none()
-        return _to_domain(row) if row else None
+
+    async def save_import(self, job: ImportJob, *, lease_until: dt.datetime | None = None) -> None:
+        values = job.model_dump(exclude={"import_id", "authority_id", "uploaded_by", "created_at"})
+        if job.status in ("completed", "failed"):
+            values["payload"] = None  # the personal data of the upload is not kept once it is imported
+        await self.session.execute(
+            update(ImportRow)
+            .where(col(ImportRow.import_id) == job.import_id)
+            .values(**values, lease_until=lease_until)
+        )
+
+    async def claimable_imports(self, *, now: dt.datetime) -> list[uuid.UUID]:
+        """Jobs nobody works on: queued, or running with an expired lease (its process died)."""
+        rows = await self.session.execute(
+            select(col(ImportRow.import_id)).where(_claimable(now)).order_by(col(ImportRow.created_at))
+        )
+        return list(rows.scalars())
+
+    async def claim_import(self, import_id: uuid.UUID, *, now: dt.datetime, lease_until: dt.datetime) -> bool:
+        """Take a job (compare-and-set on its lease): True for exactly one of several replicas."""
+        result = await self.session.execute(
+            update(ImportRow)
+            .where(col(ImportRow.import_id) == import_id, _claimable(now))
+            .values(status="running", lease_until=lease_until)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+
+def _claimable(now: dt.datetime) -> Any:
+    return or_(
+        col(ImportRow.status) == "queued",
+        (col(ImportRow.status) == "running") & (col(ImportRow.lease_until) < now),
+    )
 
 
 def _to_domain(row: ArrivalRow) -> Arrival:
@@ -73,6 +428,12 @@ def _to_domain(row: ArrivalRow) -> Arrival:
         authority_reference=row.authority_reference,
         ags=row.ags,
         allocation_date=row.allocation_date,
+        facility=row.facility,
         status=row.status,
-        persons=tuple(Person.model_validate(p) for p in row.persons),
+        version=row.version,
+        persons=PERSONS.validate_json(row.persons),
+        relocated_on=row.relocated_on,
+        withdrawn_on=row.withdrawn_on,
+        withdrawal_reason=row.withdrawal_reason,
+        merged_into=row.merged_into,
     )

@@ -1,12 +1,24 @@
-"""Referrals' tables: for now the cases it has heard of, so routing can check a case exists."""
+"""Referrals' tables (adapter side) and the repositories that map rows to domain objects.
+
+Personal data lives in exactly two places here, both only until delivery (ARCHITECTURE §6): the
+payload of a pending webhook delivery (``webhook_deliveries.body``) and an unsent outbox record for a
+partner topic. Referral rows are pseudonymous: ids, codes and dates.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
+from sqlalchemy import JSON, BigInteger, Column, Integer, LargeBinary, and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import registry
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col
+
+from wegweiser.common.db import utcnow
+from wegweiser.referrals.domain.catalogue import Partner, ProgrammeInfo
+from wegweiser.referrals.domain.lifecycle import Referral
 
 
 class ReferralsTable(SQLModel, registry=registry()):
@@ -20,3 +32,249 @@ class KnownCase(ReferralsTable, table=True):
     ags: str = Field(index=True, max_length=12)
     provider_id: str | None = Field(default=None, max_length=100)
     opened_on: dt.date
+
+
+class ProgrammeRow(ReferralsTable, table=True):
+    __tablename__ = "programmes"
+
+    programme: str = Field(primary_key=True, max_length=40)
+    data: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    updated_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class PartnerRow(ReferralsTable, table=True):
+    __tablename__ = "partners"
+
+    partner_id: str = Field(primary_key=True, max_length=63)
+    data: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    delivery: str = Field(max_length=10)
+    removed: bool = Field(default=False, index=True)
+    webhook_secret: str | None = Field(default=None, max_length=200)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    updated_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class ReferralRow(ReferralsTable, table=True):
+    __tablename__ = "referrals"
+
+    referral_id: uuid.UUID = Field(primary_key=True)
+    case_id: uuid.UUID = Field(index=True)
+    ags: str = Field(index=True, max_length=12)
+    provider_id: str = Field(index=True, max_length=100)
+    programme: str = Field(max_length=40)
+    consent_id: uuid.UUID = Field(index=True)
+    requested_on: dt.date
+    state: str = Field(index=True, max_length=20)
+    partner_id: str | None = Field(default=None, index=True, max_length=63)
+    reason: str | None = Field(default=None, max_length=60)
+    started_on: dt.date | None = None
+    sent_at: dt.datetime | None = None
+    # The timers: persisted, so a restart neither loses nor repeats a reminder or an expiry.
+    remind_at: dt.datetime | None = Field(default=None, index=True)
+    reminded_at: dt.datetime | None = None
+    expire_at: dt.datetime | None = Field(default=None, index=True)
+    updated_at: dt.datetime | None = None
+
+
+class FeedbackRow(ReferralsTable, table=True):
+    """Each partner answer once: a resent feedback id (HTTP or Kafka) returns the first result."""
+
+    __tablename__ = "partner_feedback"
+
+    partner_id: str = Field(primary_key=True, max_length=63)
+    feedback_id: uuid.UUID = Field(primary_key=True)
+    referral_id: uuid.UUID = Field(index=True)
+    outcome: str = Field(max_length=20)
+    reason: str | None = Field(default=None, max_length=60)
+    channel: str = Field(max_length=10)  # "http" or "kafka"
+    result_state: str | None = Field(default=None, max_length=20)
+    rejected_code: str | None = Field(default=None, max_length=60)
+    received_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class WebhookDeliveryRow(ReferralsTable, table=True):
+    """One message for a webhook partner, sent by the delivery worker, never from inside a request."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: int | None = Field(
+        default=None, sa_column=Column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
+    )
+    delivery_id: uuid.UUID = Field(unique=True)  # the Webhook-Id header: partners deduplicate by it
+    partner_id: str = Field(index=True, max_length=63)
+    referral_id: uuid.UUID = Field(index=True)
+    ce_type: str = Field(max_length=120)
+    headers: dict[str, str] = Field(sa_column=Column(JSON, nullable=False))
+    body: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    status: str = Field(default="pending", index=True, max_length=12)  # pending/delivered/failed/cancelled
+    attempts: int = 0
+    next_attempt_at: dt.datetime = Field(default_factory=utcnow, index=True)
+    last_error: str | None = Field(default=None, max_length=500)
+    last_status_code: int | None = None
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    delivered_at: dt.datetime | None = None
+    erased_at: dt.datetime | None = None
+
+
+class CatalogueRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def programmes(self) -> dict[str, ProgrammeInfo]:
+        rows = (await self.session.execute(select(ProgrammeRow))).scalars()
+        return {r.programme: ProgrammeInfo.model_validate(r.data) for r in rows}
+
+    async def programme(self, code: str) -> ProgrammeInfo | None:
+        row = await self.session.get(ProgrammeRow, code)
+        return ProgrammeInfo.model_validate(row.data) if row else None
+
+    async def save_programme(self, info: ProgrammeInfo) -> None:
+        row = await self.session.get(ProgrammeRow, info.programme)
+        data = info.model_dump(mode="json")
+        if row is None:
+            self.session.add(ProgrammeRow(programme=info.programme, data=data))
+        else:
+            row.data, row.updated_at = data, utcnow()
+
+    async def partners(self, *, include_removed: bool = False) -> list[Partner]:
+        query = select(PartnerRow).order_by(col(PartnerRow.partner_id))
+        if not include_removed:
+            query = query.where(col(PartnerRow.removed).is_(False))
+        return [_partner(r) for r in (await self.session.execute(query)).scalars()]
+
+    async def partner(self, partner_id: str) -> Partner | None:
+        """Also a removed partner: its id stays taken."""
+        row = await self.session.get(PartnerRow, partner_id)
+        return _partner(row) if row else None
+
+    async def save_partner(self, partner: Partner, *, webhook_secret: str | None = None) -> None:
+        row = await self.session.get(PartnerRow, partner.partner_id)
+        data = partner.model_dump(mode="json")
+        if row is None:
+            row = PartnerRow(partner_id=partner.partner_id, data=data, delivery=partner.delivery)
+            self.session.add(row)
+        row.data, row.delivery, row.removed, row.updated_at = (
+            data,
+            partner.delivery,
+            partner.removed,
+            utcnow(),
+        )
+        if webhook_secret is not None:
+            row.webhook_secret = webhook_secret
+
+    async def webhook_secret(self, partner_id: str) -> str | None:
+        row = await self.session.get(PartnerRow, partner_id)
+        return row.webhook_secret if row else None
+
+
+def _partner(row: PartnerRow) -> Partner:
+    return Partner.model_validate({**row.data, "removed": row.removed})
+
+
+class ReferralRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, referral_id: uuid.UUID, *, for_update: bool = False) -> Referral | None:
+        row = await self.session.get(ReferralRow, referral_id, with_for_update=for_update)
+        return _referral(row) if row else None
+
+    async def save(self, referral: Referral) -> None:
+        row = await self.session.get(ReferralRow, referral.referral_id)
+        data = referral.model_dump()
+        if row is None:
+            self.session.add(ReferralRow(**data))
+        else:
+            for name, value in data.items():
+                setattr(row, name, value)
+
+    async def due_timers(self, now: dt.datetime, *, limit: int = 200) -> list[Referral]:
+        """Referrals awaiting an answer whose reminder or expiry time has come."""
+        query = (
+            select(ReferralRow)
+            .where(
+                col(ReferralRow.state) == "sent",
+                or_(
+                    col(ReferralRow.expire_at) <= now,
+                    and_(col(ReferralRow.remind_at) <= now, col(ReferralRow.reminded_at).is_(None)),
+                ),
+            )
+            .order_by(col(ReferralRow.remind_at))
+            .limit(limit)
+        )
+        return [_referral(r) for r in (await self.session.execute(query)).scalars()]
+
+    async def by_consent(self, consent_id: uuid.UUID) -> list[Referral]:
+        query = select(ReferralRow).where(col(ReferralRow.consent_id) == consent_id)
+        return [_referral(r) for r in (await self.session.execute(query)).scalars()]
+
+    async def visible(
+        self,
+        *,
+        provider_id: str | None = None,
+        ags: set[str] | None = None,
+        partner_id: str | None = None,
+        case_id: uuid.UUID | None = None,
+        state: str | None = None,
+        limit: int = 200,
+    ) -> list[Referral]:
+        """Filtered list; ``None`` filters are unrestricted, so callers pass the caller's scope."""
+        query = select(ReferralRow).order_by(col(ReferralRow.requested_on).desc()).limit(limit)
+        if provider_id is not None:
+            query = query.where(col(ReferralRow.provider_id) == provider_id)
+        if ags is not None:
+            query = query.where(col(ReferralRow.ags).in_(ags))
+        if partner_id is not None:
+            query = query.where(col(ReferralRow.partner_id) == partner_id)
+        if case_id is not None:
+            query = query.where(col(ReferralRow.case_id) == case_id)
+        if state is not None:
+            query = query.where(col(ReferralRow.state) == state)
+        return [_referral(r) for r in (await self.session.execute(query)).scalars()]
+
+    async def feedback(self, partner_id: str, feedback_id: uuid.UUID) -> FeedbackRow | None:
+        return await self.session.get(FeedbackRow, (partner_id, feedback_id))
+
+    def add_feedback(self, row: FeedbackRow) -> None:
+        self.session.add(row)
+
+
+def _referral(row: ReferralRow) -> Referral:
+    return Referral.model_validate(row.model_dump())
+
+
+class DeliveryRepository:
+    """The webhook queue as seen by handlers: enqueue, and stop or erase what is no longer needed."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def enqueue(
+        self, *, partner_id: str, referral_id: uuid.UUID, ce_type: str, headers: dict[str, str], body: bytes
+    ) -> uuid.UUID:
+        delivery_id = uuid.uuid4()
+        self.session.add(
+            WebhookDeliveryRow(
+                delivery_id=delivery_id,
+                partner_id=partner_id,
+                referral_id=referral_id,
+                ce_type=ce_type,
+                headers=headers,
+                body=body,
+            )
+        )
+        return delivery_id
+
+    async def cancel(self, *, referral_id: uuid.UUID | None = None, partner_id: str | None = None) -> int:
+        """Cancel pending deliveries and erase their personal data (consent withdrawn, partner removed)."""
+        query = update(WebhookDeliveryRow).where(col(WebhookDeliveryRow.status) == "pending")
+        if referral_id is not None:
+            query = query.where(col(WebhookDeliveryRow.referral_id) == referral_id)
+        if partner_id is not None:
+            query = query.where(col(WebhookDeliveryRow.partner_id) == partner_id)
+        result = await self.session.execute(
+            query.values(status="cancelled", body=None, erased_at=utcnow()).execution_options(
+                synchronize_session=False
+            )
+        )
+        return int(getattr(result, "rowcount", 0) or 0)

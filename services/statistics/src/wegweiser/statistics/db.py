@@ -1,46 +1,56 @@
-"""The statistics projection: one row per pseudonymous fact, keyed by its own id (replay-safe)."""
+"""Statistics' own tables beside the generation tables: which generation serves, and the feed's state."""
 
 from __future__ import annotations
 
 import datetime as dt
-import uuid
+from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import JSON, Column
 from sqlalchemy.orm import registry
-from sqlmodel import Field, SQLModel, col
+from sqlmodel import Field, SQLModel
+
+from wegweiser.common.db import utcnow
 
 
 class StatisticsTable(SQLModel, registry=registry()):
     pass
 
 
-class ConsultationFact(StatisticsTable, table=True):
-    __tablename__ = "consultation_facts"
+class Generation(StatisticsTable, table=True):
+    """One projection generation: ``building`` (a rebuild fills it), ``active`` (serves), ``retired``."""
 
-    consultation_id: uuid.UUID = Field(primary_key=True)
-    case_id: uuid.UUID = Field(index=True)
-    ags: str = Field(index=True, max_length=12)
-    held_on: dt.date = Field(index=True)
-    type: str = Field(max_length=30)
-    channel: str = Field(max_length=30)
-    interpreter_used: bool
+    __tablename__ = "stat_generations"
+
+    id: int = Field(primary_key=True)
+    state: str = Field(max_length=20, index=True)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    switched_at: dt.datetime | None = None
+    retired_at: dt.datetime | None = None
+    # Where the rebuild must get to, and where the live consumer group stood when it began (see rebuild).
+    target_offsets: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    start_offsets: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    live_offsets: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    events_total: int = 0
+    events_read: int = 0
+    events_applied: int = 0
+    duplicates: int = 0
+    malformed: int = 0
+    rate_per_s: float = 0.0
+    progress_at: dt.datetime | None = None
+    caught_up_at: dt.datetime | None = None
+    published_at: dt.datetime | None = None
+    publication_s: float | None = None
+    cells: int = 0
+    suppressed_cells: int = 0
+    unplaced_events: int = 0
+    error: str | None = None
 
 
-class ArrivalFact(StatisticsTable, table=True):
-    __tablename__ = "arrival_facts"
+class FeedState(StatisticsTable, table=True):
+    """What the indicator feed last carried per key, so only changes are sent."""
 
-    arrival_id: uuid.UUID = Field(primary_key=True)
-    ags: str = Field(index=True, max_length=12)
-    allocation_date: dt.date = Field(index=True)
-    household_size: int
+    __tablename__ = "stat_feed"
 
-
-async def count_consultations(session: AsyncSession, *, ags: str, year: int | None) -> int:
-    query = select(func.count()).select_from(ConsultationFact).where(col(ConsultationFact.ags) == ags)
-    if year is not None:
-        query = query.where(
-            col(ConsultationFact.held_on) >= dt.date(year, 1, 1),
-            col(ConsultationFact.held_on) <= dt.date(year, 12, 31),
-        )
-    return int((await session.execute(query)).scalar_one())
+    key: str = Field(primary_key=True, max_length=200)
+    digest: str = Field(max_length=64)
+    published_at: dt.datetime = Field(default_factory=utcnow)

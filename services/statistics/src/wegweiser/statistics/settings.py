@@ -1,5 +1,6 @@
 """Statistics settings: ``STATISTICS_*`` plus the shared names. Deliberately no pseudonym key."""
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from wegweiser.common.settings import ServiceSettings
@@ -10,4 +11,20 @@ class StatisticsSettings(ServiceSettings):
 
     port: int = 8004
     database_url: str = "sqlite+aiosqlite:///statistics.db"
-    suppression_threshold: int = 5
+    suppression_threshold: int = Field(5, ge=1, description="counts 0 < n < threshold are suppressed")
+    land: str = Field("08", description="the Land whose municipalities are published (region catalogue code)")
+    first_year: int = Field(2017, ge=1990, description="first year published (the programme began in 2017)")
+    publish_interval_s: float = Field(60.0, gt=0, description="at most this often, when anything changed")
+    feed_municipal_months: bool = Field(
+        False, description="also feed municipalities by month (API and downloads always have them)"
+    )
+    rebuild_flush_events: int = Field(
+        500_000, ge=1, description="events per transaction of a rebuild (memory: roughly 250 MB per 500,000)"
+    )
+    rebuild_workers: int = Field(
+        2, ge=1, le=32, description="processes a large rebuild uses (PostgreSQL only)"
+    )
+    dedupe_window_days: int = Field(30, ge=1, description="how far apart a re-published duplicate may be")
+    source_topics: list[str] | None = Field(
+        None, description="override of the three pseudonymous input topics (benchmarks, isolated tests)"
+    )

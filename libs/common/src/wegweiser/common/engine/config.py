@@ -30,6 +30,9 @@ class EngineConfig(BaseModel):
     session_timeout_ms: int = Field(default=10_000, ge=1_000)
     heartbeat_interval_ms: int = Field(default=3_000, ge=100)
     max_poll_interval_ms: int = Field(default=300_000, ge=1_000)
+    # A consumer span per handled event, continuing the producer's trace (W3C headers), when the
+    # service has installed an OpenTelemetry tracer provider before `start()`.
+    tracing: bool = True
     # How long a revoked partition (or stop()) waits for running handlers before abandoning them.
     drain_timeout_s: float = Field(default=30.0, ge=0)
     # Topics the engine creates: retry/DLQ retention and replication (None: min(3, brokers)).

@@ -6,7 +6,7 @@ unchanged, so a replayed event keeps its original `ce_id`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from enum import StrEnum
 
 PREFIX = "wg_"
@@ -38,16 +38,6 @@ def dlq_topic(topic: str, group: str) -> str:
     return f"{topic}.dlq.{group}"
 
 
-def source_of(topic: str) -> tuple[str, str, str] | None:
-    """Split `<source>.retry|dlq.<group>` into (source, 'retry'|'dlq', group), else None."""
-    for kind in ("retry", "dlq"):
-        marker = f".{kind}."
-        head, sep, group = topic.rpartition(marker)
-        if sep and head and group and "." not in group:
-            return head, kind, group
-    return None
-
-
 @dataclass(frozen=True, slots=True)
 class Meta:
     """Engine headers of one retry/DLQ record."""
@@ -69,6 +59,7 @@ class Meta:
     error_message: str = ""
 
 
+_FIELDS = tuple(f.name for f in fields(Meta))
 _INT_FIELDS = {
     "attempt",
     "due_ms",
@@ -108,13 +99,10 @@ def join(own: tuple[tuple[str, bytes], ...], meta: Meta) -> list[tuple[str, byte
     """Headers of a retry/DLQ record: the event's own plus the engine's (defaults left out)."""
     out = list(own)
     default = Meta(kind=meta.kind)
-    for name in Meta.__slots__:
+    for name in _FIELDS:
         value = getattr(meta, name)
         if name != "kind" and value == getattr(default, name):
             continue
-        if isinstance(value, bool):
-            text = "1" if value else "0"
-        else:
-            text = str(value)
+        text = ("1" if value else "0") if isinstance(value, bool) else str(value)
         out.append((PREFIX + name, text.encode()))
     return out

@@ -11,6 +11,7 @@ from wegweiser.common.events.base import Event
 from wegweiser.common.events.casework import *  # noqa: F403
 from wegweiser.common.events.intake import *  # noqa: F403
 from wegweiser.common.events.referrals import *  # noqa: F403
+from wegweiser.common.events.statistics import *  # noqa: F403
 
 
 def _all_event_classes(cls: type[Event]) -> list[type[Event]]:

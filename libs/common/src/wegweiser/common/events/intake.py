@@ -88,6 +88,9 @@ class ArrivalWithdrawn(_ArrivalEvent):
 
     withdrawn_on: dt.date
     reason: str | None = None
+    merged_into: uuid.UUID | None = Field(
+        None, description="Set when a reviewer merged this arrival into another (reason 'merged')"
+    )
 
 
 class DuplicateFlagged(_ArrivalEvent):
@@ -99,6 +102,7 @@ class DuplicateFlagged(_ArrivalEvent):
     candidate_arrival_id: uuid.UUID
     candidate_person_id: uuid.UUID
     match: str = Field(description="why they look alike, e.g. 'phonetic-name+dob+nationality'")
+    flag_id: uuid.UUID | None = Field(None, description="The review item (POST /v1/duplicates/{id}/merge)")
 
 
 # --- pseudonymous twins (facts.v1) -----------------------------------------------------------------
@@ -142,9 +146,11 @@ class ArrivalWithdrawnFact(_ArrivalFact):
     name: ClassVar[str] = "arrival.withdrawn"
 
     withdrawn_on: dt.date
+    merged_into: uuid.UUID | None = Field(None, description="Counted already under this arrival")
 
 
 class DuplicateFlaggedFact(_ArrivalFact):
     name: ClassVar[str] = "duplicate.flagged"
 
     candidate_arrival_id: uuid.UUID
+    flag_id: uuid.UUID | None = None

@@ -127,3 +127,28 @@ def isolated_kafka(state_dir: Path, *, port: int = 19292) -> Iterator[str]:
         yield f"127.0.0.1:{port}"
     finally:
         subprocess.run([script, "stop"], env=env, check=False)
+
+
+TEST_TOPIC_MARKERS = (".retry.test-", ".dlq.test-", ".overflow.test-")
+
+
+async def delete_test_topics(bootstrap_servers: str) -> None:
+    """Drop the retry/dead-letter topics of the tests' private consumer groups and ``test.*`` topics.
+
+    Every test run uses fresh group ids; without this a long-lived local broker would collect
+    thousands of partitions.
+    """
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        doomed = [
+            t
+            for t in await admin.list_topics()
+            if t.startswith("test.") or any(m in t for m in TEST_TOPIC_MARKERS)
+        ]
+        if doomed:
+            await admin.delete_topics(doomed)
+    finally:
+        await admin.close()

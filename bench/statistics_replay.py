@@ -1,0 +1,281 @@
+"""statistics-replay: how fast a rebuild replays the pseudonymous history into a fresh projection.
+
+    uv run python bench/statistics_replay.py            # 3.5 million events; see bench/README.md
+
+1. Produces a synthetic BW history since 2017 (``wegweiser.statistics.synthetic``) into a dedicated topic
+   on the real broker (12 partitions, record time = event time, kept forever until the run deletes it).
+2. ``raw_events_per_s``: a plain aiokafka loop that only reads the topic (getmany, nothing else).
+3. ``java_consumer_perf_events_per_s``: Kafka's own ``ConsumerPerformance`` on the same topic.
+4. ``events_per_s``: ``projection.replay.replay`` — the code every rebuild runs — into a fresh
+   PostgreSQL database: decoding and validation, aggregation, the projection's writes and its offsets.
+5. For context, the time to publish everything from that projection (suppression included).
+
+Writes ``bench/results/statistics-replay.json``. Never run in CI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from wegweiser.common.db import UnitOfWork, create_engine, create_tables
+from wegweiser.common.testing.infra import LOCAL_POSTGRES, fresh_database
+from wegweiser.statistics.db import StatisticsTable
+from wegweiser.statistics.generations import Generations
+from wegweiser.statistics.projection.replay import ReplayPlan, replay
+from wegweiser.statistics.publisher import Publisher
+from wegweiser.statistics.settings import StatisticsSettings
+from wegweiser.statistics.synthetic import History
+
+ROOT = Path(__file__).resolve().parents[1]
+PARTITIONS = 12
+FETCH = {"max_partition_fetch_bytes": 8 * 1024 * 1024, "fetch_max_bytes": 64 * 1024 * 1024}
+
+
+def log(message: str) -> None:
+    print(f"[{dt.datetime.now():%H:%M:%S}] {message}", file=sys.stderr, flush=True)
+
+
+async def create_topic(bootstrap: str, name: str) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics(
+            [NewTopic(name, PARTITIONS, 1, topic_configs={"retention.ms": "-1", "retention.bytes": "-1"})]
+        )
+    finally:
+        await admin.close()
+
+
+async def delete_topic(bootstrap: str, name: str) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.delete_topics([name])
+    finally:
+        await admin.close()
+
+
+async def produce(bootstrap: str, topic: str, events: int) -> tuple[int, float]:
+    """The synthetic history as CloudEvents records; returns (records, seconds)."""
+    history = History.for_total(int(events * 1.02))  # a little more than needed; cut at exactly `events`
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks=1, linger_ms=50, max_batch_size=1024 * 1024, compression_type=None
+    )
+    await producer.start()
+    started = time.monotonic()
+    sent = 0
+    pending: list[asyncio.Future[object]] = []
+    try:
+        for item in history.events():
+            if sent == events:
+                break
+            model = item.model
+            payload = item.payload
+            subject = payload.get("referral_id") or payload.get("case_id") or payload.get("arrival_id")
+            headers = [
+                ("ce_id", str(uuid.uuid4()).encode()),
+                ("ce_source", f"/wegweiser/{model.source}".encode()),
+                ("ce_type", model.ce_type().encode()),
+                ("ce_specversion", b"1.0"),
+                ("ce_time", item.at.isoformat().encode()),
+                ("ce_subject", str(subject).encode()),
+                ("content-type", b"application/json"),
+            ]
+            pending.append(
+                await producer.send(
+                    topic,
+                    orjson.dumps(payload),
+                    key=item.key.encode(),
+                    headers=headers,
+                    timestamp_ms=int(item.at.timestamp() * 1000),
+                )
+            )
+            sent += 1
+            if len(pending) >= 20_000:
+                await asyncio.gather(*pending)
+                pending = []
+                if sent % 500_000 < 20_000:
+                    log(f"produced {sent:,} events")
+        await asyncio.gather(*pending)
+    finally:
+        await producer.stop()
+    return sent, time.monotonic() - started
+
+
+async def raw_read(bootstrap: str, topic: str, events: int) -> float:
+    """Events per second of a loop that only fetches records (no decoding, no work)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, **FETCH)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in range(PARTITIONS)]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        started = time.monotonic()
+        n = 0
+        while n < events:
+            batch = await consumer.getmany(timeout_ms=1000, max_records=50_000)
+            for records in batch.values():
+                n += len(records)
+        return n / (time.monotonic() - started)
+    finally:
+        await consumer.stop()
+
+
+def java_consumer_perf(bootstrap: str, topic: str, events: int) -> tuple[float | None, str]:
+    """Kafka's ConsumerPerformance (kafka-tools): its nMsg.sec column."""
+    command = [
+        str(ROOT / "deploy" / "local" / "kafka.sh"),
+        "run-class",
+        "org.apache.kafka.tools.ConsumerPerformance",
+        "--bootstrap-server",
+        bootstrap,
+        "--topic",
+        topic,
+        "--messages",
+        str(events),
+        "--timeout",
+        "60000",
+    ]
+    out = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
+    lines = [line for line in out.stdout.splitlines() if line.strip()]
+    for i, line in enumerate(lines):
+        if "nMsg.sec" in line and i + 1 < len(lines):
+            names = [c.strip() for c in line.split(",")]
+            values = [c.strip() for c in lines[i + 1].split(",")]
+            row = dict(zip(names, values, strict=False))
+            return float(row["nMsg.sec"]), lines[i + 1]
+    return None, (out.stdout + out.stderr)[-2000:]
+
+
+async def replay_into_fresh_projection(
+    bootstrap: str, topic: str, database_url: str, flush_events: int, workers: int
+) -> tuple[int, float, dict[str, object]]:
+    engine = create_engine(database_url)
+    try:
+        await create_tables(engine, StatisticsTable.metadata)
+        generations = Generations(engine, async_sessionmaker(engine, expire_on_commit=False))
+        generation = (await generations.create(live_offsets={})).id
+        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+        await consumer.start()
+        try:
+            partitions = [TopicPartition(topic, p) for p in range(PARTITIONS)]
+            ends = await consumer.end_offsets(partitions)
+        finally:
+            await consumer.stop()
+        plan = ReplayPlan(topics=[topic], target={(tp.topic, tp.partition): o for tp, o in ends.items()})
+        started = time.monotonic()
+        progress = await replay(
+            bootstrap_servers=bootstrap,
+            engine=engine,
+            generation=generation,
+            plan=plan,
+            flush_events=flush_events,
+        )
+        seconds = time.monotonic() - started
+        log(f"replayed {progress.read:,} events in {seconds:.1f} s; now publishing (for context)")
+        settings = StatisticsSettings(database_url=database_url)
+        # No feed here: the unit of work (for the outbox) is never asked for.
+        publisher = Publisher(
+            settings=settings, generations=generations, unit_of_work=_no_outbox, today=dt.date.today
+        )
+        published = await publisher.publish(generation, feed=False)
+        assert published is not None
+        extra: dict[str, object] = {
+            "applied": progress.applied,
+            "duplicates": progress.duplicates,
+            "malformed": progress.malformed,
+            "publish_seconds": round(published.seconds, 1),
+            "published_cells": published.cells,
+            "suppressed_cells": published.suppressed,
+        }
+        return progress.read, seconds, extra
+    finally:
+        await engine.dispose()
+
+
+def _no_outbox() -> UnitOfWork:
+    raise AssertionError("the benchmark publishes without a feed")
+
+
+async def main() -> None:
+    cli = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    cli.add_argument("--events", type=int, default=3_500_000)
+    cli.add_argument("--bootstrap", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"))
+    cli.add_argument("--postgres", default=os.environ.get("WEGWEISER_TEST_POSTGRES_URL", LOCAL_POSTGRES))
+    cli.add_argument("--flush-events", type=int, default=StatisticsSettings().rebuild_flush_events)
+    cli.add_argument("--workers", type=int, default=StatisticsSettings().rebuild_workers)
+    cli.add_argument("--keep-topic", action="store_true", help="leave the topic on the broker")
+    cli.add_argument("--topic", help="reuse an existing topic (from --keep-topic) instead of producing")
+    cli.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "statistics-replay.json")
+    args = cli.parse_args()
+
+    topic = args.topic or f"bench.statistics.replay.{uuid.uuid4().hex[:8]}"
+    produced: dict[str, object] = {}
+    if not args.topic:
+        await create_topic(args.bootstrap, topic)
+        log(f"producing {args.events:,} synthetic events into {topic}")
+        sent, seconds = await produce(args.bootstrap, topic, args.events)
+        produced = {"produced": sent, "produce_events_per_s": round(sent / seconds)}
+        log(f"produced {sent:,} events in {seconds:.0f} s")
+    try:
+        log("raw aiokafka read")
+        raw = await raw_read(args.bootstrap, topic, args.events)
+        log(f"raw: {raw:,.0f} events/s; Kafka ConsumerPerformance")
+        java, java_line = java_consumer_perf(args.bootstrap, topic, args.events)
+        log(f"ConsumerPerformance: {java_line}")
+        log("replay into a fresh projection (PostgreSQL)")
+        async with fresh_database(args.postgres) as url:
+            replayed, seconds, extra = await replay_into_fresh_projection(
+                args.bootstrap, topic, url, args.flush_events, args.workers
+            )
+        rate = replayed / seconds
+        result = {
+            "events": replayed,
+            "events_per_s": round(rate),
+            "raw_events_per_s": round(raw),
+            "ratio": round(rate / raw, 3),
+            "java_consumer_perf_events_per_s": round(java) if java else None,
+            "replay_seconds": round(seconds, 1),
+            "flush_events": args.flush_events,
+            "workers": args.workers,
+            **extra,
+            **produced,
+            "targets": {"events_per_s": 50_000, "ratio": 0.5},
+            "topic_partitions": PARTITIONS,
+            "machine": {
+                "cpus": os.cpu_count(),
+                "python": platform.python_version(),
+                "system": platform.platform(),
+            },
+            "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        }
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(result, indent=2) + "\n")
+        print(json.dumps(result, indent=2))
+    finally:
+        if not args.keep_topic and not args.topic:
+            await delete_topic(args.bootstrap, topic)
+        elif not args.topic:
+            log(f"kept topic {topic}")
+
+
+if __name__ == "__main__":
+    if re.search(r"\bpytest\b", " ".join(sys.argv)):
+        raise SystemExit("a benchmark, not a test")
+    asyncio.run(main())

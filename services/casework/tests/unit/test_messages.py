@@ -1,0 +1,50 @@
+"""The web UI's message catalogue covers every key the code and the templates use, in both languages."""
+
+import re
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from wegweiser.casework.domain.model import Consultation
+from wegweiser.casework.web.forms import field_errors
+from wegweiser.casework.web.messages import MESSAGES, t
+
+SRC = Path(__file__).resolve().parents[2] / "src" / "wegweiser" / "casework"
+
+
+def test_every_refusal_code_and_template_key_has_a_german_and_an_english_text() -> None:
+    codes = set(re.findall(r'CaseRefused\(\s*"(\w+)"', "".join(p.read_text() for p in SRC.rglob("*.py"))))
+    assert {"consent_missing", "case_closed", "guardian_required"} <= codes
+    missing = sorted(c for c in codes if f"r.{c}" not in MESSAGES)
+    templates = "".join(p.read_text() for p in (SRC / "web" / "templates").glob("*.html"))
+    keys = set(re.findall(r"\bt\('([a-z_.0-9]+)'", templates))
+    missing += sorted(k for k in keys if not k.endswith(".") and k not in MESSAGES)
+    assert missing == []
+    assert all(de and en for de, en in MESSAGES.values())
+
+
+def test_validation_errors_become_one_message_per_field_in_the_users_language() -> None:
+    try:
+        Consultation.model_validate(
+            {"held_on": "gestern", "duration_minutes": 0, "type": "plausch", "channel": "telefon"}
+        )
+    except ValidationError as exc:
+        german, english = field_errors(exc, "de"), field_errors(exc, "en")
+    assert german == {
+        "held_on": t("v.date", "de"),
+        "duration_minutes": "Der Wert muss größer als 0 sein.",
+        "type": t("v.choice", "de"),
+    }
+    assert english["duration_minutes"] == "The value must be greater than 0."
+    try:
+        Consultation.model_validate(
+            {
+                "held_on": "2026-11-02",
+                "duration_minutes": 30,
+                "type": "kurzberatung",
+                "channel": "telefon",
+                "interpreter_used": True,
+            }
+        )
+    except ValidationError as exc:
+        assert field_errors(exc, "en") == {"interpreter_language": "Please give the interpreter's language."}

@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""An example partner: reads its referrals topic and answers on its feedback topic.
+
+Built from the AsyncAPI document alone (``GET /asyncapi.json``): plain aiokafka and JSON, none of
+Wegweiser's own code. Run it against the development broker:
+
+    uv run python services/referrals/examples/partner_consumer.py --partner vhs-stuttgart --answer accepted
+
+Production adds SASL/SCRAM over TLS: ``--security-protocol SASL_SSL --sasl-mechanism SCRAM-SHA-512
+--username partner-vhs-stuttgart --password ...`` (the operator hands out user and password).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import signal
+import uuid
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+OFFERED = "de.wegweiser.referrals.partner.referral.offered.v1"
+REMINDER = "de.wegweiser.referrals.partner.referral.reminder.v1"
+WITHDRAWN = "de.wegweiser.referrals.partner.referral.withdrawn.v1"
+REJECTED = "de.wegweiser.referrals.partner.feedback.rejected.v1"
+FEEDBACK = "de.wegweiser.partner.referral.feedback.v1"
+
+
+def feedback_record(partner: str, offer: dict, outcome: str, reason: str | None) -> tuple[bytes, bytes, list]:
+    """One answer: CloudEvents binary mode, keyed by the referral's municipality (AGS)."""
+    referral_id = offer["referral_id"]
+    # Derived from referral and outcome: a resend after a crash reuses it, and Wegweiser ignores the copy.
+    feedback_id = uuid.uuid5(uuid.NAMESPACE_URL, f"{partner}/{referral_id}/{outcome}")
+    payload = {
+        "ags": offer["ags"],
+        "referral_id": referral_id,
+        "feedback_id": str(feedback_id),
+        "outcome": outcome,
+        "reason": reason,
+        "occurred_at": dt.datetime.now(dt.UTC).isoformat(),
+    }
+    headers = {
+        "ce_id": str(uuid.uuid4()),
+        "ce_source": f"/partners/{partner}",
+        "ce_type": FEEDBACK,
+        "ce_specversion": "1.0",
+        "ce_time": dt.datetime.now(dt.UTC).isoformat(),
+        "ce_subject": referral_id,
+        "content-type": "application/json",
+    }
+    return offer["ags"].encode(), json.dumps(payload).encode(), [(k, v.encode()) for k, v in headers.items()]
+
+
+async def run(args: argparse.Namespace) -> None:
+    security = {
+        "security_protocol": args.security_protocol,
+        **(
+            {"sasl_mechanism": args.sasl_mechanism, "sasl_plain_username": args.username,
+             "sasl_plain_password": args.password}
+            if args.security_protocol.startswith("SASL") else {}
+        ),
+    }  # fmt: skip
+    consumer = AIOKafkaConsumer(
+        f"wegweiser.partner.{args.partner}.referrals.v1",
+        bootstrap_servers=args.bootstrap_servers,
+        group_id=args.group or f"partner-{args.partner}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        **security,
+    )
+    producer = AIOKafkaProducer(
+        bootstrap_servers=args.bootstrap_servers, acks="all", enable_idempotence=True, **security
+    )
+    await consumer.start()
+    await producer.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    print(f"partner {args.partner}: waiting for referrals", flush=True)
+    try:
+        while not stop.is_set():
+            batch = await consumer.getmany(timeout_ms=500)
+            for records in batch.values():
+                for record in records:
+                    headers = {k: v.decode() for k, v in record.headers}
+                    ce_type = headers.get("ce_type")
+                    message = json.loads(record.value) if record.value else {}
+                    if ce_type == OFFERED:
+                        fields = sorted(k for k, v in message["person"].items() if v is not None)
+                        print(f"referral {message['referral_id']} ({message['programme']}): fields {fields}")
+                        key, value, out = feedback_record(args.partner, message, args.answer, args.reason)
+                        await producer.send_and_wait(
+                            f"wegweiser.partner.{args.partner}.feedback.v1", value, key=key, headers=out
+                        )
+                        print(f"answered {message['referral_id']}: {args.answer}", flush=True)
+                    elif ce_type == REMINDER:
+                        print(f"reminder for {message['referral_id']}: answer by {message['respond_by']}")
+                    elif ce_type == WITHDRAWN:
+                        print(f"withdrawn {message['referral_id']} ({message['reason']}): delete its data")
+                    elif ce_type == REJECTED:
+                        print(f"answer rejected for {message['referral_id']}: {message['detail_en']}")
+                    # Unknown types are ignored: new message types may be added within a version.
+            await consumer.commit()  # after the answers were acknowledged: at-least-once
+    finally:
+        await consumer.stop()
+        await producer.stop()
+
+
+def main() -> None:
+    cli = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    cli.add_argument("--bootstrap-servers", default="127.0.0.1:9092")
+    cli.add_argument("--partner", required=True, help="your partner id, e.g. vhs-stuttgart")
+    cli.add_argument("--group", help="consumer group (default partner-<id>; must start with it)")
+    cli.add_argument("--answer", default="accepted", choices=["accepted", "declined"])
+    cli.add_argument("--reason", help="for declined, e.g. no_capacity")
+    cli.add_argument("--security-protocol", default="PLAINTEXT")
+    cli.add_argument("--sasl-mechanism", default="SCRAM-SHA-512")
+    cli.add_argument("--username")
+    cli.add_argument("--password")
+    asyncio.run(run(cli.parse_args()))
+
+
+if __name__ == "__main__":
+    main()

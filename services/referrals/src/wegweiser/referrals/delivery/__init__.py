@@ -1,0 +1,1 @@
+"""Webhook delivery: signing, a circuit breaker per partner, and the background worker."""

@@ -1,0 +1,1 @@
+"""Referrals' domain: catalogue, routing, the referral lifecycle and working-day deadlines. Pure: no I/O."""

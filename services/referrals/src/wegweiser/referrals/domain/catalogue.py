@@ -1,0 +1,213 @@
+"""Programmes and partners: what can be referred where, and which personal data may travel with it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, get_args
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from wegweiser.common.events import DeliveryMode, PersonField, Programme
+from wegweiser.common.events.referrals import PARTNER_ID_PATTERN
+
+LOOPBACK = {"127.0.0.1", "localhost", "[::1]", "::1"}
+PROGRAMMES: tuple[Programme, ...] = get_args(Programme)
+
+
+class ProgrammeInfo(BaseModel):
+    """One programme of DOMAIN.md's catalogue with the minimum personal data it needs."""
+
+    model_config = ConfigDict(frozen=True)
+
+    programme: Programme
+    name_de: str = Field(min_length=1, max_length=200)
+    name_en: str = Field(min_length=1, max_length=200)
+    description_de: str = Field("", max_length=2000)
+    description_en: str = Field("", max_length=2000)
+    legal_basis: str | None = Field(None, max_length=200)
+    person_fields: tuple[PersonField, ...] = Field(min_length=1)
+    required_fields: tuple[PersonField, ...] = ()
+    active: bool = True
+
+    @model_validator(mode="after")
+    def _required_are_sent(self) -> ProgrammeInfo:
+        extra = set(self.required_fields) - set(self.person_fields)
+        if extra:
+            raise ValueError(f"required_fields not in person_fields: {', '.join(sorted(extra))}")
+        return self
+
+
+def _unique(values: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(values))
+
+
+UniqueProgrammes = Annotated[tuple[Programme, ...], AfterValidator(_unique)]
+Regions = Annotated[tuple[str, ...], AfterValidator(_unique)]
+
+
+class PartnerSpec(BaseModel):
+    """A partner agency as an admin describes it: organisation, programmes, area, delivery."""
+
+    model_config = ConfigDict(frozen=True)
+
+    partner_id: str = Field(pattern=PARTNER_ID_PATTERN, max_length=63)
+    organisation: str = Field(min_length=2, max_length=200)
+    programmes: UniqueProgrammes = Field(min_length=1)
+    ags: Regions = Field((), description="municipality keys served")
+    kreise: Regions = Field((), description="Kreis keys served as a whole")
+    laender: Regions = Field((), validate_default=True, description="Land keys served as a whole")
+    delivery: DeliveryMode
+    webhook_url: HttpUrl | None = Field(
+        None, validate_default=True, description="https; webhook partners only"
+    )
+    contact_email: str | None = Field(None, max_length=200, pattern=r"^[^@\s]+@[^@\s]+$")
+    contact_phone: str | None = Field(None, max_length=50)
+    website: str | None = Field(None, max_length=300)
+    capacity_note: str | None = Field(None, max_length=500)
+    active: bool = True
+
+    @field_validator("laender")
+    @classmethod
+    def _serves_somewhere(cls, laender: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        if not (laender or info.data.get("ags") or info.data.get("kreise")):
+            raise ValueError("a partner serves at least one municipality (ags), Kreis or Land")
+        return laender
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url_fits_delivery(cls, url: HttpUrl | None, info: ValidationInfo) -> HttpUrl | None:
+        delivery = info.data.get("delivery")
+        if delivery == "webhook" and url is None:
+            raise ValueError("webhook partners need a webhook_url")
+        if delivery == "kafka" and url is not None:
+            raise ValueError("kafka partners have no webhook_url")
+        if url is not None and url.scheme != "https" and url.host not in LOOPBACK:
+            raise ValueError("webhook_url must use https (plain http only to this machine's loopback)")
+        return url
+
+
+class Partner(PartnerSpec):
+    """A partner in the catalogue; a removed one keeps its id (ids are never reused)."""
+
+    removed: bool = False
+
+    @property
+    def receives(self) -> bool:
+        """Only active, not removed partners get new referrals."""
+        return self.active and not self.removed
+
+
+def minimum_person_data(
+    person: Mapping[str, object], programme: ProgrammeInfo
+) -> tuple[dict[str, object], list[str]]:
+    """The programme's fields of the person, and the required ones that are missing."""
+    data: dict[str, object] = {
+        f: person.get(f) for f in programme.person_fields if person.get(f) not in (None, "", ())
+    }
+    missing: list[str] = [f for f in programme.required_fields if f not in data]
+    return data, missing
+
+
+def default_programmes() -> list[ProgrammeInfo]:
+    """DOMAIN.md's referral targets; the fields are our reading of what each partner needs to act."""
+    names = ("family_name", "given_names")
+    return [
+        ProgrammeInfo(
+            programme="integrationskurs",
+            name_de="Integrationskurs",
+            name_en="Integration course",
+            description_de="Sprachkurs und Orientierungskurs bei einem vom BAMF zugelassenen Kursträger.",
+            description_en="Language and orientation course with a BAMF-licensed course provider.",
+            legal_basis="§§ 43–44a AufenthG, IntV",
+            person_fields=(*names, "date_of_birth", "languages", "phone"),
+            required_fields=(*names, "date_of_birth"),
+        ),
+        ProgrammeInfo(
+            programme="berufssprachkurs",
+            name_de="Berufsbezogene Deutschsprachförderung",
+            name_en="Job-related German language course",
+            description_de="Berufssprachkurs (DeuFöV) nach dem Integrationskurs.",
+            description_en="Job-related German course (DeuFöV) after the integration course.",
+            legal_basis="§ 45a AufenthG, DeuFöV",
+            person_fields=(*names, "date_of_birth", "languages", "phone", "email"),
+            required_fields=(*names, "date_of_birth"),
+        ),
+        ProgrammeInfo(
+            programme="mbe",
+            name_de="Migrationsberatung für erwachsene Zugewanderte (MBE)",
+            name_en="Migration counselling for adult immigrants (MBE)",
+            description_de="Beratung ab 27 Jahren durch die Wohlfahrtsverbände.",
+            description_en="Counselling from age 27 by the welfare organisations.",
+            legal_basis="§ 45 AufenthG",
+            person_fields=(*names, "languages", "phone"),
+            required_fields=(*names,),
+        ),
+        ProgrammeInfo(
+            programme="jmd",
+            name_de="Jugendmigrationsdienst (JMD)",
+            name_en="Youth migration service (JMD)",
+            description_de="Begleitung junger Menschen von 12 bis 27 Jahren.",
+            description_en="Support for young people aged 12 to 27.",
+            legal_basis="Kinder- und Jugendplan des Bundes (BMFSFJ)",
+            person_fields=(*names, "date_of_birth", "languages", "phone"),
+            required_fields=(*names, "date_of_birth"),
+        ),
+        ProgrammeInfo(
+            programme="agentur_fuer_arbeit",
+            name_de="Agentur für Arbeit: Arbeitsvermittlung und Berufsberatung",
+            name_en="Employment agency: placement and career guidance",
+            legal_basis="SGB III",
+            person_fields=(*names, "date_of_birth", "address", "phone"),
+            required_fields=(*names, "date_of_birth"),
+        ),
+        ProgrammeInfo(
+            programme="jobcenter",
+            name_de="Jobcenter: Grundsicherung und Eingliederung in Arbeit",
+            name_en="Jobcenter: basic income support and integration into work",
+            legal_basis="SGB II",
+            person_fields=(*names, "date_of_birth", "address", "phone"),
+            required_fields=(*names, "date_of_birth", "address"),
+        ),
+        ProgrammeInfo(
+            programme="anerkennungsberatung",
+            name_de="Anerkennungsberatung (IQ Netzwerk)",
+            name_en="Recognition counselling for foreign qualifications (IQ network)",
+            legal_basis="BQFG",
+            person_fields=(*names, "languages", "phone", "email"),
+            required_fields=(*names,),
+        ),
+        ProgrammeInfo(
+            programme="kita_schule",
+            name_de="Kita-Platz und Schulanmeldung (VKL, VABO)",
+            name_en="Childcare place and school enrolment (VKL, VABO)",
+            legal_basis="§ 24 SGB VIII, SchG BW",
+            person_fields=(*names, "date_of_birth", "languages", "address", "phone"),
+            required_fields=(*names, "date_of_birth", "address"),
+        ),
+        ProgrammeInfo(
+            programme="psychosozial",
+            name_de="Psychosoziale Unterstützung („BW schützt!“)",
+            name_en="Psychosocial and trauma support (“BW schützt!”)",
+            description_de="Nur Vorname und Telefon: die Fachstelle nimmt selbst Kontakt auf.",
+            description_en="Given name and phone only: the service makes contact itself.",
+            legal_basis="Landesprogramm",
+            person_fields=("given_names", "phone"),
+            required_fields=("given_names", "phone"),
+        ),
+        ProgrammeInfo(
+            programme="sonstige",
+            name_de="Sonstige Regeldienste (Schuldner-, Suchtberatung, Gesundheit)",
+            name_en="Other regular services (debt, addiction, health)",
+            person_fields=("given_names", "phone"),
+            required_fields=("given_names",),
+        ),
+    ]
