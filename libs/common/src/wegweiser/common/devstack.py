@@ -137,7 +137,8 @@ def seed(stack: ServiceProcesses, tokens: Mapping[str, str]) -> None:
         .json()
     )
     counsellor = {"Authorization": f"Bearer {tokens['counsellor']}"}
-    deadline = time.monotonic() + 30
+    # A new consumer group first works through the topic's history, which on a long-used broker takes a while.
+    deadline = time.monotonic() + 180
     while True:
         cases = httpx.get(f"{stack.url('casework')}/v1/cases?ags=08111000", headers=counsellor).json()
         case = next((c for c in cases if c["arrival_id"] == arrival["arrival_id"]), None)
@@ -145,7 +146,7 @@ def seed(stack: ServiceProcesses, tokens: Mapping[str, str]) -> None:
             break
         time.sleep(0.3)
     if case is None:
-        raise RuntimeError("the demo case was not opened within 30 s")
+        raise RuntimeError("the demo case was not opened within 180 s; see the casework log")
     for i, kind in enumerate(["erstgespraech"] + ["folgeberatung"] * 5):
         httpx.post(
             f"{stack.url('casework')}/v1/cases/{case['case_id']}/consultations",
@@ -163,6 +164,10 @@ def seed(stack: ServiceProcesses, tokens: Mapping[str, str]) -> None:
 
 def up(*, seed_demo: bool = True) -> int:
     devtokens.ensure_key_pair()
+    # Stop on exit only a broker this command started, never one that was already running.
+    kafka_was_running = (
+        subprocess.run([str(REPO / "deploy" / "local" / "kafka.sh"), "status"], check=False).returncode == 0
+    )
     _kafka("start")
     data = STATE / "dev"
     data.mkdir(parents=True, exist_ok=True)
@@ -207,6 +212,7 @@ def up(*, seed_demo: bool = True) -> int:
             time.sleep(0.5)
         return 0
     finally:
-        print("stopping services and Kafka ...")
+        print("stopping the services" + ("" if kafka_was_running else " and Kafka") + " ...")
         stack.stop()
-        _kafka("stop")
+        if not kafka_was_running:
+            _kafka("stop")
