@@ -12,17 +12,17 @@ import pytest
 
 from wegweiser.common import devtokens
 from wegweiser.common.devstack import ServiceProcesses
-from wegweiser.common.testing.infra import fresh_database, isolated_kafka
+from wegweiser.common.testing.infra import free_port, fresh_database, isolated_kafka
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
-PORTS = {"intake": 18101, "casework": 18102, "referrals": 18103, "statistics": 18104}
+SERVICES = ("intake", "casework", "referrals", "statistics")
 
 
 @pytest.fixture
 async def databases(postgres_url: str) -> AsyncIterator[dict[str, str]]:
     async with AsyncExitStack() as stack:
-        yield {s: await stack.enter_async_context(fresh_database(postgres_url)) for s in PORTS}
+        yield {s: await stack.enter_async_context(fresh_database(postgres_url)) for s in SERVICES}
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ def stack(
         "STATISTICS_PUBLISH_INTERVAL_S": "1",
         **{f"{s.upper()}_DATABASE_URL": url for s, url in databases.items()},
     }
-    processes = ServiceProcesses(env=env, ports=PORTS, log_dir=tmp_path / "logs")
+    processes = ServiceProcesses(env=env, ports={s: free_port() for s in SERVICES}, log_dir=tmp_path / "logs")
     try:
         processes.start()
         processes.wait_ready()

@@ -113,9 +113,11 @@ async def make_topic(kafka_bootstrap: str) -> AsyncIterator[MakeTopic]:
     await admin.start()
     created: list[str] = []
 
-    async def make(partitions: int = 1, retention_ms: int | None = None) -> str:
+    async def make(partitions: int = 1, retention_ms: int | None = None, compacted: bool = False) -> str:
         name = f"test.engine.{uuid.uuid4().hex[:10]}"
         configs = {"retention.ms": str(retention_ms)} if retention_ms else {}
+        if compacted:
+            configs["cleanup.policy"] = "compact"
         await admin.create_topics([NewTopic(name, partitions, 1, topic_configs=configs)])
         created.append(name)
         return name

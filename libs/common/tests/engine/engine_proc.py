@@ -58,6 +58,9 @@ async def main(bootstrap: str, group: str, topic: str, path: str) -> None:
             session_timeout_ms=6_000,
             heartbeat_interval_ms=500,
             max_in_flight_per_ags=4,
+            # Small buffers: flooding AGS are deferred and caught up across the kills too.
+            max_buffered_per_ags=20,
+            max_buffered_per_partition=100,
         ),
     )
     stop = asyncio.Event()

@@ -166,18 +166,36 @@ class Sim:
             while stash and self._admit(inp, stash[0]):
                 stash.popleft()
         self._maybe_recovered()
+        self.work.caught_up()
         if not self.work.recovering and self.work.idle:
+            cursor = self.work.cursor
+            if cursor is not None and cursor < len(self.logs[Input.SOURCE]):
+                self._send(self.work.admit_catchup(self._record(Input.SOURCE, cursor)[0], force=True)[1])
+                return
             for inp in (Input.RETRY, Input.SOURCE):
                 if self.stash[inp]:
                     self._admit(inp, self.stash[inp].popleft(), force=True)
                     break
 
+    def catch_up(self, n: int) -> bool:
+        """The catch-up reader: re-read up to n source records from the cursor (no read-ahead)."""
+        delivered = False
+        for _ in range(n):
+            cursor = self.work.cursor
+            if cursor is None or cursor >= len(self.logs[Input.SOURCE]):
+                break
+            taken, writes = self.work.admit_catchup(self._record(Input.SOURCE, cursor)[0])
+            self._send(writes)
+            if not taken:
+                break
+            delivered = True
+        self._advance()
+        return delivered
+
     def _maybe_recovered(self) -> None:
         work = self.work
         if work.recovering and all((work.trackers[i].position or 0) >= t for i, t in self.targets.items()):
-            skip = work.recovered()
-            if skip is not None:
-                self.cursor[Input.RETRY] = skip
+            work.recovered()
 
     def start_one(self) -> bool:
         item = self.work.pick()
@@ -314,6 +332,8 @@ class Sim:
             for inp in (Input.DLQ, Input.RETRY, Input.SOURCE):
                 while self.fetch(inp, 1_000):
                     progressed = True
+            while self.catch_up(1_000):
+                progressed = True
             self._advance()
             self.tick(10_000_000)
             while self.start_one():

@@ -66,6 +66,22 @@ async def test_start_creates_retry_and_dlq_topics_shaped_like_the_source(  # typ
         await admin.close()
 
 
+async def test_dlq_of_a_compacted_source_keeps_the_configured_retention(  # type: ignore[no-untyped-def]
+    kafka_bootstrap: str, make_topic
+) -> None:
+    """A compacted topic keeps its latest records forever: the broker's 7-day default must not cap the DLQ."""
+    topic = await make_topic(partitions=1, compacted=True)
+    config = EngineConfig(dlq_retention_ms=90 * DAY)
+    await ensure_topics(bootstrap_servers=kafka_bootstrap, topics=[topic], group="casework", config=config)
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    await admin.start()
+    try:
+        dlq = dlq_topic(topic, "casework")
+        assert await retention_ms(admin, [topic, dlq]) == {topic: -1, dlq: 90 * DAY}
+    finally:
+        await admin.close()
+
+
 @pytest.mark.parametrize("seed", [1, 2])
 async def test_order_per_aggregate_holds_under_concurrency_random_delays_and_failures(  # type: ignore[no-untyped-def]
     kafka_bootstrap: str, make_topic, kit, seed: int
@@ -183,6 +199,43 @@ async def test_parked_aggregate_waits_while_others_flow_across_a_restart_until_t
         assert await list_entries(bootstrap_servers=kafka_bootstrap, group=group) == []
     finally:
         await second.stop()
+
+
+async def test_a_flooding_ags_is_deferred_and_caught_up_while_others_keep_flowing(  # type: ignore[no-untyped-def]
+    kafka_bootstrap: str, make_topic, kit
+) -> None:
+    topic = await make_topic(partitions=1)
+    flood = kit.make_events(1500, subjects=40, ags=["08111000"], seed=21)
+    quiet = kit.make_events(150, subjects=30, ags=["08212000", "08311000"], seed=22)
+    # The flood first, then the quiet municipalities' events interleaved with more of it.
+    interleaved = [ev for pair in zip(flood[600:750], quiet, strict=True) for ev in pair]
+    events = [*flood[:600], *interleaved, *flood[750:]]
+    await kit.produce(kafka_bootstrap, topic, events)
+    inbox = kit.Inbox()
+    quiet_ids = {ev.ce_id for ev in quiet}
+
+    async def handle(record: Record) -> None:
+        await asyncio.sleep(0.002)
+        inbox.apply(record)
+
+    e = engine(
+        kafka_bootstrap,
+        f"flood-{uuid.uuid4().hex[:8]}",
+        topic,
+        handle,
+        max_buffered_per_ags=25,
+        max_buffered_per_partition=200,
+        max_in_flight_per_ags=4,
+    )
+    await e.start()
+    try:
+        await kit.wait_until(lambda: quiet_ids <= inbox.seen, what="the quiet AGS processed")
+        assert len(inbox.seen) < len(events)  # ... while the flood is still being worked off
+        await kit.wait_until(lambda: len(inbox.seen) == len(events), what="every event applied")
+    finally:
+        await e.stop()
+    assert sum(e.metrics.counts["deferred"].values()) > 0
+    assert inbox.order_violations(events) == []
 
 
 async def test_two_instances_with_rebalances_mid_stream_lose_nothing_and_keep_order(  # type: ignore[no-untyped-def]

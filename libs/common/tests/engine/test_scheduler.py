@@ -103,6 +103,7 @@ def test_random_interleavings_keep_order_lose_nothing_and_commit_safely(config, 
                     "fetch_s",
                     "fetch_r",
                     "fetch_d",
+                    "catch_up",
                     "start",
                     "finish",
                     "ack",
@@ -114,7 +115,7 @@ def test_random_interleavings_keep_order_lose_nothing_and_commit_safely(config, 
             )
         )
         arg: object = None
-        if action.startswith("fetch"):
+        if action.startswith("fetch") or action == "catch_up":
             arg = data.draw(st.integers(1, 5))
         elif action == "finish":
             arg = (
@@ -149,6 +150,8 @@ def _run_steps(
     for action, arg in steps:
         if action in fetch_inputs:
             sim.fetch(fetch_inputs[action], arg)
+        elif action == "catch_up":
+            sim.catch_up(arg)
         elif action == "start":
             sim.start_one()
         elif action == "finish" and sim.running:
@@ -658,29 +661,47 @@ def test_one_lane_runs_one_event_at_a_time_in_order() -> None:
     assert order == [0, 1, 2, 3, 4]
 
 
-def test_flooding_ags_spills_instead_of_pausing_the_partition() -> None:
+def test_flooding_ags_is_deferred_instead_of_pausing_the_partition() -> None:
     w = work(max_buffered_per_ags=5, max_buffered_per_partition=50)
-    writes = []
     for i in range(20):
         taken, out = w.admit_source(source_record(i, ags="F", subject=f"f{i}"))
-        assert taken
-        writes += out
-    assert w.buffered["F"] == 5
-    assert [x.meta.kind for x in writes] == [Kind.OVERFLOW] * 15
-    assert all(x.item is None and x.target is Input.RETRY for x in writes)
-    # Another AGS is still admitted and runs.
+        assert taken and not out  # nothing is copied: the records stay in the log
+    assert w.buffered["F"] == 5 and w.deferring == {"F": 5} and w.cursor == 5
+    # Another AGS is still admitted, and the commit never passes the first deferred record.
     taken, out = w.admit_source(source_record(20, ags="Q", subject="q"))
-    assert taken and not out
-    # Spilled offsets stay uncommitted until the copy is acknowledged.
+    assert taken and not out and w.buffered["Q"] == 1
     assert w.commit_offsets()[Input.SOURCE] == 0
+    for item in list(w.items.values()):
+        if item.ags == "F":
+            w.pick()
+            w.succeeded(item)
+    assert w.commit_offsets()[Input.SOURCE] == 5
 
 
-def test_spill_copies_the_lane_prefix_first_so_order_survives_a_restart() -> None:
+def test_catch_up_brings_deferred_records_back_in_order_and_then_hands_over() -> None:
     w = work(max_buffered_per_ags=2, max_buffered_per_partition=50)
-    w.admit_source(source_record(0, ags="F", subject="x"))
-    w.admit_source(source_record(1, ags="F", subject="y"))
-    _, writes = w.admit_source(source_record(2, ags="F", subject="x"))
-    assert [(x.meta.kind, x.meta.src_offset) for x in writes] == [(Kind.FOLLOWER, 0), (Kind.OVERFLOW, 2)]
+    records = [source_record(i, ags="F" if i != 3 else "Q", subject="x" if i % 2 else "y") for i in range(6)]
+    for r in records:
+        w.admit_source(r)
+    assert w.deferring == {"F": 2} and w.cursor == 2
+    assert w.admit_catchup(records[2])[0] is False  # F still has no room
+    for _ in range(2):
+        item = w.pick()
+        assert item is not None
+        w.succeeded(item)
+    assert w.admit_catchup(records[2])[0] is True
+    assert w.admit_catchup(records[3])[0] is True  # Q's: the main reader had it
+    assert w.admit_catchup(records[4])[0] is True
+    assert w.admit_catchup(records[5])[0] is False  # F full again (2 and 4)
+    order = []
+    while (item := w.pick()) is not None:
+        order.append(item.seq)
+        w.succeeded(item)
+    assert sorted(order) == [2, 3, 4] and order.index(2) < order.index(4)  # lane y in order
+    assert w.admit_catchup(records[5])[0] is True
+    assert w.caught_up() and w.cursor is None and not w.deferring
+    # Back to normal: the next record of F is admitted by the main reader.
+    assert w.admit_source(source_record(6, ags="F", subject="y"))[0] and 6 in w.items
 
 
 def test_full_partition_pauses_only_when_every_ags_together_fills_it() -> None:

@@ -9,7 +9,6 @@ import datetime as dt
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ from playwright.async_api import BrowserContext, Page, async_playwright, expect
 
 from wegweiser.common import events
 from wegweiser.common.envelope import encode
+from wegweiser.common.testing.infra import free_port
 from wegweiser.common.testing.kafka import produce
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -45,18 +45,15 @@ CHROMIUM_ARGS = [
 ]
 CHROMIUM_INSTALLED = os.path.exists(CHROMIUM)
 BLOCKING = {"serious", "critical"}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+# A form post writes the case, its history and an outbox row; on a busy 2-core CI machine that has
+# taken longer than Playwright's 5 s default, so assertions wait as long as page actions do.
+expect.set_options(timeout=15_000)
 
 
 @pytest.fixture
 def service(database_url: str, casework_env: dict[str, Any], tmp_path: Path) -> Iterator[str]:
     """casework as people run it (``python -m wegweiser.casework``) on its own port and database."""
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "CASEWORK_DATABASE_URL": database_url,
@@ -90,6 +87,8 @@ def service(database_url: str, casework_env: dict[str, Any], tmp_path: Path) -> 
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+        # Shown by pytest only when the test failed: the service's side of the story.
+        print("casework log (end):\n" + (tmp_path / "casework.log").read_text(errors="replace")[-5000:])
 
 
 @pytest.fixture

@@ -72,7 +72,9 @@ async def test_replay_is_exactly_once_beside_the_live_path_and_across_a_restart(
     try:
         await create_tables(engine, StatisticsTable.metadata)
         generations = Generations(engine, async_sessionmaker(engine, expire_on_commit=False))
-        clean, mirrored, resumed = [(await generations.create(live_offsets={})).id for _ in range(3)]
+        clean, mirrored, resumed, parallel = [
+            (await generations.create(live_offsets={})).id for _ in range(4)
+        ]
 
         reference = await replay(
             bootstrap_servers=kafka_bootstrap, engine=engine, generation=clean, plan=ReplayPlan([topic], ends)
@@ -120,9 +122,21 @@ async def test_replay_is_exactly_once_beside_the_live_path_and_across_a_restart(
         )
         assert (second.read, second.applied, second.duplicates) == (total, reference.applied, 1)
 
+        # Two worker processes over disjoint partitions, as large rebuilds run.
+        split = await replay(
+            bootstrap_servers=kafka_bootstrap,
+            engine=engine,
+            generation=parallel,
+            plan=ReplayPlan([topic], ends),
+            workers=2,
+            parallel_from=1,
+        )
+        assert (split.read, split.applied, split.duplicates) == (total, reference.applied, 1)
+
         expected = await facts(engine, clean)
         assert expected["consultations"] and expected["cases"]
         assert await facts(engine, mirrored) == expected
         assert await facts(engine, resumed) == expected
+        assert await facts(engine, parallel) == expected
     finally:
         await engine.dispose()

@@ -169,3 +169,17 @@ def test_periods_know_their_parents_children_and_range() -> None:
     assert PERIODS.contains(Period.parse("2025")) and not PERIODS.contains(Period.parse("2026-01"))
     assert PERIODS.clamp_last_month(Period.parse("2025-Q4")) == 202511
     assert len(PERIODS.periods("quarter")) == 36
+
+
+def test_statistics_reads_pseudonymous_topics_only_and_holds_no_pseudonym_key() -> None:
+    from wegweiser.statistics.service import source_topics
+    from wegweiser.statistics.settings import StatisticsSettings
+
+    settings = StatisticsSettings()
+    assert [t.name for t in source_topics(settings)] == [
+        "wegweiser.intake.facts.v1",
+        "wegweiser.casework.cases.v1",
+        "wegweiser.referrals.status.v1",
+    ]
+    assert not any(t.personal_data for t in source_topics(settings))
+    assert not [name for name in StatisticsSettings.model_fields if "pseudonym" in name]

@@ -52,15 +52,22 @@ class ServiceProcesses:
         while pending:
             for service in list(pending):
                 if self.processes[service].poll() is not None:
-                    raise RuntimeError(f"{service} exited; see {self.log_dir / (service + '.log')}")
+                    raise RuntimeError(f"{service} exited; the end of its log:\n{self.log_tail(service)}")
                 try:
                     if httpx.get(f"{self.url(service)}/health/ready", timeout=2).status_code == 200:
                         pending.discard(service)
                 except httpx.HTTPError:
                     pass
             if time.monotonic() > deadline:
-                raise TimeoutError(f"not ready after {timeout_s}s: {', '.join(sorted(pending))}")
+                tails = "\n".join(f"--- {s}:\n{self.log_tail(s)}" for s in sorted(pending))
+                raise TimeoutError(f"not ready after {timeout_s}s: {', '.join(sorted(pending))}\n{tails}")
             time.sleep(0.3)
+
+    def log_tail(self, service: str, lines: int = 40) -> str:
+        """The last lines of a service's log, so a failed start explains itself where it is reported."""
+        path = self.log_dir / f"{service}.log"
+        text = path.read_text(errors="replace") if path.exists() else "(no log)"
+        return "\n".join(text.splitlines()[-lines:])
 
     def stop(self, *services: str, kill: bool = False) -> None:
         for service in services or tuple(self.processes):

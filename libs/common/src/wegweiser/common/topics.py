@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from dataclasses import dataclass
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -77,18 +79,37 @@ async def ensure_topics(
                 if code not in (0, 36):
                     raise TopicMismatch(f"cannot create {topic}: error {code} {message}")
             log.info("created topics", extra={"topics": [s.name for s in missing]})
-        present = [s for s in specs if s.name in existing]
-        if present:
-            described = await admin.describe_topics([s.name for s in present])
-            partitions = {d["topic"]: len(d["partitions"]) for d in described}
-            for s in present:
-                if partitions.get(s.name) != s.partitions:
-                    raise TopicMismatch(
-                        f"{s.name} has {partitions.get(s.name)} partitions, declared {s.partitions}"
-                    )
+        partitions = await wait_for_partitions(admin, [s.name for s in specs])
+        for s in specs:
+            if partitions[s.name] != s.partitions:
+                raise TopicMismatch(f"{s.name} has {partitions[s.name]} partitions, declared {s.partitions}")
         return [s.name for s in missing]
     finally:
         await admin.close()
+
+
+async def wait_for_partitions(
+    admin: AIOKafkaAdminClient, names: list[str], *, timeout_s: float = 30
+) -> dict[str, int]:
+    """Partition count of each topic once all its partitions have a leader.
+
+    A topic that another service created a moment ago can be listed before the broker reports
+    its partitions; services start together, so reading it once would fail at random.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        described = await admin.describe_topics(names)
+        ready = {
+            t["topic"]: len(t["partitions"])
+            for t in described
+            if t["error_code"] == 0 and t["partitions"] and all(p["leader"] >= 0 for p in t["partitions"])
+        }
+        if len(ready) == len(set(names)):
+            return ready
+        if time.monotonic() > deadline:
+            waiting = sorted(set(names) - set(ready))
+            raise TopicMismatch(f"topics without partitions or leaders after {timeout_s}s: {waiting}")
+        await asyncio.sleep(0.1)
 
 
 def _topic_errors(response: object) -> list[tuple[str, int, str | None]]:

@@ -162,7 +162,7 @@ def rebuild_out(g: Any, stats: Statistics) -> RebuildOut:
     rate = g.rate_per_s
     eta = None
     if progress is not None and g.state == "building":
-        total, read, rate, eta = progress.total, progress.read, progress.rate, progress.eta_s
+        total, read, rate, eta = progress.total, progress.seen, progress.rate, progress.eta_s
     elif g.state != "building":
         eta = 0.0
     percent = 100.0 if total == 0 and g.state != "building" else (100.0 * read / total if total else 0.0)

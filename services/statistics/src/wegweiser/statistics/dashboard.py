@@ -309,6 +309,16 @@ def router() -> APIRouter:
             body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'}
         )
 
+    @web.get("/dashboard/fortschritt")
+    async def rebuild_progress(request: Request, generation: Annotated[int, Query(ge=1)]) -> Response:
+        """The rebuild's progress for the page's bar (same data as ``GET /v1/rebuilds/{generation}``)."""
+        principal_of(request)
+        stats: Statistics = request.app.state.statistics
+        row = await stats.generations.get(generation)
+        if row is None:
+            return Response(status_code=404)
+        return Response(rebuild_out(row, stats).model_dump_json(), media_type="application/json")
+
     @web.post("/dashboard/anmelden")
     async def sign_in(request: Request, token: Annotated[str, Form(max_length=8000)]) -> Response:
         validator: JwksValidator = request.app.state.auth

@@ -73,6 +73,7 @@ class Publisher:
         self._last: dict[int, tuple[Publication, Frame]] = {}
         self._stored: dict[int, dict[tuple[str, str], bytes]] = {}  # group digests of what is stored
         self._feed_state: dict[str, str] | None = None  # feed key → digest of its last message
+        self._published_at: dict[int, dt.datetime | None] = {}  # as stored by this replica
         self._lock = asyncio.Lock()
 
     async def publish(self, generation: int, *, feed: bool, wait: bool = True) -> PublicationStats | None:
@@ -83,6 +84,12 @@ class Publisher:
                 return None
             started = time.monotonic()
             fingerprint = await self._fingerprint(generation)
+            row = await self.generations.get(generation)
+            if row is None or row.published_at != self._published_at.get(generation):
+                # Another replica published since: what this one remembers of the table and the feed
+                # may be out of date.
+                self._stored.pop(generation, None)
+                self._feed_state = None
             async with self.generations.engine.connect() as conn:
                 facts = await load_facts(conn, generation)
             frame = frame_for(self.settings, self.today())
@@ -92,15 +99,18 @@ class Publisher:
             )
             await self._store(generation, pub)
             seconds = time.monotonic() - started
+            published_at = utcnow()
             await self.generations.update(
                 generation,
-                published_at=utcnow(),
+                published_at=published_at,
                 publication_s=round(seconds, 3),
                 cells=len(pub.cells),
                 suppressed_cells=pub.suppressed,
                 unplaced_events=pub.unplaced,
             )
             self._last = {generation: (pub, frame)}
+            stored = await self.generations.get(generation)
+            self._published_at = {generation: stored.published_at if stored else None}
             sent = await self._feed(generation, pub, frame) if feed else 0
             self._seen[generation] = fingerprint
             log.info(
@@ -130,11 +140,19 @@ class Publisher:
         return await self.publish(active.id, feed=True, wait=False)
 
     async def run(self) -> None:
-        """Publish the serving generation when it changed; retire old generations' tables."""
+        """Publish the serving generation when it changed; retire old generations' tables.
+
+        The pause after a publication is at least ``publish_interval_s`` and at least twice as long as
+        the publication took: a small projection is published within seconds, a large one (BW's full
+        history: about half a minute) never takes more than a third of a core.
+        """
+        pause = self.settings.publish_interval_s
         while True:
-            await asyncio.sleep(self.settings.publish_interval_s)
+            await asyncio.sleep(pause)
             try:
-                await self.publish_if_changed()
+                result = await self.publish_if_changed()
+                if result is not None:
+                    pause = max(self.settings.publish_interval_s, 2 * result.seconds)
                 await self.generations.drop_retired(older_than=dt.timedelta(seconds=60))
             except asyncio.CancelledError:
                 raise

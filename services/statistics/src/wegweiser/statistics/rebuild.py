@@ -224,7 +224,7 @@ class Rebuilder:
         async def save(p: Progress) -> None:
             nonlocal last_saved
             now = asyncio.get_running_loop().time()
-            if now - last_saved >= 1.0 or p.read >= p.total:
+            if now - last_saved >= 1.0 or p.seen >= p.total:
                 last_saved = now
                 await self._save(generation, p)
 
@@ -236,7 +236,7 @@ class Rebuilder:
             flush_events=self.flush_events,
             flush_interval_s=30.0,
             progress=progress,
-            on_flush=save,
+            on_progress=save,
             workers=self.workers,
         )
         await self._save(generation, progress)
@@ -250,7 +250,7 @@ class Rebuilder:
         await self.generations.update(
             generation,
             events_total=p.total,
-            events_read=p.read,
+            events_read=p.seen,
             events_applied=p.applied,
             duplicates=p.duplicates,
             malformed=p.malformed,

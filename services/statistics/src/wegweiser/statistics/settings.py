@@ -14,7 +14,9 @@ class StatisticsSettings(ServiceSettings):
     suppression_threshold: int = Field(5, ge=1, description="counts 0 < n < threshold are suppressed")
     land: str = Field("08", description="the Land whose municipalities are published (region catalogue code)")
     first_year: int = Field(2017, ge=1990, description="first year published (the programme began in 2017)")
-    publish_interval_s: float = Field(60.0, gt=0, description="at most this often, when anything changed")
+    publish_interval_s: float = Field(
+        5.0, gt=0, description="shortest pause between publications (and at least twice their duration)"
+    )
     feed_municipal_months: bool = Field(
         False, description="also feed municipalities by month (API and downloads always have them)"
     )

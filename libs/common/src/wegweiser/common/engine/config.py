@@ -27,6 +27,10 @@ class EngineConfig(BaseModel):
     commit_interval_s: float = Field(default=1.0, gt=0)
     fetch_max_records: int = Field(default=2_000, ge=1)
     poll_interval_s: float = Field(default=0.05, gt=0)
+    # aiokafka fills one batch per partition and waits for it when full: big batches keep a burst
+    # of retry/dead-letter copies (and every copy behind it in the one writer) from stalling.
+    producer_batch_bytes: int = Field(default=512 * 1024, ge=16 * 1024)  # below the broker's 1 MB limit
+    producer_linger_ms: int = Field(default=5, ge=0)
     session_timeout_ms: int = Field(default=10_000, ge=1_000)
     heartbeat_interval_ms: int = Field(default=3_000, ge=100)
     max_poll_interval_ms: int = Field(default=300_000, ge=1_000)

@@ -30,6 +30,9 @@ from wegweiser.common.engine.wire import Kind, Meta, Resolution, dlq_topic, join
 log = logging.getLogger(__name__)
 
 
+_Prepared = tuple[Record, Meta | None]
+
+
 @dataclass(eq=False)
 class _Pair:
     """Source partition p with retry/DLQ partition p: the unit of assignment and of ordering."""
@@ -37,8 +40,10 @@ class _Pair:
     work: PartitionWork
     tps: dict[Input, TopicPartition]
     targets: dict[Input, int]  # recovery reads retry/DLQ up to these end offsets first
-    stash: dict[Input, deque[ConsumerRecord]] = field(default_factory=lambda: {i: deque() for i in Input})
+    # Records fetched but not admitted yet (no room), parsed once; their partition is paused.
+    stash: dict[Input, deque[_Prepared]] = field(default_factory=lambda: {i: deque() for i in Input})
     paused: set[Input] = field(default_factory=set)
+    behind: deque[Record] = field(default_factory=deque)  # re-read by the catch-up reader, no room yet
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
     outstanding: int = 0  # copies sent but not yet acknowledged
     committed: dict[Input, int] = field(default_factory=dict)
@@ -108,6 +113,9 @@ class ConsumerEngine:
         self._retry_of = {retry_topic(t, group_id): t for t in self.topics}
         self._dlq_of = {dlq_topic(t, group_id): t for t in self.topics}
         self._consumer: AIOKafkaConsumer | None = None
+        self._behind: AIOKafkaConsumer | None = None  # the catch-up reader (no group)
+        self._reading_behind: set[TopicPartition] = set()
+        self._behind_wake = asyncio.Event()
         self._producer: AIOKafkaProducer | None = None
         self._pairs: dict[tuple[str, int], _Pair] = {}
         self._routes: dict[TopicPartition, tuple[_Pair, Input]] = {}
@@ -147,7 +155,9 @@ class ConsumerEngine:
             client_id=self._client_id,
             acks="all",
             enable_idempotence=True,
-            linger_ms=2,
+            linger_ms=cfg.producer_linger_ms,
+            max_batch_size=cfg.producer_batch_bytes,
+            max_request_size=max(cfg.producer_batch_bytes, 1024 * 1024),
         )
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap_servers,
@@ -163,12 +173,21 @@ class ConsumerEngine:
             max_poll_interval_ms=cfg.max_poll_interval_ms,
             max_poll_records=cfg.fetch_max_records,
         )
+        self._behind = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap_servers,
+            client_id=f"{self._client_id}-catch-up",
+            enable_auto_commit=False,
+            isolation_level="read_committed",
+            max_poll_records=cfg.fetch_max_records,
+        )
         subscribed = [*self.topics, *self._retry_of, *self._dlq_of]
         self._consumer.subscribe(subscribed, listener=_Listener(self))
         await self._producer.start()
         try:
+            await self._behind.start()
             await self._consumer.start()
         except BaseException:
+            await self._behind.stop()
             await self._producer.stop()
             raise
         self._running = True
@@ -176,6 +195,7 @@ class ConsumerEngine:
             asyncio.create_task(self._fetch_loop(), name=f"engine-fetch-{self.group_id}"),
             asyncio.create_task(self._commit_loop(), name=f"engine-commit-{self.group_id}"),
             asyncio.create_task(self._send_loop(), name=f"engine-send-{self.group_id}"),
+            asyncio.create_task(self._behind_loop(), name=f"engine-catch-up-{self.group_id}"),
         ]
 
     async def stop(self) -> None:
@@ -183,14 +203,16 @@ class ConsumerEngine:
         if not self._running:
             return
         self._stopping = True
-        fetch, commit, send = self._tasks
-        await asyncio.gather(fetch, return_exceptions=True)
+        fetch, commit, send, behind = self._tasks
+        self._behind_wake.set()
+        await asyncio.gather(fetch, behind, return_exceptions=True)
         await self._close_pairs(list(self._pairs.values()))
         commit.cancel()
         send.cancel()
         await asyncio.gather(commit, send, return_exceptions=True)
-        assert self._consumer is not None and self._producer is not None
+        assert self._consumer is not None and self._producer is not None and self._behind is not None
         await self._consumer.stop()
+        await self._behind.stop()
         await self._producer.stop()
         self._running = False
 
@@ -266,6 +288,7 @@ class ConsumerEngine:
                 partition=partition,
                 positions=(starts[Input.SOURCE], starts[Input.RETRY], starts[Input.DLQ]),
                 recovering=True,
+                on_defer=functools.partial(self.metrics.add, "deferred"),
             )
             pair = _Pair(
                 work=work,
@@ -308,6 +331,8 @@ class ConsumerEngine:
             for tp in pair.tps.values():
                 if self._routes.get(tp, (None,))[0] is pair:
                     del self._routes[tp]
+        if any(p.tps[Input.SOURCE] in self._reading_behind for p in pairs):
+            self._assign_behind()
 
     # ------------------------------------------------------------------ fetching
 
@@ -332,24 +357,24 @@ class ConsumerEngine:
                 if route is None:
                     continue
                 pair, inp = route
-                stash = pair.stash[inp]
-                if stash:
-                    stash.extend(records)
-                else:
-                    self._take(pair, inp, records)
+                self._take(pair, inp, records)
             for pair in list(self._pairs.values()):
                 self._advance(pair)
 
     def _take(self, pair: _Pair, inp: Input, records: list[ConsumerRecord]) -> None:
-        """Admit records in order; on the first that finds no room, stash the rest and pause."""
-        for i, record in enumerate(records):
-            if not self._admit(pair, inp, record):
-                pair.stash[inp].extend(records[i:])
-                self._set_paused(pair, inp, True)
-                return
+        """Admit records in order; from the first that finds no room on, stash them and pause."""
+        stash = pair.stash[inp]
+        for cr in records:
+            prepared = self._prepare(pair, inp, cr)
+            if prepared is None:
+                continue
+            if stash or not self._admit(pair, inp, prepared):
+                stash.append(prepared)
+        if stash:
+            self._set_paused(pair, inp, True)
 
-    def _admit(self, pair: _Pair, inp: Input, cr: ConsumerRecord, force: bool = False) -> bool:
-        work = pair.work
+    def _prepare(self, pair: _Pair, inp: Input, cr: ConsumerRecord) -> _Prepared | None:
+        """The engine's view of a fetched record; None for a record that is no engine copy."""
         if inp is Input.SOURCE:
             record = Record(
                 cr.topic,
@@ -364,15 +389,13 @@ class ConsumerEngine:
                 cr.partition,
                 cr.offset,
             )
-            taken, writes = work.admit_source(record, force=force)
-            if writes:
-                self._send(pair, writes)
-            return taken
+            return record, None
+        work = pair.work
         meta, own = split(cr.headers)
         if meta is None or (meta.kind is not Kind.RESOLUTION and meta.src_partition != work.partition):
             log.error("engine %s: %s[%d]@%d has no engine headers; skipped", self.group_id, *cr[:3])
             work.trackers[inp].fetched(cr.offset)
-            return True
+            return None
         record = Record(
             cr.topic,
             cr.partition,
@@ -386,7 +409,14 @@ class ConsumerEngine:
             meta.src_partition,
             meta.src_offset,
         )
-        if inp is Input.RETRY:
+        return record, meta
+
+    def _admit(self, pair: _Pair, inp: Input, prepared: _Prepared, force: bool = False) -> bool:
+        work = pair.work
+        record, meta = prepared
+        if meta is None:
+            taken, writes = work.admit_source(record, force=force)
+        elif inp is Input.RETRY:
             taken, writes = work.admit_retry(record, meta, force=force)
         else:
             taken, writes = True, work.admit_dlq(record, meta)
@@ -408,21 +438,95 @@ class ConsumerEngine:
         if work.recovering and all(
             (work.trackers[inp].position or 0) >= target for inp, target in pair.targets.items()
         ):
-            skip = work.recovered()
-            if skip is not None:
-                assert self._consumer is not None
-                self._consumer.seek(pair.tps[Input.RETRY], skip)
+            work.recovered()
             if not pair.stash[Input.SOURCE]:
                 self._set_paused(pair, Input.SOURCE, False)
             log.info("engine %s: %s[%d] recovered", self.group_id, work.topic, work.partition)
+        if work.cursor is not None or pair.behind:
+            self._catch_up(pair)
         if not work.recovering and work.idle:
-            # Nothing can finish to make room: take one stashed record over the bound.
-            for inp in (Input.RETRY, Input.SOURCE):
-                stash = pair.stash[inp]
-                if stash:
-                    self._admit(pair, inp, stash.popleft(), force=True)
-                    break
+            # Nothing can finish to make room: take one waiting record over the bound.
+            if pair.behind and work.cursor is not None:
+                _, writes = work.admit_catchup(pair.behind.popleft(), force=True)
+                self._send(pair, writes)
+            else:
+                for inp in (Input.RETRY, Input.SOURCE):
+                    stash = pair.stash[inp]
+                    if stash:
+                        self._admit(pair, inp, stash.popleft(), force=True)
+                        break
         self._pump(pair)
+
+    # ------------------------------------------------------------------ catching up
+
+    def _catch_up(self, pair: _Pair) -> None:
+        """Admit deferred records the catch-up reader brought back; keep its assignment current."""
+        work = pair.work
+        behind = pair.behind
+        while behind and work.cursor is not None:
+            taken, writes = work.admit_catchup(behind[0])
+            if writes:
+                self._send(pair, writes)
+            if not taken:
+                break
+            behind.popleft()
+        tp = pair.tps[Input.SOURCE]
+        if work.caught_up():
+            behind.clear()
+        assert self._behind is not None
+        if (work.cursor is not None) != (tp in self._reading_behind):
+            self._assign_behind()
+        elif tp in self._reading_behind:
+            if behind:
+                self._behind.pause(tp)
+            else:
+                self._behind.resume(tp)
+
+    def _assign_behind(self) -> None:
+        """Give the catch-up reader exactly the partitions with deferred records, at their cursors."""
+        assert self._behind is not None
+        wanted = {
+            pair.tps[Input.SOURCE]: pair
+            for pair in self._pairs.values()
+            if not pair.closed and pair.work.cursor is not None
+        }
+        self._behind.assign(list(wanted))  # positions restart: seek every one to its cursor
+        for tp, pair in wanted.items():
+            pair.behind.clear()
+            assert pair.work.cursor is not None
+            self._behind.seek(tp, pair.work.cursor)
+        self._reading_behind = set(wanted)
+        self._behind_wake.set()
+
+    async def _behind_loop(self) -> None:
+        """The catch-up reader: re-reads partitions from their cursor while records are deferred."""
+        reader = self._behind
+        assert reader is not None
+        cfg = self.config
+        poll_ms = int(cfg.poll_interval_s * 1000)
+        while not self._stopping and self.fatal is None:
+            if not self._reading_behind:
+                self._behind_wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._behind_wake.wait(), cfg.poll_interval_s * 4)
+                continue
+            try:
+                data = await reader.getmany(timeout_ms=poll_ms, max_records=cfg.fetch_max_records)
+            except ConsumerStoppedError:
+                break
+            except KafkaError as exc:
+                log.warning("engine %s: catch-up fetch failed: %s", self.group_id, exc)
+                await asyncio.sleep(cfg.poll_interval_s)
+                continue
+            for tp, records in data.items():
+                pair = self._pairs.get((tp.topic, tp.partition))
+                if pair is None or pair.closed or pair.work.cursor is None:
+                    continue
+                for cr in records:
+                    prepared = self._prepare(pair, Input.SOURCE, cr)
+                    if prepared is not None:
+                        pair.behind.append(prepared[0])
+                self._advance(pair)
 
     def _set_paused(self, pair: _Pair, inp: Input, paused: bool) -> None:
         if paused == (inp in pair.paused) or pair.closed:
@@ -538,8 +642,6 @@ class ConsumerEngine:
 
     def _send(self, pair: _Pair, writes: list[Write]) -> None:
         for write in writes:
-            if write.item is None:
-                self.metrics.add("spilled", write.record.key or "")
             pair.outstanding += 1
             self._sends.put_nowait(_Send(pair, write))
 

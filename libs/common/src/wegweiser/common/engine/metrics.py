@@ -28,7 +28,7 @@ class EngineMetrics:
         self.kreis_of = kreis_of
         self.gauges = gauges  # {"buffered": {ags: n}, "parked": {ags: n}}
         self.counts: dict[str, defaultdict[str, int]] = {
-            name: defaultdict(int) for name in ("processed", "failed", "dead_lettered", "spilled")
+            name: defaultdict(int) for name in ("processed", "failed", "dead_lettered", "deferred")
         }
         self._attrs: dict[tuple[str, int, str], dict[str, str | int]] = {}
         self._histogram = _instruments().latency
@@ -91,7 +91,7 @@ def _instruments() -> _Instruments:
             ("processed", "events handled successfully"),
             ("failed", "handler failures (each failed attempt)"),
             ("dead_lettered", "events written to the dead-letter topic as failed"),
-            ("spilled", "events moved to the retry topic because their AGS had no room"),
+            ("deferred", "events left in the log for later because their AGS had no room"),
         ):
             meter.create_observable_counter(
                 f"wegweiser.engine.{name}", callbacks=[_counter_callback(name)], description=description

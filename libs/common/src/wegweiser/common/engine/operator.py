@@ -5,8 +5,8 @@ retry topic — never the source topic, which other groups read too — and reco
 resolution on the DLQ; a discard records `discarded`. Either un-parks the aggregate: the engine
 then applies the aggregate's waiting (`parked`) events in order by itself.
 
-`add_dlq_commands` plugs `dlq list|show|replay|discard` into the project CLI; every subcommand
-sets `func(args) -> int` (exit code) on the parsed namespace.
+`add_dlq_commands` plugs `dlq list|show|replay|discard` into the project CLI (`wegweiser dlq ...`);
+every subcommand sets `func(args) -> int` (exit code) and `run(args)` on the parsed namespace.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import asyncio
 import os
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -379,8 +379,22 @@ def _cmd_resolve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _exiting(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], None]:
+    """`func` for CLIs that dispatch on `args.run(args)` and ignore the result: exit non-zero."""
+
+    def run(args: argparse.Namespace) -> None:
+        code = func(args)
+        if code:
+            raise SystemExit(code)
+
+    return run
+
+
 def add_dlq_commands(subparsers: argparse._SubParsersAction) -> None:
-    """Register `dlq list|show|replay|discard`; each sets `func(args) -> int` on the namespace."""
+    """Register `dlq list|show|replay|discard`.
+
+    Each sets `func(args) -> int` (exit code) and `run(args)` (exits non-zero on failure).
+    """
     dlq = subparsers.add_parser("dlq", help="inspect and resolve dead-lettered events")
     commands = dlq.add_subparsers(dest="dlq_command", required=True)
 
@@ -402,12 +416,12 @@ def add_dlq_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--newer-than", type=parse_duration, help="only entries newer than e.g. 1d")
     p.add_argument("--dead-only", action="store_true", help="leave out parked (waiting) events")
     p.add_argument("--all", action="store_true", help="include replayed, discarded and released entries")
-    p.set_defaults(func=_cmd_list)
+    p.set_defaults(func=_cmd_list, run=_exiting(_cmd_list))
 
     p = commands.add_parser("show", help="show one entry with headers and payload")
     common(p)
     p.add_argument("id", help="<dlq topic>:<partition>:<offset>")
-    p.set_defaults(func=_cmd_show)
+    p.set_defaults(func=_cmd_show, run=_exiting(_cmd_show))
 
     for action, text in (
         ("replay", "put entries back on the group's retry topic (original ce_id) and un-park"),
@@ -417,4 +431,4 @@ def add_dlq_commands(subparsers: argparse._SubParsersAction) -> None:
         common(p)
         p.add_argument("ids", nargs="*", help="<dlq topic>:<partition>:<offset> ...")
         filters(p, group_required=False)
-        p.set_defaults(func=_cmd_resolve, action=action)
+        p.set_defaults(func=_cmd_resolve, run=_exiting(_cmd_resolve), action=action)

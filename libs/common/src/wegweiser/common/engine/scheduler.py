@@ -101,7 +101,7 @@ class Lane:
 
 @dataclass(slots=True)
 class Write:
-    """A copy the engine must produce; `item` is None for a spill, which is read back later."""
+    """A copy the engine must produce for `item` (None only for the engine's resolution markers)."""
 
     target: Input
     record: Record
@@ -126,12 +126,14 @@ class PartitionWork:
         positions: tuple[int | None, int | None, int | None] = (None, None, None),
         recovering: bool = False,
         clock: Callable[[], int] = wall_clock_ms,
+        on_defer: Callable[[str], None] | None = None,
     ) -> None:
         self.config = config
         self.group = group
         self.topic = topic
         self.partition = partition
         self.clock = clock
+        self._on_defer = on_defer
         self.trackers = {inp: OffsetTracker(pos) for inp, pos in zip(Input, positions, strict=True)}
         self.lanes: dict[LaneKey, Lane] = {}
         self.items: dict[int, Item] = {}  # by seq
@@ -150,13 +152,12 @@ class PartitionWork:
         self.buffered_total = 0
         self.running = 0
         self.running_by_ags: defaultdict[str, int] = defaultdict(int)
-        self.overflowing: set[str] = set()
+        # Overflow: AGS with no room leave their records in the source log, skipped from the offset
+        # given here on, until the catch-up reader, starting at `cursor`, brings them back.
+        self.deferring: dict[str, int] = {}
+        self.cursor: int | None = None
         self.recovering = recovering
         self.closing = False
-        self._spills_in_flight: defaultdict[str, int] = defaultdict(int)
-        self._barrier: dict[str, int] = {}
-        self._skip_from: int | None = None
-        self._seen_after_skip: list[int] = []
         self._ready: dict[str, deque[Lane]] = {}
         self._rotation: deque[str] = deque()
         self._in_rotation: set[str] = set()
@@ -185,22 +186,20 @@ class PartitionWork:
         ags = record.key or ""
         lane = self.lanes.get(key)
         park = lane.park if lane is not None else None
-        if self._overflowing(ags) or (
+        if ags in self.deferring or (
             park is not Input.DLQ and not force and self.buffered[ags] >= cfg.max_buffered_per_ags
         ):
-            # This AGS has no room: spill to the retry topic instead of pausing the partition. Once
-            # spilling, all its records take that path until the spilled ones are back (order).
+            # This AGS has no room: leave the record in the log instead of pausing the partition.
+            # From here on all its records are skipped, in order, until the catch-up reader has
+            # brought them back; the commit stays at the catch-up cursor meanwhile.
             tracker.fetched(seq)
-            tracker.hold(seq)
-            if lane is not None:  # keep the lane a prefix: its earlier events go first
-                for other in lane.items:
-                    if not (other.to_retry or other.to_dlq) and other.source_only:
-                        self._copy(other, Input.RETRY, Kind.FOLLOWER)
-            self.overflowing.add(ags)
-            self._spills_in_flight[ags] += 1
-            meta = self._meta(Kind.OVERFLOW, record, record.timestamp_ms)
-            self._out.append(Write(Input.RETRY, record, meta, None))
-            return True, self._flush()
+            if ags not in self.deferring:
+                self.deferring[ags] = seq
+                if self.cursor is None:
+                    self._move_cursor(seq)
+            if self._on_defer is not None:
+                self._on_defer(ags)
+            return True, []
         if park is not None:  # its aggregate waits behind a failed event: keep it with that one
             tracker.fetched(seq)
             tracker.hold(seq)
@@ -222,35 +221,18 @@ class PartitionWork:
         off = record.offset
         ags = record.key or ""
         if tracker.is_ignored(off):  # our own copy
-            self._note_seen(off)
             tracker.fetched(off)
             return True, []
         if record.source_offset in self.gone and not (
             meta.kind is Kind.REPLAY and meta.replay_of == self._gone_by.get(record.source_offset)
         ):  # a stale copy; only a replay of the very entry that ended it brings it back
-            self._note_seen(off)
             tracker.fetched(off)
             return True, []
         existing = self.items.get(record.source_offset)
         if existing is not None:
-            self._note_seen(off)
             tracker.fetched(off)
             self._merge_retry(existing, meta, off)
             return True, self._flush()
-        if (
-            self.recovering
-            and meta.kind is Kind.OVERFLOW
-            and (ags in self.overflowing or self.buffered[ags] >= cfg.max_buffered_per_ags)
-        ):
-            # Recovery must not load a flood's whole backlog: skip it, read it again afterwards,
-            # and spill this AGS's new records behind it meanwhile.
-            tracker.fetched(off)
-            if self._skip_from is None:
-                self._skip_from = off
-                tracker.hold(off)
-            self.overflowing.add(ags)
-            self._barrier[ags] = max(self._barrier.get(ags, -1), off)
-            return True, []
         key = lane_key(record)
         lane = self.lanes.get(key)
         park = lane.park if lane is not None else None
@@ -264,7 +246,6 @@ class PartitionWork:
             )
         ):
             return False, []
-        self._note_seen(off)
         tracker.fetched(off)
         tracker.hold(off)
         if meta.kind is Kind.REPLAY:
@@ -424,12 +405,7 @@ class PartitionWork:
         """The broker acknowledged `write` at `offset`; returns dead-letter offsets to mark released."""
         target = self.trackers[write.target]
         item = write.item
-        if item is None:  # a spill: it is new work when read back, and its source offset is done
-            ags = write.record.key or ""
-            self.trackers[Input.SOURCE].release(write.record.offset)
-            self._spills_in_flight[ags] -= 1
-            self._barrier[ags] = max(self._barrier.get(ags, -1), offset)
-            return []
+        assert item is not None
         if write.target is Input.RETRY:
             item.to_retry = False
         else:
@@ -472,11 +448,8 @@ class PartitionWork:
         dlq.expect(offset)
         dlq.release(offset)
 
-    def recovered(self) -> int | None:
-        """The backlog of the retry and dead-letter partitions is loaded: start running.
-
-        Returns the retry offset to seek back to when recovery skipped part of a flood's backlog.
-        """
+    def recovered(self) -> None:
+        """The backlog of the retry and dead-letter partitions is loaded: start running."""
         self.recovering = False
         end = (self.trackers[Input.RETRY].position or 0) - 1
         for seq, barrier in self.gone.items():
@@ -484,14 +457,64 @@ class PartitionWork:
                 self.gone[seq] = end
         for lane in list(self.lanes.values()):
             self._maybe_ready(lane)
-        skip = self._skip_from
-        if skip is not None:
-            retry = self.trackers[Input.RETRY]
-            retry.release(skip)
-            retry.rewind(skip, self._seen_after_skip)
-            self._skip_from = None
-            self._seen_after_skip = []
-        return skip
+
+    # ------------------------------------------------------------------ catching up
+
+    def admit_catchup(self, record: Record, *, force: bool = False) -> tuple[bool, list[Write]]:
+        """A source record re-read at the catch-up cursor. False: its AGS still has no room."""
+        seq = record.offset
+        if self.cursor is None or seq < self.cursor:
+            return True, []
+        position = self.trackers[Input.SOURCE].position
+        if position is not None and seq >= position:  # the main reader has not got here yet
+            self._end_deferral()
+            return True, []
+        ags = record.key or ""
+        start = self.deferring.get(ags)
+        if start is None or seq < start or seq in self.gone:  # the main reader handled it
+            self._move_cursor(seq + 1)
+            return True, []
+        cfg = self.config
+        key = lane_key(record)
+        lane = self.lanes.get(key)
+        park = lane.park if lane is not None else None
+        if (
+            not force
+            and park is not Input.DLQ
+            and (
+                self.buffered[ags] >= cfg.max_buffered_per_ags
+                or self.buffered_total >= cfg.max_buffered_per_partition
+            )
+        ):
+            return False, []
+        self._move_cursor(seq + 1)
+        self.trackers[Input.SOURCE].hold(seq)
+        item = Item(seq, key, ags, record, record.timestamp_ms, backings=[(Input.SOURCE, seq)])
+        self._insert(item)
+        if park is not None:
+            self._copy(item, park, Kind.FOLLOWER if park is Input.RETRY else Kind.PARKED)
+        return True, self._flush()
+
+    def caught_up(self) -> bool:
+        """True (and the deferral ends) once the cursor has reached the main reader."""
+        position = self.trackers[Input.SOURCE].position
+        if self.cursor is not None and position is not None and self.cursor >= position:
+            self._end_deferral()
+            return True
+        return self.cursor is None
+
+    def _move_cursor(self, offset: int) -> None:
+        source = self.trackers[Input.SOURCE]
+        if self.cursor is not None:
+            source.unpin(self.cursor)
+        source.pin(offset)  # nothing from the cursor on is committed: it may still be deferred
+        self.cursor = offset
+
+    def _end_deferral(self) -> None:
+        if self.cursor is not None:
+            self.trackers[Input.SOURCE].unpin(self.cursor)
+        self.cursor = None
+        self.deferring.clear()
 
     # ------------------------------------------------------------------ queries
 
@@ -665,16 +688,6 @@ class PartitionWork:
                 if self.lanes.get(lane.key) is lane:
                     self._maybe_ready(lane)
 
-    def _overflowing(self, ags: str) -> bool:
-        if ags not in self.overflowing:
-            return False
-        if self._spills_in_flight[ags] == 0 and not self.recovering:
-            position = self.trackers[Input.RETRY].position
-            if position is not None and position > self._barrier.get(ags, -1):
-                self.overflowing.discard(ags)
-                return False
-        return True
-
     def _merge_retry(self, item: Item, meta: Meta, off: int) -> None:
         tracker = self.trackers[Input.RETRY]
         item.retry_max = max(item.retry_max, off)
@@ -744,7 +757,3 @@ class PartitionWork:
             else:
                 keep.append((seq, off))
         self._deferred = keep
-
-    def _note_seen(self, off: int) -> None:
-        if self.recovering and self._skip_from is not None:
-            self._seen_after_skip.append(off)

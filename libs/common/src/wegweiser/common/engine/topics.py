@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -10,6 +9,7 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from wegweiser.common.engine.config import EngineConfig
 from wegweiser.common.engine.wire import dlq_topic, retry_topic
+from wegweiser.common.topics import wait_for_partitions
 
 log = logging.getLogger(__name__)
 
@@ -28,14 +28,23 @@ def dlq_retention_ms(config: EngineConfig, source_retention_ms: int | None) -> i
 
 
 async def retention_ms(admin: AIOKafkaAdminClient, topics: list[str]) -> dict[str, int]:
-    """`retention.ms` of each topic as the broker reports it (-1: unlimited)."""
-    resources = [ConfigResource(ConfigResourceType.TOPIC, t, {"retention.ms": None}) for t in topics]
+    """How long each topic keeps a record, in ms (-1: unlimited).
+
+    A compacted-only topic keeps each key's latest record forever, whatever its `retention.ms`
+    (which the broker reports as its 7-day default) says.
+    """
+    resources = [
+        ConfigResource(ConfigResourceType.TOPIC, t, {"retention.ms": None, "cleanup.policy": None})
+        for t in topics
+    ]
     out: dict[str, int] = {}
     for response in await admin.describe_configs(resources):
         for _err, _msg, _type, name, entries in response.resources:
-            for entry in entries:
-                if entry[0] == "retention.ms" and entry[1] is not None:
-                    out[name] = int(entry[1])
+            configs = {entry[0]: entry[1] for entry in entries}
+            if configs.get("cleanup.policy") == "compact":
+                out[name] = -1
+            elif configs.get("retention.ms") is not None:
+                out[name] = int(configs["retention.ms"])
     return out
 
 
@@ -59,10 +68,7 @@ async def ensure_topics(
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
     await admin.start()
     try:
-        sources = await partition_counts(admin, topics)
-        missing_sources = sorted(set(topics) - set(sources))
-        if missing_sources:
-            raise RuntimeError(f"source topics do not exist: {missing_sources}")
+        sources = await wait_for_partitions(admin, topics)
         retention = await retention_ms(admin, topics)
         brokers = len((await admin.describe_cluster())["brokers"])
         replication = config.replication_factor or min(3, brokers)
@@ -91,7 +97,7 @@ async def ensure_topics(
         await _shorten_dlq_retention(
             admin, {n: ms for n, (_, ms) in wanted.items() if n in existing and n in dlqs}
         )
-        await _wait_for_leaders(admin, list(wanted))
+        await wait_for_partitions(admin, list(wanted))
         return sources
     finally:
         await admin.close()
@@ -111,12 +117,3 @@ async def _shorten_dlq_retention(admin: AIOKafkaAdminClient, wanted: dict[str, i
             log.warning("lowering retention.ms of %s to %d (its source keeps data no longer)", name, ms)
             resource = ConfigResource(ConfigResourceType.TOPIC, name, {"retention.ms": str(ms)})
             await admin.alter_configs([resource])
-
-
-async def _wait_for_leaders(admin: AIOKafkaAdminClient, names: list[str], attempts: int = 50) -> None:
-    for _ in range(attempts):
-        described = await admin.describe_topics(names)
-        if all(t["error_code"] == 0 and all(p["leader"] >= 0 for p in t["partitions"]) for t in described):
-            return
-        await asyncio.sleep(0.1)
-    raise RuntimeError(f"topics have no leaders: {names}")

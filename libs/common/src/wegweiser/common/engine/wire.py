@@ -17,7 +17,6 @@ class Kind(StrEnum):
 
     RETRY = "retry"  # retry topic: a failed event, due again at `wg_due_ms`
     FOLLOWER = "follower"  # retry topic: a later event of an aggregate that waits behind a failed one
-    OVERFLOW = "overflow"  # retry topic: spilled because its AGS had no room in memory
     REPLAY = "replay"  # retry topic: put back by an operator from the DLQ
     DEAD = "dead"  # DLQ: retries exhausted or malformed
     PARKED = "parked"  # DLQ: a later event of a dead-lettered aggregate, waiting for the operator

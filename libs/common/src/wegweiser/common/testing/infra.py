@@ -31,6 +31,13 @@ def docker_available() -> bool:
         return False
 
 
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now (fixed ports collide on shared CI hosts)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 def _answers(host_port: str) -> bool:
     host, _, port = host_port.split(",")[0].rpartition(":")
     try:

@@ -1,8 +1,10 @@
 """The replay path: read the pseudonymous topics in large batches into one generation.
 
 Used by every rebuild (and by ``bench/statistics_replay.py``, so the benchmark measures this code).
-Per flush, one transaction writes the merged deltas of up to ``flush_events`` events together with
-the position reached in every partition, so a restarted rebuild resumes exactly where it stopped.
+Records are fetched in bulk and decoded straight from their bytes; the deltas of up to ``flush_events``
+events are merged in memory and written in one transaction together with the position reached in
+every partition, so a restarted rebuild resumes exactly where it stopped. The next batch is read while
+the previous one is written; large replays split the partitions among worker processes.
 
 Exactly once without an inbox row per event:
 
@@ -67,9 +69,14 @@ class Progress:
     malformed: int = 0
     ignored: int = 0
     rate: float = 0.0
+    pending: int = 0  # read, but its batch not yet written
     resumed_from: int = 0  # events already read before this run (a resumed replay)
     started: float = field(default_factory=time.monotonic)
     done: bool = False
+
+    @property
+    def seen(self) -> int:
+        return self.read + self.pending
 
     @property
     def eta_s(self) -> float | None:
@@ -77,7 +84,7 @@ class Progress:
             return 0.0
         if self.rate <= 0:
             return None
-        return max(0.0, (self.total - self.read) / self.rate)
+        return max(0.0, (self.total - self.seen) / self.rate)
 
 
 class _Window:
@@ -186,7 +193,7 @@ async def replay(
     flush_events: int = 500_000,
     flush_interval_s: float = 30.0,
     progress: Progress | None = None,
-    on_flush: Callable[[Progress], Any] | None = None,
+    on_progress: Callable[[Progress], Any] | None = None,
     workers: int = 1,
     parallel_from: int = 200_000,
 ) -> Progress:
@@ -211,11 +218,11 @@ async def replay(
                 flush_events,
                 flush_interval_s,
                 progress,
-                on_flush,
+                on_progress,
                 workers,
             )
     return await _replay_here(
-        bootstrap_servers, engine, generation, plan, flush_events, flush_interval_s, progress, on_flush
+        bootstrap_servers, engine, generation, plan, flush_events, flush_interval_s, progress, on_progress
     )
 
 
@@ -227,7 +234,7 @@ async def _replay_here(
     flush_events: int,
     flush_interval_s: float,
     progress: Progress,
-    on_flush: Callable[[Progress], Any] | None,
+    on_progress: Callable[[Progress], Any] | None,
 ) -> Progress:
     async with Sink(engine, generation) as sink:
         stored = await sink.stored_offsets()
@@ -248,7 +255,7 @@ async def _replay_here(
         # batch is frozen (excluded from collection) until the replay ends.
         gc.disable()
         try:
-            run = _Replay(consumer, sink, plan, stored, progress, flush_events, flush_interval_s, on_flush)
+            run = _Replay(consumer, sink, plan, stored, progress, flush_events, flush_interval_s, on_progress)
             await run.run()
             return progress
         finally:
@@ -269,7 +276,7 @@ async def _replay_in_processes(
     flush_events: int,
     flush_interval_s: float,
     progress: Progress,
-    on_flush: Callable[[Progress], Any] | None,
+    on_progress: Callable[[Progress], Any] | None,
     workers: int,
 ) -> Progress:
     """Run the replay in ``workers`` processes over disjoint partitions; sum their progress here.
@@ -327,8 +334,8 @@ async def _replay_in_processes(
                 progress.ignored,
             ) = totals[: len(_FIELDS)]
             progress.rate = totals[len(_FIELDS)] / max(time.monotonic() - began, 1e-9)
-            if on_flush is not None:
-                result = on_flush(progress)
+            if on_progress is not None:
+                result = on_progress(progress)
                 if asyncio.iscoroutine(result):
                     await result
         if await process.wait() != 0:
@@ -354,7 +361,8 @@ def _worker_main() -> None:
 
     def report(p: Progress) -> None:
         fields = [getattr(p, f) for f in _FIELDS]
-        out.write(json.dumps({"progress": [*fields, p.read - p.resumed_from]}) + "\n")
+        fields[_FIELDS.index("read")] = p.seen
+        out.write(json.dumps({"progress": [*fields, p.seen - p.resumed_from]}) + "\n")
         out.flush()
 
     async def main() -> None:
@@ -400,7 +408,7 @@ class _Replay:
         progress: Progress,
         flush_events: int,
         flush_interval_s: float,
-        on_flush: Callable[[Progress], Any] | None,
+        on_progress: Callable[[Progress], Any] | None,
     ) -> None:
         self.consumer = consumer
         self.sink = sink
@@ -409,8 +417,9 @@ class _Replay:
         self.progress = progress
         self.flush_events = flush_events
         self.flush_interval_s = flush_interval_s
-        self.on_flush = on_flush
+        self.on_progress = on_progress
         self.caches = Caches()
+        self.inflight = 0
         self.person_keys: dict[str, int] = {}
         self.writing: asyncio.Task[None] | None = None
         self.rate_mark = (time.monotonic(), 0)
@@ -510,11 +519,16 @@ class _Replay:
                 if self.position[tp] >= target[tp]:
                     open_tps.discard(tp)
                     consumer.pause(tp)
-            due = time.monotonic() - last_flush >= self.flush_interval_s
-            if not open_tps or (pending.read and (pending.read >= self.flush_events or due)):
+            now = time.monotonic()
+            if not open_tps or (
+                pending.read
+                and (pending.read >= self.flush_events or now - last_flush >= self.flush_interval_s)
+            ):
                 await self._submit(pending)
                 pending = self._pending()
-                last_flush = time.monotonic()
+                last_flush = now
+            if now - self.rate_mark[0] >= 2.0:
+                await self._tick(pending.read)
         if self.writing is not None:
             await self.writing
         progress.done = True
@@ -536,7 +550,24 @@ class _Replay:
         offsets = {tp: (self.position[tp], self.windows[tp].start(self.position[tp])) for tp in self.position}
         if self.writing is not None:
             await self.writing
+        self.inflight = pending.read
         self.writing = asyncio.create_task(self._write(pending, offsets))
+
+    async def _tick(self, accumulating: int) -> None:
+        """Progress between batches: events read so far (written or not) and the recent rate."""
+        progress = self.progress
+        progress.pending = self.inflight + accumulating
+        now = time.monotonic()
+        then, before = self.rate_mark
+        progress.rate = (progress.seen - before) / max(now - then, 1e-9)
+        self.rate_mark = (now, progress.seen)
+        await self._report()
+
+    async def _report(self) -> None:
+        if self.on_progress is not None:
+            result = self.on_progress(self.progress)
+            if asyncio.iscoroutine(result):
+                await result
 
     async def _write(self, p: _Pending, offsets: dict[TopicPartition, tuple[int, int]]) -> None:
         async with self.sink.transaction() as writer:
@@ -561,16 +592,10 @@ class _Replay:
         gc.freeze()
         progress = self.progress
         progress.read += p.read
+        self.inflight = 0
+        progress.pending = max(0, progress.pending - p.read)
         self._sum_totals()
-        now = time.monotonic()
-        then, before = self.rate_mark
-        if now - then >= 1.0:
-            progress.rate = (progress.read - before) / (now - then)
-            self.rate_mark = (now, progress.read)
-        if self.on_flush is not None:
-            result = self.on_flush(progress)
-            if asyncio.iscoroutine(result):
-                await result
+        await self._report()
 
 
 def _header(headers: Any, name: str) -> str | None:
