@@ -31,6 +31,7 @@ from wegweiser.common.engine import EngineConfig
 from wegweiser.common.engine.topics import dlq_retention_ms
 from wegweiser.common.engine.wire import dlq_topic, retry_topic
 from wegweiser.common.events.referrals import partner_feedback_topic
+from wegweiser.common.kafka_security import KafkaSecurity
 from wegweiser.common.runtime import ConsumerSpec
 from wegweiser.intake.app import build as build_intake
 from wegweiser.intake.settings import IntakeSettings
@@ -191,7 +192,7 @@ def test_compose_service_matches_its_settings_class(name: str, monkeypatch: pyte
     assert published_ports(service) == [(port, port)]
 
     environment = compose_environment(service)
-    accepted = env_fields(settings_class)
+    accepted = env_fields(settings_class) | env_fields(KafkaSecurity)
     unknown = sorted(set(environment) - set(accepted))
     assert not unknown, f"{name} sets names its settings class does not read: {unknown}"
     for required in (f"{prefix}_DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS", f"{prefix}_HOST"):
@@ -396,10 +397,17 @@ def test_k8s_deployments_set_only_names_the_settings_classes_read() -> None:
                 for variable in container.get("env", [])
                 for helper in re.findall(r"\$\((\w+)\)", str(variable.get("value", "")))
             }
-            unknown = sorted(names - helpers - set(env_fields(settings_class)))
+            unknown = sorted(
+                names - helpers - set(env_fields(settings_class)) - set(env_fields(KafkaSecurity))
+            )
             assert not unknown, f"{service} Deployment sets names its settings class does not read: {unknown}"
             prefix = service.upper()
             assert {f"{prefix}_DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS"} <= names, service
+            # It logs in to Kafka as its own KafkaUser, with the password Strimzi wrote for that user.
+            env = {variable["name"]: variable for variable in container.get("env", [])}
+            assert env["KAFKA_SASL_USERNAME"]["value"] == service
+            secret = env["KAFKA_SASL_PASSWORD"]["valueFrom"]["secretKeyRef"]
+            assert secret == {"name": service, "key": "password"}, service
             assert [port["containerPort"] for port in container["ports"]] == [default_port(settings_class)]
     assert deployed == set(SETTINGS)
 

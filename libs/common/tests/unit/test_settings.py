@@ -22,9 +22,17 @@ def test_shared_names_are_read_without_prefix(monkeypatch: pytest.MonkeyPatch) -
     assert Settings().consumer_group("casework") == "wegweiser-casework"
 
 
-def test_production_refuses_development_keys_and_placeholder_secrets() -> None:
+def test_production_refuses_development_keys_placeholder_secrets_and_plaintext_kafka(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     with pytest.raises(ValidationError, match="OpenID Connect"):
         Settings(environment="production")
     with pytest.raises(ValidationError, match="PSEUDONYM_KEY"):
         Settings(environment="production", **OIDC)
-    assert Settings(environment="production", pseudonym_key="a-real-secret-of-32-characters!!", **OIDC)
+    real_key = "a-real-secret-of-32-characters!!"
+    with pytest.raises(ValidationError, match="KAFKA_SECURITY_PROTOCOL"):
+        Settings(environment="production", pseudonym_key=real_key, **OIDC)
+    monkeypatch.setenv("KAFKA_SECURITY_PROTOCOL", "SASL_PLAINTEXT")
+    monkeypatch.setenv("KAFKA_SASL_USERNAME", "casework")
+    monkeypatch.setenv("KAFKA_SASL_PASSWORD", "from-the-kafkauser-secret")
+    assert Settings(environment="production", pseudonym_key=real_key, **OIDC)

@@ -8,6 +8,7 @@ from typing import Any
 from faststream.kafka import KafkaBroker
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 
+from wegweiser.common.kafka_security import kafka_security
 from wegweiser.common.outbox import Send
 
 
@@ -21,6 +22,7 @@ def create_broker(bootstrap_servers: str, *, client_id: str) -> KafkaBroker:
         linger_ms=5,
         middlewares=[KafkaTelemetryMiddleware()],
         logger=None,
+        security=kafka_security().faststream_security(),
     )
 
 

@@ -11,6 +11,8 @@ from typing import Literal, Self
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from wegweiser.common.kafka_security import KafkaSecurity
+
 DEV_KEY_DIR = Path.home() / ".config" / "wegweiser" / "dev-keys"
 DEV_ISSUER = "wegweiser-dev"
 AUDIENCE = "wegweiser"
@@ -62,6 +64,8 @@ class ServiceSettings(BaseSettings):
                 )
             if getattr(self, "pseudonym_key", None) == DEV_PSEUDONYM_KEY:
                 raise ValueError("production needs its own WEGWEISER_PSEUDONYM_KEY")
+            if KafkaSecurity().security_protocol == "PLAINTEXT":
+                raise ValueError("production needs KAFKA_SECURITY_PROTOCOL SASL_SSL, SASL_PLAINTEXT or SSL")
         return self
 
     def consumer_group(self, service: str) -> str:

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from wegweiser.common.kafka_security import client_options
+
 log = logging.getLogger(__name__)
 
 DAY_MS = 24 * 60 * 60 * 1000
@@ -57,7 +59,7 @@ async def ensure_topics(
     bootstrap_servers: str, specs: tuple[TopicSpec, ...] = ALL, *, replication_factor: int = 1
 ) -> list[str]:
     """Create missing topics and check existing ones; returns the names created."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, **client_options())
     await admin.start()
     try:
         existing = set(await admin.list_topics())

@@ -22,6 +22,7 @@ from aiokafka.errors import GroupCoordinatorNotAvailableError
 
 from wegweiser.common.db import utcnow
 from wegweiser.common.engine.wire import dlq_topic, retry_topic
+from wegweiser.common.kafka_security import client_options
 from wegweiser.statistics.generations import Generations
 from wegweiser.statistics.leadership import PREPARE, exclusive, rebuild_key
 from wegweiser.statistics.projection.replay import (
@@ -37,7 +38,7 @@ log = logging.getLogger(__name__)
 
 
 async def partitions_of(bootstrap: str, topics: list[str]) -> list[TopicPartition]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **client_options())
     await admin.start()
     try:
         described = await admin.describe_topics(topics)
@@ -55,7 +56,9 @@ async def end_offsets(bootstrap: str, topics: list[str]) -> Offsets:
     partitions = await partitions_of(bootstrap, topics)
     if not partitions:
         return {}
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, isolation_level="read_committed")
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, **client_options(), group_id=None, isolation_level="read_committed"
+    )
     await consumer.start()
     try:
         ends = await consumer.end_offsets(partitions)
@@ -66,7 +69,7 @@ async def end_offsets(bootstrap: str, topics: list[str]) -> Offsets:
 
 async def committed_offsets(bootstrap: str, group: str, *, attempts: int = 30) -> Offsets:
     """The group's committed offsets; waits while a fresh cluster is still creating its offsets topic."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **client_options())
     await admin.start()
     try:
         for attempt in range(1, attempts + 1):
@@ -86,7 +89,9 @@ async def place_group(bootstrap: str, group: str, offsets: Offsets) -> None:
     """Commit ``offsets`` for a group that has no members yet (before the live engine joins it)."""
     if not offsets:
         return
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, **client_options(), group_id=group, enable_auto_commit=False
+    )
     await consumer.start()
     try:
         consumer.assign([TopicPartition(t, p) for t, p in offsets])
@@ -101,7 +106,9 @@ async def pending_live_ids(bootstrap: str, group: str, topics: list[str]) -> fro
     partitions = await partitions_of(bootstrap, names)
     if not partitions:
         return frozenset()
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, **client_options(), group_id=None, enable_auto_commit=False
+    )
     await consumer.start()
     ids: set[str] = set()
     try:

@@ -26,6 +26,7 @@ from wegweiser.common.engine.record import Handler, MalformedRecord, Record
 from wegweiser.common.engine.scheduler import Input, Item, PartitionWork, State, Write
 from wegweiser.common.engine.topics import ensure_topics
 from wegweiser.common.engine.wire import Kind, Meta, Resolution, dlq_topic, join, retry_topic, split
+from wegweiser.common.kafka_security import client_options
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +153,7 @@ class ConsumerEngine:
         )
         self._producer = AIOKafkaProducer(
             bootstrap_servers=self.bootstrap_servers,
+            **client_options(),
             client_id=self._client_id,
             acks="all",
             enable_idempotence=True,
@@ -161,6 +163,7 @@ class ConsumerEngine:
         )
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap_servers,
+            **client_options(),
             client_id=self._client_id,
             group_id=self.group_id,
             enable_auto_commit=False,
@@ -175,6 +178,7 @@ class ConsumerEngine:
         )
         self._behind = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap_servers,
+            **client_options(),
             client_id=f"{self._client_id}-catch-up",
             enable_auto_commit=False,
             isolation_level="read_committed",

@@ -24,6 +24,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from wegweiser.common.engine.topics import partition_counts
 from wegweiser.common.engine.wire import Kind, Meta, Resolution, dlq_topic, join, retry_topic, split
+from wegweiser.common.kafka_security import client_options
 
 DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
 
@@ -82,7 +83,7 @@ def parse_id(entry_id: str) -> tuple[str, int, int]:
 
 async def dlq_topics(*, bootstrap_servers: str, group: str, topics: Iterable[str] | None = None) -> list[str]:
     """The group's DLQ topics (optionally only those of the given source topics)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, **client_options())
     await admin.start()
     try:
         names = await admin.list_topics()
@@ -98,7 +99,7 @@ async def read_dlq(*, bootstrap_servers: str, dlq_topic: str) -> list[DlqEntry]:
     """Every entry of one DLQ topic, oldest first, with resolutions applied."""
     if ".dlq." not in dlq_topic:
         raise ValueError(f"not a DLQ topic: {dlq_topic}")
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, **client_options())
     await admin.start()
     try:
         count = (await partition_counts(admin, [dlq_topic])).get(dlq_topic, 0)
@@ -107,7 +108,9 @@ async def read_dlq(*, bootstrap_servers: str, dlq_topic: str) -> list[DlqEntry]:
     if not count:
         return []
     tps = [TopicPartition(dlq_topic, p) for p in range(count)]
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap_servers, **client_options(), enable_auto_commit=False
+    )
     await consumer.start()
     try:
         consumer.assign(tps)
@@ -213,7 +216,9 @@ async def _resolve(bootstrap_servers: str, entry_ids: list[str], resolution: Res
     for entry_id in entry_ids:
         topic, partition, offset = parse_id(entry_id)
         by_topic.setdefault(topic, []).append((partition, offset, entry_id))
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all", enable_idempotence=True)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap_servers, **client_options(), acks="all", enable_idempotence=True
+    )
     await producer.start()
     report: list[str] = []
     try:

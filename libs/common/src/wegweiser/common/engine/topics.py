@@ -9,6 +9,7 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from wegweiser.common.engine.config import EngineConfig
 from wegweiser.common.engine.wire import dlq_topic, retry_topic
+from wegweiser.common.kafka_security import client_options
 from wegweiser.common.topics import wait_for_partitions
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ async def ensure_topics(
     Retry and DLQ partition *p* belong to source partition *p* (the engine reads the three
     together), so their partition counts must match the source's.
     """
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, **client_options())
     await admin.start()
     try:
         sources = await wait_for_partitions(admin, topics)

@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from wegweiser.common.envelope import MalformedEvent
 from wegweiser.common.events import Event
+from wegweiser.common.kafka_security import client_options
 from wegweiser.statistics.projection import tables
 from wegweiser.statistics.projection.batch import Batch, Caches
 from wegweiser.statistics.projection.decode import decode_record
@@ -240,6 +241,7 @@ async def _replay_here(
         stored = await sink.stored_offsets()
         consumer = AIOKafkaConsumer(
             bootstrap_servers=bootstrap_servers,
+            **client_options(),
             group_id=None,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
