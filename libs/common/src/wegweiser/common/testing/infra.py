@@ -112,6 +112,28 @@ REPO = Path(__file__).resolve().parents[6]
 
 
 @contextmanager
+def scram_kafka(state_dir: Path, *, user: str, password: str, port: int = 19792) -> Iterator[str]:
+    """A fresh local broker whose port+2 listener demands SASL/SCRAM-SHA-512 from `user`.
+
+    Always the project's own script (Java is a prerequisite anyway): it is the one place that knows
+    how to add a SCRAM user at format time. Yields the SCRAM listener's address.
+    """
+    script = str(REPO / "deploy" / "local" / "kafka.sh")
+    env = {
+        **os.environ,
+        "WEGWEISER_KAFKA_PORT": str(port),
+        "WEGWEISER_STATE": str(state_dir),
+        "WEGWEISER_KAFKA_SCRAM_USER": user,
+        "WEGWEISER_KAFKA_SCRAM_PASSWORD": password,
+    }
+    subprocess.run([script, "start"], env=env, check=True)
+    try:
+        yield f"127.0.0.1:{port + 2}"
+    finally:
+        subprocess.run([script, "stop"], env=env, check=False)
+
+
+@contextmanager
 def isolated_kafka(state_dir: Path, *, port: int = 19292) -> Iterator[str]:
     """A broker of its own for black-box tests whose assertions count everything on a topic.
 
