@@ -33,10 +33,11 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from wegweiser.common.db import UnitOfWork, create_engine, create_tables
+from wegweiser.common.db import UnitOfWork, create_engine
+from wegweiser.common.migrations import upgrade_database
 from wegweiser.common.testing.infra import LOCAL_POSTGRES, fresh_database
-from wegweiser.statistics.db import StatisticsTable
 from wegweiser.statistics.generations import Generations
+from wegweiser.statistics.migrations import MIGRATIONS
 from wegweiser.statistics.projection.replay import ReplayPlan, replay
 from wegweiser.statistics.publisher import Publisher
 from wegweiser.statistics.settings import StatisticsSettings
@@ -168,7 +169,7 @@ async def replay_into_fresh_projection(
 ) -> tuple[int, float, dict[str, object]]:
     engine = create_engine(database_url)
     try:
-        await create_tables(engine, StatisticsTable.metadata)
+        await upgrade_database(engine, MIGRATIONS)
         generations = Generations(engine, async_sessionmaker(engine, expire_on_commit=False))
         generation = (await generations.create(live_offsets={})).id
         consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)

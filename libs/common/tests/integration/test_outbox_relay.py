@@ -10,7 +10,7 @@ from sqlmodel import col
 
 from wegweiser.common import events
 from wegweiser.common.broker import broker_sender, create_broker
-from wegweiser.common.db import OutboxRecord, UnitOfWork, create_engine, create_tables
+from wegweiser.common.db import COMMON_METADATA, OutboxRecord, UnitOfWork, create_engine
 from wegweiser.common.envelope import decode
 from wegweiser.common.outbox import OutboxRelay
 from wegweiser.common.testing.kafka import header, read_all
@@ -34,7 +34,8 @@ async def test_relay_publishes_in_commit_order_and_marks_sent(
     kafka_bootstrap: str, database_url: str
 ) -> None:
     engine = create_engine(database_url)
-    await create_tables(engine)
+    async with engine.begin() as conn:  # no service here, so no service's migrations: the bare tables
+        await conn.run_sync(COMMON_METADATA.create_all)
     sessions = async_sessionmaker(engine, expire_on_commit=False)
     broker = create_broker(kafka_bootstrap, client_id="test-relay")
     await broker.start()

@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from wegweiser.common.db import create_engine, create_tables
+from wegweiser.common.db import create_engine
 from wegweiser.common.events import Event
-from wegweiser.statistics.db import StatisticsTable
+from wegweiser.common.migrations import upgrade_database
 from wegweiser.statistics.generations import Generations
+from wegweiser.statistics.migrations import MIGRATIONS
 from wegweiser.statistics.projection.batch import Batch
 from wegweiser.statistics.projection.decode import time_us
 from wegweiser.statistics.projection.loader import load_facts
@@ -59,7 +60,7 @@ async def facts(engine: AsyncEngine, generation: int) -> dict[str, Any]:
 async def test_order_batching_and_redelivery_do_not_change_the_projection(database_url: str) -> None:
     engine = create_engine(database_url)
     try:
-        await create_tables(engine, StatisticsTable.metadata)
+        await upgrade_database(engine, MIGRATIONS)
         generations = Generations(engine, async_sessionmaker(engine, expire_on_commit=False))
         ids = [(await generations.create(live_offsets={})).id for _ in range(3)]
         items = history()

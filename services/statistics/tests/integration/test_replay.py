@@ -9,10 +9,11 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from wegweiser.common.db import create_engine, create_tables
+from wegweiser.common.db import create_engine
+from wegweiser.common.migrations import upgrade_database
 from wegweiser.common.testing.kafka import create_topic, read_all
-from wegweiser.statistics.db import StatisticsTable
 from wegweiser.statistics.generations import Generations
+from wegweiser.statistics.migrations import MIGRATIONS
 from wegweiser.statistics.projection.batch import Batch
 from wegweiser.statistics.projection.decode import decode_record
 from wegweiser.statistics.projection.loader import load_facts
@@ -70,7 +71,7 @@ async def test_replay_is_exactly_once_beside_the_live_path_and_across_a_restart(
 
     engine = create_engine(database_url)
     try:
-        await create_tables(engine, StatisticsTable.metadata)
+        await upgrade_database(engine, MIGRATIONS)
         generations = Generations(engine, async_sessionmaker(engine, expire_on_commit=False))
         clean, mirrored, resumed, parallel = [
             (await generations.create(live_offsets={})).id for _ in range(4)

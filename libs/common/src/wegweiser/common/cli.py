@@ -1,10 +1,11 @@
-"""The project's command line: ``wegweiser token|topics|dlq|dev``."""
+"""The project's command line: ``wegweiser token|topics|dlq|dev|migrations``."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import sys
+from importlib.metadata import entry_points
 
 from wegweiser.common import devtokens, topics
 from wegweiser.common.auth import ROLES
@@ -35,6 +36,30 @@ def _dev_up(args: argparse.Namespace) -> None:
     sys.exit(devstack.up(seed_demo=not args.no_seed))
 
 
+def _migrations(args: argparse.Namespace) -> None:
+    from wegweiser.common import migrations
+
+    services = migrations.discover()
+    chosen = [services[args.service]] if args.service else list(services.values())
+    if args.migrations_command == "revision":
+        path = asyncio.run(
+            migrations.new_revision(chosen[0], message=args.message, database_url=args.database_url)
+        )
+        print(f"wrote {path}: read it, tidy it, run the tests (README: Schema migrations)")
+    elif args.migrations_command == "upgrade":
+        applied = asyncio.run(migrations.upgrade_url(chosen[0], args.database_url))
+        print(f"{args.service}: applied {', '.join(applied) or 'nothing'}")
+    else:
+        failed = False
+        for m in chosen:
+            found = asyncio.run(migrations.check(m, database_url=args.database_url))
+            print(f"{m.service}: " + ("migrations match the models" if not found else "NOT IN MIGRATIONS:"))
+            for difference in found:
+                print(f"  {difference}")
+            failed = failed or bool(found)
+        sys.exit(1 if failed else 0)
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="wegweiser", description="Wegweiser operator and developer commands")
     commands = root.add_subparsers(dest="command", required=True)
@@ -60,6 +85,28 @@ def parser() -> argparse.ArgumentParser:
     )
     up.add_argument("--no-seed", action="store_true")
     up.set_defaults(run=_dev_up)
+
+    from wegweiser.common.migrations import ENTRY_POINT_GROUP
+
+    services = sorted(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP))
+    migrations = commands.add_parser("migrations", help="the services' schema migrations (Alembic)")
+    migration_commands = migrations.add_subparsers(dest="migrations_command", required=True)
+    revision = migration_commands.add_parser(
+        "revision", help="autogenerate a revision from the models' difference to head"
+    )
+    revision.add_argument("--service", choices=services, required=True)
+    revision.add_argument("-m", "--message", required=True, help="what changes, e.g. 'add cases.priority'")
+    revision.add_argument("--database-url", help="compare against this database (default: a scratch SQLite)")
+    upgrade = migration_commands.add_parser(
+        "upgrade", help="upgrade a database to head (services do it at start)"
+    )
+    upgrade.add_argument("--service", choices=services, required=True)
+    upgrade.add_argument("--database-url", required=True)
+    check = migration_commands.add_parser("check", help="fail if the models differ from head (as CI does)")
+    check.add_argument("--service", choices=services, help="default: every service")
+    check.add_argument("--database-url", help="upgrade and compare this database (default: a scratch SQLite)")
+    for command in (revision, upgrade, check):
+        command.set_defaults(run=_migrations)
 
     from wegweiser.common.engine.operator import add_dlq_commands
 

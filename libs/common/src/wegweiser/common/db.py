@@ -28,7 +28,7 @@ def utcnow() -> dt.datetime:
 
 
 class CommonTable(SQLModel, registry=registry()):
-    """Own registry, so each service creates exactly its own tables plus these two."""
+    """Own registry: every service's migrations create these two beside its own tables."""
 
 
 class OutboxRecord(CommonTable, table=True):
@@ -81,13 +81,6 @@ def create_engine(url: str) -> AsyncEngine:
     return create_async_engine(
         url, pool_size=DATABASE_POOL_SIZE // 3, max_overflow=DATABASE_POOL_SIZE * 2 // 3, pool_pre_ping=True
     )
-
-
-async def create_tables(engine: AsyncEngine, *metadatas: MetaData) -> None:
-    """Create the common and the service's tables if missing (schema migrations: see README)."""
-    async with engine.begin() as conn:
-        for metadata in (COMMON_METADATA, *metadatas):
-            await conn.run_sync(metadata.create_all)
 
 
 class UnitOfWork:

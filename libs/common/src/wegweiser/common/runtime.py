@@ -14,17 +14,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI
-from sqlalchemy import MetaData, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from wegweiser.common import topics
 from wegweiser.common.auth import JwksValidator
 from wegweiser.common.broker import broker_sender, create_broker
 from wegweiser.common.consumer import EventDispatcher, EventHandler
-from wegweiser.common.db import DATABASE_POOL_SIZE, UnitOfWork, create_engine, create_tables
+from wegweiser.common.db import DATABASE_POOL_SIZE, UnitOfWork, create_engine
 from wegweiser.common.engine import ConsumerEngine, EngineConfig
 from wegweiser.common.events import Event
 from wegweiser.common.http import ReadyCheck
+from wegweiser.common.migrations import Migrations, upgrade_database
 from wegweiser.common.outbox import OutboxRelay
 from wegweiser.common.regions import kreis_of
 from wegweiser.common.settings import ServiceSettings
@@ -48,13 +49,14 @@ class ServiceRuntime:
         *,
         service: str,
         settings: ServiceSettings,
-        metadata: MetaData,
+        migrations: Migrations,
         consumers: Sequence[ConsumerSpec] = (),
         unit_of_work: Callable[..., UnitOfWork] = UnitOfWork,
     ) -> None:
         self.service = service
         self.settings = settings
-        self.metadata = metadata
+        self.migrations = migrations
+        self._migrated = False
         self.db = create_engine(settings.database_url)
         self.sessions = async_sessionmaker(self.db, expire_on_commit=False)
         self.outbox_wake = asyncio.Event()
@@ -75,8 +77,14 @@ class ServiceRuntime:
     def unit_of_work(self) -> Any:
         return self._unit_of_work(self.sessions, self.outbox_wake)
 
+    async def migrate(self) -> None:
+        """The schema to head before anything reads or writes (once per process)."""
+        if not self._migrated:
+            await upgrade_database(self.db, self.migrations)
+            self._migrated = True
+
     async def start(self) -> None:
-        await create_tables(self.db, self.metadata)
+        await self.migrate()
         if self.settings.create_topics:
             await topics.ensure_topics(
                 self.settings.kafka_bootstrap_servers,

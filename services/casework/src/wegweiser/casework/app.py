@@ -13,8 +13,8 @@ from fastapi import FastAPI
 
 from wegweiser.casework import api, handlers
 from wegweiser.casework.catalogue import CATALOGUE_HANDLERS
-from wegweiser.casework.db import CaseworkTable
 from wegweiser.casework.handlers import on
+from wegweiser.casework.migrations import MIGRATIONS
 from wegweiser.casework.seed import seed_development_data
 from wegweiser.casework.settings import CaseworkSettings
 from wegweiser.casework.web import routes as web
@@ -38,7 +38,7 @@ def build(settings: CaseworkSettings) -> FastAPI:
     runtime = ServiceRuntime(
         service="casework",
         settings=settings,
-        metadata=CaseworkTable.metadata,
+        migrations=MIGRATIONS,
         unit_of_work=handlers.CaseworkUnitOfWork,
         consumers=[
             ConsumerSpec(

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import DDL, JSON, BigInteger, Column, Integer, String, Text, event, func, or_, select, update
+from sqlalchemy import JSON, BigInteger, Column, Integer, String, Text, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel, col
@@ -145,7 +145,8 @@ class ReferralRow(CaseworkTable, table=True):
 
 
 class AuditRow(CaseworkTable, table=True):
-    """Who read or changed which case, when (ARCHITECTURE §6). Append-only."""
+    """Who read or changed which case, when (ARCHITECTURE §6). Append-only: the database refuses UPDATE
+    and DELETE through triggers that the migrations create (autogenerate does not see triggers)."""
 
     __tablename__ = "audit_log"
 
@@ -159,30 +160,6 @@ class AuditRow(CaseworkTable, table=True):
     case_id: uuid.UUID | None = Field(default=None, index=True)
     action: str = Field(max_length=60)
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-
-
-# The database itself refuses to change or remove audit entries, whatever code runs against it.
-_AUDIT_GUARDS = {
-    "sqlite": [
-        "CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log "
-        "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",
-        "CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log "
-        "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",
-    ],
-    "postgresql": [
-        "CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS "
-        "$$ BEGIN RAISE EXCEPTION 'audit_log is append-only'; END $$",
-        "CREATE OR REPLACE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE OR TRUNCATE "
-        "ON audit_log FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()",
-    ],
-}
-for _dialect, _statements in _AUDIT_GUARDS.items():
-    for _statement in _statements:
-        event.listen(
-            CaseworkTable.metadata.tables["audit_log"],
-            "after_create",
-            DDL(_statement).execute_if(dialect=_dialect),
-        )
 
 
 # --- catalogue (from referrals' compacted topic) -----------------------------------------------------

@@ -10,15 +10,15 @@ from fastapi import FastAPI
 from wegweiser.common.http import health_router, install_problem_handlers, mount_observability
 from wegweiser.common.runtime import ServiceRuntime
 from wegweiser.intake import api, uploads
-from wegweiser.intake.db import IntakeTable
 from wegweiser.intake.handlers import IntakeUnitOfWork
+from wegweiser.intake.migrations import MIGRATIONS
 from wegweiser.intake.quotas import Quotas
 from wegweiser.intake.settings import IntakeSettings
 
 
 def build(settings: IntakeSettings) -> FastAPI:
     runtime = ServiceRuntime(
-        service="intake", settings=settings, metadata=IntakeTable.metadata, unit_of_work=IntakeUnitOfWork
+        service="intake", settings=settings, migrations=MIGRATIONS, unit_of_work=IntakeUnitOfWork
     )
     quotas = Quotas(
         authority_rate_per_s=settings.quota_authority_per_s,

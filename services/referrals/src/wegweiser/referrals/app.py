@@ -27,7 +27,7 @@ from wegweiser.referrals.asyncapi import document
 from wegweiser.referrals.background import Background
 from wegweiser.referrals.clock import Clock
 from wegweiser.referrals.consumers import FeedbackConsumers, on_case_opened
-from wegweiser.referrals.db import PartnerRow, ReferralsTable
+from wegweiser.referrals.db import PartnerRow
 from wegweiser.referrals.delivery.worker import WebhookWorker, WorkerConfig
 from wegweiser.referrals.domain.catalogue import default_programmes
 from wegweiser.referrals.handlers import (
@@ -40,6 +40,7 @@ from wegweiser.referrals.handlers import (
     seed_catalogue,
 )
 from wegweiser.referrals.holiday_calendar import HolidayCalendar
+from wegweiser.referrals.migrations import MIGRATIONS
 from wegweiser.referrals.seed import example_partners
 from wegweiser.referrals.settings import ReferralsSettings
 
@@ -77,7 +78,7 @@ def build(
     runtime = ServiceRuntime(
         service="referrals",
         settings=settings,
-        metadata=ReferralsTable.metadata,
+        migrations=MIGRATIONS,
         unit_of_work=partial(ReferralsUnitOfWork, delivery_signal=delivery_wake),
         consumers=[
             ConsumerSpec(

@@ -12,7 +12,7 @@ from wegweiser.common.engine import EngineConfig
 from wegweiser.common.http import health_router, install_problem_handlers, mount_observability
 from wegweiser.common.runtime import ConsumerSpec, ServiceRuntime
 from wegweiser.statistics import api, dashboard
-from wegweiser.statistics.db import StatisticsTable
+from wegweiser.statistics.migrations import MIGRATIONS
 from wegweiser.statistics.projection.live import HANDLERS
 from wegweiser.statistics.service import Statistics, berlin_today, source_topics
 from wegweiser.statistics.settings import StatisticsSettings
@@ -27,7 +27,7 @@ def build(
     runtime = ServiceRuntime(
         service="statistics",
         settings=settings,
-        metadata=StatisticsTable.metadata,
+        migrations=MIGRATIONS,
         consumers=[
             ConsumerSpec(
                 group=settings.consumer_group("statistics"),

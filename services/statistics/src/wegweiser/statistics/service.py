@@ -12,9 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from wegweiser.common import topics
-from wegweiser.common.db import create_tables
 from wegweiser.common.runtime import ServiceRuntime
-from wegweiser.statistics.db import StatisticsTable
 from wegweiser.statistics.generations import Generations
 from wegweiser.statistics.geography import RegionTree, region_tree
 from wegweiser.statistics.periods import PeriodRange
@@ -84,8 +82,8 @@ class Statistics:
         return PeriodRange.until(self.today(), first_year=self.settings.first_year)
 
     async def prepare(self) -> None:
-        """Before the live engine joins its group: tables, topics, and a first generation if none."""
-        await create_tables(self.runtime.db, StatisticsTable.metadata)
+        """Before the live engine joins its group: migrations, topics, and a first generation if none."""
+        await self.runtime.migrate()
         if self.settings.create_topics:
             await topics.ensure_topics(
                 self.settings.kafka_bootstrap_servers,

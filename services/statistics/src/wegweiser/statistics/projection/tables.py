@@ -7,6 +7,7 @@ microseconds since the epoch: plain integers that compare and group the same on 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from sqlalchemy import (
@@ -40,6 +41,11 @@ NAMES = (
 
 def table_name(generation: int, name: str) -> str:
     return f"stat_g{generation}_{name}"
+
+
+def is_generation_table(name: str) -> bool:
+    """A table of some generation: created and dropped at run time, never by a migration."""
+    return re.fullmatch(r"stat_g\d+_\w+", name) is not None
 
 
 def generation_metadata(generation: int) -> MetaData:
