@@ -170,6 +170,8 @@ def test_metrics_report_per_ags_counts_and_gauges_and_latency_per_partition_and_
     m.add("processed", "08111000", 2)
     m.add("dead_lettered", "08416041")
     m.latency(topic="t", partition=3, ags="08111000", seconds=0.01)
+    m.latency(topic="t", partition=3, ags="08111001", seconds=0.3)  # same Kreis: same series
+    m.latency(topic="t", partition=4, ags="08111000", seconds=7200.0)
 
     def observed(callback: object) -> dict[str, int]:
         found = callback(None)  # type: ignore[operator]
@@ -179,12 +181,21 @@ def test_metrics_report_per_ags_counts_and_gauges_and_latency_per_partition_and_
     assert observed(engine_metrics._counter_callback("dead_lettered")) == {"08416041": 1}
     assert observed(engine_metrics._gauge_callback("buffered")) == {"08111000": 3}
     assert observed(engine_metrics._gauge_callback("parked")) == {"08416041": 1}
-    assert m._attrs[("t", 3, "08111000")] == {
-        "group": "casework-test",
-        "topic": "t",
-        "partition": 3,
-        "kreis": "08111",
-    }
+
+    def latency(part: str) -> dict[tuple[object, object], object]:
+        found = engine_metrics._latency_callback(part)(None)  # type: ignore[arg-type]
+        return {
+            (attrs["partition"], attrs.get("le")): o.value
+            for o in found
+            if (attrs := dict(o.attributes or {}))["group"] == "casework-test" and attrs["kreis"] == "08111"
+        }
+
+    buckets = latency("bucket")
+    assert buckets[(3, "0.005")] == 0 and buckets[(3, "0.01")] == 1 and buckets[(3, "0.25")] == 1
+    assert buckets[(3, "0.5")] == 2 and buckets[(3, "+Inf")] == 2
+    assert buckets[(4, "3600.0")] == 0 and buckets[(4, "86400.0")] == 1 and buckets[(4, "+Inf")] == 1
+    assert latency("count") == {(3, None): 2, (4, None): 1}
+    assert latency("sum")[(3, None)] == 0.31
 
 
 def test_the_consumer_span_continues_the_producers_trace() -> None:

@@ -27,7 +27,15 @@ How it works
   partition paused. Deferring costs the flood one extra read and nothing else: no copy is written
   (spilling to the retry topic, tried first, made every flooding event cost a produce request and
   a broker write on the consumer's own CPU). What bounds cannot isolate is CPU: a flood is still
-  fetched once by the main reader (see bench/README.md).
+  fetched once by the main reader, which skips a deferred AGS's records before parsing them (only
+  aiokafka's unpacking remains), and re-read in small batches by the catch-up reader as its AGS
+  gets room (see bench/README.md).
+* **Pauses.** One event loop serves every partition, so anything that stops it delays everyone.
+  ``start()`` freezes the objects alive then (``gc.freeze()``, ``EngineConfig.gc_freeze``): the
+  collector's full collections otherwise re-scanned the whole heap every few hundred thousand
+  allocations, 40-80 ms each, and a flood's buffered events, which live long enough to reach the
+  oldest generation, made them frequent. Handler tasks are reused (an idle task is handed the
+  next ready event), and latency is bucketed by the engine instead of the SDK's per-call histogram.
 * **Park, retry, dead-letter.** A failed event stays at the head of its lane (the lane is parked;
   other lanes continue) and is retried with exponential back-off up to ``max_attempts``, then
   dead-lettered; the lane stays parked until an operator replays or discards the entry

@@ -37,6 +37,9 @@ class EngineConfig(BaseModel):
     # A consumer span per handled event, continuing the producer's trace (W3C headers), when the
     # service has installed an OpenTelemetry tracer provider before `start()`.
     tracing: bool = True
+    # Freeze the objects alive at start() (gc.freeze): the collector's full collections then scan
+    # only what was created later, instead of stalling the event loop for all of it each time.
+    gc_freeze: bool = True
     # How long a revoked partition (or stop()) waits for running handlers before abandoning them.
     drain_timeout_s: float = Field(default=30.0, ge=0)
     # Topics the engine creates: retry/DLQ retention and replication (None: min(3, brokers)).

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import gc
 import logging
 import time
 from collections import defaultdict, deque
@@ -46,6 +47,9 @@ class _Pair:
     paused: set[Input] = field(default_factory=set)
     behind: deque[Record] = field(default_factory=deque)  # re-read by the catch-up reader, no room yet
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    # Handler tasks with nothing to do, waiting to be handed the next ready event (a task per event
+    # cost more than the scheduling itself).
+    idle: list[asyncio.Future[Item | None]] = field(default_factory=list)
     outstanding: int = 0  # copies sent but not yet acknowledged
     committed: dict[Input, int] = field(default_factory=dict)
     closed: bool = False
@@ -194,6 +198,13 @@ class ConsumerEngine:
             await self._behind.stop()
             await self._producer.stop()
             raise
+        if cfg.gc_freeze:
+            # Everything alive now (imports, the service's set-up, the Kafka clients) lives as long
+            # as the process: keep it out of the collector's full collections, which otherwise
+            # re-scan it every few hundred thousand allocations and stall every partition for
+            # 40-80 ms each time (bench/README.md, noisy-neighbour).
+            gc.collect()
+            gc.freeze()
         self._running = True
         self._tasks = [
             asyncio.create_task(self._fetch_loop(), name=f"engine-fetch-{self.group_id}"),
@@ -311,6 +322,7 @@ class ConsumerEngine:
         """Finish (or, after `drain_timeout_s`, abandon) running work, then commit what is done."""
         for pair in pairs:
             pair.work.closing = True
+            self._dismiss_idle(pair)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.config.drain_timeout_s
         while any(p.tasks or p.outstanding for p in pairs) and self.fatal is None:
@@ -368,7 +380,18 @@ class ConsumerEngine:
     def _take(self, pair: _Pair, inp: Input, records: list[ConsumerRecord]) -> None:
         """Admit records in order; from the first that finds no room on, stash them and pause."""
         stash = pair.stash[inp]
+        work = pair.work
+        deferring = work.deferring if inp is Input.SOURCE else None
         for cr in records:
+            # A deferred AGS's records are skipped before any parsing (only in order: not while
+            # earlier records wait in the stash).
+            if (
+                deferring
+                and not stash
+                and cr.key is not None
+                and work.skip_deferred(cr.offset, cr.key.decode("utf-8", "replace"))
+            ):
+                continue
             prepared = self._prepare(pair, inp, cr)
             if prepared is None:
                 continue
@@ -508,6 +531,9 @@ class ConsumerEngine:
         assert reader is not None
         cfg = self.config
         poll_ms = int(cfg.poll_interval_s * 1000)
+        # Small batches: what it reads waits in memory until its AGS has room, and a big batch is
+        # both a long stretch of the event loop and a big working set for the garbage collector.
+        batch = max(1, min(cfg.fetch_max_records, cfg.max_buffered_per_ags // 4))
         while not self._stopping and self.fatal is None:
             if not self._reading_behind:
                 self._behind_wake.clear()
@@ -515,7 +541,7 @@ class ConsumerEngine:
                     await asyncio.wait_for(self._behind_wake.wait(), cfg.poll_interval_s * 4)
                 continue
             try:
-                data = await reader.getmany(timeout_ms=poll_ms, max_records=cfg.fetch_max_records)
+                data = await reader.getmany(timeout_ms=poll_ms, max_records=batch)
             except ConsumerStoppedError:
                 break
             except KafkaError as exc:
@@ -551,22 +577,39 @@ class ConsumerEngine:
 
     def _pump(self, pair: _Pair) -> None:
         work = pair.work
+        idle = pair.idle
         while (item := work.pick()) is not None:
-            task = asyncio.create_task(self._run(pair, item))
-            pair.tasks.add(task)
-            task.add_done_callback(functools.partial(self._task_done, pair))
+            while idle:
+                waiter = idle.pop()
+                if not waiter.done():
+                    waiter.set_result(item)
+                    break
+            else:
+                task = asyncio.create_task(self._run(pair, item))
+                pair.tasks.add(task)
+                task.add_done_callback(functools.partial(self._task_done, pair))
+
+    @staticmethod
+    def _dismiss_idle(pair: _Pair) -> None:
+        """Let idle handler tasks end (the pair is closing)."""
+        idle, pair.idle = pair.idle, []
+        for waiter in idle:
+            if not waiter.done():
+                waiter.set_result(None)
 
     def _task_done(self, pair: _Pair, task: asyncio.Task[None]) -> None:
         pair.tasks.discard(task)
         self._progress.set()
 
     async def _run(self, pair: _Pair, item: Item) -> None:
-        """Run `item`, then whatever is ready next: a busy partition reuses its tasks."""
+        """Run `item`, then whatever is ready next; when nothing is, wait idle to be handed work."""
         work = pair.work
         handler = self._handler
         metrics = self.metrics
         stash = pair.stash
         tracing = self._tracing
+        idle_cap = self.config.max_in_flight_per_partition
+        loop = asyncio.get_running_loop()
         while True:
             record = item.record
             try:
@@ -598,8 +641,16 @@ class ConsumerEngine:
                 self._advance(pair)
             following = work.pick()
             if following is None:
-                return
-            self._pump(pair)
+                if work.closing or len(pair.idle) >= idle_cap:
+                    return
+                waiter: asyncio.Future[Item | None] = loop.create_future()
+                pair.idle.append(waiter)
+                item = record = None  # type: ignore[assignment]  # hold no event while idle
+                following = await waiter
+                if following is None or pair.closed:
+                    return
+            else:
+                self._pump(pair)
             item = following
 
     def _span(self, record: Record) -> AbstractContextManager[trace.Span]:

@@ -109,6 +109,10 @@ class Write:
     item: Item | None
 
 
+_NO_WRITES: list[Write] = []
+_NO_MARKERS: list[int] = []  # shared and never appended to: callers only iterate
+
+
 def _seq_of(item: Item) -> int:
     return item.seq
 
@@ -213,6 +217,19 @@ class PartitionWork:
         tracker.hold(seq)
         self._insert(Item(seq, key, ags, record, record.timestamp_ms, backings=[(Input.SOURCE, seq)]))
         return True, self._flush()
+
+    def skip_deferred(self, seq: int, ags: str) -> bool:
+        """The main reader's fast path for a source record of an AGS being deferred.
+
+        True when the record was skipped, exactly as `admit_source` would have skipped it, but
+        without building its `Record` first: a flood is mostly skipped records.
+        """
+        if ags not in self.deferring or seq in self.items or seq in self.gone:
+            return False
+        self.trackers[Input.SOURCE].fetched(seq)
+        if self._on_defer is not None:
+            self._on_defer(ags)
+        return True
 
     def admit_retry(self, record: Record, meta: Meta, *, force: bool = False) -> tuple[bool, list[Write]]:
         """Take a record of the retry topic (`record.source_offset` is its seq)."""
@@ -364,10 +381,19 @@ class PartitionWork:
         self._unrun(lane, item)
         self._remove(lane, item)
         item.done = True
-        markers = [off for inp, off in item.backings if inp is Input.DLQ]
-        self._release(item, Input.SOURCE, Input.RETRY)
-        item.backings.clear()
-        self._changed(lane)
+        backings = item.backings
+        if len(backings) == 1 and backings[0][0] is Input.SOURCE:  # the common case
+            self.trackers[Input.SOURCE].release(backings[0][1])
+            backings.clear()
+            markers = _NO_MARKERS
+        else:
+            markers = [off for inp, off in backings if inp is Input.DLQ]
+            self._release(item, Input.SOURCE, Input.RETRY)
+            backings.clear()
+        if lane.items:
+            self._changed(lane)
+        elif self.lanes.get(lane.key) is lane:
+            del self.lanes[lane.key]
         return markers
 
     def failed(self, item: Item, *, error_type: str, message: str, malformed: bool) -> list[Write]:
@@ -560,7 +586,10 @@ class PartitionWork:
         self._out.append(Write(target, item.record, meta, item))
 
     def _flush(self) -> list[Write]:
-        out, self._out = self._out, []
+        out = self._out
+        if not out:  # the common case: no list allocated per admitted or finished event
+            return _NO_WRITES
+        self._out = []
         return out
 
     def _insert(self, item: Item) -> Item:
@@ -592,9 +621,10 @@ class PartitionWork:
             lane.items.remove(item)
         if self.items.get(item.seq) is item:
             del self.items[item.seq]
-        for inp, off in item.backings:
-            if inp is Input.DLQ:
-                self.dlq_items.pop(off, None)
+        if self.dlq_items:
+            for inp, off in item.backings:
+                if inp is Input.DLQ:
+                    self.dlq_items.pop(off, None)
         self._count(lane, item, -1)
 
     def _count(self, lane: Lane, item: Item, delta: int) -> None:
