@@ -9,9 +9,17 @@ from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col
 
-from wegweiser.common.db import create_engine, create_tables
+from wegweiser.common.db import create_engine, create_tables, utcnow
 from wegweiser.common.retention import RetentionPeriod
-from wegweiser.intake.db import ArrivalRow, DuplicateFlagRow, IdempotencyRow, IntakeTable, PersonIndexRow
+from wegweiser.intake.db import (
+    ArrivalRow,
+    DuplicateFlagRow,
+    IdempotencyRow,
+    ImportRow,
+    IntakeTable,
+    PersonIndexRow,
+)
+from wegweiser.intake.domain.imports import ImportJob
 from wegweiser.intake.domain.model import PersonData
 from wegweiser.intake.handlers import IntakeUnitOfWork, NewArrival, RegisterArrivals, register_arrivals
 from wegweiser.intake.retention import due_arrivals, purge
@@ -68,6 +76,25 @@ async def test_purge_erases_persons_of_arrivals_allocated_before_the_period(unit
             update(IdempotencyRow).values(created_at=dt.datetime(2024, 1, 1, tzinfo=dt.UTC))
         )
         await u.commit()
+    async with unit_of_work() as u:
+        for at, name in (
+            (dt.datetime(2024, 1, 1, tzinfo=dt.UTC), "haddad-2024.csv"),
+            (utcnow(), "today.csv"),
+        ):
+            job = ImportJob(
+                import_id=uuid.uuid4(),
+                authority_id="uab-08111",
+                uploaded_by="uab",
+                filename=name,
+                media_type="text/csv",
+                status="completed",
+                rows_total=1,
+                households_total=1,
+                created_at=at,
+                updated_at=at,
+            )
+            u.arrivals.add_import(job, payload=None)
+        await u.commit()
     assert set(await due_arrivals(unit_of_work, period=PERIOD, today=TODAY)) == {old, old_duplicate}
 
     report = await purge(
@@ -77,6 +104,7 @@ async def test_purge_erases_persons_of_arrivals_allocated_before_the_period(unit
     assert set(report.erased_arrivals) == {old, old_duplicate}
     assert report.records["persons"] == 2
     assert report.records["idempotency_answers"] == 1
+    assert report.records["imports"] == 1
     async with unit_of_work() as u:
         rows = {
             r.arrival_id: (r.status, r.persons, r.authority_reference, r.ags, r.allocation_date)
@@ -98,9 +126,10 @@ async def test_purge_erases_persons_of_arrivals_allocated_before_the_period(unit
         == 0
     )
     assert await count(unit_of_work, IdempotencyRow) == 0
+    assert await count(unit_of_work, ImportRow) == 1  # the recent upload stays
 
     again = await purge(unit_of_work, period=PERIOD, today=TODAY)
-    assert again.counts() == {"arrivals": 0}
+    assert again.counts() == {"arrivals": 0, "imports": 0}
     # the authority resends the erased arrival: recognised by its reference, not registered again
     assert await register(unit_of_work, "uab-08111", "UAB-2024-0001", dt.date(2024, 11, 25)) == old
     assert await count(unit_of_work, ArrivalRow) == 3

@@ -111,9 +111,25 @@ async def test_finished_referrals_are_erased_after_the_period_from_their_final_s
             period=RetentionPeriod(months=24),
         )
 
+    late_answer = uuid.uuid4()  # answered after its referral was erased with its case
+    async with sessions() as session:
+        session.add(
+            FeedbackRow(
+                partner_id="vhs-stuttgart",
+                feedback_id=uuid.uuid4(),
+                referral_id=late_answer,
+                outcome="completed",
+                channel="kafka",
+                rejected_code="unknown_referral",
+                received_at=NOW - dt.timedelta(days=800),
+            )
+        )
+        await session.commit()
+
     counts = await sweep()
 
-    assert (counts["referrals_erased"], counts["partner_feedback_erased"]) == (1, 1)
+    assert (counts["referrals_erased"], counts["partner_feedback_erased"]) == (1, 2)
+    assert await remaining(sessions, FeedbackRow, late_answer) == 0
     for table in TABLES:
         assert await remaining(sessions, table, old) == 0
         assert await remaining(sessions, table, recent) == 1

@@ -254,6 +254,15 @@ class ArrivalRepository:
         )
         return bool(getattr(result, "rowcount", 0))
 
+    async def forget_imports_before(self, cutoff: dt.datetime) -> int:
+        """Finished uploads older than ``cutoff``: file name and error texts may quote the file."""
+        result = await self.session.execute(
+            delete(ImportRow).where(
+                col(ImportRow.created_at) < cutoff, col(ImportRow.status).in_(("completed", "failed"))
+            )
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
     async def delete_flags_of(self, arrival_id: uuid.UUID) -> int:
         """Duplicate flags on either side of the arrival (they name persons and carry reviewers' notes)."""
         result = await self.session.execute(

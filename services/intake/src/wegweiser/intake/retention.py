@@ -2,8 +2,9 @@
 
 Intake keeps identity data only to hand households over and to detect duplicates; after
 ``INTAKE_RETENTION_MONTHS`` (default 24) from the allocation date the persons, their duplicate-index
-entries and duplicate flags go. The arrival row stays (authority, reference, AGS, dates, status
-``erased``) so a resent arrival is recognised and not registered twice. Stored ``Idempotency-Key``
+entries and duplicate flags go, and so do finished uploads of that age. The arrival row stays
+(authority, reference, AGS, dates, status ``erased``) so a resent arrival is recognised and not
+registered twice. Stored ``Idempotency-Key``
 answers (they repeat the request) go after ``INTAKE_IDEMPOTENCY_RETENTION_H``, published outbox
 records after ``INTAKE_OUTBOX_RETENTION_DAYS``. Runs in the service every ``INTAKE_RETENTION_INTERVAL_S``
 and on demand:
@@ -94,6 +95,8 @@ async def purge(
         if len(found) < BATCH:
             break
     async with unit_of_work() as uow:
+        imports_before = dt.datetime.combine(latest + dt.timedelta(days=1), dt.time(), BERLIN)
+        counts["imports"] = await uow.arrivals.forget_imports_before(imports_before)
         if idempotency_before is not None:
             counts["idempotency_answers"] = await uow.arrivals.forget_before(idempotency_before)
         if outbox_before is not None:

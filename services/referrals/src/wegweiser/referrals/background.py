@@ -106,7 +106,12 @@ async def erase_finished_referrals(
         for name, value in erased.items():
             counts[f"{name}_erased"] = counts.get(f"{name}_erased", 0) + value
         if len(found) < ERASE_BATCH:
-            return counts
+            break
+    async with sessions() as session:  # e.g. a late answer for a referral erased with its case
+        orphans = await ReferralRepository(session).forget_orphan_feedback(before)
+        await session.commit()
+    counts["partner_feedback_erased"] = counts.get("partner_feedback_erased", 0) + orphans
+    return counts
 
 
 def _count(result: object) -> int:

@@ -268,6 +268,16 @@ class ReferralRepository:
             counts[name] = int(getattr(result, "rowcount", 0) or 0)
         return counts
 
+    async def forget_orphan_feedback(self, before: dt.datetime) -> int:
+        """Answers received before ``before`` for referrals that no longer exist (or never did)."""
+        result = await self.session.execute(
+            delete(FeedbackRow).where(
+                col(FeedbackRow.received_at) < before,
+                col(FeedbackRow.referral_id).not_in(select(col(ReferralRow.referral_id))),
+            )
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
     async def erase_case(self, case_id: uuid.UUID) -> dict[str, int]:
         """Everything about one case, whatever the state of its referrals, and the case's own row."""
         query = select(col(ReferralRow.referral_id)).where(col(ReferralRow.case_id) == case_id)
