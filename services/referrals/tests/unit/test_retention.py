@@ -43,3 +43,8 @@ def test_every_final_state_counts_and_without_a_timestamp_the_request_date_does(
     for state in ("declined", "completed", "dropped", "expired", "unroutable"):
         assert ended_on(referral(state, None)) == dt.date(2024, 1, 2)
         assert due_for_erasure(referral(state, None), RetentionPeriod(months=12), today=dt.date(2025, 1, 3))
+
+
+def test_a_timestamp_without_zone_counts_as_utc() -> None:
+    naive = referral("expired", dt.datetime(2024, 6, 30, 23, 30))
+    assert ended_on(naive) == dt.date(2024, 7, 1)

@@ -54,9 +54,3 @@ class RetentionPeriod:
             else:
                 high = middle
         return low
-
-
-def tally(counts: dict[str, int], more: dict[str, int]) -> None:
-    """Add ``more`` to the running ``counts`` of a purge report."""
-    for name, value in more.items():
-        counts[name] = counts.get(name, 0) + value

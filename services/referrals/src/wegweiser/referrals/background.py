@@ -105,7 +105,7 @@ async def erase_finished_referrals(
         counts["referrals_erased"] += erased.pop("referrals")
         for name, value in erased.items():
             counts[f"{name}_erased"] = counts.get(f"{name}_erased", 0) + value
-        if len(found) < ERASE_BATCH:
+        if len(found) < ERASE_BATCH or not due:
             break
     async with sessions() as session:  # e.g. a late answer for a referral erased with its case
         orphans = await ReferralRepository(session).forget_orphan_feedback(before)

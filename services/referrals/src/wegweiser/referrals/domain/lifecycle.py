@@ -308,7 +308,10 @@ def ended_on(referral: Referral) -> dt.date | None:
     """The day (Europe/Berlin) the referral reached its final state; None while it is under way."""
     if referral.state not in TERMINAL:
         return None
-    return referral.updated_at.astimezone(BERLIN).date() if referral.updated_at else referral.requested_on
+    at = referral.updated_at
+    if at is None:
+        return referral.requested_on
+    return (at if at.tzinfo else at.replace(tzinfo=dt.UTC)).astimezone(BERLIN).date()  # stored as UTC
 
 
 def due_for_erasure(referral: Referral, period: RetentionPeriod, *, today: dt.date) -> bool:
