@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from opentelemetry import propagate, trace
-from sqlalchemy import select, text, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import col
 
@@ -143,3 +144,18 @@ class OutboxRelay:
                 log.warning("outbox: %d of %d events not acknowledged; will retry", len(failed), len(rows))
                 raise RuntimeError("some outbox events were not acknowledged")
             return len(sent_ids)
+
+
+async def prune_published(session: AsyncSession, *, before: dt.datetime) -> int:
+    """Delete events the broker acknowledged before ``before``; returns how many.
+
+    A published record has done its job, but its value is the event itself, names included for the
+    personal topics (arrivals, referral requests): keeping it would outlive the topic's own retention.
+    Unsent records are never touched. Idempotent, so replicas may run it at the same time.
+    """
+    result = await session.execute(
+        delete(OutboxRecord).where(
+            col(OutboxRecord.published_at).is_not(None), col(OutboxRecord.published_at) < before
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

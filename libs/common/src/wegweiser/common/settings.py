@@ -12,6 +12,7 @@ from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from wegweiser.common.kafka_security import KafkaSecurity
+from wegweiser.common.retention import RetentionPeriod
 
 DEV_KEY_DIR = Path.home() / ".config" / "wegweiser" / "dev-keys"
 DEV_ISSUER = "wegweiser-dev"
@@ -79,3 +80,23 @@ class PseudonymKeyMixin(BaseSettings):
     pseudonym_key: str = Field(
         DEV_PSEUDONYM_KEY, validation_alias=_shared("WEGWEISER_PSEUDONYM_KEY"), min_length=16
     )
+
+
+class RetentionMixin(BaseSettings):
+    """For the services that hold personal data: how long after a record ended it is kept.
+
+    Read with the service's prefix (``CASEWORK_RETENTION_MONTHS``...). The default is the design
+    contract's: 2 years; 12 (MBE) up to "end of the 5th calendar year" (60 + ``to_year_end``) are the
+    range comparable services use.
+    """
+
+    retention_months: int = Field(24, ge=1, le=240, description="months after the record ended")
+    retention_to_year_end: bool = Field(False, description="keep until the end of that calendar year")
+    retention_interval_s: float = Field(3600.0, gt=0, description="how often the purge runs")
+    outbox_retention_days: int = Field(
+        7, ge=1, description="published outbox records (they may carry names) are deleted after this"
+    )
+
+    @property
+    def retention(self) -> RetentionPeriod:
+        return RetentionPeriod(months=self.retention_months, to_year_end=self.retention_to_year_end)

@@ -199,6 +199,13 @@ class CatalogueOut(BaseModel):
     partners: list[PartnerOut]
 
 
+class ErasureOut(BaseModel):
+    case_id: uuid.UUID
+    status: Literal["erased"] = "erased"
+    erased_now: bool = Field(description="false: the case had been erased before")
+    records: dict[str, int] = Field(description="persons and records erased now, by kind")
+
+
 def refused(request: Request, exc: CaseRefused) -> JSONResponse:
     """422 naming the field at fault, or 409 when the case's state forbids it; in the caller's language."""
     lang = "en" if wants_english(request) else "de"
@@ -508,6 +515,22 @@ def router() -> APIRouter:
 
     def invalid(request: Request, field: str, message: str) -> JSONResponse:
         return problem(request, 422, errors=[{"field": field, "message": message, "type": "invalid"}])
+
+    @api.post("/admin/cases/{case_id}/erase", response_model=ErasureOut, tags=["administration"])
+    async def erase_case(case_id: uuid.UUID, principal: AdminDep, request: Request) -> Any:
+        """Erase a closed case's personal data now, as the retention purge would (e.g. on request).
+
+        Idempotent: a case erased before answers 200 with ``erased_now: false``. An open case is 409.
+        """
+        try:
+            counts = await h.erase_case_on_request(
+                h.EraseCase(case_id, principal), uow=uow(request), today=today()
+            )
+        except h.CaseNotFound:
+            return not_found(request, case_id)
+        except CaseRefused as exc:
+            return refused(request, exc)
+        return ErasureOut(case_id=case_id, erased_now=counts is not None, records=counts or {})
 
     @api.get("/admin/providers", tags=["administration"])
     async def list_providers(principal: AdminDep, request: Request) -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
 
-from wegweiser.casework import api, handlers
+from wegweiser.casework import api, handlers, retention
 from wegweiser.casework.catalogue import CATALOGUE_HANDLERS
 from wegweiser.casework.handlers import on
 from wegweiser.casework.migrations import MIGRATIONS
@@ -21,6 +21,7 @@ from wegweiser.casework.web import routes as web
 from wegweiser.common import events, topics
 from wegweiser.common.engine import EngineConfig
 from wegweiser.common.http import health_router, install_problem_handlers, mount_observability
+from wegweiser.common.periodic import every, running
 from wegweiser.common.runtime import ConsumerSpec, ServiceRuntime
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -82,7 +83,14 @@ def build(settings: CaseworkSettings) -> FastAPI:
                 async with runtime.unit_of_work() as uow:
                     if await seed_development_data(uow.org):
                         await uow.commit()
-            yield
+            async with running(
+                every(settings.retention_interval_s, retention_round, name="casework retention purge"),
+                name="casework-retention",
+            ):
+                yield
+
+    async def retention_round() -> dict[str, int]:
+        return (await retention.run_purge(runtime.unit_of_work, settings)).counts()
 
     app = FastAPI(
         title="Wegweiser Casework",

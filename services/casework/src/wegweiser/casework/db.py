@@ -12,7 +12,19 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Integer, String, Text, func, or_, select, update
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Integer,
+    String,
+    Text,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel, col
@@ -226,9 +238,12 @@ class CaseRepository:
             setattr(row, key, value)
 
     async def get(self, case_id: uuid.UUID, scope: Scope) -> Case | None:
-        """The case if it lies within ``scope``; otherwise None, exactly as if it did not exist."""
+        """The case if it lies within ``scope``; otherwise None, exactly as if it did not exist.
+
+        An erased case is a tombstone for the system only: for people it no longer exists.
+        """
         case = await self.for_system(case_id)
-        return case if case is not None and scope.covers(case) else None
+        return case if case is not None and case.status != "erased" and scope.covers(case) else None
 
     async def for_system(self, case_id: uuid.UUID) -> Case | None:
         """Unscoped read for consumers acting on events (no person behind it)."""
@@ -259,7 +274,11 @@ class CaseRepository:
             return []
         query = (
             select(CaseRow)
-            .where(col(CaseRow.provider_id) == scope.provider_id, col(CaseRow.ags).in_(scope.ags))
+            .where(
+                col(CaseRow.provider_id) == scope.provider_id,
+                col(CaseRow.ags).in_(scope.ags),
+                col(CaseRow.status) != "erased",
+            )
             .order_by(col(CaseRow.opened_on).desc(), col(CaseRow.case_id))
             .limit(limit)
         )
@@ -293,6 +312,50 @@ class CaseRepository:
             .group_by(col(CaseRow.team_id), col(CaseRow.counsellor_id))
         )
         return {(t, c): n for t, c, n in (await self.session.execute(query)).all()}
+
+    # retention ---------------------------------------------------------------------------------------
+
+    async def closed_on_or_before(self, latest: dt.date, *, limit: int) -> list[uuid.UUID]:
+        """Closed (not yet erased) cases whose closure date is ``latest`` or earlier, oldest first."""
+        query = (
+            select(col(CaseRow.case_id))
+            .where(col(CaseRow.status) == "closed", col(CaseRow.closed_on) <= latest)
+            .order_by(col(CaseRow.closed_on), col(CaseRow.case_id))
+            .limit(limit)
+        )
+        return list((await self.session.execute(query)).scalars())
+
+    async def mark_erased(self, tombstone: Case) -> bool:
+        """Overwrite the row with the tombstone unless it is erased already; True for exactly one caller.
+
+        The condition on the status makes concurrent purges (replicas, the CLI) harmless: PostgreSQL
+        re-checks it after the first one's commit, so the second updates nothing and stops there.
+        """
+        values = _row(tombstone).model_dump(exclude={"case_id"})
+        result = await self.session.execute(
+            update(CaseRow)
+            .where(col(CaseRow.case_id) == tombstone.case_id, col(CaseRow.status) != "erased")
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def delete_records_of(self, case_id: uuid.UUID) -> dict[str, int]:
+        """Delete the case's notes, plan, consents and referrals; returns how many of each."""
+        counts = {}
+        for name, table in (
+            ("consultations", ConsultationRow),
+            ("goals", GoalRow),
+            ("consents", ConsentRow),
+            ("referrals", ReferralRow),
+        ):
+            result = await self.session.execute(
+                delete(table)
+                .where(col(table.case_id) == case_id)
+                .execution_options(synchronize_session=False)
+            )
+            counts[name] = int(getattr(result, "rowcount", 0) or 0)
+        return counts
 
     # consultations, goals, consents, referrals ---------------------------------------------------------
 

@@ -11,7 +11,7 @@ import datetime as dt
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Literal, cast
 
 from wegweiser.casework.db import AuditLog, CaseRepository, CatalogueRepository, OrgRepository, Scope
 from wegweiser.casework.domain.model import (
@@ -174,8 +174,8 @@ async def correct_case_for_arrival(
 ) -> None:
     """The authority corrected master data: take its snapshot, keep the contact details counsellors added."""
     case = await uow.cases.by_arrival(event.arrival_id)
-    if case is None:
-        return
+    if case is None or case.status == "erased":
+        return  # an erased case takes no personal data again
     known = {p.person_id: p for p in case.persons}
     persons = []
     for incoming in event.persons:
@@ -782,3 +782,64 @@ async def update_contact(cmd: UpdateContact, *, uow: CaseworkUnitOfWork) -> Case
 def goal_description_visible(goal: Goal, *, goal_provider: str, case: Case) -> bool:
     """Art. 9 texts (health) written by a former provider stay with that provider."""
     return goal_provider == case.provider_id or goal.handlungsfeld not in ART9_FIELDS
+
+
+# --- erasure (retention period over, or on request) -------------------------------------------------------
+
+ErasureReason = Literal["retention", "request"]
+
+
+async def erase_case(
+    uow: CaseworkUnitOfWork,
+    case: Case,
+    *,
+    today: dt.date,
+    reason: ErasureReason,
+    actor: str = SYSTEM,
+    actor_role: str = "retention",
+) -> dict[str, int] | None:
+    """Erase a closed case's personal data in the caller's transaction; the row stays as a tombstone.
+
+    Notes, plan, consents and referrals are deleted (statistics has its pseudonymous facts already);
+    the audit log keeps who did what when, with ids but never content, and gets one entry for this.
+    ``case.erased`` tells referrals to erase its partner data. None when another run erased it first.
+    """
+    if not await uow.cases.mark_erased(case.erase()):
+        return None
+    counts = await uow.cases.delete_records_of(case.case_id)
+    uow.audit.append(
+        actor=actor,
+        actor_role=actor_role,
+        provider_id=case.provider_id,  # the controller whose data it was: its supervisors see the entry
+        case_id=case.case_id,
+        action="erase",
+        reason=reason,
+        closed_on=case.closed_on,
+        persons=len(case.persons),
+        **counts,
+    )
+    uow.publish(events.CaseErased(ags=case.ags, case_id=case.case_id, erased_on=today, reason=reason))
+    return {"persons": len(case.persons), **counts}
+
+
+@dataclass(frozen=True, slots=True)
+class EraseCase:
+    case_id: uuid.UUID
+    principal: Principal
+
+
+async def erase_case_on_request(
+    cmd: EraseCase, *, uow: CaseworkUnitOfWork, today: dt.date
+) -> dict[str, int] | None:
+    """An admin erases one closed case now (e.g. a data subject's request); None if it was erased before."""
+    async with uow:
+        case = await uow.cases.for_system(cmd.case_id)
+        if case is None:
+            raise CaseNotFound(str(cmd.case_id))
+        if case.status == "erased":
+            return None
+        counts = await erase_case(
+            uow, case, today=today, reason="request", actor=cmd.principal.subject, actor_role="admin"
+        )
+        await uow.commit()
+    return counts

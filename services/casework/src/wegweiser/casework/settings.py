@@ -7,10 +7,13 @@ from urllib.parse import unquote, urlparse
 
 from pydantic_settings import SettingsConfigDict
 
-from wegweiser.common.settings import PseudonymKeyMixin, ServiceSettings
+from wegweiser.common.settings import PseudonymKeyMixin, RetentionMixin, ServiceSettings
 
 
-class CaseworkSettings(PseudonymKeyMixin, ServiceSettings):
+class CaseworkSettings(RetentionMixin, PseudonymKeyMixin, ServiceSettings):
+    """Retention (``CASEWORK_RETENTION_MONTHS``, default 24, counted from the case's closure): see
+    ``RetentionMixin`` and ``retention.py``."""
+
     model_config = SettingsConfigDict(env_prefix="CASEWORK_", extra="ignore", populate_by_name=True)
 
     port: int = 8002

@@ -8,8 +8,9 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from wegweiser.common.http import health_router, install_problem_handlers, mount_observability
+from wegweiser.common.periodic import every, running
 from wegweiser.common.runtime import ServiceRuntime
-from wegweiser.intake import api, uploads
+from wegweiser.intake import api, retention, uploads
 from wegweiser.intake.handlers import IntakeUnitOfWork
 from wegweiser.intake.migrations import MIGRATIONS
 from wegweiser.intake.quotas import Quotas
@@ -33,9 +34,16 @@ def build(settings: IntakeSettings) -> FastAPI:
         async with runtime.lifespan(app):
             jobs.start()
             try:
-                yield
+                async with running(
+                    every(settings.retention_interval_s, retention_round, name="intake retention purge"),
+                    name="intake-retention",
+                ):
+                    yield
             finally:
                 await jobs.stop()
+
+    async def retention_round() -> dict[str, int]:
+        return (await retention.run_purge(runtime.unit_of_work, settings)).counts()
 
     app = FastAPI(
         title="Wegweiser Intake",

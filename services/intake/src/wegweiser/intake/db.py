@@ -228,6 +228,53 @@ class ArrivalRepository:
         )
         return {arrival_id: authority for arrival_id, authority in rows}
 
+    # --- retention ----------------------------------------------------------------------------------
+
+    async def allocated_on_or_before(self, latest: dt.date, *, limit: int) -> list[Arrival]:
+        """Arrivals not yet erased whose allocation date is ``latest`` or earlier, oldest first."""
+        query = (
+            select(ArrivalRow)
+            .where(col(ArrivalRow.status) != "erased", col(ArrivalRow.allocation_date) <= latest)
+            .order_by(col(ArrivalRow.allocation_date), col(ArrivalRow.arrival_id))
+            .limit(limit)
+        )
+        return [_to_domain(r) for r in (await self.session.execute(query)).scalars()]
+
+    async def mark_erased(self, arrival: Arrival) -> bool:
+        """Write the erased arrival unless a concurrent run did; True for exactly one caller."""
+        result = await self.session.execute(
+            update(ArrivalRow)
+            .where(col(ArrivalRow.arrival_id) == arrival.arrival_id, col(ArrivalRow.status) != "erased")
+            .values(
+                status=arrival.status,
+                persons=PERSONS.dump_json(arrival.persons).decode(),
+                withdrawal_reason=arrival.withdrawal_reason,
+                updated_at=utcnow(),
+            )
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def forget_imports_before(self, cutoff: dt.datetime) -> int:
+        """Finished uploads older than ``cutoff``: file name and error texts may quote the file."""
+        result = await self.session.execute(
+            delete(ImportRow).where(
+                col(ImportRow.created_at) < cutoff, col(ImportRow.status).in_(("completed", "failed"))
+            )
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def delete_flags_of(self, arrival_id: uuid.UUID) -> int:
+        """Duplicate flags on either side of the arrival (they name persons and carry reviewers' notes)."""
+        result = await self.session.execute(
+            delete(DuplicateFlagRow).where(
+                or_(
+                    col(DuplicateFlagRow.arrival_id) == arrival_id,
+                    col(DuplicateFlagRow.candidate_arrival_id) == arrival_id,
+                )
+            )
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
     # --- duplicate index ------------------------------------------------------------------------------
 
     async def known_persons(self, keys: Iterable[tuple[str, int]]) -> list[PersonKey]:
@@ -365,8 +412,12 @@ class ArrivalRepository:
             )
         )
 
-    async def forget_before(self, cutoff: dt.datetime) -> None:
-        await self.session.execute(delete(IdempotencyRow).where(col(IdempotencyRow.created_at) < cutoff))
+    async def forget_before(self, cutoff: dt.datetime) -> int:
+        """Stored answers older than ``cutoff`` (they repeat the request, names included)."""
+        result = await self.session.execute(
+            delete(IdempotencyRow).where(col(IdempotencyRow.created_at) < cutoff)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
 
     # --- imports --------------------------------------------------------------------------------------
 

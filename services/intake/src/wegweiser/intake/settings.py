@@ -3,10 +3,12 @@
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from wegweiser.common.settings import PseudonymKeyMixin, ServiceSettings
+from wegweiser.common.settings import PseudonymKeyMixin, RetentionMixin, ServiceSettings
 
 
-class IntakeSettings(PseudonymKeyMixin, ServiceSettings):
+class IntakeSettings(RetentionMixin, PseudonymKeyMixin, ServiceSettings):
+    """Retention: ``INTAKE_RETENTION_MONTHS`` (default 24) counts from the allocation date."""
+
     model_config = SettingsConfigDict(env_prefix="INTAKE_", extra="ignore", populate_by_name=True)
 
     port: int = 8001

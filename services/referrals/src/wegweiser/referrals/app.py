@@ -26,7 +26,7 @@ from wegweiser.referrals import api
 from wegweiser.referrals.asyncapi import document
 from wegweiser.referrals.background import Background
 from wegweiser.referrals.clock import Clock
-from wegweiser.referrals.consumers import FeedbackConsumers, on_case_opened
+from wegweiser.referrals.consumers import FeedbackConsumers, on_case_erased, on_case_opened
 from wegweiser.referrals.db import PartnerRow
 from wegweiser.referrals.delivery.worker import WebhookWorker, WorkerConfig
 from wegweiser.referrals.domain.catalogue import default_programmes
@@ -88,6 +88,7 @@ def build(
                     events.ReferralRequested: partial(receive_request, policy=policy),
                     events.CaseOpened: on_case_opened,
                     events.ConsentWithdrawn: partial(on_consent_withdrawn, policy=policy),
+                    events.CaseErased: on_case_erased,
                 },
                 config=engine_config,
             )
@@ -142,6 +143,8 @@ def build(
         timer_interval_s=settings.timer_interval_s,
         retention=dt.timedelta(days=settings.delivery_data_retention_days),
         retention_interval_s=settings.retention_interval_s,
+        period=settings.retention,
+        outbox_retention=dt.timedelta(days=settings.outbox_retention_days),
     )
     feedback = FeedbackConsumers(
         bootstrap_servers=settings.kafka_bootstrap_servers,

@@ -17,25 +17,38 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from wegweiser.common.db import OutboxRecord
+from wegweiser.common.outbox import prune_published
+from wegweiser.common.retention import RetentionPeriod
 from wegweiser.referrals.clock import Clock
-from wegweiser.referrals.db import WebhookDeliveryRow
+from wegweiser.referrals.db import ReferralRepository, WebhookDeliveryRow
 from wegweiser.referrals.delivery.worker import WebhookWorker
+from wegweiser.referrals.domain.lifecycle import due_for_erasure
+from wegweiser.referrals.domain.workdays import BERLIN
 from wegweiser.referrals.handlers import Policy, ReferralsUnitOfWork, run_due_timers
 from wegweiser.referrals.leadership import leadership
 
 log = logging.getLogger(__name__)
 
 PARTNER_TOPIC_PREFIX = "wegweiser.partner."
+ERASE_BATCH = 500  # referrals per transaction
 
 
 async def sweep_personal_data(
-    *, sessions: async_sessionmaker[AsyncSession], clock: Clock, retention: dt.timedelta
+    *,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    retention: dt.timedelta,
+    period: RetentionPeriod | None = None,
+    outbox_retention: dt.timedelta | None = None,
 ) -> dict[str, int]:
     """Erase personal data held for delivery (ARCHITECTURE §6); returns counts for the log.
 
     * published partner-topic messages leave the outbox: the broker holds them (30 days) from now on;
     * webhook payloads still undelivered after the retention period are erased and the delivery fails;
-    * delivery rows (pseudonymous once erased) are deleted after the same period.
+    * delivery rows (pseudonymous once erased) are deleted after the same period;
+    * referrals finished longer ago than ``period`` are deleted with their answers and deliveries
+      (those of an erased case went already, on ``case.erased``);
+    * other published outbox records are deleted after ``outbox_retention``.
     """
     now = clock.now()
     cutoff = now - retention
@@ -57,11 +70,48 @@ async def sweep_personal_data(
             )
         )
         await session.commit()
-    return {
+    counts = {
         "outbox_partner_messages": _count(published),
         "webhook_payloads_expired": _count(expired),
         "delivery_rows_deleted": _count(old),
     }
+    if period is not None:
+        counts |= await erase_finished_referrals(sessions=sessions, clock=clock, period=period)
+    if outbox_retention is not None:
+        async with sessions() as session:
+            counts["outbox_records"] = await prune_published(session, before=now - outbox_retention)
+            await session.commit()
+    return counts
+
+
+async def erase_finished_referrals(
+    *, sessions: async_sessionmaker[AsyncSession], clock: Clock, period: RetentionPeriod
+) -> dict[str, int]:
+    """Delete referrals whose final state lies longer back than ``period``, a batch per transaction.
+
+    Idempotent: a concurrent run deletes the same rows or none, so replicas may overlap harmlessly.
+    """
+    today = clock.now().astimezone(BERLIN).date()
+    latest = period.latest_due(today=today)
+    before = dt.datetime.combine(latest + dt.timedelta(days=1), dt.time(), BERLIN)
+    counts: dict[str, int] = {"referrals_erased": 0}
+    while True:
+        async with sessions() as session:
+            repository = ReferralRepository(session)
+            found = await repository.ended_before(before, limit=ERASE_BATCH)
+            due = [r.referral_id for r in found if due_for_erasure(r, period, today=today)]
+            erased = await repository.erase(due)
+            await session.commit()
+        counts["referrals_erased"] += erased.pop("referrals")
+        for name, value in erased.items():
+            counts[f"{name}_erased"] = counts.get(f"{name}_erased", 0) + value
+        if len(found) < ERASE_BATCH or not due:
+            break
+    async with sessions() as session:  # e.g. a late answer for a referral erased with its case
+        orphans = await ReferralRepository(session).forget_orphan_feedback(before)
+        await session.commit()
+    counts["partner_feedback_erased"] = counts.get("partner_feedback_erased", 0) + orphans
+    return counts
 
 
 def _count(result: object) -> int:
@@ -82,6 +132,8 @@ class Background:
         timer_interval_s: float,
         retention: dt.timedelta,
         retention_interval_s: float,
+        period: RetentionPeriod | None = None,
+        outbox_retention: dt.timedelta | None = None,
     ) -> None:
         self._engine = engine
         self._sessions = sessions
@@ -91,6 +143,8 @@ class Background:
         self._timer_interval_s = timer_interval_s
         self._retention = retention
         self._retention_interval_s = retention_interval_s
+        self._period = period
+        self._outbox_retention = outbox_retention
         self.is_leader = False
         self.timer_wake = asyncio.Event()
         self.timer_rounds = 0
@@ -122,7 +176,11 @@ class Background:
         while True:
             try:
                 counts = await sweep_personal_data(
-                    sessions=self._sessions, clock=self.policy.clock, retention=self._retention
+                    sessions=self._sessions,
+                    clock=self.policy.clock,
+                    retention=self._retention,
+                    period=self._period,
+                    outbox_retention=self._outbox_retention,
                 )
                 if any(counts.values()):
                     log.info("retention sweep", extra=counts)

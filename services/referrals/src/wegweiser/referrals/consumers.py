@@ -23,7 +23,7 @@ from wegweiser.common.engine import ConsumerEngine, EngineConfig, Record
 from wegweiser.common.envelope import Envelope
 from wegweiser.common.events.referrals import partner_feedback_topic
 from wegweiser.common.regions import kreis_of
-from wegweiser.referrals.db import KnownCase
+from wegweiser.referrals.db import KnownCase, ReferralRepository
 from wegweiser.referrals.handlers import Policy, ReferralsUnitOfWork, on_partner_feedback
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,14 @@ async def on_case_opened(event: events.CaseOpened, envelope: Envelope, uow: Unit
                 case_id=event.case_id, ags=event.ags, provider_id=event.provider_id, opened_on=event.opened_on
             )
         )
+
+
+async def on_case_erased(event: events.CaseErased, envelope: Envelope, uow: UnitOfWork) -> None:
+    """Casework erased the case (retention period over, or on request): so do we, for all its referrals.
+
+    Pending webhook payloads go with their rows; what a partner received is under its own retention.
+    """
+    await ReferralRepository(uow.session).erase_case(event.case_id)
 
 
 def partner_of_feedback_topic(topic: str) -> str | None:

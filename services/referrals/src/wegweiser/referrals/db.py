@@ -2,7 +2,8 @@
 
 Personal data lives in exactly two places here, both only until delivery (ARCHITECTURE §6): the
 payload of a pending webhook delivery (``webhook_deliveries.body``) and an unsent outbox record for a
-partner topic. Referral rows are pseudonymous: ids, codes and dates.
+partner topic. Referral rows are pseudonymous: ids, codes and dates; still personal data, so they are
+erased with their case (``case.erased``) or after the retention period from their final state.
 """
 
 from __future__ import annotations
@@ -11,14 +12,14 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Integer, LargeBinary, and_, or_, select, update
+from sqlalchemy import JSON, BigInteger, Column, Integer, LargeBinary, and_, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel, col
 
 from wegweiser.common.db import utcnow
 from wegweiser.referrals.domain.catalogue import Partner, ProgrammeInfo
-from wegweiser.referrals.domain.lifecycle import Referral
+from wegweiser.referrals.domain.lifecycle import TERMINAL, Referral
 
 
 class ReferralsTable(SQLModel, registry=registry()):
@@ -231,6 +232,59 @@ class ReferralRepository:
         if state is not None:
             query = query.where(col(ReferralRow.state) == state)
         return [_referral(r) for r in (await self.session.execute(query)).scalars()]
+
+    async def ended_before(self, before: dt.datetime, *, limit: int) -> list[Referral]:
+        """Referrals that reached a final state before ``before``, oldest first."""
+        query = (
+            select(ReferralRow)
+            .where(
+                col(ReferralRow.state).in_(TERMINAL),
+                or_(
+                    col(ReferralRow.updated_at) < before,
+                    and_(
+                        col(ReferralRow.updated_at).is_(None),
+                        col(ReferralRow.requested_on) < before.date(),
+                    ),
+                ),
+            )
+            .order_by(col(ReferralRow.updated_at), col(ReferralRow.referral_id))
+            .limit(limit)
+        )
+        return [_referral(r) for r in (await self.session.execute(query)).scalars()]
+
+    async def erase(self, referral_ids: list[uuid.UUID]) -> dict[str, int]:
+        """Delete the referrals with their partner answers and webhook deliveries (payloads included)."""
+        counts = {}
+        for name, table, column in (
+            ("webhook_deliveries", WebhookDeliveryRow, WebhookDeliveryRow.referral_id),
+            ("partner_feedback", FeedbackRow, FeedbackRow.referral_id),
+            ("referrals", ReferralRow, ReferralRow.referral_id),
+        ):
+            result = await self.session.execute(
+                delete(table)
+                .where(col(column).in_(referral_ids))
+                .execution_options(synchronize_session=False)
+            )
+            counts[name] = int(getattr(result, "rowcount", 0) or 0)
+        return counts
+
+    async def forget_orphan_feedback(self, before: dt.datetime) -> int:
+        """Answers received before ``before`` for referrals that no longer exist (or never did)."""
+        result = await self.session.execute(
+            delete(FeedbackRow).where(
+                col(FeedbackRow.received_at) < before,
+                col(FeedbackRow.referral_id).not_in(select(col(ReferralRow.referral_id))),
+            )
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def erase_case(self, case_id: uuid.UUID) -> dict[str, int]:
+        """Everything about one case, whatever the state of its referrals, and the case's own row."""
+        query = select(col(ReferralRow.referral_id)).where(col(ReferralRow.case_id) == case_id)
+        ids = (await self.session.execute(query)).scalars()
+        counts = await self.erase(list(ids))
+        result = await self.session.execute(delete(KnownCase).where(col(KnownCase.case_id) == case_id))
+        return {**counts, "known_cases": int(getattr(result, "rowcount", 0) or 0)}
 
     async def feedback(self, partner_id: str, feedback_id: uuid.UUID) -> FeedbackRow | None:
         return await self.session.get(FeedbackRow, (partner_id, feedback_id))

@@ -3,10 +3,12 @@
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from wegweiser.common.settings import PseudonymKeyMixin, ServiceSettings
+from wegweiser.common.settings import PseudonymKeyMixin, RetentionMixin, ServiceSettings
 
 
-class ReferralsSettings(PseudonymKeyMixin, ServiceSettings):
+class ReferralsSettings(RetentionMixin, PseudonymKeyMixin, ServiceSettings):
+    """Retention: ``REFERRALS_RETENTION_MONTHS`` (default 24) counts from a referral's final state."""
+
     model_config = SettingsConfigDict(env_prefix="REFERRALS_", extra="ignore", populate_by_name=True)
 
     port: int = 8003

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -127,6 +127,16 @@ class CaseClosed(_CaseEvent):
 
     closed_on: dt.date
     reason: ClosureReason
+
+
+class CaseErased(_CaseEvent):
+    """Casework erased the case's personal data (retention period over, or on request): consumers
+    that hold personal data about the case erase theirs now. The case id stays as a tombstone."""
+
+    name: ClassVar[str] = "case.erased"
+
+    erased_on: dt.date
+    reason: Literal["retention", "request"]
 
 
 # --- referral requests (referrals.requests.v1, personal, consented) -------------------------------

@@ -20,8 +20,11 @@ from wegweiser.common.events import (
     Handlungsfeld,
     Programme,
 )
+from wegweiser.common.retention import RetentionPeriod
 
-CaseStatus = Literal["open", "closed"]
+CaseStatus = Literal["open", "closed", "erased"]
+"""``erased``: closed, and its personal data erased after the retention period or on request; the row
+stays as a tombstone (ids, municipality, provider, dates, closure reason) so late events find it."""
 ReferralStatus = Literal[
     "requested", "sent", "accepted", "declined", "started", "completed", "dropped", "expired", "unroutable"
 ]
@@ -265,6 +268,29 @@ class Case(BaseModel):
         if on < self.opened_on:
             raise CaseRefused("before_opening", "closure date lies before the case opened", field="closed_on")
         return self.model_copy(update={"status": "closed", "closed_on": on, "closure_reason": reason})
+
+    def due_for_erasure(self, period: RetentionPeriod, *, today: dt.date) -> bool:
+        """Closed longer ago than the retention period (counted from the closure date)."""
+        if self.status != "closed" or self.closed_on is None:
+            return False
+        return period.is_due(self.closed_on, today=today)
+
+    def erase(self) -> Case:
+        """The tombstone: no person, no free text, no assignment; what statistics and audit need stays.
+
+        Only a closed case: an open one is still being counselled, and statistics must see it close.
+        """
+        if self.status == "open":
+            raise CaseRefused("case_open", "close the case before erasing it")
+        return self.model_copy(
+            update={
+                "status": "erased",
+                "persons": (),
+                "assignment": Assignment(),
+                "extension_justification": None,
+                "notes_from_provider": None,
+            }
+        )
 
     def assign(self, assignment: Assignment) -> Case:
         self.check_open()

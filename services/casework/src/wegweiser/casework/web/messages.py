@@ -370,6 +370,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Der Fall ist abgeschlossen; es kann nichts mehr erfasst werden.",
         "The case is closed; nothing more can be recorded.",
     ),
+    "r.case_open": (
+        "Der Fall ist noch offen; nur abgeschlossene Fälle werden gelöscht.",
+        "The case is still open; only closed cases are erased.",
+    ),
     "r.future_date": ("Das Datum liegt in der Zukunft.", "The date lies in the future."),
     "r.too_early": (
         "Das Datum liegt lange vor der Fallöffnung.",

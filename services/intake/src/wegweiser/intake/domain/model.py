@@ -12,13 +12,16 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from pydantic_core import PydanticCustomError
 
 from wegweiser.common.events import ResidenceStatus, Role, Sex
+from wegweiser.common.retention import RetentionPeriod
 from wegweiser.intake.domain.codes import LANGUAGES_639_1, NATIONALITIES
 from wegweiser.intake.domain.phonetics import transliterate
 
 PARTIAL_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 EARLIEST_BIRTH_YEAR = 1900
 
-Status = Literal["registered", "corrected", "relocated", "withdrawn", "merged"]
+Status = Literal["registered", "corrected", "relocated", "withdrawn", "merged", "erased"]
+"""``erased``: the retention period after the allocation date ended and the persons were erased; the
+row keeps the authority's reference, AGS and dates, so a resent arrival is still recognised."""
 ACTIVE: frozenset[str] = frozenset({"registered", "corrected", "relocated"})
 
 # Text as people type it: no control characters (PostgreSQL refuses NUL), not blank once stripped.
@@ -236,6 +239,14 @@ class Arrival(BaseModel):
             }
         )
 
+    def due_for_erasure(self, period: RetentionPeriod, *, today: dt.date) -> bool:
+        """The retention period counts from the allocation date, whatever happened since."""
+        return self.status != "erased" and period.is_due(self.allocation_date, today=today)
+
+    def erased(self) -> Arrival:
+        """Without the persons (names, dates of birth, contacts) and the free-text withdrawal reason."""
+        return self.model_copy(update={"status": "erased", "persons": (), "withdrawal_reason": None})
+
     def _require_active(self, done_en: str, done_de: str) -> None:
         if not self.active:
             raise ArrivalConflict(
@@ -251,6 +262,7 @@ _STATUS_DE = {
     "relocated": "umverteilt",
     "withdrawn": "zurückgezogen",
     "merged": "zusammengeführt",
+    "erased": "gelöscht",
 }
 
 

@@ -16,6 +16,8 @@ from typing import Literal, cast, get_args
 from pydantic import BaseModel, ConfigDict
 
 from wegweiser.common.events import DeclineReason, DropReason, Programme, UnroutableReason
+from wegweiser.common.retention import RetentionPeriod
+from wegweiser.referrals.domain.workdays import BERLIN
 
 State = Literal[
     "requested", "sent", "accepted", "declined", "started", "completed", "dropped", "expired", "unroutable"
@@ -300,3 +302,19 @@ ANSWER_REASONS: dict[str, tuple[str, str]] = {
     "other": ("Sonstiger Grund", "Other reason"),
 }
 """Texts for the partners' reason codes, for counsellors (German first)."""
+
+
+def ended_on(referral: Referral) -> dt.date | None:
+    """The day (Europe/Berlin) the referral reached its final state; None while it is under way."""
+    if referral.state not in TERMINAL:
+        return None
+    at = referral.updated_at
+    if at is None:
+        return referral.requested_on
+    return (at if at.tzinfo else at.replace(tzinfo=dt.UTC)).astimezone(BERLIN).date()  # stored as UTC
+
+
+def due_for_erasure(referral: Referral, period: RetentionPeriod, *, today: dt.date) -> bool:
+    """Finished longer ago than the retention period; one under way waits for its case's erasure."""
+    ended = ended_on(referral)
+    return ended is not None and period.is_due(ended, today=today)

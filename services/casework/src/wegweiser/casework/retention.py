@@ -1,0 +1,142 @@
+"""The retention purge (ARCHITECTURE §6): erase cases closed longer ago than the retention period.
+
+Runs inside the service every ``CASEWORK_RETENTION_INTERVAL_S`` and on demand from the command line:
+
+    python -m wegweiser.casework.retention [--dry-run] [--today YYYY-MM-DD]
+
+Every replica may run it: each case is erased by a conditional UPDATE (see ``mark_erased``), so a
+concurrent run finds it erased and skips it, and ``case.erased`` is published exactly once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from wegweiser.casework.handlers import CaseworkUnitOfWork, erase_case
+from wegweiser.casework.migrations import MIGRATIONS
+from wegweiser.casework.settings import CaseworkSettings
+from wegweiser.common.db import create_engine, utcnow
+from wegweiser.common.migrations import upgrade_database
+from wegweiser.common.outbox import prune_published
+from wegweiser.common.retention import RetentionPeriod
+
+BERLIN = ZoneInfo("Europe/Berlin")
+BATCH = 200  # cases per transaction
+
+
+@dataclass
+class PurgeReport:
+    """What a purge erased: case ids and how many records of each kind (no content, no names)."""
+
+    today: dt.date
+    erased_cases: list[uuid.UUID] = field(default_factory=list)
+    records: dict[str, int] = field(default_factory=dict)
+
+    def counts(self) -> dict[str, int]:
+        return {"cases": len(self.erased_cases), **self.records}
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "today": self.today.isoformat(),
+            "erased_cases": [str(c) for c in self.erased_cases],
+            **self.counts(),
+        }
+
+
+async def due_cases(
+    unit_of_work: Callable[[], CaseworkUnitOfWork], *, period: RetentionPeriod, today: dt.date
+) -> list[uuid.UUID]:
+    """The cases a purge would erase today (for ``--dry-run``)."""
+    async with unit_of_work() as uow:
+        return await uow.cases.closed_on_or_before(period.latest_due(today=today), limit=1_000_000)
+
+
+async def purge(
+    unit_of_work: Callable[[], CaseworkUnitOfWork],
+    *,
+    period: RetentionPeriod,
+    today: dt.date,
+    outbox_before: dt.datetime | None = None,
+) -> PurgeReport:
+    """Erase every case due today, a batch per transaction; then prune published outbox records."""
+    report = PurgeReport(today=today)
+    latest = period.latest_due(today=today)
+    while True:
+        async with unit_of_work() as uow:
+            ids = await uow.cases.closed_on_or_before(latest, limit=BATCH)
+            for case_id in ids:
+                case = await uow.cases.for_system(case_id)
+                if case is None or not case.due_for_erasure(period, today=today):
+                    continue
+                counts = await erase_case(uow, case, today=today, reason="retention")
+                if counts is not None:
+                    report.erased_cases.append(case_id)
+                    for name, value in counts.items():
+                        report.records[name] = report.records.get(name, 0) + value
+            await uow.commit()
+        if len(ids) < BATCH:
+            break
+    if outbox_before is not None:
+        async with unit_of_work() as uow:
+            report.records["outbox_records"] = await prune_published(uow.session, before=outbox_before)
+            await uow.commit()
+    return report
+
+
+async def run_purge(
+    unit_of_work: Callable[[], CaseworkUnitOfWork], settings: CaseworkSettings
+) -> PurgeReport:
+    """One purge as configured, judged by today's date in Baden-Württemberg."""
+    return await purge(
+        unit_of_work,
+        period=settings.retention,
+        today=dt.datetime.now(BERLIN).date(),
+        outbox_before=utcnow() - dt.timedelta(days=settings.outbox_retention_days),
+    )
+
+
+async def _main(args: argparse.Namespace) -> None:
+    settings = CaseworkSettings()
+    engine = create_engine(settings.database_url)
+    try:
+        await upgrade_database(engine, MIGRATIONS)
+        sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+        def unit_of_work() -> CaseworkUnitOfWork:
+            return CaseworkUnitOfWork(sessions)
+
+        if args.dry_run:
+            today = args.today or dt.datetime.now(BERLIN).date()
+            due = await due_cases(unit_of_work, period=settings.retention, today=today)
+            print(json.dumps({"today": today.isoformat(), "due_cases": [str(c) for c in due]}, indent=2))
+        else:
+            report = await run_purge(unit_of_work, settings)
+            print(json.dumps(report.as_json(), indent=2))
+    finally:
+        await engine.dispose()
+
+
+def main(argv: list[str] | None = None) -> None:
+    cli = argparse.ArgumentParser(
+        prog="python -m wegweiser.casework.retention",
+        description="Erase the personal data of cases closed longer ago than CASEWORK_RETENTION_MONTHS.",
+    )
+    cli.add_argument("--dry-run", action="store_true", help="only list the cases that are due")
+    cli.add_argument("--today", type=dt.date.fromisoformat, help="with --dry-run: what is due on this date")
+    args = cli.parse_args(argv)
+    if args.today and not args.dry_run:
+        cli.error("--today only with --dry-run: a purge always judges by the real date")
+    asyncio.run(_main(args))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,155 @@
+"""The retention purge (ARCHITECTURE §6): erase the persons of arrivals allocated longer ago than the period.
+
+Intake keeps identity data only to hand households over and to detect duplicates; after
+``INTAKE_RETENTION_MONTHS`` (default 24) from the allocation date the persons, their duplicate-index
+entries and duplicate flags go, and so do finished uploads of that age. The arrival row stays
+(authority, reference, AGS, dates, status ``erased``) so a resent arrival is recognised and not
+registered twice. Stored ``Idempotency-Key``
+answers (they repeat the request) go after ``INTAKE_IDEMPOTENCY_RETENTION_H``, published outbox
+records after ``INTAKE_OUTBOX_RETENTION_DAYS``. Runs in the service every ``INTAKE_RETENTION_INTERVAL_S``
+and on demand:
+
+    python -m wegweiser.intake.retention [--dry-run [--today YYYY-MM-DD]]
+
+Concurrent runs are harmless: an arrival is erased by a conditional UPDATE that only one run wins.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from wegweiser.common.db import create_engine, utcnow
+from wegweiser.common.migrations import upgrade_database
+from wegweiser.common.outbox import prune_published
+from wegweiser.common.retention import RetentionPeriod
+from wegweiser.intake.handlers import IntakeUnitOfWork
+from wegweiser.intake.migrations import MIGRATIONS
+from wegweiser.intake.settings import IntakeSettings
+
+BERLIN = ZoneInfo("Europe/Berlin")
+BATCH = 500  # arrivals per transaction
+
+
+@dataclass
+class PurgeReport:
+    """What a purge erased: arrival ids and counts, never names."""
+
+    today: dt.date
+    erased_arrivals: list[uuid.UUID] = field(default_factory=list)
+    records: dict[str, int] = field(default_factory=dict)
+
+    def counts(self) -> dict[str, int]:
+        return {"arrivals": len(self.erased_arrivals), **self.records}
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "today": self.today.isoformat(),
+            "erased_arrivals": [str(a) for a in self.erased_arrivals],
+            **self.counts(),
+        }
+
+
+async def due_arrivals(
+    unit_of_work: Callable[[], IntakeUnitOfWork], *, period: RetentionPeriod, today: dt.date
+) -> list[uuid.UUID]:
+    """The arrivals a purge would erase on ``today`` (for ``--dry-run``)."""
+    async with unit_of_work() as uow:
+        found = await uow.arrivals.allocated_on_or_before(period.latest_due(today=today), limit=10_000_000)
+    return [a.arrival_id for a in found]
+
+
+async def purge(
+    unit_of_work: Callable[[], IntakeUnitOfWork],
+    *,
+    period: RetentionPeriod,
+    today: dt.date,
+    idempotency_before: dt.datetime | None = None,
+    outbox_before: dt.datetime | None = None,
+) -> PurgeReport:
+    """Erase every arrival due today, a batch per transaction; then the stored answers and outbox."""
+    report = PurgeReport(today=today)
+    counts = report.records
+    latest = period.latest_due(today=today)
+    while True:
+        async with unit_of_work() as uow:
+            found = await uow.arrivals.allocated_on_or_before(latest, limit=BATCH)
+            for arrival in found:
+                if not arrival.due_for_erasure(period, today=today):
+                    continue
+                if not await uow.arrivals.mark_erased(arrival.erased()):
+                    continue  # a concurrent run was first
+                await uow.arrivals.unindex_arrival(arrival.arrival_id)
+                flags = await uow.arrivals.delete_flags_of(arrival.arrival_id)
+                report.erased_arrivals.append(arrival.arrival_id)
+                counts["persons"] = counts.get("persons", 0) + len(arrival.persons)
+                counts["duplicate_flags"] = counts.get("duplicate_flags", 0) + flags
+            await uow.commit()
+        if len(found) < BATCH:
+            break
+    async with unit_of_work() as uow:
+        imports_before = dt.datetime.combine(latest + dt.timedelta(days=1), dt.time(), BERLIN)
+        counts["imports"] = await uow.arrivals.forget_imports_before(imports_before)
+        if idempotency_before is not None:
+            counts["idempotency_answers"] = await uow.arrivals.forget_before(idempotency_before)
+        if outbox_before is not None:
+            counts["outbox_records"] = await prune_published(uow.session, before=outbox_before)
+        await uow.commit()
+    return report
+
+
+async def run_purge(unit_of_work: Callable[[], IntakeUnitOfWork], settings: IntakeSettings) -> PurgeReport:
+    """One purge as configured, judged by today's date in Baden-Württemberg."""
+    now = utcnow()
+    return await purge(
+        unit_of_work,
+        period=settings.retention,
+        today=now.astimezone(BERLIN).date(),
+        idempotency_before=now - dt.timedelta(hours=settings.idempotency_retention_h),
+        outbox_before=now - dt.timedelta(days=settings.outbox_retention_days),
+    )
+
+
+async def _main(args: argparse.Namespace) -> None:
+    settings = IntakeSettings()
+    engine = create_engine(settings.database_url)
+    try:
+        await upgrade_database(engine, MIGRATIONS)
+        sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+        def unit_of_work() -> IntakeUnitOfWork:
+            return IntakeUnitOfWork(sessions)
+
+        if args.dry_run:
+            today = args.today or dt.datetime.now(BERLIN).date()
+            due = await due_arrivals(unit_of_work, period=settings.retention, today=today)
+            print(json.dumps({"today": today.isoformat(), "due_arrivals": [str(a) for a in due]}, indent=2))
+        else:
+            print(json.dumps((await run_purge(unit_of_work, settings)).as_json(), indent=2))
+    finally:
+        await engine.dispose()
+
+
+def main(argv: list[str] | None = None) -> None:
+    cli = argparse.ArgumentParser(
+        prog="python -m wegweiser.intake.retention",
+        description="Erase the persons of arrivals allocated longer ago than INTAKE_RETENTION_MONTHS.",
+    )
+    cli.add_argument("--dry-run", action="store_true", help="only list the arrivals that are due")
+    cli.add_argument("--today", type=dt.date.fromisoformat, help="with --dry-run: what is due on this date")
+    args = cli.parse_args(argv)
+    if args.today and not args.dry_run:
+        cli.error("--today only with --dry-run: a purge always judges by the real date")
+    asyncio.run(_main(args))
+
+
+if __name__ == "__main__":
+    main()
