@@ -12,7 +12,7 @@ import uuid
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import JSON, BigInteger, Column, Integer, LargeBinary, MetaData, event
+from sqlalchemy import JSON, BigInteger, Column, Integer, LargeBinary, MetaData, event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
@@ -83,9 +83,18 @@ def create_engine(url: str) -> AsyncEngine:
     )
 
 
+SCHEMA_LOCK_KEY = 0x5765_6753  # "WegS": serialises table creation by processes starting together
+
+
 async def create_tables(engine: AsyncEngine, *metadatas: MetaData) -> None:
-    """Create the common and the service's tables if missing (schema migrations: see README)."""
+    """Create the common and the service's tables if missing (schema migrations: see README).
+
+    On PostgreSQL under a transaction-level advisory lock: several processes of one service (uvicorn
+    workers, a relay process) start at once, and two concurrent ``CREATE TABLE`` of the same table fail.
+    """
     async with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SCHEMA_LOCK_KEY})
         for metadata in (COMMON_METADATA, *metadatas):
             await conn.run_sync(metadata.create_all)
 
