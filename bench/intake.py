@@ -1,6 +1,6 @@
 """Intake benchmark: batch registrations until durable in the outbox; single registrations' latency meanwhile.
 
-    uv run python bench/intake.py [--arrivals 100000] [--workers 2] [--senders 4] [--kafka private|shared]
+    uv run python bench/intake.py [--arrivals 100000] [--workers 6] [--relay process|inline] [--kafka shared]
 
 Not a test and never in CI. It starts PostgreSQL (deploy/local, a fresh database) and by default a private
 Kafka broker on port 19392 (so the shared broker's topics are not flooded), runs intake under uvicorn as a
@@ -440,7 +440,7 @@ def main() -> None:
     )
     parser.add_argument("--arrivals", type=int, default=100_000)
     parser.add_argument("--batch-size", type=int, default=1_000)
-    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument("--workers", type=int, default=6, help="uvicorn worker processes")
     parser.add_argument("--senders", type=int, default=4, help="concurrent batch requests")
     parser.add_argument("--single-concurrency", type=int, default=2, help="concurrent single registrations")
     parser.add_argument(
@@ -454,7 +454,7 @@ def main() -> None:
         default="process",
         help="outbox relay as its own process (INTAKE_OUTBOX_RELAY=false on the workers) or in a worker",
     )
-    parser.add_argument("--relay-nice", type=int, default=0, help="nice value of the relay process")
+    parser.add_argument("--relay-nice", type=int, default=19, help="nice value of the relay process")
     parser.add_argument(
         "--drain-timeout", type=float, default=300, help="how long to wait for the relay after the load (s)"
     )
