@@ -1,6 +1,6 @@
 """Intake benchmark: batch registrations until durable in the outbox; single registrations' latency meanwhile.
 
-    uv run python bench/intake.py [--arrivals 100000] [--workers 2] [--senders 4] [--kafka private|shared]
+    uv run python bench/intake.py [--arrivals 100000] [--workers 6] [--relay process|inline] [--kafka shared]
 
 Not a test and never in CI. It starts PostgreSQL (deploy/local, a fresh database) and by default a private
 Kafka broker on port 19392 (so the shared broker's topics are not flooded), runs intake under uvicorn as a
@@ -84,8 +84,11 @@ DEFAULT_NAMES = (["Okaf", "Tesf", "Abd", "Berid", "Ivan", "Jaf", "Ham", "Moham",
 STATUSES = {"UA": "temporary_protection_24"}
 
 
+T0 = time.monotonic()
+
+
 def log(message: str) -> None:
-    print(f"[bench] {message}", flush=True)
+    print(f"[bench {time.monotonic() - T0:6.1f}s] {message}", flush=True)
 
 
 class Population:
@@ -253,6 +256,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 "INTAKE_QUOTA_AGS_PER_S": "1000000",
                 "INTAKE_QUOTA_AGS_BURST": "10000000",
                 "LOG_LEVEL": "WARNING",
+                # The relay as a process of its own (--relay process) or in a uvicorn worker (inline).
+                "INTAKE_OUTBOX_RELAY": "false" if args.relay == "process" else "true",
             }
             command = [
                 sys.executable, "-m", "uvicorn", "wegweiser.intake.app:from_environment", "--factory",
@@ -264,14 +269,23 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 f"PostgreSQL {database_url}"
             )
             process = subprocess.Popen(command, env=env, cwd=REPO)  # noqa: ASYNC220 - starts, does not wait
+            relay = None
+            if args.relay == "process":
+                relay_command = [sys.executable, "-m", "wegweiser.intake", "relay"]
+                if args.relay_nice:
+                    relay_command = ["nice", "-n", str(args.relay_nice), *relay_command]
+                log(f"starting the outbox relay as its own process (nice {args.relay_nice})")
+                relay = subprocess.Popen(relay_command, env=env, cwd=REPO)  # noqa: ASYNC220
             base = f"http://127.0.0.1:{port}"
             try:
                 await wait_ready(base, process)
                 figures = await load(base, batches, tokens, population, args)
-                figures.update(await durable(database_url, figures))
+                figures.update(await durable(database_url, figures, drain_timeout_s=args.drain_timeout))
                 return figures
             finally:
                 stop(process)
+                if relay is not None:
+                    stop(relay)
     finally:
         if args.kafka == "private":
             stop_kafka(kafka_state)
@@ -380,19 +394,30 @@ async def load(
     return figures
 
 
-async def durable(database_url: str, figures: dict[str, Any]) -> dict[str, Any]:
-    """What PostgreSQL holds after the last 2xx: every acknowledged arrival and its two events."""
+async def durable(database_url: str, figures: dict[str, Any], *, drain_timeout_s: float) -> dict[str, Any]:
+    """What PostgreSQL holds after the last 2xx: every acknowledged arrival and its two events.
+
+    Then how long the relay takes to publish the rest of the outbox (the load has stopped by then).
+    """
     engine = create_async_engine(database_url)
+    unpublished = text("SELECT count(*) FROM outbox WHERE published_at IS NULL")
     try:
         async with engine.connect() as conn:
             arrivals = (await conn.execute(text("SELECT count(*) FROM arrivals"))).scalar_one()
             outbox = (await conn.execute(text("SELECT count(*) FROM outbox"))).scalar_one()
-            published = (
-                await conn.execute(text("SELECT count(*) FROM outbox WHERE published_at IS NOT NULL"))
-            ).scalar_one()
+            published = outbox - (await conn.execute(unpublished)).scalar_one()
             flags = (await conn.execute(text("SELECT count(*) FROM duplicate_flags"))).scalar_one()
+        started = time.perf_counter()
+        drain_s: float | None = None
+        while time.perf_counter() - started < drain_timeout_s:
+            async with engine.connect() as conn:
+                if (await conn.execute(unpublished)).scalar_one() == 0:
+                    drain_s = round(time.perf_counter() - started, 1)
+                    break
+            await asyncio.sleep(0.5)
     finally:
         await engine.dispose()
+    log(f"relay: {published} of {outbox} events published when the load ended; all {drain_s} s later")
     expected = figures["arrivals"] + figures["singles"]
     log(
         f"durable: {arrivals} arrivals (acknowledged ≥ {expected}), {outbox} outbox events, "
@@ -404,6 +429,7 @@ async def durable(database_url: str, figures: dict[str, Any]) -> dict[str, Any]:
         "durable_arrivals": arrivals,
         "outbox_events": outbox,
         "published_to_kafka_at_end": published,
+        "relay_drain_s": drain_s,
         "duplicate_flags": flags,
     }
 
@@ -414,7 +440,7 @@ def main() -> None:
     )
     parser.add_argument("--arrivals", type=int, default=100_000)
     parser.add_argument("--batch-size", type=int, default=1_000)
-    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument("--workers", type=int, default=6, help="uvicorn worker processes")
     parser.add_argument("--senders", type=int, default=4, help="concurrent batch requests")
     parser.add_argument("--single-concurrency", type=int, default=2, help="concurrent single registrations")
     parser.add_argument(
@@ -422,6 +448,16 @@ def main() -> None:
     )
     parser.add_argument("--kafka", choices=["private", "shared"], default="private")
     parser.add_argument("--uvloop", action="store_true", help="use uvloop if installed")
+    parser.add_argument(
+        "--relay",
+        choices=["process", "inline"],
+        default="process",
+        help="outbox relay as its own process (INTAKE_OUTBOX_RELAY=false on the workers) or in a worker",
+    )
+    parser.add_argument("--relay-nice", type=int, default=19, help="nice value of the relay process")
+    parser.add_argument(
+        "--drain-timeout", type=float, default=300, help="how long to wait for the relay after the load (s)"
+    )
     parser.add_argument("--port", type=int, default=18401)
     parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args()
@@ -429,6 +465,8 @@ def main() -> None:
     figures.update(
         {
             "workers": args.workers,
+            "relay": args.relay,
+            "relay_nice": args.relay_nice,
             "senders": args.senders,
             "single_concurrency": args.single_concurrency,
             "cpus": os.cpu_count(),

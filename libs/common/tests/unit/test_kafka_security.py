@@ -1,4 +1,6 @@
+import ast
 import ssl
+from pathlib import Path
 
 import pytest
 from faststream.security import SASLScram256, SASLScram512
@@ -47,3 +49,28 @@ def test_scram_over_tls_carries_a_tls_context_to_both_clients() -> None:
 def test_sasl_without_credentials_is_refused_at_start_up() -> None:
     with pytest.raises(ValidationError, match="KAFKA_SASL_USERNAME"):
         KafkaSecurity(security_protocol="SASL_SSL")
+
+
+def _logs_in(call: ast.Call) -> bool:
+    return any(
+        k.arg is None
+        and isinstance(k.value, ast.Call)
+        and getattr(k.value.func, "id", "") == "client_options"
+        for k in call.keywords
+    )
+
+
+def test_every_kafka_client_in_the_services_logs_in_through_client_options() -> None:
+    """A client built without ``**client_options()`` would connect unauthenticated in production."""
+    root = Path(__file__).resolve().parents[4]
+    sources = [*root.glob("libs/common/src/**/*.py"), *root.glob("services/*/src/**/*.py")]
+    clients = {"AIOKafkaConsumer", "AIOKafkaProducer", "AIOKafkaAdminClient"}
+    unauthenticated = [
+        f"{path.relative_to(root)}:{node.lineno}"
+        for path in sources
+        if "testing" not in (*path.parts, path.stem)  # test helpers talk to the local plaintext broker
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) in clients and not _logs_in(node)
+    ]
+    assert len(sources) > 50
+    assert not unauthenticated

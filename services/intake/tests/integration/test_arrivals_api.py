@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -372,3 +374,30 @@ async def test_probable_duplicates_are_flagged_and_merged_only_by_a_reviewer(
         and str(flagged[0].flag_id) == flag_id
     )
     assert withdrawn[0].merged_into == uuid.UUID(first["arrival_id"]) and withdrawn[0].reason == "merged"
+
+
+async def test_the_relay_can_run_as_a_process_of_its_own(
+    intake_settings: Settings, household: Any, authority: Any, service_env: dict[str, Any]
+) -> None:
+    """INTAKE_OUTBOX_RELAY=false: the HTTP side only writes the outbox; ``run_relay`` (what
+    ``python -m wegweiser.intake relay`` runs) publishes it, trace context and all."""
+    configure_telemetry("intake-tests")
+    settings = intake_settings(outbox_relay=False)
+    batch = {"arrivals": [household(ref()), household(ref())]}
+    async with running(build(settings)) as client:
+        response = await client.post("/v1/arrivals/batch", json=batch, headers=authority())
+        assert response.status_code == 200 and response.json()["created"] == 2, response.text
+        arrival_id = response.json()["results"][0]["arrival_id"]  # the second is flagged: same people
+    runtime = build(settings).state.runtime
+    relay = asyncio.create_task(runtime.run_relay(poll_interval_s=0.05))
+    try:
+        bootstrap = service_env["kafka_bootstrap_servers"]
+        ((record, registered),) = await events_of(bootstrap, topics.ARRIVALS.name, arrival_id, 1)
+        ((_, fact),) = await events_of(bootstrap, topics.INTAKE_FACTS.name, arrival_id, 1)
+    finally:
+        relay.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await relay
+    assert header(record, "traceparent") and header(record, "ce_type") == registered.ce_type()
+    assert isinstance(registered, events.ArrivalRegistered) and str(registered.arrival_id) == arrival_id
+    assert isinstance(fact, events.ArrivalRegisteredFact) and fact.household_size == 2

@@ -44,26 +44,63 @@ class Envelope:
     headers: Mapping[str, str]
 
 
-def encode(
-    event: Event, *, event_id: uuid.UUID | None = None, time: dt.datetime | None = None
-) -> OutgoingRecord:
-    """Turn an event into a Kafka record carrying the current trace context."""
-    ce_id = str(event_id or uuid.uuid4())
-    attributes = {
-        "ce_id": ce_id,
-        "ce_source": f"/wegweiser/{event.source}",
-        "ce_type": event.ce_type(),
+_TYPES: dict[type[Event], tuple[str, str]] = {}
+
+
+def trace_context() -> dict[str, str]:
+    """``traceparent`` / ``tracestate`` of the current span, if any (empty without one)."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier
+
+
+def attributes(
+    event: Event,
+    *,
+    event_id: str,
+    time: str | None = None,
+    trace: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """The CloudEvents attributes of ``event`` as Kafka headers (text), plus the trace context.
+
+    ``time`` is ``ce_time`` in ISO 8601 (default now); ``trace`` the context when the caller took it
+    already (``trace_context()``), e.g. once for the many events of one transaction.
+    """
+    kind = type(event)
+    known = _TYPES.get(kind)
+    if known is None:
+        known = _TYPES[kind] = (f"/wegweiser/{event.source}", event.ce_type())
+    headers = {
+        "ce_id": event_id,
+        "ce_source": known[0],
+        "ce_type": known[1],
         "ce_specversion": SPECVERSION,
-        "ce_time": (time or dt.datetime.now(dt.UTC)).isoformat(),
+        "ce_time": time or dt.datetime.now(dt.UTC).isoformat(),
         "ce_subject": event.subject(),
         "content-type": CONTENT_TYPE,
     }
-    propagate.inject(attributes)  # traceparent / tracestate of the current span, if any
+    if trace is None:
+        propagate.inject(headers)  # traceparent / tracestate of the current span, if any
+    else:
+        headers.update(trace)
+    return headers
+
+
+def encode(
+    event: Event,
+    *,
+    event_id: uuid.UUID | None = None,
+    time: dt.datetime | None = None,
+    trace: Mapping[str, str] | None = None,
+) -> OutgoingRecord:
+    """Turn an event into a Kafka record carrying the current trace context (see ``attributes``)."""
+    ce_id = str(event_id or uuid.uuid4())
+    headers = attributes(event, event_id=ce_id, time=time.isoformat() if time else None, trace=trace)
     return OutgoingRecord(
         topic=event.topic.name,
         key=event.key(),
         value=event.model_dump_json().encode(),
-        headers=tuple((k, v.encode()) for k, v in attributes.items()),
+        headers=tuple((k, v.encode()) for k, v in headers.items()),
         event_id=ce_id,
     )
 

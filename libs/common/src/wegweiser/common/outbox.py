@@ -15,8 +15,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import orjson
 from opentelemetry import propagate, trace
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import Text, cast, delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import col
 
@@ -46,8 +47,8 @@ class OutboxRelay:
         self._sessions = sessions
         self._send = send
         self._wake = wake
-        self._batch_size = batch_size
-        self._poll_interval_s = poll_interval_s
+        self.batch_size = batch_size
+        self.poll_interval_s = poll_interval_s
         self.is_leader = False
         self.published = 0
 
@@ -63,11 +64,11 @@ class OutboxRelay:
                     raise
                 except Exception:
                     log.exception("outbox relay failed; retrying")
-                    await asyncio.sleep(self._poll_interval_s)
+                    await asyncio.sleep(self.poll_interval_s)
                     continue
-                if sent < self._batch_size:
+                if sent < self.batch_size:
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), self._poll_interval_s)
+                        await asyncio.wait_for(self._wake.wait(), self.poll_interval_s)
                     self._wake.clear()
 
     @contextlib.asynccontextmanager
@@ -89,36 +90,35 @@ class OutboxRelay:
         await conn.commit()
 
     async def publish_pending(self) -> int:
-        """Publish one batch of unsent events in id order; returns how many were sent."""
+        """Publish one batch of unsent events in id order; returns how many were sent.
+
+        Plain columns, no ORM objects: the relay handles as many rows as every request together.
+        """
         async with self._sessions() as session:
             rows = (
-                (
-                    await session.execute(
-                        select(OutboxRecord)
-                        .where(col(OutboxRecord.published_at).is_(None))
-                        .order_by(col(OutboxRecord.id))
-                        .limit(self._batch_size)
-                    )
+                await session.execute(
+                    select(OUTBOX.c.id, OUTBOX.c.topic, OUTBOX.c.key, OUTBOX.c.value, _HEADERS_TEXT)
+                    .where(OUTBOX.c.published_at.is_(None))
+                    .order_by(OUTBOX.c.id)
+                    .limit(self.batch_size)
                 )
-                .scalars()
-                .all()
-            )
+            ).all()
             if not rows:
                 return 0
             futures = []
-            for row in rows:
-                headers = dict(row.headers)
+            for _, topic, key, value, raw_headers in rows:
+                headers = dict(_load_headers(raw_headers))
                 with tracer.start_as_current_span(
-                    f"{row.topic} publish",
+                    f"{topic} publish",
                     context=propagate.extract(headers),
                     kind=trace.SpanKind.PRODUCER,
-                    attributes={"messaging.system": "kafka", "messaging.destination.name": row.topic},
+                    attributes={"messaging.system": "kafka", "messaging.destination.name": topic},
                 ):
                     propagate.inject(headers)  # the consumer's span becomes a child of this one
-                    futures.append(await self._send(row.topic, row.key, row.value, headers))
+                    futures.append(await self._send(topic, key, value, headers))
             results = await asyncio.gather(*futures, return_exceptions=True)
             sent_ids = [
-                row.id
+                row[0]
                 for row, result in zip(rows, results, strict=True)
                 if not isinstance(result, BaseException)
             ]
@@ -130,13 +130,13 @@ class OutboxRelay:
             now = utcnow()
             if sent_ids:
                 await session.execute(
-                    update(OutboxRecord).where(col(OutboxRecord.id).in_(sent_ids)).values(published_at=now)
+                    update(OUTBOX).where(OUTBOX.c.id.in_(sent_ids)).values(published_at=now)
                 )
             for row, error in failed:
                 await session.execute(
-                    update(OutboxRecord)
-                    .where(col(OutboxRecord.id) == row.id)
-                    .values(attempts=OutboxRecord.attempts + 1, last_error=repr(error)[:1000])
+                    update(OUTBOX)
+                    .where(OUTBOX.c.id == row[0])
+                    .values(attempts=OUTBOX.c.attempts + 1, last_error=repr(error)[:1000])
                 )
             await session.commit()
             self.published += len(sent_ids)
@@ -159,3 +159,13 @@ async def prune_published(session: AsyncSession, *, before: dt.datetime) -> int:
         )
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+OUTBOX = OutboxRecord.__table__  # type: ignore[attr-defined]
+# The headers as the JSON text stored, parsed with orjson below (faster than the driver's json module).
+_HEADERS_TEXT = cast(OUTBOX.c.headers, Text)
+
+
+def _load_headers(raw: str) -> list[list[str]]:
+    headers: list[list[str]] = orjson.loads(raw)
+    return headers

@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from wegweiser.common import topics
 from wegweiser.common.auth import JwksValidator
-from wegweiser.common.broker import broker_sender, create_broker
+from wegweiser.common.broker import broker_sender, create_broker, create_producer, producer_sender
 from wegweiser.common.consumer import EventDispatcher, EventHandler
 from wegweiser.common.db import DATABASE_POOL_SIZE, UnitOfWork, create_engine
 from wegweiser.common.engine import ConsumerEngine, EngineConfig
@@ -52,7 +54,10 @@ class ServiceRuntime:
         migrations: Migrations,
         consumers: Sequence[ConsumerSpec] = (),
         unit_of_work: Callable[..., UnitOfWork] = UnitOfWork,
+        relay_producer: bool = False,
     ) -> None:
+        """``relay_producer``: the relay sends through a plain aiokafka producer of its own instead of
+        the faststream broker (cheaper per record; for services whose relay sends nothing special)."""
         self.service = service
         self.settings = settings
         self.migrations = migrations
@@ -64,8 +69,13 @@ class ServiceRuntime:
         self.consumer_specs = list(consumers)
         self.consumers: list[ConsumerEngine] = []
         self.broker = create_broker(settings.kafka_bootstrap_servers, client_id=f"wegweiser-{service}")
+        self._relay_producer = relay_producer
+        self.producer: AIOKafkaProducer | None = None  # created on start, inside the event loop
         self.relay = OutboxRelay(
-            engine=self.db, sessions=self.sessions, send=broker_sender(self.broker), wake=self.outbox_wake
+            engine=self.db,
+            sessions=self.sessions,
+            send=producer_sender(lambda: self.producer) if relay_producer else broker_sender(self.broker),
+            wake=self.outbox_wake,
         )
         self._relay_task: asyncio.Task[None] | None = None
         # Shared by all consumer groups of this service; below the pool size so HTTP requests keep room.
@@ -91,7 +101,9 @@ class ServiceRuntime:
                 replication_factor=self.settings.topic_replication_factor,
             )
         await self.broker.start()
-        self._relay_task = asyncio.create_task(self.relay.run(), name=f"{self.service}-outbox-relay")
+        if self.settings.outbox_relay:
+            await self._start_producer()
+            self._relay_task = asyncio.create_task(self.relay.run(), name=f"{self.service}-outbox-relay")
         for spec in self.consumer_specs:
             engine = ConsumerEngine(
                 bootstrap_servers=self.settings.kafka_bootstrap_servers,
@@ -120,9 +132,48 @@ class ServiceRuntime:
             # Whatever committed but is still unsent goes out now rather than after the next start.
             with contextlib.suppress(Exception):
                 await self.relay.publish_pending()
+            if self.producer is not None:
+                with contextlib.suppress(Exception):
+                    await self.producer.stop()
         with contextlib.suppress(Exception):
             await self.broker.stop()
         await self.db.dispose()
+
+    async def _start_producer(self) -> None:
+        if self._relay_producer:
+            self.producer = create_producer(
+                self.settings.kafka_bootstrap_servers, client_id=f"wegweiser-{self.service}-relay"
+            )
+            await self.producer.start()
+
+    async def run_relay(self, *, poll_interval_s: float = 0.1, batch_size: int = 2_000) -> None:
+        """Only the outbox relay, in a process of its own, until cancelled (then one last batch).
+
+        Leadership is the same advisory lock as in-process, so a relay process and services that still
+        run their own relay never publish side by side. Without the in-process wake-up it polls.
+        """
+        await self.migrate()
+        if self.settings.create_topics:
+            await topics.ensure_topics(
+                self.settings.kafka_bootstrap_servers,
+                replication_factor=self.settings.topic_replication_factor,
+            )
+        await self.broker.start()
+        await self._start_producer()
+        self.relay.poll_interval_s = poll_interval_s
+        self.relay.batch_size = batch_size  # a process of its own: bigger batches, fewer round trips
+        gc.collect()
+        gc.freeze()  # start-up's objects stay: keep them out of every garbage collection
+        try:
+            await self.relay.run()
+        finally:
+            with contextlib.suppress(Exception):
+                await self.relay.publish_pending()
+            for client in (self.producer, self.broker):
+                if client is not None:
+                    with contextlib.suppress(Exception):
+                        await client.stop()
+            await self.db.dispose()
 
     @contextlib.asynccontextmanager
     async def lifespan(self, app: FastAPI) -> AsyncIterator[None]:
@@ -140,6 +191,8 @@ class ServiceRuntime:
             return True
 
         async def outbox_relay() -> bool:
+            if not self.settings.outbox_relay:
+                return True  # runs as a process of its own
             return self._relay_task is not None and not self._relay_task.done()
 
         async def consumers() -> bool:

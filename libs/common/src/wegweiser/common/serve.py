@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import signal
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -27,3 +30,25 @@ def serve(service: str, settings_class: type[S], build: Callable[[S], FastAPI]) 
         access_log=False,
         lifespan="on",
     )
+
+
+def relay(service: str, settings_class: type[S], build: Callable[[S], FastAPI]) -> None:
+    """Run only the service's outbox relay (``python -m wegweiser.X relay``); SIGTERM or SIGINT stops it.
+
+    For deployments that set ``<SERVICE>_OUTBOX_RELAY=false`` on the HTTP processes: the relay then never
+    shares an event loop with request handling, and can be given less CPU than they (``nice``).
+    """
+    settings = settings_class()
+    configure_logging(f"{service}-relay", settings.log_level)
+    configure_telemetry(f"{service}-relay", otlp_endpoint=settings.otel_exporter_otlp_endpoint)
+    runtime = build(settings).state.runtime
+
+    async def main() -> None:
+        task = asyncio.create_task(runtime.run_relay())
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, task.cancel)
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())

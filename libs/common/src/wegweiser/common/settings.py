@@ -51,6 +51,10 @@ class ServiceSettings(BaseSettings):
     )
     topic_replication_factor: int = Field(1, validation_alias=_shared("WEGWEISER_TOPIC_REPLICATION_FACTOR"))
 
+    # False when the relay runs as a process of its own (``python -m wegweiser.<service> relay``), so that
+    # request handling never waits behind it (e.g. INTAKE_OUTBOX_RELAY=false).
+    outbox_relay: bool = True
+
     host: str = "127.0.0.1"
     port: int = 8000
     database_url: str = "sqlite+aiosqlite:///wegweiser.db"

@@ -29,6 +29,7 @@ from wegweiser.common.regions import catalogue
 from wegweiser.intake.domain.duplicates import DuplicateFlag
 from wegweiser.intake.domain.model import Arrival, ArrivalConflict, ArrivalRejected, Person, PersonData, Text
 from wegweiser.intake.handlers import (
+    STEP,
     ArrivalNotFound,
     CorrectArrival,
     DecideDuplicate,
@@ -514,7 +515,7 @@ def router() -> APIRouter:
         results: list[dict[str, Any] | None] = [None] * len(items)
         accepted: list[tuple[int, ArrivalIn]] = []
         for index, item in enumerate(items):
-            if index % 100 == 99:
+            if index % STEP == STEP - 1:
                 await asyncio.sleep(0)  # let single registrations in between: batches are CPU-bound
             try:
                 arrival = ARRIVAL_IN.validate_python(item)

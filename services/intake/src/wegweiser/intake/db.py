@@ -1,7 +1,10 @@
 """Intake's tables (adapter side) and the repository that maps rows to the domain.
 
-The batch path writes with Core statements (one multi-row INSERT per table and request, no ORM object
-per row): that is what makes thousands of arrivals per second possible on PostgreSQL.
+The batch path writes with one statement per table and request, no ORM object per row. On PostgreSQL it
+talks to asyncpg directly inside the session's transaction: arrays through ``unnest`` where a statement
+must answer (``ON CONFLICT DO NOTHING RETURNING``, the duplicate look-up by exact key pairs) and ``COPY``
+where it need not (person index; the outbox, see handlers). Other databases (SQLite for development) take
+the portable Core statements.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import Column, Index, LargeBinary, Text, UniqueConstraint, delete, select, update
+from sqlalchemy import Column, Index, LargeBinary, Text, UniqueConstraint, delete, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import registry
@@ -137,10 +140,96 @@ PERSON_INDEX = PersonIndexRow.__table__  # type: ignore[attr-defined]
 FLAGS = DuplicateFlagRow.__table__  # type: ignore[attr-defined]
 
 
+async def postgres_connection(session: AsyncSession) -> Any | None:
+    """The asyncpg connection under the session's open transaction; None on another database.
+
+    SQLAlchemy begins the transaction lazily, on the first statement it runs: a statement sent to
+    asyncpg before that would commit on its own, so one is run through the session first if need be.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    connection = await session.connection()
+    driver: Any = (await connection.get_raw_connection()).driver_connection
+    if not driver.is_in_transaction():
+        await connection.execute(text("SELECT 1"))
+    assert driver.is_in_transaction()
+    return driver
+
+
 def _insert(session: AsyncSession, table: Any) -> Any:
     """An INSERT that can say ON CONFLICT DO NOTHING on PostgreSQL and SQLite alike."""
     dialect = session.get_bind().dialect.name
     return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+
+
+# PostgreSQL statements of the batch path, parameters as arrays (one round trip, no statement to compile).
+_PG_INSERT_ARRIVALS = """
+INSERT INTO arrivals (arrival_id, authority_id, authority_reference, ags, allocation_date, facility, status,
+    version, persons, relocated_on, withdrawn_on, withdrawal_reason, merged_into, created_at, updated_at)
+SELECT a.*, $14::timestamptz, $14::timestamptz
+FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::date[], $6::text[], $7::text[], $8::int[],
+    $9::text[], $10::date[], $11::date[], $12::text[], $13::uuid[]) AS a
+ON CONFLICT (authority_id, authority_reference) DO NOTHING
+RETURNING arrival_id
+"""
+_PG_BY_REFERENCES = """
+SELECT arrival_id, authority_id, authority_reference, ags, allocation_date, facility, status, version,
+    persons, relocated_on, withdrawn_on, withdrawal_reason, merged_into
+FROM arrivals WHERE authority_id = $1 AND authority_reference = ANY($2::text[])
+"""
+_PG_KNOWN_PERSONS = """
+SELECT p.person_id, p.arrival_id, p.match_key, p.birth_year, p.birth_month, p.birth_day, p.nationalities
+FROM unnest($1::text[], $2::int[]) AS k(match_key, birth_year)
+JOIN person_index p ON p.match_key = k.match_key AND p.birth_year = k.birth_year
+"""
+_PERSON_INDEX_COLUMNS = [
+    "person_id",
+    "arrival_id",
+    "match_key",
+    "birth_year",
+    "birth_month",
+    "birth_day",
+    "nationalities",
+]
+
+
+def _person_key(
+    person_id: uuid.UUID,
+    arrival_id: uuid.UUID,
+    match_key: str,
+    year: int,
+    month: int | None,
+    day: int | None,
+    nationalities: str,
+) -> PersonKey:
+    return PersonKey(
+        person_id=person_id,
+        arrival_id=arrival_id,
+        match_key=match_key,
+        birth_year=year,
+        birth_month=month,
+        birth_day=day,
+        nationalities=frozenset(nationalities.split(",")),
+    )
+
+
+def _arrival_tuple(arrival: Arrival) -> tuple[Any, ...]:
+    """The columns of ``_PG_INSERT_ARRIVALS`` in order, timestamps aside."""
+    return (
+        arrival.arrival_id,
+        arrival.authority_id,
+        arrival.authority_reference,
+        arrival.ags,
+        arrival.allocation_date,
+        arrival.facility,
+        arrival.status,
+        arrival.version,
+        PERSONS.dump_json(arrival.persons).decode(),
+        arrival.relocated_on,
+        arrival.withdrawn_on,
+        arrival.withdrawal_reason,
+        arrival.merged_into,
+    )
 
 
 def _arrival_values(arrival: Arrival, now: dt.datetime) -> dict[str, Any]:
@@ -174,6 +263,14 @@ class ArrivalRepository:
         if not arrivals:
             return set()
         now = utcnow()
+        pg = await postgres_connection(self.session)
+        if pg is not None:
+            rows = await pg.fetch(
+                _PG_INSERT_ARRIVALS,
+                *zip(*(_arrival_tuple(a) for a in arrivals), strict=True),
+                now,
+            )
+            return {row[0] for row in rows}
         statement = (
             _insert(self.session, ARRIVALS)
             .on_conflict_do_nothing(index_elements=["authority_id", "authority_reference"])
@@ -200,6 +297,10 @@ class ArrivalRepository:
         refs = list(set(references))
         if not refs:
             return {}
+        pg = await postgres_connection(self.session)
+        if pg is not None:
+            records = await pg.fetch(_PG_BY_REFERENCES, authority_id, refs)
+            return {r["authority_reference"]: _record_to_domain(r) for r in records}
         rows = (
             await self.session.execute(
                 select(ArrivalRow).where(
@@ -282,6 +383,10 @@ class ArrivalRepository:
         pairs = set(keys)
         if not pairs:
             return []
+        pg = await postgres_connection(self.session)
+        if pg is not None:  # exactly the pairs asked for, each an index range scan
+            records = await pg.fetch(_PG_KNOWN_PERSONS, *zip(*pairs, strict=True))
+            return [_person_key(*r) for r in records]
         rows = await self.session.execute(
             select(
                 PERSON_INDEX.c.person_id,
@@ -296,22 +401,30 @@ class ArrivalRepository:
                 PERSON_INDEX.c.birth_year.in_({y for _, y in pairs}),
             )
         )
-        return [
-            PersonKey(
-                person_id=person_id,
-                arrival_id=arrival_id,
-                match_key=match_key,
-                birth_year=year,
-                birth_month=month,
-                birth_day=day,
-                nationalities=frozenset(nationalities.split(",")),
-            )
-            for person_id, arrival_id, match_key, year, month, day, nationalities in rows
-            if (match_key, year) in pairs
-        ]
+        return [_person_key(*row) for row in rows if (row[2], row[3]) in pairs]
 
     async def index_persons(self, keys: Sequence[PersonKey]) -> None:
-        if keys:
+        if not keys:
+            return
+        pg = await postgres_connection(self.session)
+        if pg is not None:
+            await pg.copy_records_to_table(
+                "person_index",
+                records=[
+                    (
+                        k.person_id,
+                        k.arrival_id,
+                        k.match_key,
+                        k.birth_year,
+                        k.birth_month,
+                        k.birth_day,
+                        ",".join(sorted(k.nationalities)),
+                    )
+                    for k in keys
+                ],
+                columns=_PERSON_INDEX_COLUMNS,
+            )
+        else:
             await self.session.execute(
                 PERSON_INDEX.insert(),
                 [
@@ -469,6 +582,24 @@ def _claimable(now: dt.datetime) -> Any:
     return or_(
         col(ImportRow.status) == "queued",
         (col(ImportRow.status) == "running") & (col(ImportRow.lease_until) < now),
+    )
+
+
+def _record_to_domain(record: Any) -> Arrival:
+    return Arrival(
+        arrival_id=record["arrival_id"],
+        authority_id=record["authority_id"],
+        authority_reference=record["authority_reference"],
+        ags=record["ags"],
+        allocation_date=record["allocation_date"],
+        facility=record["facility"],
+        status=record["status"],
+        version=record["version"],
+        persons=PERSONS.validate_json(record["persons"]),
+        relocated_on=record["relocated_on"],
+        withdrawn_on=record["withdrawn_on"],
+        withdrawal_reason=record["withdrawal_reason"],
+        merged_into=record["merged_into"],
     )
 
 

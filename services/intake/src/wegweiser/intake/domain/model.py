@@ -6,7 +6,7 @@ import datetime as dt
 import re
 import uuid
 from functools import lru_cache
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from pydantic_core import PydanticCustomError
@@ -282,8 +282,9 @@ def _check_event_date(field: str, on: dt.date, *, after: dt.date, today: dt.date
         )
 
 
-def with_latin_names(person: Person, *, index: int) -> Person:
-    """Fill in the Latin transliteration where intake can derive it; other scripts must bring their own."""
+def latin_names(person: PersonData, *, index: int) -> dict[str, str]:
+    """The Latin transliterations intake derives for names given without one; other scripts must bring
+    their own (refused, naming ``persons.<index>.<field>_latin``)."""
     updates: dict[str, str] = {}
     for field, latin_field in (("family_name", "family_name_latin"), ("given_names", "given_names_latin")):
         if getattr(person, latin_field) is not None:
@@ -298,7 +299,33 @@ def with_latin_names(person: Person, *, index: int) -> Person:
                 "are transliterated automatically).",
             )
         updates[latin_field] = latin
+    return updates
+
+
+def with_latin_names(person: Person, *, index: int) -> Person:
+    """Fill in the Latin transliteration where intake can derive it; other scripts must bring their own."""
+    updates = latin_names(person, index=index)
     return person.model_copy(update=updates) if updates else person
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def trusted(cls: type[M], values: dict[str, Any]) -> M:
+    """``cls.model_construct(**values)`` for values that are complete and valid already (every field,
+    nothing to default or check): what the batch path does thousands of times per request."""
+    model = cls.__new__(cls)
+    object.__setattr__(model, "__dict__", values)
+    object.__setattr__(model, "__pydantic_fields_set__", set(values))
+    object.__setattr__(model, "__pydantic_extra__", None)
+    object.__setattr__(model, "__pydantic_private__", None)
+    return model
+
+
+def new_person(data: PersonData, *, person_id: uuid.UUID, index: int) -> Person:
+    """A household member with a fresh identity and derived Latin names; ``data`` is validated already."""
+    values = {**data.__dict__, **latin_names(data, index=index), "person_id": person_id}
+    return trusted(Person, {name: values[name] for name in _PERSON_FIELDS})
 
 
 def check_arrival(arrival: Arrival, *, today: dt.date, is_allocation_target: bool) -> None:
@@ -339,3 +366,6 @@ def check_arrival(arrival: Arrival, *, today: dt.date, is_allocation_target: boo
             "Ein Haushalt hat höchstens eine Person mit der Rolle 'partner'.",
             "A household has at most one person with role 'partner'.",
         )
+
+
+_PERSON_FIELDS = tuple(Person.model_fields)

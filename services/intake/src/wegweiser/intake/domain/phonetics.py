@@ -1,7 +1,8 @@
 """Name normalisation and the Kölner Phonetik (Postel 1969), the German phonetic code for duplicates.
 
 Pure functions: the same person written "Müller", "Mueller" or "MÜLLER" (or Мюллер in Cyrillic) gets the
-same code, so a probable duplicate can be found by an index lookup instead of comparing every pair.
+same code, so a probable duplicate can be found by an index lookup instead of comparing every pair. The
+costly ones are cached, since names repeat a lot.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ def is_cyrillic(text: str) -> bool:
     )
 
 
+@lru_cache(maxsize=65_536)
 def transliterate(text: str) -> str | None:
     """A Latin spelling of ``text``: itself if Latin, transliterated if Cyrillic, otherwise None."""
     if text.isascii() or is_latin(text):
@@ -151,11 +153,13 @@ def normalise_for_code(name: str) -> str:
     return "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
 
 
+@lru_cache(maxsize=65_536)
 def family_code(name: str) -> str:
     """Code of the whole family name: "Al-Haddad", "Al Haddad" and "Alhaddad" meet."""
     return koelner(name)
 
 
+@lru_cache(maxsize=65_536)
 def given_code(names: str) -> str:
     """Code of the first given name: middle names are the part most often left out or reordered."""
     words = normalise(names).split()
