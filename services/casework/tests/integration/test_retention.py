@@ -139,7 +139,7 @@ async def test_purge_erases_cases_closed_longer_ago_than_the_period_and_only_tho
 
     report = await purge(unit_of_work, period=PERIOD, today=today)
 
-    assert report.erased_cases == [due]
+    assert report.erased == [due]
     assert report.records == {"persons": 1, "consultations": 1, "goals": 1, "consents": 1, "referrals": 1}
     tombstone = await row(unit_of_work, due)
     assert tombstone.status == "erased"

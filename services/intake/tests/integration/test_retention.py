@@ -102,7 +102,7 @@ async def test_purge_erases_persons_of_arrivals_allocated_before_the_period(unit
         unit_of_work, period=PERIOD, today=TODAY, idempotency_before=dt.datetime(2026, 11, 24, tzinfo=dt.UTC)
     )
 
-    assert set(report.erased_arrivals) == {old, old_duplicate}
+    assert set(report.erased) == {old, old_duplicate}
     assert report.records["persons"] == 2
     assert report.records["idempotency_answers"] == 1
     assert report.records["imports"] == 1

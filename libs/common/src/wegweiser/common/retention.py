@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 
 
 def add_months(day: dt.date, months: int) -> dt.date:
@@ -54,3 +55,23 @@ class RetentionPeriod:
             else:
                 high = middle
         return low
+
+
+@dataclass
+class PurgeReport:
+    """What one purge erased: the ids of its main records (``kind``) and counts of the rest, never content."""
+
+    today: dt.date
+    kind: str  # "cases", "arrivals": names the ids in the report
+    erased: list[uuid.UUID] = field(default_factory=list)
+    records: dict[str, int] = field(default_factory=dict)
+
+    def counts(self) -> dict[str, int]:
+        return {self.kind: len(self.erased), **self.records}
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "today": self.today.isoformat(),
+            f"erased_{self.kind}": [str(i) for i in self.erased],
+            **self.counts(),
+        }

@@ -16,7 +16,6 @@ import datetime as dt
 import json
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -27,29 +26,10 @@ from wegweiser.casework.settings import CaseworkSettings
 from wegweiser.common.db import create_engine, utcnow
 from wegweiser.common.migrations import upgrade_database
 from wegweiser.common.outbox import prune_published
-from wegweiser.common.retention import RetentionPeriod
+from wegweiser.common.retention import PurgeReport, RetentionPeriod
 
 BERLIN = ZoneInfo("Europe/Berlin")
 BATCH = 200  # cases per transaction
-
-
-@dataclass
-class PurgeReport:
-    """What a purge erased: case ids and how many records of each kind (no content, no names)."""
-
-    today: dt.date
-    erased_cases: list[uuid.UUID] = field(default_factory=list)
-    records: dict[str, int] = field(default_factory=dict)
-
-    def counts(self) -> dict[str, int]:
-        return {"cases": len(self.erased_cases), **self.records}
-
-    def as_json(self) -> dict[str, object]:
-        return {
-            "today": self.today.isoformat(),
-            "erased_cases": [str(c) for c in self.erased_cases],
-            **self.counts(),
-        }
 
 
 async def due_cases(
@@ -68,7 +48,7 @@ async def purge(
     outbox_before: dt.datetime | None = None,
 ) -> PurgeReport:
     """Erase every case due today, a batch per transaction; then prune published outbox records."""
-    report = PurgeReport(today=today)
+    report = PurgeReport(today=today, kind="cases")
     latest = period.latest_due(today=today)
     while True:
         async with unit_of_work() as uow:
@@ -79,7 +59,7 @@ async def purge(
                     continue
                 counts = await erase_case(uow, case, today=today, reason="retention")
                 if counts is not None:
-                    report.erased_cases.append(case_id)
+                    report.erased.append(case_id)
                     for name, value in counts.items():
                         report.records[name] = report.records.get(name, 0) + value
             await uow.commit()

@@ -22,7 +22,6 @@ import datetime as dt
 import json
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -30,32 +29,13 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from wegweiser.common.db import create_engine, utcnow
 from wegweiser.common.migrations import upgrade_database
 from wegweiser.common.outbox import prune_published
-from wegweiser.common.retention import RetentionPeriod
+from wegweiser.common.retention import PurgeReport, RetentionPeriod
 from wegweiser.intake.handlers import IntakeUnitOfWork
 from wegweiser.intake.migrations import MIGRATIONS
 from wegweiser.intake.settings import IntakeSettings
 
 BERLIN = ZoneInfo("Europe/Berlin")
 BATCH = 500  # arrivals per transaction
-
-
-@dataclass
-class PurgeReport:
-    """What a purge erased: arrival ids and counts, never names."""
-
-    today: dt.date
-    erased_arrivals: list[uuid.UUID] = field(default_factory=list)
-    records: dict[str, int] = field(default_factory=dict)
-
-    def counts(self) -> dict[str, int]:
-        return {"arrivals": len(self.erased_arrivals), **self.records}
-
-    def as_json(self) -> dict[str, object]:
-        return {
-            "today": self.today.isoformat(),
-            "erased_arrivals": [str(a) for a in self.erased_arrivals],
-            **self.counts(),
-        }
 
 
 async def due_arrivals(
@@ -76,7 +56,7 @@ async def purge(
     outbox_before: dt.datetime | None = None,
 ) -> PurgeReport:
     """Erase every arrival due today, a batch per transaction; then the stored answers and outbox."""
-    report = PurgeReport(today=today)
+    report = PurgeReport(today=today, kind="arrivals")
     counts = report.records
     latest = period.latest_due(today=today)
     while True:
@@ -89,7 +69,7 @@ async def purge(
                     continue  # a concurrent run was first
                 await uow.arrivals.unindex_arrival(arrival.arrival_id)
                 flags = await uow.arrivals.delete_flags_of(arrival.arrival_id)
-                report.erased_arrivals.append(arrival.arrival_id)
+                report.erased.append(arrival.arrival_id)
                 counts["persons"] = counts.get("persons", 0) + len(arrival.persons)
                 counts["duplicate_flags"] = counts.get("duplicate_flags", 0) + flags
             await uow.commit()
