@@ -182,6 +182,18 @@ def _router(settings: CaseworkSettings, templates: Jinja2Templates) -> APIRouter
             message=t("error.forbidden", ctx.lang),
         )
 
+    def refused(ctx: WebContext, request: Request, exc: CaseRefused, *, back: str) -> HTMLResponse:
+        """A rule of the case refused an action that has no form to show the reason beside (409)."""
+        return render(
+            ctx,
+            request,
+            "error.html",
+            409,
+            title=t("form.errors_title", ctx.lang),
+            message=t(f"r.{exc.code}", ctx.lang, **exc.params),
+            back=back,
+        )
+
     async def form_data(ctx: WebContext, request: Request) -> FormData | None:
         form = await request.form()
         given = str(form.get("csrf", ""))
@@ -904,15 +916,7 @@ def _router(settings: CaseworkSettings, templates: Jinja2Templates) -> APIRouter
         except h.CaseNotFound:
             return not_found(ctx, request)
         except CaseRefused as exc:
-            return render(
-                ctx,
-                request,
-                "error.html",
-                409,
-                title=t("form.errors_title", ctx.lang),
-                message=t(f"r.{exc.code}", ctx.lang, **exc.params),
-                back=f"/cases/{case_id}",
-            )
+            return refused(ctx, request, exc, back=f"/cases/{case_id}")
         return RedirectResponse(f"/cases/{case_id}?done=goal_status#plan", status_code=303)
 
     @web.post("/cases/{case_id}/consents/{consent_id}/withdraw", response_class=HTMLResponse)
@@ -930,15 +934,7 @@ def _router(settings: CaseworkSettings, templates: Jinja2Templates) -> APIRouter
         except h.CaseNotFound:
             return not_found(ctx, request)
         except CaseRefused as exc:
-            return render(
-                ctx,
-                request,
-                "error.html",
-                409,
-                title=t("form.errors_title", ctx.lang),
-                message=t(f"r.{exc.code}", ctx.lang, **exc.params),
-                back=f"/cases/{case_id}",
-            )
+            return refused(ctx, request, exc, back=f"/cases/{case_id}")
         return RedirectResponse(f"/cases/{case_id}?done=withdrawn#consents", status_code=303)
 
     # --- supervisors -----------------------------------------------------------------------------------
