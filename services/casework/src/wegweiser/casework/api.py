@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
@@ -33,17 +32,13 @@ from wegweiser.casework.web.messages import t
 from wegweiser.common.auth import Forbidden, Principal, require_role
 from wegweiser.common.events import ClosureReason, GoalStatus, Handlungsfeld, Programme
 from wegweiser.common.http import problem, wants_english
+from wegweiser.common.localtime import today
 from wegweiser.common.regions import catalogue
 
 StaffDep = Annotated[Principal, require_role("counsellor", "supervisor", "admin")]
 SupervisorDep = Annotated[Principal, require_role("supervisor")]
 AdminDep = Annotated[Principal, require_role("admin")]
-BERLIN = ZoneInfo("Europe/Berlin")
 AGS = Annotated[str, Query(pattern=r"^\d{8}$")]
-
-
-def today() -> dt.date:
-    return dt.datetime.now(BERLIN).date()
 
 
 class CaseOut(BaseModel):

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
 
@@ -18,20 +16,19 @@ from wegweiser.casework.migrations import MIGRATIONS
 from wegweiser.casework.seed import seed_development_data
 from wegweiser.casework.settings import CaseworkSettings
 from wegweiser.casework.web import routes as web
-from wegweiser.common import events, topics
+from wegweiser.common import events, localtime, topics
 from wegweiser.common.engine import EngineConfig
 from wegweiser.common.http import health_router, install_problem_handlers, mount_observability
 from wegweiser.common.periodic import every, running
 from wegweiser.common.runtime import ConsumerSpec, ServiceRuntime
 
-BERLIN = ZoneInfo("Europe/Berlin")
 # Every handler holds a database connection: keep what runs at once (12 partitions × 2) below the pool
 # (10 + 20 overflow), so a replay of a long topic cannot starve the web UI or time out.
 ENGINE = EngineConfig(max_in_flight_per_partition=2, max_in_flight_per_ags=2)
 
 
 async def _relocated(event: Any, envelope: Any, uow: Any) -> None:
-    await handlers.transfer_case_for_relocation(event, envelope, uow, today=dt.datetime.now(BERLIN).date())
+    await handlers.transfer_case_for_relocation(event, envelope, uow, today=localtime.today())
 
 
 def build(settings: CaseworkSettings) -> FastAPI:

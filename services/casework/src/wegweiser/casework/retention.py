@@ -16,19 +16,18 @@ import datetime as dt
 import json
 import uuid
 from collections.abc import Callable
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from wegweiser.casework.handlers import CaseworkUnitOfWork, erase_case
 from wegweiser.casework.migrations import MIGRATIONS
 from wegweiser.casework.settings import CaseworkSettings
+from wegweiser.common import localtime
 from wegweiser.common.db import create_engine, utcnow
 from wegweiser.common.migrations import upgrade_database
 from wegweiser.common.outbox import prune_published
 from wegweiser.common.retention import PurgeReport, RetentionPeriod
 
-BERLIN = ZoneInfo("Europe/Berlin")
 BATCH = 200  # cases per transaction
 
 
@@ -79,7 +78,7 @@ async def run_purge(
     return await purge(
         unit_of_work,
         period=settings.retention,
-        today=dt.datetime.now(BERLIN).date(),
+        today=localtime.today(),
         outbox_before=utcnow() - dt.timedelta(days=settings.outbox_retention_days),
     )
 
@@ -95,7 +94,7 @@ async def _main(args: argparse.Namespace) -> None:
             return CaseworkUnitOfWork(sessions)
 
         if args.dry_run:
-            today = args.today or dt.datetime.now(BERLIN).date()
+            today = args.today or localtime.today()
             due = await due_cases(unit_of_work, period=settings.retention, today=today)
             print(json.dumps({"today": today.isoformat(), "due_cases": [str(c) for c in due]}, indent=2))
         else:

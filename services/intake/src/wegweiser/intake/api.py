@@ -14,7 +14,6 @@ import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo
 
 import orjson
 from fastapi import APIRouter, FastAPI, Query, Request, Response
@@ -25,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from wegweiser.common.auth import Forbidden, Principal, require_role
 from wegweiser.common.http import PROBLEM_JSON, problem, wants_english
+from wegweiser.common.localtime import today
 from wegweiser.common.regions import catalogue
 from wegweiser.intake.domain.duplicates import DuplicateFlag
 from wegweiser.intake.domain.model import Arrival, ArrivalConflict, ArrivalRejected, Person, PersonData, Text
@@ -52,14 +52,9 @@ from wegweiser.intake.messages import pydantic_errors, rejected_error
 from wegweiser.intake.quotas import Quotas, retry_after
 
 AuthorityDep = Annotated[Principal, require_role("reception_authority", "admin")]
-BERLIN = ZoneInfo("Europe/Berlin")
 JSON = "application/json"
 IDEMPOTENCY_KEY = "Idempotency-Key"
 PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
-
-
-def today() -> dt.date:
-    return dt.datetime.now(BERLIN).date()
 
 
 # --- request and response models ---------------------------------------------------------------------

@@ -22,10 +22,10 @@ import datetime as dt
 import json
 import uuid
 from collections.abc import Callable
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from wegweiser.common import localtime
 from wegweiser.common.db import create_engine, utcnow
 from wegweiser.common.migrations import upgrade_database
 from wegweiser.common.outbox import prune_published
@@ -34,7 +34,6 @@ from wegweiser.intake.handlers import IntakeUnitOfWork
 from wegweiser.intake.migrations import MIGRATIONS
 from wegweiser.intake.settings import IntakeSettings
 
-BERLIN = ZoneInfo("Europe/Berlin")
 BATCH = 500  # arrivals per transaction
 
 
@@ -76,7 +75,7 @@ async def purge(
         if len(found) < BATCH:
             break
     async with unit_of_work() as uow:
-        imports_before = dt.datetime.combine(latest + dt.timedelta(days=1), dt.time(), BERLIN)
+        imports_before = dt.datetime.combine(latest + dt.timedelta(days=1), dt.time(), localtime.BERLIN)
         counts["imports"] = await uow.arrivals.forget_imports_before(imports_before)
         if idempotency_before is not None:
             counts["idempotency_answers"] = await uow.arrivals.forget_before(idempotency_before)
@@ -92,7 +91,7 @@ async def run_purge(unit_of_work: Callable[[], IntakeUnitOfWork], settings: Inta
     return await purge(
         unit_of_work,
         period=settings.retention,
-        today=now.astimezone(BERLIN).date(),
+        today=now.astimezone(localtime.BERLIN).date(),
         idempotency_before=now - dt.timedelta(hours=settings.idempotency_retention_h),
         outbox_before=now - dt.timedelta(days=settings.outbox_retention_days),
     )
@@ -109,7 +108,7 @@ async def _main(args: argparse.Namespace) -> None:
             return IntakeUnitOfWork(sessions)
 
         if args.dry_run:
-            today = args.today or dt.datetime.now(BERLIN).date()
+            today = args.today or localtime.today()
             due = await due_arrivals(unit_of_work, period=settings.retention, today=today)
             print(json.dumps({"today": today.isoformat(), "due_arrivals": [str(a) for a in due]}, indent=2))
         else:

@@ -8,20 +8,21 @@ from collections.abc import AsyncIterator, Callable
 
 from fastapi import FastAPI
 
+from wegweiser.common import localtime
 from wegweiser.common.engine import EngineConfig
 from wegweiser.common.http import health_router, install_problem_handlers, mount_observability
 from wegweiser.common.runtime import ConsumerSpec, ServiceRuntime
 from wegweiser.statistics import api, dashboard
 from wegweiser.statistics.migrations import MIGRATIONS
 from wegweiser.statistics.projection.live import HANDLERS
-from wegweiser.statistics.service import Statistics, berlin_today, source_topics
+from wegweiser.statistics.service import Statistics, source_topics
 from wegweiser.statistics.settings import StatisticsSettings
 
 
 def build(
     settings: StatisticsSettings,
     *,
-    today: Callable[[], dt.date] = berlin_today,
+    today: Callable[[], dt.date] = localtime.today,
     engine_config: EngineConfig | None = None,
 ) -> FastAPI:
     runtime = ServiceRuntime(

@@ -9,9 +9,8 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from wegweiser.common import topics
+from wegweiser.common import localtime, topics
 from wegweiser.common.runtime import ServiceRuntime
 from wegweiser.statistics.generations import Generations
 from wegweiser.statistics.geography import RegionTree, region_tree
@@ -21,7 +20,6 @@ from wegweiser.statistics.rebuild import Rebuilder
 from wegweiser.statistics.settings import StatisticsSettings
 
 log = logging.getLogger(__name__)
-BERLIN = ZoneInfo("Europe/Berlin")
 
 SOURCE_TOPICS = (topics.INTAKE_FACTS, topics.CASES, topics.REFERRAL_STATUS)
 
@@ -36,15 +34,11 @@ def source_topics(settings: StatisticsSettings) -> list[topics.TopicSpec]:
     return list(SOURCE_TOPICS)
 
 
-def berlin_today() -> dt.date:
-    return dt.datetime.now(BERLIN).date()
-
-
 @dataclass
 class Statistics:
     settings: StatisticsSettings
     runtime: ServiceRuntime
-    today: Callable[[], dt.date] = berlin_today
+    today: Callable[[], dt.date] = localtime.today
     generations: Generations = field(init=False)
     publisher: Publisher = field(init=False)
     rebuilder: Rebuilder = field(init=False)

@@ -31,7 +31,7 @@ from wegweiser.casework.programmes import PROGRAMME_NAMES, person_fields_for
 from wegweiser.casework.settings import CaseworkSettings
 from wegweiser.casework.web.forms import Field, apply, blank_to_none, field_errors, required_label
 from wegweiser.casework.web.messages import LANGUAGES, t
-from wegweiser.common import devtokens
+from wegweiser.common import devtokens, localtime
 from wegweiser.common.auth import Forbidden, Principal, Unauthorized
 from wegweiser.common.events import GoalStatus, Programme
 from wegweiser.common.regions import catalogue
@@ -85,7 +85,7 @@ def csrf_token(session_token: str) -> str:
 def local_time(value: dt.datetime) -> str:
     """Stored in UTC (naive means UTC); shown in Europe/Berlin."""
     aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-    return aware.astimezone(h_berlin()).strftime("%d.%m.%Y %H:%M:%S")
+    return aware.astimezone(localtime.BERLIN).strftime("%d.%m.%Y %H:%M:%S")
 
 
 def municipality_name(ags: str) -> str:
@@ -134,7 +134,7 @@ def _router(settings: CaseworkSettings, templates: Jinja2Templates) -> APIRouter
         return request.app.state.runtime
 
     def today() -> dt.date:
-        return dt.datetime.now(h_berlin()).date()
+        return localtime.today()
 
     async def context(request: Request) -> WebContext:
         token = request.cookies.get(settings.session_cookie_name)
@@ -1069,9 +1069,3 @@ def _dob_ok(value: str) -> bool:
 def _safe_next(target: str) -> str:
     """Only local paths: an open redirect after sign-in would help phishing."""
     return target if target.startswith("/") and not target.startswith("//") else "/cases"
-
-
-def h_berlin() -> Any:
-    from zoneinfo import ZoneInfo
-
-    return ZoneInfo("Europe/Berlin")

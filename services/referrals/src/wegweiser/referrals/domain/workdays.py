@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from zoneinfo import ZoneInfo
 
-BERLIN = ZoneInfo("Europe/Berlin")
+from wegweiser.common.localtime import BERLIN
 
 IsHoliday = Callable[[dt.date], bool]
 
