@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from wegweiser.common.engine.record import CloudEventHeaders
 from wegweiser.common.engine.topics import partition_counts
 from wegweiser.common.engine.wire import Kind, Meta, Resolution, dlq_topic, join, retry_topic, split
 from wegweiser.common.kafka_security import client_options
@@ -30,7 +31,7 @@ DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
 
 
 @dataclass(frozen=True, slots=True)
-class DlqEntry:
+class DlqEntry(CloudEventHeaders):
     """One dead-lettered (`dead`) or waiting (`parked`) event, with its resolution if any."""
 
     dlq_topic: str
@@ -52,24 +53,6 @@ class DlqEntry:
     @property
     def source_topic(self) -> str:
         return self.meta.src_topic
-
-    def header(self, name: str) -> str | None:
-        for key, value in reversed(self.headers):
-            if key == name:
-                return value.decode("utf-8", "replace")
-        return None
-
-    @property
-    def ce_id(self) -> str | None:
-        return self.header("ce_id")
-
-    @property
-    def ce_type(self) -> str | None:
-        return self.header("ce_type")
-
-    @property
-    def subject(self) -> str | None:
-        return self.header("ce_subject")
 
     def age_s(self, now: float | None = None) -> float:
         return (now if now is not None else time.time()) - self.timestamp_ms / 1000

@@ -15,21 +15,11 @@ class MalformedRecord(Exception):
     """
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
-    """One delivery of an event to a handler; `source_*` point at the original source-topic record."""
+class CloudEventHeaders:
+    """The CloudEvents attributes (binary mode) of anything that carries a record's headers."""
 
-    topic: str
-    partition: int
-    offset: int
-    key: str | None
-    value: bytes | None
+    __slots__ = ()
     headers: tuple[tuple[str, bytes], ...]
-    timestamp_ms: int
-    attempt: int
-    source_topic: str
-    source_partition: int
-    source_offset: int
 
     def header(self, name: str) -> str | None:
         """The last value of header `name`, decoded as UTF-8, or None."""
@@ -50,6 +40,23 @@ class Record:
     def subject(self) -> str | None:
         """The aggregate id (`ce_subject`): the unit of ordering."""
         return self.header("ce_subject")
+
+
+@dataclass(frozen=True, slots=True)
+class Record(CloudEventHeaders):
+    """One delivery of an event to a handler; `source_*` point at the original source-topic record."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: str | None
+    value: bytes | None
+    headers: tuple[tuple[str, bytes], ...]
+    timestamp_ms: int
+    attempt: int
+    source_topic: str
+    source_partition: int
+    source_offset: int
 
     @property
     def ags(self) -> str | None:
