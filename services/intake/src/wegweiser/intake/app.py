@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import gc
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
@@ -37,10 +36,6 @@ def build(settings: IntakeSettings) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with runtime.lifespan(app):
-            # What start-up loaded (modules, models, the region catalogue) lives as long as the process:
-            # out of the collector's sight, so a batch's garbage collections do not scan it again and again.
-            gc.collect()
-            gc.freeze()
             jobs.start()
             try:
                 async with running(
