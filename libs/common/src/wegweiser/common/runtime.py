@@ -93,7 +93,8 @@ class ServiceRuntime:
             await upgrade_database(self.db, self.migrations)
             self._migrated = True
 
-    async def start(self) -> None:
+    async def _prepare(self) -> None:
+        """Schema at head, topics there, producer connected: what both the service and the relay need."""
         await self.migrate()
         if self.settings.create_topics:
             await topics.ensure_topics(
@@ -101,6 +102,9 @@ class ServiceRuntime:
                 replication_factor=self.settings.topic_replication_factor,
             )
         await self.broker.start()
+
+    async def start(self) -> None:
+        await self._prepare()
         if self.settings.outbox_relay:
             await self._start_producer()
             self._relay_task = asyncio.create_task(self.relay.run(), name=f"{self.service}-outbox-relay")
@@ -153,13 +157,7 @@ class ServiceRuntime:
         Leadership is the same advisory lock as in-process, so a relay process and services that still
         run their own relay never publish side by side. Without the in-process wake-up it polls.
         """
-        await self.migrate()
-        if self.settings.create_topics:
-            await topics.ensure_topics(
-                self.settings.kafka_bootstrap_servers,
-                replication_factor=self.settings.topic_replication_factor,
-            )
-        await self.broker.start()
+        await self._prepare()
         await self._start_producer()
         self.relay.poll_interval_s = poll_interval_s
         self.relay.batch_size = batch_size  # a process of its own: bigger batches, fewer round trips
