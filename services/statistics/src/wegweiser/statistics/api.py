@@ -257,17 +257,9 @@ def router() -> APIRouter:
             return problem(request, 422, message, errors=[{"field": exc.field, "message": message}])
         if active is None:
             return await _not_ready(request, stats, english=english)
-        async with stats.runtime.db.connect() as conn:
-            view = await views.table(
-                conn,
-                q,
-                tree=stats.tree,
-                generation=active.id,
-                published_at=active.published_at,
-                threshold=stats.settings.suppression_threshold,
-            )
+        view = await stats.table(q, active)
         lang = "en" if english else "de"
-        name = f"{q.indicator.id}_{q.region.code}_{q.level}_{q.period.key}"
+        name = q.file_stem
         if format == "csv":
             return Response(
                 to_csv(view, lang=lang),

@@ -247,15 +247,7 @@ def router() -> APIRouter:
         table = None
         if active is not None:
             panels = await build_panels(stats, q, active.id)
-            async with stats.runtime.db.connect() as conn:
-                table = await views.table(
-                    conn,
-                    q,
-                    tree=tree,
-                    generation=active.id,
-                    published_at=active.published_at,
-                    threshold=stats.settings.suppression_threshold,
-                )
+            table = await stats.table(q, active)
         page = _template("dashboard.html").render(
             q=q,
             error=error,
@@ -290,16 +282,8 @@ def router() -> APIRouter:
             return Response(
                 "Die Statistik wird aufgebaut.", status_code=503, media_type="text/plain; charset=utf-8"
             )
-        async with stats.runtime.db.connect() as conn:
-            view = await views.table(
-                conn,
-                q,
-                tree=stats.tree,
-                generation=active.id,
-                published_at=active.published_at,
-                threshold=stats.settings.suppression_threshold,
-            )
-        name = f"{q.indicator.id}_{q.region.code}_{q.level}_{q.period.key}.{format}"
+        view = await stats.table(q, active)
+        name = f"{q.file_stem}.{format}"
         body, media = (
             (to_csv(view), "text/csv; charset=utf-8")
             if format == "csv"

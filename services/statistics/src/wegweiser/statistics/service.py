@@ -12,7 +12,8 @@ from typing import Any
 
 from wegweiser.common import localtime, topics
 from wegweiser.common.runtime import ServiceRuntime
-from wegweiser.statistics.generations import Generations
+from wegweiser.statistics import views
+from wegweiser.statistics.generations import Generation, Generations
 from wegweiser.statistics.geography import RegionTree, region_tree
 from wegweiser.statistics.periods import PeriodRange
 from wegweiser.statistics.publisher import Publisher
@@ -118,6 +119,18 @@ class Statistics:
         generation = building.id if building is not None else await self.rebuilder.register()
         self.rebuilder.start(generation)
         return generation
+
+    async def table(self, q: views.Query, active: Generation) -> views.TableView:
+        """The table of ``q`` as published from the serving generation (suppression applied)."""
+        async with self.runtime.db.connect() as conn:
+            return await views.table(
+                conn,
+                q,
+                tree=self.tree,
+                generation=active.id,
+                published_at=active.published_at,
+                threshold=self.settings.suppression_threshold,
+            )
 
     def live_dead_letters(self) -> int:
         """Malformed or failed events the live engine dead-lettered since this process started."""

@@ -47,6 +47,11 @@ class Query:
     level: RegionLevel
     period: Period
 
+    @property
+    def file_stem(self) -> str:
+        """The name of a download of this table, without its ending."""
+        return f"{self.indicator.id}_{self.region.code}_{self.level}_{self.period.key}"
+
 
 def resolve(
     indicator_id: str,
