@@ -16,6 +16,12 @@ PORT="${WEGWEISER_PG_PORT:-55432}" # not 5432: avoid clashing with a system clus
 HOST=127.0.0.1
 STATE_ROOT="${WEGWEISER_STATE:-$HOME/.local/state/wegweiser}"
 PG_DIR="$STATE_ROOT/postgres"
+# PostgreSQL runs as the postgres user when we are root (CI). That user cannot enter a home folder of
+# mode 700, and we never loosen a home folder's permissions: the cluster then lives in a folder of its
+# own under /var/lib instead.
+if [[ $EUID -eq 0 ]] && ! runuser -u postgres -- test -x "$STATE_ROOT" 2>/dev/null; then
+	PG_DIR="${WEGWEISER_ROOT_PG_DIR:-/var/lib/wegweiser/postgres}"
+fi
 PGDATA="$PG_DIR/data"
 PG_LOG="$PG_DIR/postgres.log"
 START_TIMEOUT="${WEGWEISER_PG_START_TIMEOUT:-60}"
@@ -67,29 +73,12 @@ ready() {
 	"$BINDIR/pg_isready" -q -h "$HOST" -p "$PORT" -U postgres -t 2
 }
 
-# The postgres user must be able to reach the data dir. Under /root (mode 700) it cannot, so add
-# search-only permission (o+x: enter, not list) to the ancestors that lack it.
-make_reachable_for_postgres() {
-	[[ $EUID -eq 0 ]] || return 0
-	# Top-down, so a fix on /root also makes its (already o+x) children reachable.
-	local dir="" part
-	IFS='/' read -ra parts <<<"${PG_DIR#/}"
-	for part in "${parts[@]}"; do
-		dir="$dir/$part"
-		[[ -d "$dir" ]] || break
-		if ! runuser -u postgres -- test -x "$dir"; then
-			log "granting search-only permission (o+x) on $dir so the postgres user can reach $PG_DIR"
-			chmod o+x "$dir"
-		fi
-	done
-}
-
 init_cluster() {
 	[[ -f "$PGDATA/PG_VERSION" ]] && return 0
 	mkdir -p "$PG_DIR"
 	if [[ $EUID -eq 0 ]]; then
+		runuser -u postgres -- test -x "$PG_DIR" || die "the postgres user cannot reach $PG_DIR; set WEGWEISER_STATE to a folder it can enter"
 		chown postgres:postgres "$PG_DIR"
-		make_reachable_for_postgres
 	fi
 	log "initdb $PGDATA"
 	as_pg "$BINDIR/initdb" -D "$PGDATA" -U postgres --auth=trust --encoding=UTF8 --locale=C >/dev/null

@@ -1,5 +1,9 @@
 """``wegweiser dev up``: Kafka, the four services on SQLite, a seeded demo; Ctrl-C stops everything.
 
+The demo has a broker (port 9092) and databases of its own; the tests use another broker (9292, see
+``./dev test``), so the demo never shows test events. A service that dies is started again by the
+supervisor loop, with a log line, instead of taking the whole stack down.
+
 Also used by the end-to-end tests (``ServiceProcesses``), so the way people run the stack is the way
 it is tested.
 """
@@ -13,7 +17,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import httpx
@@ -23,6 +27,7 @@ from wegweiser.common import devtokens
 SERVICES = {"intake": 8001, "casework": 8002, "referrals": 8003, "statistics": 8004}
 REPO = Path(os.environ.get("WEGWEISER_ROOT", Path(__file__).resolve().parents[5]))
 STATE = Path(os.environ.get("WEGWEISER_STATE", Path.home() / ".local" / "state" / "wegweiser"))
+RESTART_BACKOFF_S = 5.0
 
 
 class ServiceProcesses:
@@ -33,6 +38,7 @@ class ServiceProcesses:
         self.ports = dict(ports)
         self.log_dir = log_dir
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.started_at: dict[str, float] = {}
 
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports[service]}"
@@ -45,6 +51,25 @@ class ServiceProcesses:
             self.processes[service] = subprocess.Popen(
                 [sys.executable, "-m", f"wegweiser.{service}"], env=env, stdout=log, stderr=subprocess.STDOUT
             )
+            self.started_at[service] = time.monotonic()
+
+    def restart_exited(self, say: Callable[[str], None] = print) -> list[str]:
+        """Start again every service whose process has ended, at most once per RESTART_BACKOFF_S.
+
+        Why: in development one crashed or stopped service should come back on its own (its consumer
+        group catches up) instead of ending the whole stack.
+        """
+        restarted = []
+        for service, process in list(self.processes.items()):
+            if process.poll() is None:
+                continue
+            if time.monotonic() - self.started_at.get(service, 0.0) < RESTART_BACKOFF_S:
+                continue
+            log = self.log_dir / f"{service}.log"
+            say(f"{service} exited with {process.returncode}; restarting it (log: {log})")
+            self.start(service)
+            restarted.append(service)
+        return restarted
 
     def wait_ready(self, timeout_s: float = 90) -> None:
         deadline = time.monotonic() + timeout_s
@@ -82,8 +107,14 @@ class ServiceProcesses:
                 process.wait()
 
 
-def _kafka(command: str) -> None:
-    subprocess.run([str(REPO / "deploy" / "local" / "kafka.sh"), command], check=True)
+DEMO_KAFKA_PORT = 9092
+
+
+def _kafka(command: str, *, check: bool = True) -> int:
+    """Run deploy/local/kafka.sh for the demo's own broker (its own port and state, never the tests')."""
+    env = {**os.environ, "WEGWEISER_KAFKA_PORT": str(DEMO_KAFKA_PORT)}
+    script = str(REPO / "deploy" / "local" / "kafka.sh")
+    return subprocess.run([script, command], check=check, env=env).returncode
 
 
 DEMO_AUTHORITY = {"authority": "uab-08111", "ags": ["08111000", "08115003"]}
@@ -172,14 +203,12 @@ def seed(stack: ServiceProcesses, tokens: Mapping[str, str]) -> None:
 def up(*, seed_demo: bool = True) -> int:
     devtokens.ensure_key_pair()
     # Stop on exit only a broker this command started, never one that was already running.
-    kafka_was_running = (
-        subprocess.run([str(REPO / "deploy" / "local" / "kafka.sh"), "status"], check=False).returncode == 0
-    )
+    kafka_was_running = _kafka("status", check=False) == 0
     _kafka("start")
     data = STATE / "dev"
     data.mkdir(parents=True, exist_ok=True)
     env = {
-        "KAFKA_BOOTSTRAP_SERVERS": os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
+        "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{DEMO_KAFKA_PORT}",
         **{
             f"{s.upper()}_DATABASE_URL": os.environ.get(
                 f"{s.upper()}_DATABASE_URL", f"sqlite+aiosqlite:///{data / s}.db"
@@ -210,12 +239,9 @@ def up(*, seed_demo: bool = True) -> int:
         for role, token in tokens.items():
             print(f"  {role}: {token}\n")
         print('Try: curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8002/v1/cases?ags=08111000')
-        print("Ctrl-C stops everything.")
+        print("Ctrl-C stops everything; a service that dies is restarted.")
         while not stopping:
-            for service, process in stack.processes.items():
-                if process.poll() is not None:
-                    print(f"{service} exited with {process.returncode}; stopping", file=sys.stderr)
-                    stopping = True
+            stack.restart_exited(say=lambda line: print(line, file=sys.stderr, flush=True))
             time.sleep(0.5)
         return 0
     finally:

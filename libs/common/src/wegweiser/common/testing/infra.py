@@ -17,7 +17,8 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
-LOCAL_KAFKA = "127.0.0.1:9092"
+# The tests' own broker (``./dev test`` starts it): never the demo broker of ``./dev up`` on 9092.
+LOCAL_KAFKA = "127.0.0.1:9292"
 LOCAL_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:55432/wegweiser_test"
 
 
@@ -64,7 +65,7 @@ def kafka_bootstrap() -> Iterator[str]:
         return
     raise RuntimeError(
         "No Kafka broker: set KAFKA_BOOTSTRAP_SERVERS, start a Docker engine, "
-        "or run `deploy/local/kafka.sh start` (make test does it for you)."
+        "or run `WEGWEISER_KAFKA_PORT=9292 deploy/local/kafka.sh start` (./dev test does it for you)."
     )
 
 
