@@ -1,12 +1,12 @@
-"""docs/architecture-notes.md names every event type that ARCHITECTURE.md §3 does not list."""
+"""docs/architecture.md names every event type beyond the contract's list (kept in CONTRACT below)."""
 
 import re
 from pathlib import Path
 
 from wegweiser.common import events
 
-NOTES = Path(__file__).resolve().parents[1] / "docs" / "architecture-notes.md"
-# ARCHITECTURE.md §3, "Event types" (../shared is not part of a clone, so the list is copied here).
+NOTES = Path(__file__).resolve().parents[1] / "docs" / "architecture.md"
+# The event types the original design named (docs/architecture.md §5 lists the others).
 CONTRACT = {
     "arrival.registered", "arrival.corrected", "arrival.relocated", "arrival.withdrawn", "duplicate.flagged",
     "case.opened", "case.assigned", "consultation.recorded", "plan.goal_set", "plan.goal_status_changed",
