@@ -16,6 +16,7 @@ from prometheus_client import make_asgi_app
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from wegweiser.common.auth import Forbidden, Unauthorized
+from wegweiser.common.request_limits import RequestSizeLimit
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -66,6 +67,9 @@ def _field(loc: tuple[Any, ...]) -> str:
 
 
 def install_problem_handlers(app: FastAPI) -> None:
+    """Every error as problem+json, oversized bodies (per route, see request_limits) as 413 included."""
+    app.add_middleware(RequestSizeLimit)
+
     async def validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
         errors = [

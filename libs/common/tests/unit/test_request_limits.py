@@ -1,0 +1,65 @@
+"""Bodies over a route's limit are refused with 413 problem+json before they are parsed."""
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from wegweiser.common.http import install_problem_handlers
+from wegweiser.common.request_limits import DEFAULT_MAX_BODY_BYTES, max_body
+
+app = FastAPI()
+install_problem_handlers(app)
+
+
+@app.post("/small")
+async def small(body: dict[str, str]) -> dict[str, int]:
+    return {"keys": len(body)}
+
+
+@app.post("/large", openapi_extra=max_body(8 * DEFAULT_MAX_BODY_BYTES))
+async def large(body: dict[str, str]) -> dict[str, int]:
+    return {"keys": len(body)}
+
+
+def _json_of(size: int) -> bytes:
+    return b'{"a":"' + b"x" * size + b'"}'
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:
+        yield c
+
+
+async def test_a_5_mb_body_is_refused_with_413_problem_json(client: httpx.AsyncClient) -> None:
+    answer = await client.post(
+        "/small", content=_json_of(5_000_000), headers={"content-type": "application/json"}
+    )
+    assert answer.status_code == 413
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.json()["status"] == 413
+
+
+async def test_a_body_under_the_limit_passes(client: httpx.AsyncClient) -> None:
+    answer = await client.post("/small", content=_json_of(1000), headers={"content-type": "application/json"})
+    assert answer.status_code == 200
+
+
+async def test_a_chunked_body_without_length_is_counted(client: httpx.AsyncClient) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"a":"'
+        for _ in range(40):
+            yield b"x" * 65536
+        yield b'"}'
+
+    answer = await client.post("/small", content=chunks(), headers={"content-type": "application/json"})
+    assert answer.status_code == 413
+
+
+async def test_a_route_declares_a_larger_limit(client: httpx.AsyncClient) -> None:
+    headers = {"content-type": "application/json"}
+    assert (await client.post("/large", content=_json_of(3_000_000), headers=headers)).status_code == 200
+    assert (await client.post("/large", content=_json_of(9_000_000), headers=headers)).status_code == 413
+    assert app.openapi()["paths"]["/large"]["post"]["x-max-body-bytes"] == 8 * DEFAULT_MAX_BODY_BYTES
