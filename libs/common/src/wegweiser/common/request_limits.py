@@ -24,7 +24,8 @@ def max_body(limit: int | None) -> dict[str, Any]:
 def _limit_of(scope: Scope) -> int | None:
     route = scope.get("route")
     extra = getattr(route, "openapi_extra", None) or {}
-    return extra[_KEY] if _KEY in extra else DEFAULT_MAX_BODY_BYTES
+    limit: int | None = extra.get(_KEY, DEFAULT_MAX_BODY_BYTES)
+    return limit
 
 
 def _declared_length(scope: Scope) -> int:
