@@ -15,6 +15,7 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import make_asgi_app
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from wegweiser.common import validation_text
 from wegweiser.common.auth import Forbidden, Unauthorized
 from wegweiser.common.request_limits import RequestSizeLimit
 
@@ -72,8 +73,14 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     async def validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
+        english = wants_english(request)
         errors = [
-            {"field": _field(tuple(e["loc"])), "message": e["msg"], "type": e["type"]} for e in exc.errors()
+            {
+                "field": _field(tuple(e["loc"])),
+                "message": validation_text.message(e, english=english),
+                "type": e["type"],
+            }
+            for e in exc.errors()
         ]
         return problem(request, 422, errors=errors)
 
