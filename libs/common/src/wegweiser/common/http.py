@@ -5,6 +5,8 @@ Messages are German first; ``Accept-Language: en`` gives English.
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -12,7 +14,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
-from prometheus_client import make_asgi_app
+from prometheus_client import Gauge, make_asgi_app
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from wegweiser.common import validation_text
@@ -109,27 +111,84 @@ TITLES_TEXT = {"Not Found", "Method Not Allowed"}
 
 ReadyCheck = Callable[[], Awaitable[bool]]
 
+# Checks whose failure leaves the service in service, marked degraded: without the broker, intake's
+# outbox still accepts arrivals and casework's pages still work; what they write waits in the outbox.
+DEGRADE_ONLY = frozenset({"broker"})
+_CHECK_UP = Gauge("wegweiser_ready_check_up", "1 when the readiness check passed at its last run", ["check"])
+_CHECK_FAILING_SINCE = Gauge(
+    "wegweiser_ready_check_failing_since_seconds",
+    "Unix time since when the check has been failing (0 while it passes)",
+    ["check"],
+)
 
-def health_router(checks: Mapping[str, ReadyCheck]) -> APIRouter:
-    """``/health/live`` answers while the process runs; ``/health/ready`` once every check passes."""
-    router = APIRouter(tags=["health"])
 
-    @router.get("/health/live")
-    async def live() -> dict[str, str]:
-        return {"status": "ok"}
+class ReadinessState:
+    """The result of each check and since when it has been failing, kept between probe calls."""
 
-    @router.get("/health/ready")
-    async def ready() -> JSONResponse:
-        results = {}
+    def __init__(self) -> None:
+        self.failing_since: dict[str, dt.datetime] = {}
+
+    async def run(self, checks: Mapping[str, ReadyCheck]) -> dict[str, Any]:
+        results: dict[str, bool] = {}
         for name, check in checks.items():
             try:
-                results[name] = await check()
+                results[name] = bool(await check())
             except Exception:
                 results[name] = False
-        ok = all(results.values())
-        return JSONResponse({"status": "ok" if ok else "unavailable", "checks": results}, 200 if ok else 503)
+            if results[name]:
+                self.failing_since.pop(name, None)
+            else:
+                self.failing_since.setdefault(name, dt.datetime.now(dt.UTC))
+            since = self.failing_since.get(name)
+            _CHECK_UP.labels(name).set(1 if results[name] else 0)
+            _CHECK_FAILING_SINCE.labels(name).set(since.timestamp() if since else 0)
+        failing = {name for name, ok in results.items() if not ok}
+        status = "unavailable" if failing - DEGRADE_ONLY else "degraded" if failing else "ok"
+        return {
+            "status": status,
+            "checks": results,
+            "failing_since": {name: self.failing_since[name].isoformat() for name in sorted(failing)},
+        }
 
-    return router
+
+health_router = APIRouter(tags=["health"])
+
+
+def install_health(app: FastAPI, checks: Mapping[str, ReadyCheck]) -> None:
+    """``/health/live`` answers while the process runs; ``/health/ready`` says what works.
+
+    503 when a check the service cannot work without fails (the database); 200 ``degraded`` with
+    since-when when only the broker is away; both also as gauges on ``/metrics``.
+    """
+    app.state.ready_checks = dict(checks)
+    app.state.readiness = ReadinessState()
+    app.include_router(health_router)
+
+
+@health_router.get("/health/live")
+async def live() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@health_router.get("/health/ready")
+async def ready(request: Request) -> JSONResponse:
+    state: ReadinessState = request.app.state.readiness
+    checks: Mapping[str, ReadyCheck] = request.app.state.ready_checks
+    body = await state.run(checks)
+    return JSONResponse(body, 503 if body["status"] == "unavailable" else 200)
+
+
+async def broker_reachable(bootstrap_servers: str, timeout_s: float = 1.0) -> bool:
+    """True when one of the bootstrap servers accepts a TCP connection (cheap enough for every probe)."""
+    for server in bootstrap_servers.split(","):
+        host, _, port = server.strip().rpartition(":")
+        try:
+            _, writer = await asyncio.wait_for(asyncio.open_connection(host, int(port)), timeout_s)
+        except (OSError, TimeoutError, ValueError):
+            continue
+        writer.close()
+        return True
+    return False
 
 
 def mount_observability(app: FastAPI) -> None:

@@ -26,7 +26,7 @@ from wegweiser.common.consumer import EventDispatcher, EventHandler
 from wegweiser.common.db import DATABASE_POOL_SIZE, UnitOfWork, create_engine
 from wegweiser.common.engine import ConsumerEngine, EngineConfig
 from wegweiser.common.events import Event
-from wegweiser.common.http import ReadyCheck
+from wegweiser.common.http import ReadyCheck, broker_reachable
 from wegweiser.common.migrations import Migrations, upgrade_database
 from wegweiser.common.outbox import OutboxRelay
 from wegweiser.common.regions import kreis_of
@@ -196,7 +196,10 @@ class ServiceRuntime:
         async def consumers() -> bool:
             return all(engine.ready for engine in self.consumers)
 
-        return {"database": database, "outbox_relay": outbox_relay, "consumers": consumers}
+        async def broker() -> bool:
+            return await broker_reachable(self.settings.kafka_bootstrap_servers)
+
+        return {"database": database, "outbox_relay": outbox_relay, "consumers": consumers, "broker": broker}
 
 
 def freeze_start_up_objects() -> None:

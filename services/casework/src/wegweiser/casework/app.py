@@ -18,7 +18,7 @@ from wegweiser.casework.settings import CaseworkSettings
 from wegweiser.casework.web import routes as web
 from wegweiser.common import events, localtime, topics
 from wegweiser.common.engine import EngineConfig
-from wegweiser.common.http import health_router, install_problem_handlers, mount_observability
+from wegweiser.common.http import install_health, install_problem_handlers, mount_observability
 from wegweiser.common.periodic import every, running
 from wegweiser.common.runtime import ConsumerSpec, ServiceRuntime
 
@@ -100,7 +100,7 @@ def build(settings: CaseworkSettings) -> FastAPI:
     )
     app.state.runtime = runtime
     install_problem_handlers(app)
-    app.include_router(health_router(runtime.ready_checks()))
+    install_health(app, runtime.ready_checks())
     app.include_router(api.router())
     web.install(app, settings)
     mount_observability(app)

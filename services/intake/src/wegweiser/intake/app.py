@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
-from wegweiser.common.http import health_router, install_problem_handlers, mount_observability
+from wegweiser.common.http import install_health, install_problem_handlers, mount_observability
 from wegweiser.common.periodic import every, running
 from wegweiser.common.runtime import ServiceRuntime
 from wegweiser.intake import api, retention, uploads
@@ -63,7 +63,7 @@ def build(settings: IntakeSettings) -> FastAPI:
     app.state.quotas = quotas
     install_problem_handlers(app)
     api.install_error_handlers(app)
-    app.include_router(health_router(runtime.ready_checks()))
+    install_health(app, runtime.ready_checks())
     app.include_router(api.router())
     app.include_router(uploads.router())
     mount_observability(app)

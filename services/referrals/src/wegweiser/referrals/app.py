@@ -19,7 +19,7 @@ from wegweiser.common import events, topics
 from wegweiser.common.broker import broker_sender
 from wegweiser.common.engine import EngineConfig
 from wegweiser.common.events.referrals import partner_feedback_topic, partner_referrals_topic
-from wegweiser.common.http import health_router, install_problem_handlers, mount_observability
+from wegweiser.common.http import install_health, install_problem_handlers, mount_observability
 from wegweiser.common.outbox import OutboxRelay, Send
 from wegweiser.common.runtime import ConsumerSpec, ServiceRuntime
 from wegweiser.referrals import api
@@ -203,7 +203,7 @@ def build(
         return feedback.ready
 
     checks = {**runtime.ready_checks(), "feedback_consumer": feedback_ready}
-    app.include_router(health_router(checks))
+    install_health(app, checks)
     app.include_router(api.router())
 
     @app.get("/asyncapi.json", tags=["docs"], include_in_schema=False)

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from wegweiser.common import localtime
 from wegweiser.common.engine import EngineConfig
-from wegweiser.common.http import health_router, install_problem_handlers, mount_observability
+from wegweiser.common.http import install_health, install_problem_handlers, mount_observability
 from wegweiser.common.runtime import ConsumerSpec, ServiceRuntime
 from wegweiser.statistics import api, dashboard
 from wegweiser.statistics.migrations import MIGRATIONS
@@ -62,7 +62,7 @@ def build(
     app.state.runtime = runtime
     app.state.statistics = statistics
     install_problem_handlers(app)
-    app.include_router(health_router(runtime.ready_checks()))
+    install_health(app, runtime.ready_checks())
     app.include_router(api.router())
     app.include_router(api.asyncapi_router())
     app.include_router(dashboard.router())

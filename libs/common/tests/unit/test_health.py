@@ -1,0 +1,70 @@
+"""Readiness tells the truth: 503 without the database, 200 "degraded" with since-when without the broker."""
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from prometheus_client import REGISTRY
+
+from wegweiser.common.http import broker_reachable, install_health, install_problem_handlers
+from wegweiser.common.testing.infra import free_port
+
+UP = {"database": True, "broker": True}
+
+
+async def _check(name: str) -> bool:
+    return UP[name]
+
+
+async def database() -> bool:
+    return await _check("database")
+
+
+async def broker() -> bool:
+    return await _check("broker")
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    app = FastAPI()
+    install_problem_handlers(app)
+    install_health(app, {"database": database, "broker": broker})
+    UP.update(database=True, broker=True)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:
+        yield c
+
+
+async def test_all_up_is_ready(client: httpx.AsyncClient) -> None:
+    answer = await client.get("/health/ready")
+    assert answer.status_code == 200
+    assert answer.json() == {"status": "ok", "checks": UP, "failing_since": {}}
+
+
+async def test_without_the_broker_the_service_stays_in_service_marked_degraded_since_when(
+    client: httpx.AsyncClient,
+) -> None:
+    UP["broker"] = False
+    first = await client.get("/health/ready")
+    second = await client.get("/health/ready")
+    assert first.status_code == second.status_code == 200
+    assert second.json()["status"] == "degraded"
+    assert second.json()["failing_since"]["broker"] == first.json()["failing_since"]["broker"]
+    assert REGISTRY.get_sample_value("wegweiser_ready_check_up", {"check": "broker"}) == 0
+    since = REGISTRY.get_sample_value("wegweiser_ready_check_failing_since_seconds", {"check": "broker"})
+    assert since is not None and since > 0
+    UP["broker"] = True
+    assert (await client.get("/health/ready")).json()["status"] == "ok"
+    assert REGISTRY.get_sample_value("wegweiser_ready_check_up", {"check": "broker"}) == 1
+
+
+async def test_without_the_database_it_is_unavailable(client: httpx.AsyncClient) -> None:
+    UP["database"] = False
+    answer = await client.get("/health/ready")
+    assert answer.status_code == 503
+    assert answer.json()["status"] == "unavailable"
+    assert set(answer.json()["failing_since"]) == {"database"}
+
+
+async def test_broker_reachable_is_false_for_a_closed_port() -> None:
+    assert not await broker_reachable(f"127.0.0.1:{free_port()}", timeout_s=0.5)
