@@ -65,7 +65,8 @@ COMMON_METADATA: MetaData = CommonTable.metadata
 
 
 def create_engine(url: str) -> AsyncEngine:
-    """An async engine; SQLite gets WAL and a busy timeout because relay and handlers write concurrently."""
+    """An async engine; SQLite gets WAL and a busy timeout because relay and handlers write concurrently,
+    and ``secure_delete`` so that erased personal data is overwritten in the file, not only unlinked."""
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30})
 
@@ -75,12 +76,26 @@ def create_engine(url: str) -> AsyncEngine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA secure_delete=ON")
             cursor.close()
 
         return engine
     return create_async_engine(
         url, pool_size=DATABASE_POOL_SIZE // 3, max_overflow=DATABASE_POOL_SIZE * 2 // 3, pool_pre_ping=True
     )
+
+
+async def forget_deleted_bytes(engine: AsyncEngine) -> None:
+    """After an erasure: make the deleted rows unreadable in the files too.
+
+    SQLite: ``secure_delete`` zeroes the freed pages, but earlier versions of those pages stay in the
+    write-ahead log until a checkpoint; a TRUNCATE checkpoint writes them back and empties the log.
+    PostgreSQL: dead row versions stay in the table files until VACUUM reclaims them (autovacuum, usually
+    within minutes; docs/security.md), which no statement inside a transaction can force.
+    """
+    if engine.dialect.name == "sqlite":
+        async with engine.connect() as conn:
+            await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 class UnitOfWork:
