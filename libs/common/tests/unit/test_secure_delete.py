@@ -32,3 +32,27 @@ async def test_a_deleted_name_is_gone_from_the_database_and_its_log(tmp_path: Pa
         assert b"Keep-" in remaining
     finally:
         await engine.dispose()
+
+
+def test_the_probe_sees_deleted_bytes_when_secure_delete_is_off(tmp_path: Path) -> None:
+    """The control: without secure_delete the same erasure leaves the name readable (this SQLite may
+    default to on; our engines set it explicitly so a build that defaults to off cannot leak)."""
+    import sqlite3
+
+    path = tmp_path / "control.db"
+    connection = sqlite3.connect(path)
+    try:
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA secure_delete=OFF")
+        connection.execute("CREATE TABLE persons (id INTEGER PRIMARY KEY, name TEXT)")
+        connection.executemany(
+            "INSERT INTO persons (name) VALUES (?)",
+            [(f"{NAME}-{i}" if i % 2 else f"Keep-{i}",) for i in range(200)],
+        )
+        connection.commit()
+        connection.execute("DELETE FROM persons WHERE name LIKE ?", (f"{NAME}%",))
+        connection.commit()
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        connection.close()
+    assert NAME.encode() in path.read_bytes()
