@@ -22,9 +22,10 @@ from opentelemetry.propagators.textmap import Getter
 from opentelemetry.trace import SpanKind
 
 from wegweiser.common.engine.config import EngineConfig
+from wegweiser.common.engine.items import Input, Item, State, Write
 from wegweiser.common.engine.metrics import EngineMetrics
 from wegweiser.common.engine.record import Handler, MalformedRecord, Record
-from wegweiser.common.engine.scheduler import Input, Item, PartitionWork, State, Write
+from wegweiser.common.engine.scheduler import PartitionWork
 from wegweiser.common.engine.topics import ensure_topics
 from wegweiser.common.engine.wire import Kind, Meta, Resolution, dlq_topic, join, retry_topic, split
 from wegweiser.common.kafka_security import client_options
