@@ -12,10 +12,10 @@ from collections import defaultdict, deque
 from dataclasses import dataclass, field, replace
 
 from wegweiser.common.engine.config import EngineConfig
+from wegweiser.common.engine.copy_headers import Kind, Meta, Resolution, join, split
 from wegweiser.common.engine.items import Input, Item, Write
 from wegweiser.common.engine.record import Record
 from wegweiser.common.engine.scheduler import PartitionWork
-from wegweiser.common.engine.wire import Kind, Meta, Resolution, join, split
 
 TOPIC = "t"
 GROUP = "g"

@@ -9,10 +9,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from wegweiser.common.engine import EngineConfig, Record
+from wegweiser.common.engine.copy_headers import Kind, Meta, join, split
+from wegweiser.common.engine.dlq_command import add_dlq_commands, parse_duration
 from wegweiser.common.engine.offsets import OffsetTracker
-from wegweiser.common.engine.operator import add_dlq_commands, parse_duration
-from wegweiser.common.engine.topics import dlq_retention_ms
-from wegweiser.common.engine.wire import Kind, Meta, dlq_topic, join, retry_topic, split
+from wegweiser.common.engine.retry_topics import dlq_retention_ms, dlq_topic, retry_topic
 
 DAY = 24 * 3600 * 1000
 

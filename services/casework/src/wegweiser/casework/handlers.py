@@ -32,8 +32,8 @@ from wegweiser.casework.domain.model import (
 from wegweiser.casework.programmes import person_fields_for
 from wegweiser.common import events
 from wegweiser.common.auth import Principal
-from wegweiser.common.consumer import EventHandler
 from wegweiser.common.db import UnitOfWork
+from wegweiser.common.dispatch import EventHandler
 from wegweiser.common.envelope import Envelope
 from wegweiser.common.events import ClosureReason, GoalStatus, Programme
 from wegweiser.common.pseudonyms import pseudonym

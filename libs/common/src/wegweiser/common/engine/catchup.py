@@ -7,10 +7,10 @@ Nothing from the cursor on is committed meanwhile, so a restart simply reads the
 
 from __future__ import annotations
 
+from wegweiser.common.engine.copy_headers import Kind
 from wegweiser.common.engine.items import Input, Item, Write, lane_key
 from wegweiser.common.engine.lanes import LaneBook
 from wegweiser.common.engine.record import Record
-from wegweiser.common.engine.wire import Kind
 
 
 class CatchUp(LaneBook):

@@ -26,10 +26,10 @@ from wegweiser.common.engine.metrics import EngineMetrics, partition_gauges
 from wegweiser.common.engine.pairs import Pair, Topology
 from wegweiser.common.engine.reading import CatchUpReader, GroupReader
 from wegweiser.common.engine.record import Handler
+from wegweiser.common.engine.retry_topics import ensure_topics
 from wegweiser.common.engine.running import HandlerRunner
 from wegweiser.common.engine.scheduler import PartitionWork
 from wegweiser.common.engine.sending import CopyWriter
-from wegweiser.common.engine.topics import ensure_topics
 
 log = logging.getLogger(__name__)
 

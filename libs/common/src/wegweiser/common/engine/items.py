@@ -6,8 +6,8 @@ import time
 from dataclasses import dataclass, field
 from enum import Enum, IntEnum
 
+from wegweiser.common.engine.copy_headers import Meta
 from wegweiser.common.engine.record import Record
-from wegweiser.common.engine.wire import Meta
 
 LaneKey = tuple[str, str]
 

@@ -14,11 +14,11 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from wegweiser.common.engine.config import EngineConfig
+from wegweiser.common.engine.copy_headers import Kind, Meta
 from wegweiser.common.engine.fairness import FairTurns
 from wegweiser.common.engine.items import Input, Item, Lane, LaneKey, State, Write, seq_of, wall_clock_ms
 from wegweiser.common.engine.offsets import OffsetTracker
 from wegweiser.common.engine.record import Record
-from wegweiser.common.engine.wire import Kind, Meta
 
 NO_WRITES: list[Write] = []
 UNKNOWN = 2**62  # a retry offset not known yet

@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 
 from aiokafka import TopicPartition
 
+from wegweiser.common.engine.copy_headers import Meta
 from wegweiser.common.engine.items import Input, Item
 from wegweiser.common.engine.record import Record
+from wegweiser.common.engine.retry_topics import dlq_topic, retry_topic
 from wegweiser.common.engine.scheduler import PartitionWork
-from wegweiser.common.engine.wire import Meta, dlq_topic, retry_topic
 
 Prepared = tuple[Record, Meta | None]
 

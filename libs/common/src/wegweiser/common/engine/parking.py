@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from wegweiser.common.engine.copy_headers import Kind, Meta, Resolution
 from wegweiser.common.engine.items import Input, Item, State, Write, lane_key
 from wegweiser.common.engine.lanes import UNKNOWN, LaneBook
 from wegweiser.common.engine.record import Record
-from wegweiser.common.engine.wire import Kind, Meta, Resolution
 
 
 class Parking(LaneBook):

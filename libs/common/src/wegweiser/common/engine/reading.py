@@ -17,10 +17,10 @@ from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.errors import ConsumerStoppedError, KafkaError
 from aiokafka.structs import ConsumerRecord
 
+from wegweiser.common.engine.copy_headers import Kind, split
 from wegweiser.common.engine.items import Input
 from wegweiser.common.engine.pairs import Pair, Prepared
 from wegweiser.common.engine.record import Record
-from wegweiser.common.engine.wire import Kind, split
 from wegweiser.common.kafka_security import client_options
 
 if TYPE_CHECKING:

@@ -19,11 +19,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from wegweiser.common.engine.catchup import CatchUp
+from wegweiser.common.engine.copy_headers import Kind, Meta
 from wegweiser.common.engine.items import Input, Item, Write, lane_key
 from wegweiser.common.engine.lanes import UNKNOWN
 from wegweiser.common.engine.parking import Parking
 from wegweiser.common.engine.record import Record
-from wegweiser.common.engine.wire import Kind, Meta
 
 _NO_MARKERS: list[int] = []  # shared and never appended to: callers only iterate
 

@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING
 
 from aiokafka import AIOKafkaProducer
 
+from wegweiser.common.engine.copy_headers import Kind, Meta, Resolution, join
 from wegweiser.common.engine.items import Input, Item, Write
 from wegweiser.common.engine.pairs import Pair
-from wegweiser.common.engine.wire import Kind, Meta, Resolution, dlq_topic, join, retry_topic
+from wegweiser.common.engine.retry_topics import dlq_topic, retry_topic
 from wegweiser.common.kafka_security import client_options
 
 if TYPE_CHECKING:

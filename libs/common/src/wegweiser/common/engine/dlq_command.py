@@ -22,9 +22,9 @@ from dataclasses import dataclass, replace
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from wegweiser.common.engine.copy_headers import Kind, Meta, Resolution, join, split
 from wegweiser.common.engine.record import CloudEventHeaders
-from wegweiser.common.engine.topics import partition_counts
-from wegweiser.common.engine.wire import Kind, Meta, Resolution, dlq_topic, join, retry_topic, split
+from wegweiser.common.engine.retry_topics import dlq_topic, partition_counts, retry_topic
 from wegweiser.common.kafka_security import client_options
 
 DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
