@@ -4,7 +4,7 @@ from wegweiser.common import events
 
 
 def test_every_status_event_names_its_status_and_a_reminder_changes_none() -> None:
-    assert events.REFERRAL_STATUS_OF == {
+    assert {
         events.ReferralSent: "sent",
         events.ReferralAccepted: "accepted",
         events.ReferralDeclined: "declined",
@@ -13,7 +13,7 @@ def test_every_status_event_names_its_status_and_a_reminder_changes_none() -> No
         events.ReferralDropped: "dropped",
         events.ReferralExpired: "expired",
         events.ReferralUnroutable: "unroutable",
-    }
+    } == events.REFERRAL_STATUS_OF
     assert events.ReferralReminded.referral_status is None
 
 
