@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import benchkit
 
 from wegweiser.common.engine import ConsumerEngine, EngineConfig, Record
-from wegweiser.common.engine.operator import list_entries
+from wegweiser.common.engine.dlq_command import list_entries
 
 STUTTGART = "08111000"
 FAILING = "08416041"  # Tübingen: fails every event

@@ -28,8 +28,7 @@ from wegweiser.casework.app import build as build_casework
 from wegweiser.casework.settings import CaseworkSettings
 from wegweiser.common import auth, topics
 from wegweiser.common.engine import EngineConfig
-from wegweiser.common.engine.topics import dlq_retention_ms
-from wegweiser.common.engine.wire import dlq_topic, retry_topic
+from wegweiser.common.engine.retry_topics import dlq_retention_ms, dlq_topic, retry_topic
 from wegweiser.common.events.referrals import partner_feedback_topic
 from wegweiser.common.kafka_security import KafkaSecurity
 from wegweiser.common.runtime import ConsumerSpec
@@ -444,7 +443,7 @@ class Consumed:
         return dlq_topic(self.source.name, self.group)
 
     def expected(self) -> dict[str, tuple[int, int]]:
-        """Topic name -> (partitions, retention.ms) as wegweiser.common.engine.topics would create it."""
+        """Topic name -> (partitions, retention.ms) as engine.retry_topics would create it."""
         partitions = self.source.partitions
         return {
             self.retry: (partitions, self.config.retry_retention_ms),

@@ -12,9 +12,10 @@ from collections import defaultdict, deque
 from dataclasses import dataclass, field, replace
 
 from wegweiser.common.engine.config import EngineConfig
+from wegweiser.common.engine.copy_headers import Kind, Meta, Resolution, join, split
+from wegweiser.common.engine.items import Input, Item, Write
 from wegweiser.common.engine.record import Record
-from wegweiser.common.engine.scheduler import Input, Item, PartitionWork, Write
-from wegweiser.common.engine.wire import Kind, Meta, Resolution, join, split
+from wegweiser.common.engine.scheduler import PartitionWork
 
 TOPIC = "t"
 GROUP = "g"
@@ -214,9 +215,9 @@ class Sim:
         if item.lane in lanes:
             self.violations.append(f"two running in lane {item.lane}")
         self.running.append(item)
-        if self.work.running > cfg.max_in_flight_per_partition:
+        if self.work.turns.running > cfg.max_in_flight_per_partition:
             self.violations.append("partition in-flight bound exceeded")
-        if self.work.running_by_ags[item.ags] > cfg.max_in_flight_per_ags:
+        if self.work.turns.running_by_ags[item.ags] > cfg.max_in_flight_per_ags:
             self.violations.append("AGS in-flight bound exceeded")
         return True
 

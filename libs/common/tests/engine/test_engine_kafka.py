@@ -20,9 +20,14 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
 from wegweiser.common.engine import ConsumerEngine, EngineConfig, MalformedRecord, Record
-from wegweiser.common.engine.operator import discard_entries, list_entries, replay_entries, show_entry
-from wegweiser.common.engine.topics import ensure_topics, partition_counts, retention_ms
-from wegweiser.common.engine.wire import dlq_topic, retry_topic
+from wegweiser.common.engine.dlq_command import discard_entries, list_entries, replay_entries, show_entry
+from wegweiser.common.engine.retry_topics import (
+    dlq_topic,
+    ensure_topics,
+    partition_counts,
+    retention_ms,
+    retry_topic,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -332,7 +337,7 @@ async def test_sigkill_mid_stream_then_restart_applies_every_event_exactly_once_
 def test_dlq_cli_lists_through_the_broker(kafka_bootstrap: str, capsys: pytest.CaptureFixture[str]) -> None:
     import argparse
 
-    from wegweiser.common.engine.operator import add_dlq_commands
+    from wegweiser.common.engine.dlq_command import add_dlq_commands
 
     parser = argparse.ArgumentParser(prog="wegweiser")
     add_dlq_commands(parser.add_subparsers(dest="command"))

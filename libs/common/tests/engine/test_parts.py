@@ -9,10 +9,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from wegweiser.common.engine import EngineConfig, Record
+from wegweiser.common.engine.copy_headers import Kind, Meta, join, split
+from wegweiser.common.engine.dlq_command import add_dlq_commands, parse_duration
 from wegweiser.common.engine.offsets import OffsetTracker
-from wegweiser.common.engine.operator import add_dlq_commands, parse_duration
-from wegweiser.common.engine.topics import dlq_retention_ms
-from wegweiser.common.engine.wire import Kind, Meta, dlq_topic, join, retry_topic, split
+from wegweiser.common.engine.retry_topics import dlq_retention_ms, dlq_topic, retry_topic
 
 DAY = 24 * 3600 * 1000
 
@@ -219,7 +219,7 @@ def test_the_consumer_span_continues_the_producers_trace() -> None:
     trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
     headers = (("ce_id", b"id-1"), ("traceparent", f"00-{trace_id}-00f067aa0ba902b7-01".encode()))
     record = Record("t.retry.g", 2, 9, "08111000", b"{}", headers, 0, 2, "t", 2, 5)
-    with engine._span(record):
+    with engine.runner.span(record):
         pass
     (span,) = exporter.get_finished_spans()
     assert span.kind is SpanKind.CONSUMER

@@ -15,9 +15,10 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
 from wegweiser.common.engine.config import EngineConfig
+from wegweiser.common.engine.copy_headers import Kind
+from wegweiser.common.engine.items import Input, State
 from wegweiser.common.engine.record import Record
-from wegweiser.common.engine.scheduler import Input, PartitionWork, State
-from wegweiser.common.engine.wire import Kind
+from wegweiser.common.engine.scheduler import PartitionWork
 
 
 def _load_sim():  # type: ignore[no-untyped-def]

@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from wegweiser.common import events
-from wegweiser.common.consumer import EventDispatcher
+from wegweiser.common.dispatch import EventDispatcher
 from wegweiser.common.engine import MalformedRecord, Record
 from wegweiser.common.events import Programme
 from wegweiser.referrals.clock import FakeClock

@@ -108,7 +108,7 @@ def parser() -> argparse.ArgumentParser:
     for command in (revision, upgrade, check):
         command.set_defaults(run=_migrations)
 
-    from wegweiser.common.engine.operator import add_dlq_commands
+    from wegweiser.common.engine.dlq_command import add_dlq_commands
 
     add_dlq_commands(commands)
     return root

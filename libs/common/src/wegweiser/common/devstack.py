@@ -19,6 +19,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -134,6 +135,30 @@ def demo_tokens() -> dict[str, str]:
     }
 
 
+_DEMO_PERSONS = [
+    {
+        "role": "head",
+        "family_name": "Haddad",
+        "given_names": "Rania",
+        "date_of_birth": "1988-03",
+        "sex": "female",
+        "nationalities": ["SY"],
+        "languages": ["ar"],
+        "residence_status": "recognised_refugee",
+    },
+    {
+        "role": "child",
+        "family_name": "Haddad",
+        "given_names": "Omar",
+        "date_of_birth": "2016",
+        "sex": "male",
+        "nationalities": ["SY"],
+        "languages": ["ar", "de"],
+        "residence_status": "recognised_refugee",
+    },
+]
+
+
 def seed(stack: ServiceProcesses, tokens: Mapping[str, str]) -> None:
     """A household allocated to Stuttgart, its case, and six consultations (enough to pass suppression)."""
     reference = f"DEMO-{uuid.uuid4().hex[:8]}"
@@ -146,28 +171,7 @@ def seed(stack: ServiceProcesses, tokens: Mapping[str, str]) -> None:
                 "authority_reference": reference,
                 "ags": "08111000",
                 "allocation_date": today.isoformat(),
-                "persons": [
-                    {
-                        "role": "head",
-                        "family_name": "Haddad",
-                        "given_names": "Rania",
-                        "date_of_birth": "1988-03",
-                        "sex": "female",
-                        "nationalities": ["SY"],
-                        "languages": ["ar"],
-                        "residence_status": "recognised_refugee",
-                    },
-                    {
-                        "role": "child",
-                        "family_name": "Haddad",
-                        "given_names": "Omar",
-                        "date_of_birth": "2016",
-                        "sex": "male",
-                        "nationalities": ["SY"],
-                        "languages": ["ar", "de"],
-                        "residence_status": "recognised_refugee",
-                    },
-                ],
+                "persons": _DEMO_PERSONS,
             },
             timeout=10,
         )
@@ -175,16 +179,7 @@ def seed(stack: ServiceProcesses, tokens: Mapping[str, str]) -> None:
         .json()
     )
     counsellor = {"Authorization": f"Bearer {tokens['counsellor']}"}
-    # A new consumer group first works through the topic's history, which on a long-used broker takes a while.
-    deadline = time.monotonic() + 180
-    while True:
-        cases = httpx.get(f"{stack.url('casework')}/v1/cases?ags=08111000", headers=counsellor).json()
-        case = next((c for c in cases if c["arrival_id"] == arrival["arrival_id"]), None)
-        if case or time.monotonic() > deadline:
-            break
-        time.sleep(0.3)
-    if case is None:
-        raise RuntimeError("the demo case was not opened within 180 s; see the casework log")
+    case = _wait_for_case(stack, counsellor, arrival["arrival_id"])
     for i, kind in enumerate(["erstgespraech"] + ["folgeberatung"] * 5):
         httpx.post(
             f"{stack.url('casework')}/v1/cases/{case['case_id']}/consultations",
@@ -198,6 +193,21 @@ def seed(stack: ServiceProcesses, tokens: Mapping[str, str]) -> None:
             },
         ).raise_for_status()
     print(f"seeded: arrival {arrival['arrival_id']} → case {case['case_id']} with 6 consultations")
+
+
+def _wait_for_case(stack: ServiceProcesses, counsellor: Mapping[str, str], arrival_id: str) -> dict[str, Any]:
+    """Casework opens the case from the arrival event."""
+    # A new consumer group first works through the topic's history, which on a long-used broker takes a while.
+    deadline = time.monotonic() + 180
+    while True:
+        cases = httpx.get(f"{stack.url('casework')}/v1/cases?ags=08111000", headers=counsellor).json()
+        case = next((c for c in cases if c["arrival_id"] == arrival_id), None)
+        if case or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    if case is None:
+        raise RuntimeError("the demo case was not opened within 180 s; see the casework log")
+    return case
 
 
 def up(*, seed_demo: bool = True) -> int:

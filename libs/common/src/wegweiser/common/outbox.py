@@ -17,11 +17,12 @@ from typing import Any
 
 import orjson
 from opentelemetry import propagate, trace
-from sqlalchemy import Text, cast, delete, select, text, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy import Text, cast, delete, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from wegweiser.common.db import OutboxRecord, utcnow
+from wegweiser.common.leadership import exclusive
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
@@ -54,7 +55,7 @@ class OutboxRelay:
 
     async def run(self) -> None:
         """Hold leadership and publish until cancelled."""
-        async with self._leadership():
+        async with exclusive(self._engine, ADVISORY_LOCK_KEY):
             self.is_leader = True
             log.info("outbox relay is the leader for this database")
             while True:
@@ -70,24 +71,6 @@ class OutboxRelay:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self.poll_interval_s)
                     self._wake.clear()
-
-    @contextlib.asynccontextmanager
-    async def _leadership(self) -> Any:
-        if self._engine.dialect.name != "postgresql":
-            yield
-            return
-        async with self._engine.connect() as conn:
-            await self._acquire(conn)
-            try:
-                yield
-            finally:
-                with contextlib.suppress(Exception):
-                    await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_LOCK_KEY})
-
-    async def _acquire(self, conn: AsyncConnection) -> None:
-        """Wait as a standby until the active relay's session ends (its lock is released with it)."""
-        await conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": ADVISORY_LOCK_KEY})
-        await conn.commit()
 
     async def publish_pending(self) -> int:
         """Publish one batch of unsent events in id order; returns how many were sent.

@@ -22,8 +22,8 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from wegweiser.common import topics
 from wegweiser.common.auth import JwksValidator
 from wegweiser.common.broker import broker_sender, create_broker, create_producer, producer_sender
-from wegweiser.common.consumer import EventDispatcher, EventHandler
 from wegweiser.common.db import DATABASE_POOL_SIZE, UnitOfWork, create_engine
+from wegweiser.common.dispatch import EventDispatcher, EventHandler
 from wegweiser.common.engine import ConsumerEngine, EngineConfig
 from wegweiser.common.events import Event
 from wegweiser.common.http import ReadyCheck, broker_reachable

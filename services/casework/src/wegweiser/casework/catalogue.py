@@ -9,7 +9,7 @@ from __future__ import annotations
 from wegweiser.casework.db import PartnerRow, ProgrammeRow
 from wegweiser.casework.handlers import CaseworkUnitOfWork, on
 from wegweiser.common import events
-from wegweiser.common.consumer import EventHandler
+from wegweiser.common.dispatch import EventHandler
 from wegweiser.common.envelope import Envelope
 
 

@@ -32,8 +32,8 @@ from wegweiser.casework.domain.model import (
 from wegweiser.casework.programmes import person_fields_for
 from wegweiser.common import events
 from wegweiser.common.auth import Principal
-from wegweiser.common.consumer import EventHandler
 from wegweiser.common.db import UnitOfWork
+from wegweiser.common.dispatch import EventHandler
 from wegweiser.common.envelope import Envelope
 from wegweiser.common.events import ClosureReason, GoalStatus, Programme
 from wegweiser.common.pseudonyms import pseudonym
@@ -274,17 +274,7 @@ async def close_case_for_withdrawal(
 
 # --- consumer of referrals' status events ---------------------------------------------------------------
 
-_STATUS_OF: dict[type[events.Event], str] = {
-    events.ReferralSent: "sent",
-    events.ReferralAccepted: "accepted",
-    events.ReferralDeclined: "declined",
-    events.ReferralStarted: "started",
-    events.ReferralCompleted: "completed",
-    events.ReferralDropped: "dropped",
-    events.ReferralExpired: "expired",
-    events.ReferralUnroutable: "unroutable",
-}
-REFERRAL_STATUS_EVENTS = tuple(_STATUS_OF)
+REFERRAL_STATUS_EVENTS = tuple(events.REFERRAL_STATUS_OF)
 
 
 async def apply_referral_status(event: events.Event, envelope: Envelope, uow: CaseworkUnitOfWork) -> None:
@@ -301,7 +291,7 @@ async def apply_referral_status(event: events.Event, envelope: Envelope, uow: Ca
     case_id = getattr(event, "case_id")  # noqa: B009 - every status event has it
     updated = referral.model_copy(
         update={
-            "status": _STATUS_OF[type(event)],
+            "status": events.REFERRAL_STATUS_OF[type(event)],
             "status_at": occurred_at,
             "status_reason": getattr(event, "reason", None),
             "status_reason_de": getattr(event, "reason_de", None),

@@ -10,23 +10,18 @@ concurrent run finds it erased and skips it, and ``case.erased`` is published ex
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import datetime as dt
-import json
 import uuid
 from collections.abc import Callable
-
-from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from wegweiser.casework.handlers import CaseworkUnitOfWork, erase_case
 from wegweiser.casework.migrations import MIGRATIONS
 from wegweiser.casework.settings import CaseworkSettings
 from wegweiser.common import localtime
-from wegweiser.common.db import create_engine, utcnow
-from wegweiser.common.migrations import upgrade_database
+from wegweiser.common.db import utcnow
 from wegweiser.common.outbox import prune_published
 from wegweiser.common.retention import PurgeReport, RetentionPeriod
+from wegweiser.common.retention_command import RetentionCommand
 
 BATCH = 200  # cases per transaction
 
@@ -83,39 +78,17 @@ async def run_purge(
     )
 
 
-async def _main(args: argparse.Namespace) -> None:
-    settings = CaseworkSettings()
-    engine = create_engine(settings.database_url)
-    try:
-        await upgrade_database(engine, MIGRATIONS)
-        sessions = async_sessionmaker(engine, expire_on_commit=False)
-
-        def unit_of_work() -> CaseworkUnitOfWork:
-            return CaseworkUnitOfWork(sessions)
-
-        if args.dry_run:
-            today = args.today or localtime.today()
-            due = await due_cases(unit_of_work, period=settings.retention, today=today)
-            print(json.dumps({"today": today.isoformat(), "due_cases": [str(c) for c in due]}, indent=2))
-        else:
-            report = await run_purge(unit_of_work, settings)
-            print(json.dumps(report.as_json(), indent=2))
-    finally:
-        await engine.dispose()
-
-
-def main(argv: list[str] | None = None) -> None:
-    cli = argparse.ArgumentParser(
-        prog="python -m wegweiser.casework.retention",
-        description="Erase the personal data of cases closed longer ago than CASEWORK_RETENTION_MONTHS.",
-    )
-    cli.add_argument("--dry-run", action="store_true", help="only list the cases that are due")
-    cli.add_argument("--today", type=dt.date.fromisoformat, help="with --dry-run: what is due on this date")
-    args = cli.parse_args(argv)
-    if args.today and not args.dry_run:
-        cli.error("--today only with --dry-run: a purge always judges by the real date")
-    asyncio.run(_main(args))
+COMMAND = RetentionCommand(
+    service="casework",
+    records="cases",
+    description="Erase the personal data of cases closed longer ago than CASEWORK_RETENTION_MONTHS.",
+    settings=CaseworkSettings,
+    migrations=MIGRATIONS,
+    unit_of_work=CaseworkUnitOfWork,
+    due=due_cases,
+    purge=run_purge,
+)
 
 
 if __name__ == "__main__":
-    main()
+    COMMAND.main()

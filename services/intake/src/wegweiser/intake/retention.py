@@ -16,20 +16,15 @@ Concurrent runs are harmless: an arrival is erased by a conditional UPDATE that 
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import datetime as dt
-import json
 import uuid
 from collections.abc import Callable
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
-
 from wegweiser.common import localtime
-from wegweiser.common.db import create_engine, utcnow
-from wegweiser.common.migrations import upgrade_database
+from wegweiser.common.db import utcnow
 from wegweiser.common.outbox import prune_published
 from wegweiser.common.retention import PurgeReport, RetentionPeriod
+from wegweiser.common.retention_command import RetentionCommand
 from wegweiser.intake.handlers import IntakeUnitOfWork
 from wegweiser.intake.migrations import MIGRATIONS
 from wegweiser.intake.settings import IntakeSettings
@@ -97,38 +92,17 @@ async def run_purge(unit_of_work: Callable[[], IntakeUnitOfWork], settings: Inta
     )
 
 
-async def _main(args: argparse.Namespace) -> None:
-    settings = IntakeSettings()
-    engine = create_engine(settings.database_url)
-    try:
-        await upgrade_database(engine, MIGRATIONS)
-        sessions = async_sessionmaker(engine, expire_on_commit=False)
-
-        def unit_of_work() -> IntakeUnitOfWork:
-            return IntakeUnitOfWork(sessions)
-
-        if args.dry_run:
-            today = args.today or localtime.today()
-            due = await due_arrivals(unit_of_work, period=settings.retention, today=today)
-            print(json.dumps({"today": today.isoformat(), "due_arrivals": [str(a) for a in due]}, indent=2))
-        else:
-            print(json.dumps((await run_purge(unit_of_work, settings)).as_json(), indent=2))
-    finally:
-        await engine.dispose()
-
-
-def main(argv: list[str] | None = None) -> None:
-    cli = argparse.ArgumentParser(
-        prog="python -m wegweiser.intake.retention",
-        description="Erase the persons of arrivals allocated longer ago than INTAKE_RETENTION_MONTHS.",
-    )
-    cli.add_argument("--dry-run", action="store_true", help="only list the arrivals that are due")
-    cli.add_argument("--today", type=dt.date.fromisoformat, help="with --dry-run: what is due on this date")
-    args = cli.parse_args(argv)
-    if args.today and not args.dry_run:
-        cli.error("--today only with --dry-run: a purge always judges by the real date")
-    asyncio.run(_main(args))
+COMMAND = RetentionCommand(
+    service="intake",
+    records="arrivals",
+    description="Erase the persons of arrivals allocated longer ago than INTAKE_RETENTION_MONTHS.",
+    settings=IntakeSettings,
+    migrations=MIGRATIONS,
+    unit_of_work=IntakeUnitOfWork,
+    due=due_arrivals,
+    purge=run_purge,
+)
 
 
 if __name__ == "__main__":
-    main()
+    COMMAND.main()

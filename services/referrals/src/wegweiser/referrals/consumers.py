@@ -17,8 +17,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 
 from wegweiser.common import events
-from wegweiser.common.consumer import EventDispatcher
 from wegweiser.common.db import UnitOfWork
+from wegweiser.common.dispatch import EventDispatcher
 from wegweiser.common.engine import ConsumerEngine, EngineConfig, Record
 from wegweiser.common.envelope import Envelope
 from wegweiser.common.events.referrals import partner_feedback_topic

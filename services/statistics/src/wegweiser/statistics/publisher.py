@@ -23,12 +23,13 @@ from sqlmodel import col
 from wegweiser.common import events
 from wegweiser.common.db import OutboxRecord, UnitOfWork, utcnow
 from wegweiser.common.envelope import encode
+from wegweiser.common.leadership import exclusive
 from wegweiser.statistics.catalogue import INDICATORS
 from wegweiser.statistics.compute import Frame, all_families
 from wegweiser.statistics.db import FeedState
 from wegweiser.statistics.generations import Generations
 from wegweiser.statistics.geography import REGION_LEVELS, RegionTree, region_tree
-from wegweiser.statistics.leadership import PUBLISH, exclusive
+from wegweiser.statistics.leadership import PUBLISH
 from wegweiser.statistics.periods import PeriodRange
 from wegweiser.statistics.projection import tables
 from wegweiser.statistics.projection.loader import load_facts

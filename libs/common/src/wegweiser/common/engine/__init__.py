@@ -39,7 +39,7 @@ How it works
 * **Park, retry, dead-letter.** A failed event stays at the head of its lane (the lane is parked;
   other lanes continue) and is retried with exponential back-off up to ``max_attempts``, then
   dead-lettered; the lane stays parked until an operator replays or discards the entry
-  (`wegweiser.common.engine.operator`). ``MalformedRecord`` is dead-lettered at once; it parks its
+  (`wegweiser.common.engine.dlq_command`). ``MalformedRecord`` is dead-lettered at once; it parks its
   aggregate when the record names one (``ce_subject``), since later events of it must not be applied
   without it, and parks nothing otherwise (there is no aggregate to protect).
 

@@ -16,9 +16,13 @@ from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from opentelemetry import metrics
 from opentelemetry.metrics import CallbackOptions, Observation
+
+if TYPE_CHECKING:
+    from wegweiser.common.engine.pairs import Pair
 
 METER_NAME = "wegweiser.common.engine"
 
@@ -176,3 +180,16 @@ def _instruments() -> _Instruments:
             )
         _INSTRUMENTS.append(_Instruments())
     return _INSTRUMENTS[0]
+
+
+def partition_gauges(pairs: Iterable[Pair]) -> dict[str, dict[str, int]]:
+    """Buffered events and parked aggregates per AGS, over an engine's pairs."""
+    buffered: defaultdict[str, int] = defaultdict(int)
+    parked: defaultdict[str, int] = defaultdict(int)
+    for pair in list(pairs):
+        for ags, n in pair.work.buffered.items():
+            if n:
+                buffered[ags] += n
+        for ags, _where in pair.work.parked_lanes():
+            parked[ags] += 1
+    return {"buffered": dict(buffered), "parked": dict(parked)}

@@ -32,6 +32,9 @@ DeclineReason = Literal[
 ]  # fmt: skip
 DropReason = Literal["person_withdrew", "no_show", "moved_away", "not_eligible", "consent_withdrawn", "other"]
 FeedbackOutcome = Literal["accepted", "declined", "started", "completed", "dropped"]
+ReferralStatus = Literal[
+    "sent", "accepted", "declined", "started", "completed", "dropped", "expired", "unroutable"
+]
 UnroutableReason = Literal[
     "programme_unavailable", "consent_programme_mismatch", "consent_partner_mismatch", "unknown_partner",
     "partner_lacks_programme", "no_partner", "incomplete_person_data",
@@ -63,6 +66,8 @@ PARTNER_FEEDBACK = partner_feedback_topic("{partner_id}")
 class _ReferralStatus(MunicipalEvent):
     source: ClassVar[str] = "referrals"
     topic: ClassVar[topics.TopicSpec] = topics.REFERRAL_STATUS
+    # The referral's status after this event; None: the event changes no status (a reminder).
+    referral_status: ClassVar[ReferralStatus | None] = None
 
     referral_id: uuid.UUID
     case_id: uuid.UUID
@@ -77,42 +82,50 @@ class _ReferralStatus(MunicipalEvent):
 
 class ReferralSent(_ReferralStatus):
     name: ClassVar[str] = "referral.sent"
+    referral_status: ClassVar[ReferralStatus | None] = "sent"
 
 
 class ReferralAccepted(_ReferralStatus):
     name: ClassVar[str] = "referral.accepted"
+    referral_status: ClassVar[ReferralStatus | None] = "accepted"
 
 
 class ReferralDeclined(_ReferralStatus):
     name: ClassVar[str] = "referral.declined"
+    referral_status: ClassVar[ReferralStatus | None] = "declined"
 
     reason: str = Field(description="a DeclineReason code, e.g. no_capacity")
 
 
 class ReferralStarted(_ReferralStatus):
     name: ClassVar[str] = "referral.started"
+    referral_status: ClassVar[ReferralStatus | None] = "started"
 
     started_on: dt.date
 
 
 class ReferralCompleted(_ReferralStatus):
     name: ClassVar[str] = "referral.completed"
+    referral_status: ClassVar[ReferralStatus | None] = "completed"
 
 
 class ReferralDropped(_ReferralStatus):
     name: ClassVar[str] = "referral.dropped"
+    referral_status: ClassVar[ReferralStatus | None] = "dropped"
 
     reason: str | None = None
 
 
 class ReferralExpired(_ReferralStatus):
     name: ClassVar[str] = "referral.expired"
+    referral_status: ClassVar[ReferralStatus | None] = "expired"
 
 
 class ReferralUnroutable(_ReferralStatus):
     """Refused before sending: no partner, unknown programme, or consent not covering it."""
 
     name: ClassVar[str] = "referral.unroutable"
+    referral_status: ClassVar[ReferralStatus | None] = "unroutable"
 
     reason: str = Field(description="a code (UnroutableReason), e.g. no_partner")
     reason_de: str | None = Field(None, description="the reason for the counsellor, in German")
@@ -125,6 +138,12 @@ class ReferralReminded(_ReferralStatus):
     name: ClassVar[str] = "referral.reminded"
 
     expires_at: dt.datetime = Field(description="when the referral expires without an answer")
+
+
+REFERRAL_STATUS_OF: dict[type[Event], ReferralStatus] = {
+    cls: status for cls in _ReferralStatus.__subclasses__() if (status := cls.referral_status) is not None
+}
+"""The referral's status after each lifecycle event (casework's case view, statistics' outcomes)."""
 
 
 # --- catalogue (referrals.catalogue.v1, compacted) --------------------------------------------------

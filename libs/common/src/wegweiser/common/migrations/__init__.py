@@ -17,10 +17,9 @@ then upgraded as usual.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -31,10 +30,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, MetaData, TypeDecorator, func, inspect, select
+from sqlalchemy import Connection, MetaData, TypeDecorator, inspect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from wegweiser.common.db import COMMON_METADATA, create_engine
+from wegweiser.common.leadership import exclusive, lock_key
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +144,8 @@ def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
 
 async def upgrade_database(engine: AsyncEngine, migrations: Migrations) -> list[str]:
     """Bring the database to head; returns the revisions applied (none when it was at head already)."""
-    async with engine.connect() as conn:
+    # One migrating replica at a time on PostgreSQL (a session lock: freed if the process dies).
+    async with exclusive(engine, lock_key(migrations.version_table)), engine.connect() as conn:
         applied: list[str] = await conn.run_sync(_upgrade, migrations)
     current = await current_revision(engine, migrations)
     if applied:
@@ -156,30 +157,11 @@ async def upgrade_database(engine: AsyncEngine, migrations: Migrations) -> list[
 
 def _upgrade(connection: Connection, migrations: Migrations) -> list[str]:
     config = migrations.config(connection)
-    with _exclusive(connection, migrations):
-        _adopt_created_database(connection, config, migrations)
-        command.upgrade(config, "head")
-        connection.commit()  # SQLite has no transactional DDL: Alembic left its statements to us
+    _adopt_created_database(connection, config, migrations)
+    command.upgrade(config, "head")
+    connection.commit()  # SQLite has no transactional DDL: Alembic left its statements to us
     applied: list[str] = config.attributes["applied"]
     return applied
-
-
-@contextlib.contextmanager
-def _exclusive(connection: Connection, migrations: Migrations) -> Iterator[None]:
-    """One migrating replica at a time on PostgreSQL (a session lock: freed if the process dies)."""
-    if connection.dialect.name != "postgresql":
-        yield
-        return
-    digest = hashlib.sha256(migrations.version_table.encode()).digest()
-    key = int.from_bytes(digest[:8], "big", signed=True)
-    connection.execute(select(func.pg_advisory_lock(key)))
-    connection.commit()
-    try:
-        yield
-    finally:
-        connection.rollback()
-        connection.execute(select(func.pg_advisory_unlock(key)))
-        connection.commit()
 
 
 def _adopt_created_database(connection: Connection, config: Config, migrations: Migrations) -> None:

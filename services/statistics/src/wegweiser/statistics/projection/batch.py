@@ -19,18 +19,6 @@ from wegweiser.common.events import Event
 from wegweiser.common.regions import kreis_of
 from wegweiser.statistics.periods import month_id
 
-# Latest status of a referral: what its last lifecycle event says (reminders change nothing).
-OUTCOME_OF: dict[type[events.Event], str] = {
-    events.ReferralSent: "sent",
-    events.ReferralAccepted: "accepted",
-    events.ReferralDeclined: "declined",
-    events.ReferralStarted: "started",
-    events.ReferralCompleted: "completed",
-    events.ReferralDropped: "dropped",
-    events.ReferralExpired: "expired",
-    events.ReferralUnroutable: "unroutable",
-}
-
 HANDLED: tuple[type[events.Event], ...] = (
     events.ArrivalRegisteredFact,
     events.ArrivalCorrectedFact,
@@ -43,7 +31,7 @@ HANDLED: tuple[type[events.Event], ...] = (
     events.ConsultationRecorded,
     events.GoalSet,
     events.GoalStatusChanged,
-    *OUTCOME_OF,
+    *events.REFERRAL_STATUS_OF,
 )
 """Event types the projection folds in; other valid events of the input topics are read and ignored."""
 
@@ -351,7 +339,7 @@ def _referral_status(batch: Batch, e: Any, at: int) -> None:
     d = _referral(batch, e.referral_id.int)
     occurred = int(e.occurred_at.timestamp() * 1_000_000)
     if _newer(d.status_at, occurred):
-        d.status_at, d.status, d.ags = occurred, OUTCOME_OF[type(e)], e.ags
+        d.status_at, d.status, d.ags = occurred, events.REFERRAL_STATUS_OF[type(e)], e.ags
         d.case_id, d.programme = e.case_id.int, e.programme
         d.requested_day, d.requested_month = e.requested_on.toordinal(), month_id(e.requested_on)
     if isinstance(e, events.ReferralStarted) and _newer(d.start_at, occurred):
@@ -374,5 +362,5 @@ _APPLY: dict[type[events.Event], Any] = {
     events.ConsultationRecorded: _consultation,
     events.GoalSet: _goal_set,
     events.GoalStatusChanged: _goal_status,
-    **dict.fromkeys(OUTCOME_OF, _referral_status),
+    **dict.fromkeys(events.REFERRAL_STATUS_OF, _referral_status),
 }

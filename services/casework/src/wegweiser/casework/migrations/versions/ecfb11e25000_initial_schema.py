@@ -8,6 +8,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from wegweiser.common.migrations.inbox_outbox import create_inbox_and_outbox, drop_inbox_and_outbox
+
 revision: str = "ecfb11e25000"
 down_revision: str | Sequence[str] | None = None
 branch_labels: str | Sequence[str] | None = None
@@ -32,6 +34,7 @@ AUDIT_GUARDS = {
 
 
 def upgrade() -> None:
+    create_inbox_and_outbox()
     op.create_table(
         "audit_log",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -97,29 +100,6 @@ def upgrade() -> None:
         sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("code"),
     )
-    op.create_table(
-        "inbox",
-        sa.Column("consumer", sa.String(length=200), nullable=False),
-        sa.Column("event_id", sa.String(length=64), nullable=False),
-        sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("consumer", "event_id"),
-    )
-    op.create_table(
-        "outbox",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("event_id", sa.String(length=64), nullable=False),
-        sa.Column("topic", sa.String(), nullable=False),
-        sa.Column("key", sa.String(), nullable=False),
-        sa.Column("value", sa.LargeBinary(), nullable=False),
-        sa.Column("headers", sa.JSON(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("last_error", sa.String(), nullable=True),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("event_id"),
-    )
-    op.create_index(op.f("ix_outbox_published_at"), "outbox", ["published_at"], unique=False)
     op.create_table(
         "provider_rules",
         sa.Column("ags", sa.String(length=12), nullable=False),
@@ -228,9 +208,6 @@ def downgrade() -> None:
     op.drop_table("staff")
     op.drop_table("providers")
     op.drop_table("provider_rules")
-    op.drop_index(op.f("ix_outbox_published_at"), table_name="outbox")
-    op.drop_table("outbox")
-    op.drop_table("inbox")
     op.drop_table("catalogue_programmes")
     op.drop_table("catalogue_partners")
     op.drop_index(op.f("ix_cases_team_id"), table_name="cases")
@@ -244,3 +221,4 @@ def downgrade() -> None:
     op.drop_table("audit_log")  # and its triggers
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP FUNCTION audit_log_append_only()")
+    drop_inbox_and_outbox()

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from wegweiser.common.migrations.inbox_outbox import create_inbox_and_outbox, drop_inbox_and_outbox
+
 revision: str = "4e42890c9439"
 down_revision: str | Sequence[str] | None = None
 branch_labels: str | Sequence[str] | None = None
@@ -15,6 +17,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    create_inbox_and_outbox()
     op.create_table(
         "arrivals",
         sa.Column("arrival_id", sa.Uuid(), nullable=False),
@@ -97,29 +100,6 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_imports_authority_id"), "imports", ["authority_id"], unique=False)
     op.create_table(
-        "inbox",
-        sa.Column("consumer", sa.String(length=200), nullable=False),
-        sa.Column("event_id", sa.String(length=64), nullable=False),
-        sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("consumer", "event_id"),
-    )
-    op.create_table(
-        "outbox",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("event_id", sa.String(length=64), nullable=False),
-        sa.Column("topic", sa.String(), nullable=False),
-        sa.Column("key", sa.String(), nullable=False),
-        sa.Column("value", sa.LargeBinary(), nullable=False),
-        sa.Column("headers", sa.JSON(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("last_error", sa.String(), nullable=True),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("event_id"),
-    )
-    op.create_index(op.f("ix_outbox_published_at"), "outbox", ["published_at"], unique=False)
-    op.create_table(
         "person_index",
         sa.Column("person_id", sa.Uuid(), nullable=False),
         sa.Column("arrival_id", sa.Uuid(), nullable=False),
@@ -138,9 +118,6 @@ def downgrade() -> None:
     op.drop_index("ix_person_index_lookup", table_name="person_index")
     op.drop_index(op.f("ix_person_index_arrival_id"), table_name="person_index")
     op.drop_table("person_index")
-    op.drop_index(op.f("ix_outbox_published_at"), table_name="outbox")
-    op.drop_table("outbox")
-    op.drop_table("inbox")
     op.drop_index(op.f("ix_imports_authority_id"), table_name="imports")
     op.drop_table("imports")
     op.drop_index(op.f("ix_idempotency_keys_created_at"), table_name="idempotency_keys")
@@ -150,3 +127,4 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_duplicate_flags_arrival_id"), table_name="duplicate_flags")
     op.drop_table("duplicate_flags")
     op.drop_table("arrivals")
+    drop_inbox_and_outbox()

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from wegweiser.common.migrations.inbox_outbox import create_inbox_and_outbox, drop_inbox_and_outbox
+
 revision: str = "806803eade54"
 down_revision: str | Sequence[str] | None = None
 branch_labels: str | Sequence[str] | None = None
@@ -15,13 +17,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.create_table(
-        "inbox",
-        sa.Column("consumer", sa.String(length=200), nullable=False),
-        sa.Column("event_id", sa.String(length=64), nullable=False),
-        sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("consumer", "event_id"),
-    )
+    create_inbox_and_outbox()
     op.create_table(
         "known_cases",
         sa.Column("case_id", sa.Uuid(), nullable=False),
@@ -31,22 +27,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("case_id"),
     )
     op.create_index(op.f("ix_known_cases_ags"), "known_cases", ["ags"], unique=False)
-    op.create_table(
-        "outbox",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("event_id", sa.String(length=64), nullable=False),
-        sa.Column("topic", sa.String(), nullable=False),
-        sa.Column("key", sa.String(), nullable=False),
-        sa.Column("value", sa.LargeBinary(), nullable=False),
-        sa.Column("headers", sa.JSON(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("last_error", sa.String(), nullable=True),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("event_id"),
-    )
-    op.create_index(op.f("ix_outbox_published_at"), "outbox", ["published_at"], unique=False)
     op.create_table(
         "partner_feedback",
         sa.Column("partner_id", sa.String(length=63), nullable=False),
@@ -162,8 +142,6 @@ def downgrade() -> None:
     op.drop_table("partners")
     op.drop_index(op.f("ix_partner_feedback_referral_id"), table_name="partner_feedback")
     op.drop_table("partner_feedback")
-    op.drop_index(op.f("ix_outbox_published_at"), table_name="outbox")
-    op.drop_table("outbox")
     op.drop_index(op.f("ix_known_cases_ags"), table_name="known_cases")
     op.drop_table("known_cases")
-    op.drop_table("inbox")
+    drop_inbox_and_outbox()

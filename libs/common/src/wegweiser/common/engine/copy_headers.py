@@ -29,14 +29,6 @@ class Resolution(StrEnum):
     RELEASED = "released"  # by the engine: a parked event was applied after its aggregate was un-parked
 
 
-def retry_topic(topic: str, group: str) -> str:
-    return f"{topic}.retry.{group}"
-
-
-def dlq_topic(topic: str, group: str) -> str:
-    return f"{topic}.dlq.{group}"
-
-
 @dataclass(frozen=True, slots=True)
 class Meta:
     """Engine headers of one retry/DLQ record."""

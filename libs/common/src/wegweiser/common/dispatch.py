@@ -1,4 +1,4 @@
-"""Typed event handlers on top of the isolation engine: decode, inbox, handle, commit — once per event.
+"""Dispatch: typed event handlers on the isolation engine — decode, inbox, handle, commit, once per event.
 
 The engine (``wegweiser.common.engine``) gives per-aggregate order, fairness across municipalities,
 retry and dead-letter; this layer gives handlers a validated event and a unit of work, and makes a
@@ -12,7 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from opentelemetry import propagate, trace
+from opentelemetry import trace
 from sqlalchemy.exc import IntegrityError
 
 from wegweiser.common.db import UnitOfWork
@@ -21,7 +21,6 @@ from wegweiser.common.envelope import Envelope, MalformedEvent, decode
 from wegweiser.common.events import Event
 
 log = logging.getLogger(__name__)
-tracer = trace.get_tracer(__name__)
 
 EventHandler = Callable[[Any, Envelope, UnitOfWork], Awaitable[None]]
 DEFAULT_DATABASE_SLOTS = 16
@@ -55,30 +54,21 @@ class EventDispatcher:
         handler = self._handlers.get(type(event))
         if handler is None:
             return  # a valid event this group does not care about (tolerant reader)
-        carrier = {k: v.decode(errors="replace") for k, v in record.headers}
-        with tracer.start_as_current_span(
-            f"{record.topic} process",
-            context=propagate.extract(carrier),
-            kind=trace.SpanKind.CONSUMER,
-            attributes={
-                "messaging.system": "kafka",
-                "messaging.consumer.group.name": self.group,
-                "messaging.message.id": envelope.id,
-                "cloudevents.event_type": envelope.type,
-                "wegweiser.ags": record.key or "",
-            },
-        ):
-            async with self._database_slots, self._unit_of_work() as uow:
-                if await uow.already_processed(consumer=self.group, event_id=envelope.id):
-                    log.info("duplicate skipped", extra={"ce_id": envelope.id, "group": self.group})
-                    return
-                await handler(event, envelope, uow)
-                uow.mark_processed(consumer=self.group, event_id=envelope.id)
-                try:
-                    await uow.commit()
-                except IntegrityError:
-                    # A concurrent delivery of the same event won the race; its effect stands.
-                    async with self._unit_of_work() as check:
-                        if await check.already_processed(consumer=self.group, event_id=envelope.id):
-                            return
-                    raise
+        # The engine opened this event's consumer span (one span per event); name the event in it.
+        span = trace.get_current_span()
+        if span.is_recording():
+            span.set_attribute("cloudevents.event_type", envelope.type)
+        async with self._database_slots, self._unit_of_work() as uow:
+            if await uow.already_processed(consumer=self.group, event_id=envelope.id):
+                log.info("duplicate skipped", extra={"ce_id": envelope.id, "group": self.group})
+                return
+            await handler(event, envelope, uow)
+            uow.mark_processed(consumer=self.group, event_id=envelope.id)
+            try:
+                await uow.commit()
+            except IntegrityError:
+                # A concurrent delivery of the same event won the race; its effect stands.
+                async with self._unit_of_work() as check:
+                    if await check.already_processed(consumer=self.group, event_id=envelope.id):
+                        return
+                raise

@@ -8,11 +8,19 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from wegweiser.common.engine.config import EngineConfig
-from wegweiser.common.engine.wire import dlq_topic, retry_topic
 from wegweiser.common.kafka_security import client_options
 from wegweiser.common.topics import wait_for_partitions
 
 log = logging.getLogger(__name__)
+
+
+def retry_topic(topic: str, group: str) -> str:
+    return f"{topic}.retry.{group}"
+
+
+def dlq_topic(topic: str, group: str) -> str:
+    return f"{topic}.dlq.{group}"
+
 
 TOPIC_ALREADY_EXISTS = 36
 

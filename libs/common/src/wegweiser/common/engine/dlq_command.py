@@ -22,9 +22,9 @@ from dataclasses import dataclass, replace
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from wegweiser.common.engine.copy_headers import Kind, Meta, Resolution, join, split
 from wegweiser.common.engine.record import CloudEventHeaders
-from wegweiser.common.engine.topics import partition_counts
-from wegweiser.common.engine.wire import Kind, Meta, Resolution, dlq_topic, join, retry_topic, split
+from wegweiser.common.engine.retry_topics import dlq_topic, partition_counts, retry_topic
 from wegweiser.common.kafka_security import client_options
 
 DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
@@ -78,16 +78,20 @@ async def dlq_topics(*, bootstrap_servers: str, group: str, topics: Iterable[str
     return sorted(dlq_topic(s, group) for s in sources if wanted is None or s in wanted)
 
 
+async def _partition_count(bootstrap_servers: str, topic: str) -> int:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, **client_options())
+    await admin.start()
+    try:
+        return (await partition_counts(admin, [topic])).get(topic, 0)
+    finally:
+        await admin.close()
+
+
 async def read_dlq(*, bootstrap_servers: str, dlq_topic: str) -> list[DlqEntry]:
     """Every entry of one DLQ topic, oldest first, with resolutions applied."""
     if ".dlq." not in dlq_topic:
         raise ValueError(f"not a DLQ topic: {dlq_topic}")
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, **client_options())
-    await admin.start()
-    try:
-        count = (await partition_counts(admin, [dlq_topic])).get(dlq_topic, 0)
-    finally:
-        await admin.close()
+    count = await _partition_count(bootstrap_servers, dlq_topic)
     if not count:
         return []
     tps = [TopicPartition(dlq_topic, p) for p in range(count)]

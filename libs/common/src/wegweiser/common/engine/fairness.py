@@ -1,0 +1,120 @@
+"""Fair turns across municipalities: ready lanes wait per AGS, and AGS take turns within the caps.
+
+A lane is *ready* when its head event is queued and due. Ready lanes wait in one queue per AGS;
+AGS take turns (round robin), each within `max_in_flight_per_ags`, the partition within
+`max_in_flight_per_partition`. A lane whose head is due later waits on a timer instead.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections import defaultdict, deque
+from collections.abc import Callable
+
+from wegweiser.common.engine.config import EngineConfig
+from wegweiser.common.engine.items import Item, Lane, LaneKey, State
+
+
+class FairTurns:
+    """Which ready lane of which AGS runs next, and how many run per AGS and in the partition."""
+
+    def __init__(self, config: EngineConfig, clock: Callable[[], int]) -> None:
+        self.config = config
+        self.clock = clock
+        self.running = 0
+        self.running_by_ags: defaultdict[str, int] = defaultdict(int)
+        self._ready: dict[str, deque[Lane]] = {}
+        self._rotation: deque[str] = deque()
+        self._in_rotation: set[str] = set()
+        self._timers: list[tuple[int, int, Lane]] = []
+        self._timer_seq = itertools.count()
+
+    @property
+    def idle(self) -> bool:
+        """Nothing running and nothing ready."""
+        return self.running == 0 and not self._rotation
+
+    def next_due_ms(self) -> int | None:
+        return self._timers[0][0] if self._timers else None
+
+    def take(self, lanes: dict[LaneKey, Lane]) -> Item | None:
+        """Start the head of the next ready lane, round-robin across AGS, within the in-flight caps."""
+        cfg = self.config
+        if self.running >= cfg.max_in_flight_per_partition:
+            return None
+        if self._timers:
+            self._poll_timers(lanes)
+        rotation = self._rotation
+        while rotation:
+            ags = rotation.popleft()
+            queue = self._ready.get(ags)
+            if not queue:
+                self._in_rotation.discard(ags)
+                self._ready.pop(ags, None)
+                continue
+            if self.running_by_ags[ags] >= cfg.max_in_flight_per_ags:
+                self._in_rotation.discard(ags)  # back in turn when one of its events finishes
+                continue
+            lane = queue.popleft()
+            lane.enqueued = False
+            if queue:
+                rotation.append(ags)
+            else:
+                self._in_rotation.discard(ags)
+                del self._ready[ags]
+            if lanes.get(lane.key) is not lane or lane.running is not None or not lane.items:
+                continue
+            head = lane.items[0]
+            if head.state is not State.QUEUED:
+                continue
+            if head.due_ms and head.due_ms > self.clock():
+                self.offer(lane)
+                continue
+            head.state = State.RUNNING
+            lane.running = head
+            self.running += 1
+            self.running_by_ags[head.ags] += 1
+            return head
+        return None
+
+    def finished(self, item: Item) -> None:
+        """`item` stopped running: its AGS may take a turn again."""
+        self.running -= 1
+        ags = item.ags
+        self.running_by_ags[ags] -= 1
+        if ags in self._ready and ags not in self._in_rotation:
+            self._rotation.append(ags)
+            self._in_rotation.add(ags)
+
+    def offer(self, lane: Lane) -> None:
+        """Queue `lane` for a turn if its head can run now, or set a timer for when it is due."""
+        if lane.enqueued or lane.running is not None or not lane.items:
+            return
+        head = lane.items[0]
+        if head.state is not State.QUEUED:
+            return
+        if head.due_ms and head.due_ms > self.clock():
+            if lane.timer_due is None or head.due_ms < lane.timer_due:
+                lane.timer_due = head.due_ms
+                heapq.heappush(self._timers, (head.due_ms, next(self._timer_seq), lane))
+            return
+        lane.enqueued = True
+        ags = head.ags
+        queue = self._ready.get(ags)
+        if queue is None:
+            queue = self._ready[ags] = deque()
+        queue.append(lane)
+        if ags not in self._in_rotation and self.running_by_ags[ags] < self.config.max_in_flight_per_ags:
+            self._rotation.append(ags)
+            self._in_rotation.add(ags)
+
+    def _poll_timers(self, lanes: dict[LaneKey, Lane]) -> None:
+        now = self.clock()
+        timers = self._timers
+        while timers and timers[0][0] <= now:
+            due, _, lane = heapq.heappop(timers)
+            if lane.timer_due == due:
+                lane.timer_due = None
+                if lanes.get(lane.key) is lane:
+                    self.offer(lane)
