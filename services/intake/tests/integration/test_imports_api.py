@@ -17,7 +17,7 @@ from wegweiser.common.testing.apps import eventually, running
 from wegweiser.intake.app import build
 from wegweiser.intake.domain.imports import ImportJob
 from wegweiser.intake.settings import IntakeSettings
-from wegweiser.intake.spreadsheet import XLSX_MEDIA_TYPE
+from wegweiser.intake.upload_reader import XLSX_MEDIA_TYPE
 
 pytestmark = pytest.mark.integration
 

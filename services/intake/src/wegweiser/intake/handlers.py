@@ -24,7 +24,6 @@ from wegweiser.common.pseudonyms import pseudonym
 from wegweiser.common.regions import catalogue
 from wegweiser.intake.db import ArrivalRepository, postgres_connection
 from wegweiser.intake.domain.duplicates import DuplicateFlag, find_probable_duplicates, person_key
-from wegweiser.intake.domain.ids import new_id
 from wegweiser.intake.domain.imports import ImportJob
 from wegweiser.intake.domain.model import (
     Arrival,
@@ -36,6 +35,7 @@ from wegweiser.intake.domain.model import (
     trusted,
     with_latin_names,
 )
+from wegweiser.intake.ids import new_id
 
 OUTBOX = OutboxRecord.__table__  # type: ignore[attr-defined]
 
@@ -125,7 +125,7 @@ class FlagNotFound(LookupError):
 
 
 @dataclass(frozen=True, slots=True)
-class Remember:
+class IdempotentAnswer:
     """Store the answer to an ``Idempotency-Key`` in the same transaction as the change it reports."""
 
     authority_id: str
@@ -134,13 +134,13 @@ class Remember:
     render: Callable[[Any], tuple[int, bytes]]
 
 
-def _remember(uow: IntakeUnitOfWork, remember: Remember | None, result: Any) -> None:
-    if remember is not None:
-        status, body = remember.render(result)
+def _keep_answer(uow: IntakeUnitOfWork, answer: IdempotentAnswer | None, result: Any) -> None:
+    if answer is not None:
+        status, body = answer.render(result)
         uow.arrivals.remember(
-            authority_id=remember.authority_id,
-            key=remember.key,
-            request_hash=remember.request_hash,
+            authority_id=answer.authority_id,
+            key=answer.key,
+            request_hash=answer.request_hash,
             status_code=status,
             body=body,
         )
@@ -212,14 +212,14 @@ class _Prepared:
 
 # A batch is CPU work in steps of this many items, with the event loop free in between: a single
 # registration waits for one step of a batch, not for the whole batch.
-STEP = 25
+YIELD_EVERY = 25
 
 
 async def _prepare(cmd: RegisterArrivals, *, today: dt.date) -> _Prepared:
     regions = catalogue()
     prepared = _Prepared([None] * len(cmd.arrivals), {}, [])
     for index, item in enumerate(cmd.arrivals):
-        if index % STEP == STEP - 1:
+        if index % YIELD_EVERY == YIELD_EVERY - 1:
             await asyncio.sleep(0)
         if item.authority_reference in prepared.candidates:
             prepared.repeats.append((index, item.authority_reference))
@@ -240,13 +240,13 @@ async def register_arrivals(
     uow: IntakeUnitOfWork,
     today: dt.date,
     pseudonym_key: str,
-    remember: Remember | None = None,
+    answer: IdempotentAnswer | None = None,
 ) -> list[Registration]:
     """Store new arrivals in one transaction; a known (authority, reference) answers with the first result."""
     prepared = await _prepare(cmd, today=today)
     async with uow:
         done = await _store(cmd.authority_id, prepared, uow=uow, pseudonym_key=pseudonym_key)
-        _remember(uow, remember, done)
+        _keep_answer(uow, answer, done)
         await uow.commit()
     return done
 
@@ -268,7 +268,7 @@ async def _store(
     for flag in flags:
         flags_of.setdefault(flag.arrival_id, []).append(flag)
     for n, arrival in enumerate(created):
-        if n % STEP == STEP - 1:
+        if n % YIELD_EVERY == YIELD_EVERY - 1:
             await asyncio.sleep(0)
         uow.publish(registered_event(arrival))
         uow.publish(registered_fact(arrival, pseudonym_key=pseudonym_key))
@@ -293,7 +293,7 @@ async def _flag_duplicates(arrivals: Sequence[Arrival], *, uow: IntakeUnitOfWork
     """Index the arrivals' persons and flag those that look like someone already known (never merge)."""
     keys = []
     for n, arrival in enumerate(arrivals):
-        if n % STEP == STEP - 1:
+        if n % YIELD_EVERY == YIELD_EVERY - 1:
             await asyncio.sleep(0)
         keys += [
             key
@@ -398,7 +398,7 @@ async def correct_arrival(
     uow: IntakeUnitOfWork,
     today: dt.date,
     pseudonym_key: str,
-    remember: Remember | None = None,
+    answer: IdempotentAnswer | None = None,
 ) -> tuple[Arrival, tuple[str, ...]]:
     """Apply corrections; the event carries the full corrected snapshot and names the changed fields."""
     async with uow:
@@ -416,7 +416,7 @@ async def correct_arrival(
             uow.publish(corrected_event(corrected, fields))
             uow.publish(corrected_fact(corrected, pseudonym_key=pseudonym_key))
             _publish_flags(uow, flags, [corrected])
-        _remember(uow, remember, (corrected, fields))
+        _keep_answer(uow, answer, (corrected, fields))
         await uow.commit()
     return corrected, fields
 
@@ -451,7 +451,7 @@ async def relocate_arrival(
     *,
     uow: IntakeUnitOfWork,
     today: dt.date,
-    remember: Remember | None = None,
+    answer: IdempotentAnswer | None = None,
 ) -> Arrival:
     """Move the household to another municipality; the event is keyed by the old AGS (ARCHITECTURE §3)."""
     if not cmd.principal.may_access_ags(cmd.new_ags):
@@ -481,7 +481,7 @@ async def relocate_arrival(
                 relocated_on=cmd.relocated_on,
             )
         )
-        _remember(uow, remember, relocated)
+        _keep_answer(uow, answer, relocated)
         await uow.commit()
     return relocated
 
@@ -499,7 +499,7 @@ async def withdraw_arrival(
     *,
     uow: IntakeUnitOfWork,
     today: dt.date,
-    remember: Remember | None = None,
+    answer: IdempotentAnswer | None = None,
 ) -> Arrival:
     """Take the allocation back; its persons leave the duplicate index and its open flags close."""
     async with uow:
@@ -509,7 +509,7 @@ async def withdraw_arrival(
         await uow.arrivals.unindex_arrival(arrival.arrival_id)
         await uow.arrivals.retire_flags_of(arrival.arrival_id)
         _publish_withdrawn(uow, withdrawn)
-        _remember(uow, remember, withdrawn)
+        _keep_answer(uow, answer, withdrawn)
         await uow.commit()
     return withdrawn
 
@@ -569,7 +569,7 @@ async def decide_duplicate(
     *,
     uow: IntakeUnitOfWork,
     today: dt.date,
-    remember: Remember | None = None,
+    answer: IdempotentAnswer | None = None,
 ) -> Decision:
     """Record who decided what and when; a merge retires the later arrival (``arrival.withdrawn``)."""
     async with uow:
@@ -591,7 +591,7 @@ async def decide_duplicate(
             _publish_withdrawn(uow, merged)
         await uow.arrivals.save_flag(decided)
         decision = Decision(flag=decided, merged=merged)
-        _remember(uow, remember, decision)
+        _keep_answer(uow, answer, decision)
         await uow.commit()
     return decision
 
@@ -705,7 +705,7 @@ async def start_import(
     uow: IntakeUnitOfWork,
     today: dt.date,
     pseudonym_key: str,
-    remember: Remember | None = None,
+    answer: IdempotentAnswer | None = None,
 ) -> ImportJob:
     """A small file commits in one transaction with its import record: all of it or nothing."""
     now = utcnow()
@@ -732,7 +732,7 @@ async def start_import(
             uow.arrivals.add_import(job, payload=None)
         else:
             uow.arrivals.add_import(job, payload=cmd.payload)
-        _remember(uow, remember, job)
+        _keep_answer(uow, answer, job)
         await uow.commit()
     return job
 
