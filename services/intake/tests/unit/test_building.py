@@ -11,10 +11,10 @@ import uuid
 import pytest
 
 from wegweiser.common import events
+from wegweiser.common.ids import new_id
 from wegweiser.common.pseudonyms import pseudonym
 from wegweiser.intake.domain.model import Arrival, ArrivalRejected, Person, PersonData
 from wegweiser.intake.handlers import NewArrival, new_arrival, registered_event, registered_fact
-from wegweiser.intake.ids import new_id
 
 KEY = "k" * 32
 

@@ -13,16 +13,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Self
 
-import orjson
-from sqlalchemy import insert
-
 from wegweiser.common import events
 from wegweiser.common.auth import Forbidden, Principal
-from wegweiser.common.db import OutboxRecord, UnitOfWork, utcnow
-from wegweiser.common.envelope import attributes, trace_context
+from wegweiser.common.db import UnitOfWork, utcnow
+from wegweiser.common.ids import new_id
 from wegweiser.common.pseudonyms import pseudonym
 from wegweiser.common.regions import catalogue
-from wegweiser.intake.db import ArrivalRepository, postgres_connection
+from wegweiser.intake.db import ArrivalRepository
 from wegweiser.intake.domain.duplicates import DuplicateFlag, find_probable_duplicates, person_key
 from wegweiser.intake.domain.imports import ImportJob
 from wegweiser.intake.domain.model import (
@@ -35,85 +32,21 @@ from wegweiser.intake.domain.model import (
     trusted,
     with_latin_names,
 )
-from wegweiser.intake.ids import new_id
-
-OUTBOX = OutboxRecord.__table__  # type: ignore[attr-defined]
 
 
 class IntakeUnitOfWork(UnitOfWork):
-    """Collects outgoing events and writes them at commit: ``COPY`` on PostgreSQL, else one INSERT.
+    """A batch queues two events per arrival: the outbox writes them in one statement at commit."""
 
-    The events of one transaction share its moment (``ce_time``) and the span that caused them.
-    """
+    bulk_outbox = True
 
     async def __aenter__(self) -> Self:
         await super().__aenter__()
-        self._outbox_rows: list[tuple[str, str, str, bytes, dict[str, str]]] = []
-        self._moment: tuple[dt.datetime, str, dict[str, str]] | None = None
         self._repository = ArrivalRepository(self.session)
         return self
 
     @property
     def arrivals(self) -> ArrivalRepository:
         return self._repository
-
-    def publish(self, event: events.Event, *, event_id: uuid.UUID | None = None) -> str:
-        if self._moment is None:
-            now = utcnow()
-            self._moment = (now, now.isoformat(), trace_context())
-        _, time, trace = self._moment
-        ce_id = str(event_id or new_id())
-        headers = attributes(event, event_id=ce_id, time=time, trace=trace)
-        self._outbox_rows.append(
-            (ce_id, event.topic.name, event.key(), event.model_dump_json().encode(), headers)
-        )
-        self._published = True
-        return ce_id
-
-    async def rollback(self) -> None:
-        """Drop the changes and the queued events, keeping the unit of work open for another try."""
-        self._outbox_rows = []
-        self._moment = None
-        await self.session.rollback()
-
-    async def commit(self) -> None:
-        if self._outbox_rows:
-            assert self._moment is not None
-            created = self._moment[0]
-            pg = await postgres_connection(self.session)
-            if pg is not None:
-                await pg.copy_records_to_table(
-                    "outbox",
-                    records=[
-                        (ce_id, topic, key, value, orjson.dumps(list(headers.items())).decode(), created, 0)
-                        for ce_id, topic, key, value, headers in self._outbox_rows
-                    ],
-                    columns=_OUTBOX_COLUMNS,
-                )
-            else:
-                await self.session.execute(
-                    insert(OUTBOX),
-                    [
-                        {
-                            "event_id": ce_id,
-                            "topic": topic,
-                            "key": key,
-                            "value": value,
-                            "headers": [[k, v] for k, v in headers.items()],
-                            "created_at": created,
-                            "published_at": None,
-                            "attempts": 0,
-                            "last_error": None,
-                        }
-                        for ce_id, topic, key, value, headers in self._outbox_rows
-                    ],
-                )
-            self._outbox_rows = []
-        self._moment = None
-        await super().commit()
-
-
-_OUTBOX_COLUMNS = ["event_id", "topic", "key", "value", "headers", "created_at", "attempts"]
 
 
 class ArrivalNotFound(LookupError):
