@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from wegweiser.common.auth import Forbidden
 from wegweiser.common.http import problem
 from wegweiser.common.localtime import today
+from wegweiser.common.names import normalised
 from wegweiser.intake.api.admission import admit, municipality_message
 from wegweiser.intake.api.errors import COMMON_ERRORS, PROBLEM, QuotaExceeded, authority_of
 from wegweiser.intake.api.idempotency import IDEMPOTENCY_HEADER, answer_once
@@ -101,5 +102,8 @@ async def find(
     """Find the caller's arrival by its own reference (an empty list if there is none)."""
     authority_id = authority_of(principal)
     async with uow:
-        arrival = await uow.arrivals.by_reference(authority_id=authority_id, reference=authority_reference)
+        arrival = await uow.arrivals.by_reference(
+            authority_id=authority_id,
+            reference=normalised(authority_reference),  # stored in NFC
+        )
     return [ArrivalOut.of(arrival)] if arrival else []
