@@ -10,7 +10,9 @@ from fastapi import FastAPI
 from wegweiser.common.http import install_health, install_problem_handlers, mount_observability
 from wegweiser.common.periodic import every, running
 from wegweiser.common.runtime import ServiceRuntime
-from wegweiser.intake import api, retention, uploads
+from wegweiser.intake import deps, retention, uploads
+from wegweiser.intake.api import arrivals, batches, corrections, duplicates, errors
+from wegweiser.intake.api import uploads as upload_routes
 from wegweiser.intake.handlers import IntakeUnitOfWork
 from wegweiser.intake.migrations import MIGRATIONS
 from wegweiser.intake.quotas import Quotas
@@ -58,14 +60,12 @@ def build(settings: IntakeSettings) -> FastAPI:
         ),
         lifespan=lifespan,
     )
-    app.state.runtime = runtime
-    app.state.imports = jobs
-    app.state.quotas = quotas
+    deps.install(app, runtime=runtime, settings=settings, quotas=quotas, imports=jobs)
     install_problem_handlers(app)
-    api.install_error_handlers(app)
+    errors.install_error_handlers(app)
     install_health(app, runtime.ready_checks())
-    app.include_router(api.router())
-    app.include_router(uploads.router())
+    for routes in (arrivals, batches, corrections, duplicates, upload_routes):
+        app.include_router(routes.router)
     mount_observability(app)
     return app
 

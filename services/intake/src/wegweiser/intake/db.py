@@ -3,8 +3,8 @@
 The batch path writes with one statement per table and request, no ORM object per row. On PostgreSQL it
 talks to asyncpg directly inside the session's transaction: arrays through ``unnest`` where a statement
 must answer (``ON CONFLICT DO NOTHING RETURNING``, the duplicate look-up by exact key pairs) and ``COPY``
-where it need not (person index; the outbox, see handlers). Other databases (SQLite for development) take
-the portable Core statements.
+where it need not (person index; the outbox through ``wegweiser.common.outbox.OutboxWriter``). Other
+databases (SQLite for development) take the portable Core statements.
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import Column, Index, LargeBinary, Text, UniqueConstraint, delete, select, text, update
+from sqlalchemy import Column, Index, LargeBinary, Text, UniqueConstraint, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel, col, or_
 
-from wegweiser.common.db import utcnow
+from wegweiser.common.db import postgres_connection, utcnow
 from wegweiser.intake.domain.duplicates import DuplicateFlag, PersonKey
 from wegweiser.intake.domain.imports import ImportJob
 from wegweiser.intake.domain.model import Arrival, Person
@@ -138,22 +138,6 @@ PERSONS = TypeAdapter(tuple[Person, ...])
 ARRIVALS = ArrivalRow.__table__  # type: ignore[attr-defined]
 PERSON_INDEX = PersonIndexRow.__table__  # type: ignore[attr-defined]
 FLAGS = DuplicateFlagRow.__table__  # type: ignore[attr-defined]
-
-
-async def postgres_connection(session: AsyncSession) -> Any | None:
-    """The asyncpg connection under the session's open transaction; None on another database.
-
-    SQLAlchemy begins the transaction lazily, on the first statement it runs: a statement sent to
-    asyncpg before that would commit on its own, so one is run through the session first if need be.
-    """
-    if session.get_bind().dialect.name != "postgresql":
-        return None
-    connection = await session.connection()
-    driver: Any = (await connection.get_raw_connection()).driver_connection
-    if not driver.is_in_transaction():
-        await connection.execute(text("SELECT 1"))
-    assert driver.is_in_transaction()
-    return driver
 
 
 def _insert(session: AsyncSession, table: Any) -> Any:

@@ -16,73 +16,36 @@ import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 
 import orjson
-from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from wegweiser.common.auth import Principal
 from wegweiser.common.db import utcnow
-from wegweiser.common.http import problem, wants_english
+from wegweiser.common.localtime import today
 from wegweiser.common.regions import catalogue
 from wegweiser.common.runtime import ServiceRuntime
-from wegweiser.intake.api import (
-    ARRIVAL_IN,
-    IDEMPOTENCY_HEADER,
-    PRINTABLE,
-    PROBLEM,
-    AuthorityDep,
-    PayloadTooLarge,
-    QuotaExceeded,
-    _answer,
-    authority_of,
-    today,
-)
-from wegweiser.intake.domain.imports import ImportJob
+from wegweiser.intake.api.models import ARRIVAL_IN
 from wegweiser.intake.domain.model import ArrivalRejected, check_arrival
 from wegweiser.intake.handlers import (
     ImportChunk,
     ImportHousehold,
     NewArrival,
-    Remember,
-    StartImport,
     import_chunk,
     new_arrival,
-    start_import,
 )
 from wegweiser.intake.messages import pydantic_errors
 from wegweiser.intake.quotas import Quotas
 from wegweiser.intake.settings import IntakeSettings
-from wegweiser.intake.spreadsheet import (
+from wegweiser.intake.upload_reader import (
     COLUMNS,
-    XLSX_MEDIA_TYPE,
     CellError,
     Household,
-    UnreadableFile,
     read_sheet,
 )
 
 log = logging.getLogger(__name__)
-
-CSV_TYPES = ("text/csv", "application/csv", "text/plain")
-LEASE = dt.timedelta(seconds=60)
-
-
-class ImportOut(ImportJob):
-    percent: float
-
-
-def _out(job: ImportJob) -> ImportOut:
-    percent = 100.0 * job.rows_done / job.rows_total if job.rows_total else 100.0
-    return ImportOut(**job.model_dump(), percent=round(percent, 1))
-
-
-class RowError(BaseModel):
-    row: int
-    column: str | None
-    field: str | None
-    message: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +126,7 @@ def _at(household: Household, columns: dict[str, str], field: str, de: str, en: 
     return CellError(row, column, name, de, en)
 
 
-def _payload(households: Sequence[tuple[dict[str, Any], NewArrival, int]]) -> str:
+def job_payload(households: Sequence[tuple[dict[str, Any], NewArrival, int]]) -> str:
     return orjson.dumps([{"rows": rows, "arrival": document} for document, _, rows in households]).decode()
 
 
@@ -177,13 +140,12 @@ def _from_payload(payload: str) -> list[ImportHousehold]:
 class ImportWorker:
     """Runs import jobs of this database: one at a time per process, claimed by lease across replicas."""
 
-    def __init__(
-        self, *, runtime: ServiceRuntime, settings: IntakeSettings, quotas: Quotas, poll_s: float = 2.0
-    ) -> None:
+    def __init__(self, *, runtime: ServiceRuntime, settings: IntakeSettings, quotas: Quotas) -> None:
         self._runtime = runtime
         self._settings = settings
         self._quotas = quotas
-        self._poll_s = poll_s
+        self._poll_s = settings.import_poll_s
+        self._lease = dt.timedelta(seconds=settings.import_lease_s)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -219,7 +181,7 @@ class ImportWorker:
         for import_id in pending:
             async with self._runtime.unit_of_work() as uow:
                 claimed = await uow.arrivals.claim_import(
-                    import_id, now=utcnow(), lease_until=utcnow() + LEASE
+                    import_id, now=utcnow(), lease_until=utcnow() + self._lease
                 )
                 await uow.commit()
             if claimed:
@@ -240,7 +202,9 @@ class ImportWorker:
             chunk = tuple(households[start : start + size])
             await self._wait_for_quota(job.authority_id, len(chunk))
             job = await import_chunk(
-                ImportChunk(import_id=import_id, start=start, households=chunk, lease_until=utcnow() + LEASE),
+                ImportChunk(
+                    import_id=import_id, start=start, households=chunk, lease_until=utcnow() + self._lease
+                ),
                 uow=self._runtime.unit_of_work(),
                 today=today(),
                 pseudonym_key=self._settings.pseudonym_key,
@@ -253,149 +217,3 @@ class ImportWorker:
         while wait > 0:
             await asyncio.sleep(min(wait, 5.0))
             wait = self._quotas.admit_authority(authority_id, n)
-
-
-UPLOAD_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "text/csv": {"schema": {"type": "string"}},
-            XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
-        },
-    }
-}
-
-
-def router() -> APIRouter:
-    api = APIRouter(prefix="/v1", tags=["imports"])
-
-    @api.post(
-        "/imports",
-        status_code=201,
-        response_model=ImportOut,
-        responses={
-            202: {
-                "description": "Large file: validated and queued; follow Location for progress",
-                "model": ImportOut,
-            },
-            413: {"description": "File too large", **PROBLEM},
-            415: {"description": "Neither CSV nor XLSX", **PROBLEM},
-            422: {
-                "description": "Errors in the file (`errors`: row, column, message); nothing imported",
-                **PROBLEM,
-            },
-            429: {"description": "Quota exhausted; see Retry-After", **PROBLEM},
-        },
-        openapi_extra={**UPLOAD_BODY, **IDEMPOTENCY_HEADER},
-    )
-    async def upload(
-        principal: AuthorityDep,
-        request: Request,
-        filename: Annotated[str | None, Query(max_length=300, pattern=PRINTABLE)] = None,
-    ) -> Response:
-        """Upload a CSV or XLSX export as the raw body (`curl --data-binary @liste.xlsx`); see README."""
-        authority_id = authority_of(principal)
-        runtime = request.app.state.runtime
-        settings: IntakeSettings = runtime.settings
-        media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if media_type not in (*CSV_TYPES, XLSX_MEDIA_TYPE):
-            return problem(
-                request,
-                415,
-                "Send text/csv or an XLSX file."
-                if wants_english(request)
-                else "Bitte text/csv oder eine XLSX-Datei senden.",
-            )
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > settings.import_max_bytes:
-            raise PayloadTooLarge("Datei zu groß.", "File too large.")
-        content = await request.body()
-        if len(content) > settings.import_max_bytes:
-            raise PayloadTooLarge("Datei zu groß.", "File too large.")
-        try:
-            validated = await asyncio.to_thread(
-                validate_upload,
-                content,
-                media_type,
-                principal=principal,
-                today=today(),
-                max_rows=settings.import_max_rows,
-            )
-        except UnreadableFile as exc:
-            raise ArrivalRejected("file", exc.message_de, exc.message_en) from None
-        english = wants_english(request)
-        if validated.errors or not validated.households:
-            errors = [
-                RowError(
-                    row=e.row,
-                    column=e.column,
-                    field=e.field,
-                    message=e.message_en if english else e.message_de,
-                )
-                for e in validated.errors
-            ] or [
-                RowError(row=1, column=None, field=None, message="No rows." if english else "Keine Zeilen.")
-            ]
-            return problem(
-                request,
-                422,
-                (
-                    f"{len(errors)} errors; nothing was imported."
-                    if english
-                    else f"{len(errors)} Fehler; nichts wurde importiert."
-                ),
-                rows=validated.rows,
-                errors=[e.model_dump() for e in errors[:1000]],
-                errors_total=len(errors),
-            )
-        synchronous = len(validated.households) <= settings.import_sync_max_households
-        quotas = request.app.state.quotas
-
-        async def run(remember: Remember | None) -> ImportJob:
-            if synchronous and (wait := quotas.admit_authority(authority_id, len(validated.households))) > 0:
-                raise QuotaExceeded(
-                    wait,
-                    f"Kontingent der Behörde {authority_id} ausgeschöpft; bitte später erneut senden.",
-                    f"Quota of authority {authority_id} exhausted; please retry later.",
-                )
-            return await start_import(
-                StartImport(
-                    authority_id=authority_id,
-                    uploaded_by=principal.subject,
-                    filename=filename,
-                    media_type=media_type,
-                    households=tuple(ImportHousehold(arrival=c, rows=r) for _, c, r in validated.households),
-                    rows_total=validated.rows,
-                    payload="" if synchronous else _payload(validated.households),
-                    synchronous=synchronous,
-                ),
-                uow=runtime.unit_of_work(),
-                today=today(),
-                pseudonym_key=settings.pseudonym_key,
-                remember=remember,
-            )
-
-        def render(job: ImportJob) -> tuple[int, bytes]:
-            return (201 if job.status == "completed" else 202), _out(job).model_dump_json().encode()
-
-        response, job = await _answer(request, principal, render, run)
-        if job is not None:
-            response.headers["Location"] = f"/v1/imports/{job.import_id}"
-            if job.status != "completed":
-                request.app.state.imports.wake()
-        return response
-
-    @api.get(
-        "/imports/{import_id}",
-        response_model=ImportOut,
-        responses={404: {"description": "Unknown", **PROBLEM}},
-    )
-    async def progress(import_id: uuid.UUID, principal: AuthorityDep, request: Request) -> Any:
-        """Progress of an import: rows and households done of the total."""
-        async with request.app.state.runtime.unit_of_work() as uow:
-            job = await uow.arrivals.import_job(import_id)
-        if job is None or ("admin" not in principal.roles and job.authority_id != principal.authority_id):
-            return problem(request, 404, f"import {import_id}")
-        return _out(job)
-
-    return api

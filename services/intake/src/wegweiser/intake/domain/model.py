@@ -4,14 +4,24 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 import uuid
 from functools import lru_cache
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from wegweiser.common.events import ResidenceStatus, Role, Sex
+from wegweiser.common.names import invisible_character, normalised
 from wegweiser.common.retention import RetentionPeriod
 from wegweiser.intake.domain.codes import LANGUAGES_639_1, NATIONALITIES
 from wegweiser.intake.domain.phonetics import transliterate
@@ -24,8 +34,33 @@ Status = Literal["registered", "corrected", "relocated", "withdrawn", "merged", 
 row keeps the authority's reference, AGS and dates, so a resent arrival is still recognised."""
 ACTIVE: frozenset[str] = frozenset({"registered", "corrected", "relocated"})
 
-# Text as people type it: no control characters (PostgreSQL refuses NUL), not blank once stripped.
-Text = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[^\x00-\x1f\x7f]+$")]
+
+def _nfc(value: Any) -> Any:
+    """NFC before the length and pattern checks: "Ne\u0301meth" is stored and counted as "Németh"."""
+    return normalised(value) if isinstance(value, str) else value
+
+
+def _visible(value: str) -> str:
+    """Refuse bidi controls and other invisible format characters: text must read as it is stored."""
+    found = invisible_character(value)
+    if found is not None:
+        raise PydanticCustomError(
+            "invisible_character",
+            "Invisible control character {code_point} ({name}) is not allowed; please enter the text "
+            "without formatting characters.",
+            {"code_point": f"U+{ord(found):04X}", "name": unicodedata.name(found, "FORMAT CHARACTER")},
+        )
+    return value
+
+
+# Text as people type it: NFC; no control characters (PostgreSQL refuses NUL) nor invisible format
+# characters (bidi overrides, zero-width spaces); not blank once stripped.
+Text = Annotated[
+    str,
+    BeforeValidator(_nfc),
+    StringConstraints(strip_whitespace=True, pattern=r"^[^\x00-\x1f\x7f]+$"),
+    AfterValidator(_visible),
+]
 Name = Annotated[Text, Field(min_length=1, max_length=200)]
 
 
