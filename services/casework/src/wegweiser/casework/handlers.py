@@ -9,11 +9,18 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Literal, cast
+from typing import Literal
 
-from wegweiser.casework.db import AuditLog, CaseRepository, CatalogueRepository, OrgRepository, Scope
+from wegweiser.casework.db import (
+    AuditLog,
+    CaseRepository,
+    CatalogueRepository,
+    OrgRepository,
+    PartnerRow,
+    ProgrammeRow,
+    Scope,
+)
 from wegweiser.casework.domain.model import (
     ART9_FIELDS,
     GOAL_TRANSITIONS,
@@ -32,7 +39,6 @@ from wegweiser.casework.domain.model import (
 from wegweiser.casework.programmes import person_fields_for
 from wegweiser.common import events
 from wegweiser.common.auth import Principal
-from wegweiser.common.consumer import EventHandler
 from wegweiser.common.db import UnitOfWork
 from wegweiser.common.envelope import Envelope
 from wegweiser.common.events import ClosureReason, GoalStatus, Programme
@@ -58,11 +64,6 @@ class CaseworkUnitOfWork(UnitOfWork):
     @property
     def catalogue(self) -> CatalogueRepository:
         return CatalogueRepository(self.session)
-
-
-def on(handler: Callable[..., Awaitable[None]]) -> EventHandler:
-    """Our handlers take ``CaseworkUnitOfWork``; the dispatcher hands them exactly that (see app.py)."""
-    return cast(EventHandler, handler)
 
 
 class CaseNotFound(LookupError):
@@ -310,6 +311,60 @@ async def apply_referral_status(event: events.Event, envelope: Envelope, uow: Ca
         }
     )
     await uow.cases.save_referral(case_id, updated, recorded_by=SYSTEM)
+
+
+# --- consumer of referrals' programme and partner catalogue (compacted topic) ----------------------------
+# Counsellors pick a programme, and a partner where the person wants one, from this copy; the programme's
+# ``person_fields`` decide what a referral request may carry (``programmes.person_fields_for``).
+
+
+async def programme_published(
+    event: events.ProgrammePublished, envelope: Envelope, uow: CaseworkUnitOfWork
+) -> None:
+    """Latest wins: the compacted topic may replay older versions after a rebalance."""
+    current = await uow.catalogue.programme(event.programme)
+    if current is not None and current.published_at is not None and current.published_at > event.published_at:
+        return
+    await uow.catalogue.put_programme(
+        ProgrammeRow(
+            code=event.programme,
+            name_de=event.name_de,
+            name_en=event.name_en,
+            person_fields=list(event.person_fields),
+            required_fields=list(event.required_fields),
+            active=event.active,
+            published_at=event.published_at,
+        )
+    )
+
+
+async def partner_published(
+    event: events.PartnerPublished, envelope: Envelope, uow: CaseworkUnitOfWork
+) -> None:
+    current = await uow.catalogue.partner(event.partner_id)
+    if current is not None and current.published_at is not None and current.published_at > event.published_at:
+        return
+    await uow.catalogue.put_partner(
+        PartnerRow(
+            partner_id=event.partner_id,
+            name=event.organisation,
+            programmes=list(event.programmes),
+            ags=list(event.ags),
+            kreise=list(event.kreise),
+            laender=list(event.laender),
+            active=event.active,
+            published_at=event.published_at,
+        )
+    )
+
+
+async def partner_removed(event: events.PartnerRemoved, envelope: Envelope, uow: CaseworkUnitOfWork) -> None:
+    current = await uow.catalogue.partner(event.partner_id)
+    if current is None or (current.published_at is not None and current.published_at > event.published_at):
+        return
+    current.active = False
+    current.published_at = event.published_at
+    await uow.catalogue.put_partner(current)
 
 
 # --- commands from counsellors and supervisors ------------------------------------------------------------
