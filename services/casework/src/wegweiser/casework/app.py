@@ -14,6 +14,7 @@ from wegweiser.casework.settings import CaseworkSettings
 from wegweiser.common.http import health_router, install_problem_handlers, mount_observability
 from wegweiser.common.periodic import every, running
 from wegweiser.common.runtime import ServiceRuntime
+from wegweiser.common.web_security import SecurityHeaders
 
 
 def build(settings: CaseworkSettings) -> FastAPI:
@@ -55,5 +56,6 @@ def build(settings: CaseworkSettings) -> FastAPI:
     app.include_router(health_router(runtime.ready_checks()))
     app.include_router(api.router)
     web.install(app)
+    app.add_middleware(SecurityHeaders)
     mount_observability(app)
     return app
