@@ -80,6 +80,17 @@ class FakeCases(CaseRepository):
         record = RecordedConsultation(consultation, provider_id, recorded_by, dt.datetime.now(dt.UTC))
         self.consultations.setdefault(case_id, []).append(record)
 
+    async def consultation(self, consultation_id: uuid.UUID) -> tuple[uuid.UUID, Consultation] | None:
+        return next(
+            (
+                (case_id, r.consultation)
+                for case_id, records in self.consultations.items()
+                for r in records
+                if r.consultation.consultation_id == consultation_id
+            ),
+            None,
+        )
+
     async def consultations_of(self, case_id: uuid.UUID) -> list[RecordedConsultation]:
         return self.consultations.get(case_id, [])
 
@@ -274,6 +285,31 @@ async def test_consultations_are_refused_for_foreign_or_closed_cases_and_carry_n
             RecordConsultation(case.case_id, consultation, COUNSELLOR), uow=uow, today=TODAY
         )
     assert len(uow.published) == before  # nothing leaves on refusal
+
+
+async def test_a_consultation_sent_twice_is_recorded_once_and_a_used_id_is_refused() -> None:
+    uow = FakeCaseworkUnitOfWork()
+    case = await open_case(uow)
+    consultation = Consultation(held_on=TODAY, duration_minutes=30, type="kurzberatung", channel="telefon")
+    command = RecordConsultation(case.case_id, consultation, COUNSELLOR)
+    first = await record_consultation(command, uow=uow, today=TODAY)
+    published, audited = len(uow.published), len(uow.audit_log)
+
+    again = await record_consultation(command, uow=uow, today=TODAY)
+    assert again == first
+    assert len(await uow.cases.consultations_of(case.case_id)) == 1
+    assert (len(uow.published), len(uow.audit_log)) == (published, audited)  # nothing new left
+
+    changed = consultation.model_copy(update={"duration_minutes": 45})
+    with pytest.raises(CaseRefused) as refused:
+        await record_consultation(RecordConsultation(case.case_id, changed, COUNSELLOR), uow=uow, today=TODAY)
+    assert refused.value.code == "consultation_id_taken" and refused.value.field is None  # 409
+    other = await open_case(uow)
+    with pytest.raises(CaseRefused):
+        await record_consultation(
+            RecordConsultation(other.case_id, consultation, COUNSELLOR), uow=uow, today=TODAY
+        )
+    assert len(uow.published) == published + 1  # the second case's case.opened only
 
 
 async def test_a_referral_without_matching_consent_is_refused_and_sends_nothing() -> None:

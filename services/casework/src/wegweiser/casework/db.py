@@ -372,6 +372,11 @@ class CaseRepository:
             )
         )
 
+    async def consultation(self, consultation_id: uuid.UUID) -> tuple[uuid.UUID, Consultation] | None:
+        """The case a consultation id belongs to and the consultation, if it was recorded (of any case)."""
+        row = await self.session.get(ConsultationRow, consultation_id)
+        return (row.case_id, Consultation.model_validate(row.data)) if row else None
+
     async def consultations_of(self, case_id: uuid.UUID) -> list[RecordedConsultation]:
         query = select(ConsultationRow).where(col(ConsultationRow.case_id) == case_id)
         return [

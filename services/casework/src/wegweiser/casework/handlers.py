@@ -12,6 +12,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Literal
 
+from sqlalchemy.exc import IntegrityError
+
 from wegweiser.casework.db import (
     AuditLog,
     CaseRepository,
@@ -479,10 +481,20 @@ class RecordConsultation:
 async def record_consultation(
     cmd: RecordConsultation, *, uow: CaseworkUnitOfWork, today: dt.date, pseudonym_key: str = ""
 ) -> Consultation:
-    """The note stays in casework; the event carries codes, dates and pseudonyms only."""
+    """The note stays in casework; the event carries codes, dates and pseudonyms only.
+
+    Idempotent by ``consultation_id`` while the case is open: the same consultation sent again (a
+    client's retry) is answered with the one recorded and records nothing; another one under a used id
+    is refused (409).
+    """
     async with uow:
         case = await load_case(uow, cmd.case_id, cmd.principal)
         case.check_can_record(cmd.consultation, today=today)
+        recorded = await uow.cases.consultation(cmd.consultation.consultation_id)
+        if recorded is not None:
+            if recorded == (case.case_id, cmd.consultation):
+                return cmd.consultation
+            raise CaseRefused("consultation_id_taken", "another consultation has this id")
         uow.cases.add_consultation(
             case.case_id, cmd.consultation, recorded_by=cmd.principal.subject, provider_id=case.provider_id
         )
@@ -507,7 +519,10 @@ async def record_consultation(
                 counsellor_id=cmd.principal.subject,
             )
         )
-        await uow.commit()
+        try:
+            await uow.commit()
+        except IntegrityError as exc:  # the same id recorded at the same moment by a concurrent request
+            raise CaseRefused("consultation_id_taken", "another consultation has this id") from exc
     return cmd.consultation
 
 
