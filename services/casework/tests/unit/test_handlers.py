@@ -561,3 +561,20 @@ async def test_a_withdrawn_arrival_closes_its_case_once() -> None:
             await uow.commit()
     assert uow.cases.rows[case.case_id].status == "closed"
     assert len([e for e in uow.published if isinstance(e, events.CaseClosed)]) == 1
+
+
+def test_a_partner_serves_its_municipalities_kreise_and_laender_as_the_region_catalogue_has_them() -> None:
+    def partner(
+        ags: tuple[str, ...] = (), kreise: tuple[str, ...] = (), laender: tuple[str, ...] = ()
+    ) -> PartnerRow:
+        return PartnerRow(
+            partner_id="p", name="P", programmes=["mbe"], ags=[*ags], kreise=[*kreise], laender=[*laender]
+        )
+
+    assert partner().serves("08111000")  # nothing named: everywhere
+    assert partner(ags=("08111000",)).serves("08111000")
+    assert partner(kreise=("08111",)).serves("08111000")
+    assert not partner(kreise=("08426",)).serves("08111000")
+    assert partner(laender=("08",)).serves("08426021")
+    assert not partner(laender=("09",)).serves("08426021")
+    assert not partner(laender=("08",)).serves("08999999")  # not a municipality the catalogue knows

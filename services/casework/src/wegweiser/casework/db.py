@@ -39,6 +39,7 @@ from wegweiser.casework.domain.model import (
     Referral,
 )
 from wegweiser.common.db import utcnow
+from wegweiser.common.regions import catalogue
 
 
 class CaseworkTable(SQLModel, registry=registry()):
@@ -201,11 +202,17 @@ class PartnerRow(CaseworkTable, table=True):
     active: bool = True
     published_at: dt.datetime | None = None
 
-    def serves(self, ags: str, kreis: str) -> bool:
-        """Named municipality, its Kreis, or its Land (the first two digits); nothing named: everywhere."""
+    def serves(self, ags: str) -> bool:
+        """Named municipality, its Kreis, or its Land (as the region catalogue knows them); nothing named:
+        everywhere."""
         if not (self.ags or self.kreise or self.laender):
             return True
-        return ags in self.ags or kreis in self.kreise or ags[:2] in self.laender
+        if ags in self.ags:
+            return True
+        municipality = catalogue().get(ags)
+        return municipality is not None and (
+            municipality.kreis_ags in self.kreise or municipality.land_code in self.laender
+        )
 
 
 # --- repositories ------------------------------------------------------------------------------------
