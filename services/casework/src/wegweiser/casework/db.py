@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -44,6 +44,9 @@ from wegweiser.common.regions import catalogue
 
 class CaseworkTable(SQLModel, registry=registry()):
     pass
+
+
+RowT = TypeVar("RowT", bound=CaseworkTable)
 
 
 # --- organisation -----------------------------------------------------------------------------------
@@ -630,20 +633,20 @@ class CatalogueRepository:
         await self.session.merge(row)
 
 
-def _detached(session: AsyncSession, rows: list[Any]) -> list[Any]:
+def _detached(session: AsyncSession, rows: list[RowT]) -> list[RowT]:
     """Rows outlive the unit of work (its rollback on exit would expire them): take them out of it."""
     for row in rows:
         session.expunge(row)
     return rows
 
 
-def _one(session: AsyncSession, row: Any) -> Any:
+def _one(session: AsyncSession, row: RowT | None) -> RowT | None:
     if row is not None:
         session.expunge(row)
     return row
 
 
-def _jsonable(value: Any) -> Any:
+def _jsonable(value: object) -> object:
     if isinstance(value, uuid.UUID | dt.date):
         return str(value)
     if isinstance(value, list | tuple | set | frozenset):

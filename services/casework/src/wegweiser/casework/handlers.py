@@ -697,16 +697,7 @@ async def request_referral(
     async with uow:
         case = await load_case(uow, cmd.case_id, cmd.principal)
         if cmd.partner_id is not None:
-            partner = await uow.catalogue.partner(cmd.partner_id)
-            if partner is None or not partner.active or cmd.programme not in partner.programmes:
-                if partner is not None or await uow.catalogue.partners():
-                    raise CaseRefused(
-                        "unknown_partner", "partner does not offer this programme", field="partner_id"
-                    )
-            elif not partner.serves(case.ags):
-                raise CaseRefused(
-                    "partner_area", "partner does not serve this municipality", field="partner_id"
-                )
+            await _check_partner(uow, cmd.partner_id, programme=cmd.programme, ags=case.ags)
         consent = check_referral(
             case,
             await uow.cases.consents_of(case.case_id),
@@ -764,6 +755,17 @@ async def request_referral(
         )
         await uow.commit()
     return referral
+
+
+async def _check_partner(uow: CaseworkUnitOfWork, partner_id: str, *, programme: str, ags: str) -> None:
+    """The partner offers the programme and serves the case's municipality (if the catalogue knows any
+    partner at all: before referrals has published it, any name is taken as given)."""
+    partner = await uow.catalogue.partner(partner_id)
+    if partner is None or not partner.active or programme not in partner.programmes:
+        if partner is not None or await uow.catalogue.partners():
+            raise CaseRefused("unknown_partner", "partner does not offer this programme", field="partner_id")
+    elif not partner.serves(ags):
+        raise CaseRefused("partner_area", "partner does not serve this municipality", field="partner_id")
 
 
 def minimum_person(person: CasePerson, wanted: frozenset[str], pseudonym_key: str) -> events.ReferralPerson:
