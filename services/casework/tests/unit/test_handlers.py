@@ -80,6 +80,17 @@ class FakeCases(CaseRepository):
         record = RecordedConsultation(consultation, provider_id, recorded_by, dt.datetime.now(dt.UTC))
         self.consultations.setdefault(case_id, []).append(record)
 
+    async def consultation(self, consultation_id: uuid.UUID) -> tuple[uuid.UUID, Consultation] | None:
+        return next(
+            (
+                (case_id, r.consultation)
+                for case_id, records in self.consultations.items()
+                for r in records
+                if r.consultation.consultation_id == consultation_id
+            ),
+            None,
+        )
+
     async def consultations_of(self, case_id: uuid.UUID) -> list[RecordedConsultation]:
         return self.consultations.get(case_id, [])
 
@@ -274,6 +285,31 @@ async def test_consultations_are_refused_for_foreign_or_closed_cases_and_carry_n
             RecordConsultation(case.case_id, consultation, COUNSELLOR), uow=uow, today=TODAY
         )
     assert len(uow.published) == before  # nothing leaves on refusal
+
+
+async def test_a_consultation_sent_twice_is_recorded_once_and_a_used_id_is_refused() -> None:
+    uow = FakeCaseworkUnitOfWork()
+    case = await open_case(uow)
+    consultation = Consultation(held_on=TODAY, duration_minutes=30, type="kurzberatung", channel="telefon")
+    command = RecordConsultation(case.case_id, consultation, COUNSELLOR)
+    first = await record_consultation(command, uow=uow, today=TODAY)
+    published, audited = len(uow.published), len(uow.audit_log)
+
+    again = await record_consultation(command, uow=uow, today=TODAY)
+    assert again == first
+    assert len(await uow.cases.consultations_of(case.case_id)) == 1
+    assert (len(uow.published), len(uow.audit_log)) == (published, audited)  # nothing new left
+
+    changed = consultation.model_copy(update={"duration_minutes": 45})
+    with pytest.raises(CaseRefused) as refused:
+        await record_consultation(RecordConsultation(case.case_id, changed, COUNSELLOR), uow=uow, today=TODAY)
+    assert refused.value.code == "consultation_id_taken" and refused.value.field is None  # 409
+    other = await open_case(uow)
+    with pytest.raises(CaseRefused):
+        await record_consultation(
+            RecordConsultation(other.case_id, consultation, COUNSELLOR), uow=uow, today=TODAY
+        )
+    assert len(uow.published) == published + 1  # the second case's case.opened only
 
 
 async def test_a_referral_without_matching_consent_is_refused_and_sends_nothing() -> None:
@@ -525,3 +561,20 @@ async def test_a_withdrawn_arrival_closes_its_case_once() -> None:
             await uow.commit()
     assert uow.cases.rows[case.case_id].status == "closed"
     assert len([e for e in uow.published if isinstance(e, events.CaseClosed)]) == 1
+
+
+def test_a_partner_serves_its_municipalities_kreise_and_laender_as_the_region_catalogue_has_them() -> None:
+    def partner(
+        ags: tuple[str, ...] = (), kreise: tuple[str, ...] = (), laender: tuple[str, ...] = ()
+    ) -> PartnerRow:
+        return PartnerRow(
+            partner_id="p", name="P", programmes=["mbe"], ags=[*ags], kreise=[*kreise], laender=[*laender]
+        )
+
+    assert partner().serves("08111000")  # nothing named: everywhere
+    assert partner(ags=("08111000",)).serves("08111000")
+    assert partner(kreise=("08111",)).serves("08111000")
+    assert not partner(kreise=("08426",)).serves("08111000")
+    assert partner(laender=("08",)).serves("08426021")
+    assert not partner(laender=("09",)).serves("08426021")
+    assert not partner(laender=("08",)).serves("08999999")  # not a municipality the catalogue knows

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -39,10 +39,14 @@ from wegweiser.casework.domain.model import (
     Referral,
 )
 from wegweiser.common.db import utcnow
+from wegweiser.common.regions import catalogue
 
 
 class CaseworkTable(SQLModel, registry=registry()):
     pass
+
+
+RowT = TypeVar("RowT", bound=CaseworkTable)
 
 
 # --- organisation -----------------------------------------------------------------------------------
@@ -201,11 +205,17 @@ class PartnerRow(CaseworkTable, table=True):
     active: bool = True
     published_at: dt.datetime | None = None
 
-    def serves(self, ags: str, kreis: str) -> bool:
-        """Named municipality, its Kreis, or its Land (the first two digits); nothing named: everywhere."""
+    def serves(self, ags: str) -> bool:
+        """Named municipality, its Kreis, or its Land (as the region catalogue knows them); nothing named:
+        everywhere."""
         if not (self.ags or self.kreise or self.laender):
             return True
-        return ags in self.ags or kreis in self.kreise or ags[:2] in self.laender
+        if ags in self.ags:
+            return True
+        municipality = catalogue().get(ags)
+        return municipality is not None and (
+            municipality.kreis_ags in self.kreise or municipality.land_code in self.laender
+        )
 
 
 # --- repositories ------------------------------------------------------------------------------------
@@ -371,6 +381,11 @@ class CaseRepository:
                 recorded_by=recorded_by,
             )
         )
+
+    async def consultation(self, consultation_id: uuid.UUID) -> tuple[uuid.UUID, Consultation] | None:
+        """The case a consultation id belongs to and the consultation, if it was recorded (of any case)."""
+        row = await self.session.get(ConsultationRow, consultation_id)
+        return (row.case_id, Consultation.model_validate(row.data)) if row else None
 
     async def consultations_of(self, case_id: uuid.UUID) -> list[RecordedConsultation]:
         query = select(ConsultationRow).where(col(ConsultationRow.case_id) == case_id)
@@ -618,20 +633,20 @@ class CatalogueRepository:
         await self.session.merge(row)
 
 
-def _detached(session: AsyncSession, rows: list[Any]) -> list[Any]:
+def _detached(session: AsyncSession, rows: list[RowT]) -> list[RowT]:
     """Rows outlive the unit of work (its rollback on exit would expire them): take them out of it."""
     for row in rows:
         session.expunge(row)
     return rows
 
 
-def _one(session: AsyncSession, row: Any) -> Any:
+def _one(session: AsyncSession, row: RowT | None) -> RowT | None:
     if row is not None:
         session.expunge(row)
     return row
 
 
-def _jsonable(value: Any) -> Any:
+def _jsonable(value: object) -> object:
     if isinstance(value, uuid.UUID | dt.date):
         return str(value)
     if isinstance(value, list | tuple | set | frozenset):

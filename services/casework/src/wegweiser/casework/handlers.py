@@ -9,11 +9,20 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Literal, cast
+from typing import Literal
 
-from wegweiser.casework.db import AuditLog, CaseRepository, CatalogueRepository, OrgRepository, Scope
+from sqlalchemy.exc import IntegrityError
+
+from wegweiser.casework.db import (
+    AuditLog,
+    CaseRepository,
+    CatalogueRepository,
+    OrgRepository,
+    PartnerRow,
+    ProgrammeRow,
+    Scope,
+)
 from wegweiser.casework.domain.model import (
     ART9_FIELDS,
     GOAL_TRANSITIONS,
@@ -33,7 +42,6 @@ from wegweiser.casework.programmes import person_fields_for
 from wegweiser.common import events
 from wegweiser.common.auth import Principal
 from wegweiser.common.db import UnitOfWork
-from wegweiser.common.dispatch import EventHandler
 from wegweiser.common.envelope import Envelope
 from wegweiser.common.events import ClosureReason, GoalStatus, Programme
 from wegweiser.common.pseudonyms import pseudonym
@@ -58,11 +66,6 @@ class CaseworkUnitOfWork(UnitOfWork):
     @property
     def catalogue(self) -> CatalogueRepository:
         return CatalogueRepository(self.session)
-
-
-def on(handler: Callable[..., Awaitable[None]]) -> EventHandler:
-    """Our handlers take ``CaseworkUnitOfWork``; the dispatcher hands them exactly that (see app.py)."""
-    return cast(EventHandler, handler)
 
 
 class CaseNotFound(LookupError):
@@ -302,6 +305,60 @@ async def apply_referral_status(event: events.Event, envelope: Envelope, uow: Ca
     await uow.cases.save_referral(case_id, updated, recorded_by=SYSTEM)
 
 
+# --- consumer of referrals' programme and partner catalogue (compacted topic) ----------------------------
+# Counsellors pick a programme, and a partner where the person wants one, from this copy; the programme's
+# ``person_fields`` decide what a referral request may carry (``programmes.person_fields_for``).
+
+
+async def programme_published(
+    event: events.ProgrammePublished, envelope: Envelope, uow: CaseworkUnitOfWork
+) -> None:
+    """Latest wins: the compacted topic may replay older versions after a rebalance."""
+    current = await uow.catalogue.programme(event.programme)
+    if current is not None and current.published_at is not None and current.published_at > event.published_at:
+        return
+    await uow.catalogue.put_programme(
+        ProgrammeRow(
+            code=event.programme,
+            name_de=event.name_de,
+            name_en=event.name_en,
+            person_fields=list(event.person_fields),
+            required_fields=list(event.required_fields),
+            active=event.active,
+            published_at=event.published_at,
+        )
+    )
+
+
+async def partner_published(
+    event: events.PartnerPublished, envelope: Envelope, uow: CaseworkUnitOfWork
+) -> None:
+    current = await uow.catalogue.partner(event.partner_id)
+    if current is not None and current.published_at is not None and current.published_at > event.published_at:
+        return
+    await uow.catalogue.put_partner(
+        PartnerRow(
+            partner_id=event.partner_id,
+            name=event.organisation,
+            programmes=list(event.programmes),
+            ags=list(event.ags),
+            kreise=list(event.kreise),
+            laender=list(event.laender),
+            active=event.active,
+            published_at=event.published_at,
+        )
+    )
+
+
+async def partner_removed(event: events.PartnerRemoved, envelope: Envelope, uow: CaseworkUnitOfWork) -> None:
+    current = await uow.catalogue.partner(event.partner_id)
+    if current is None or (current.published_at is not None and current.published_at > event.published_at):
+        return
+    current.active = False
+    current.published_at = event.published_at
+    await uow.catalogue.put_partner(current)
+
+
 # --- commands from counsellors and supervisors ------------------------------------------------------------
 
 
@@ -414,10 +471,20 @@ class RecordConsultation:
 async def record_consultation(
     cmd: RecordConsultation, *, uow: CaseworkUnitOfWork, today: dt.date, pseudonym_key: str = ""
 ) -> Consultation:
-    """The note stays in casework; the event carries codes, dates and pseudonyms only."""
+    """The note stays in casework; the event carries codes, dates and pseudonyms only.
+
+    Idempotent by ``consultation_id`` while the case is open: the same consultation sent again (a
+    client's retry) is answered with the one recorded and records nothing; another one under a used id
+    is refused (409).
+    """
     async with uow:
         case = await load_case(uow, cmd.case_id, cmd.principal)
         case.check_can_record(cmd.consultation, today=today)
+        recorded = await uow.cases.consultation(cmd.consultation.consultation_id)
+        if recorded is not None:
+            if recorded == (case.case_id, cmd.consultation):
+                return cmd.consultation
+            raise CaseRefused("consultation_id_taken", "another consultation has this id")
         uow.cases.add_consultation(
             case.case_id, cmd.consultation, recorded_by=cmd.principal.subject, provider_id=case.provider_id
         )
@@ -442,7 +509,10 @@ async def record_consultation(
                 counsellor_id=cmd.principal.subject,
             )
         )
-        await uow.commit()
+        try:
+            await uow.commit()
+        except IntegrityError as exc:  # the same id recorded at the same moment by a concurrent request
+            raise CaseRefused("consultation_id_taken", "another consultation has this id") from exc
     return cmd.consultation
 
 
@@ -617,16 +687,7 @@ async def request_referral(
     async with uow:
         case = await load_case(uow, cmd.case_id, cmd.principal)
         if cmd.partner_id is not None:
-            partner = await uow.catalogue.partner(cmd.partner_id)
-            if partner is None or not partner.active or cmd.programme not in partner.programmes:
-                if partner is not None or await uow.catalogue.partners():
-                    raise CaseRefused(
-                        "unknown_partner", "partner does not offer this programme", field="partner_id"
-                    )
-            elif not partner.serves(case.ags, kreis_of(case.ags)):
-                raise CaseRefused(
-                    "partner_area", "partner does not serve this municipality", field="partner_id"
-                )
+            await _check_partner(uow, cmd.partner_id, programme=cmd.programme, ags=case.ags)
         consent = check_referral(
             case,
             await uow.cases.consents_of(case.case_id),
@@ -684,6 +745,17 @@ async def request_referral(
         )
         await uow.commit()
     return referral
+
+
+async def _check_partner(uow: CaseworkUnitOfWork, partner_id: str, *, programme: str, ags: str) -> None:
+    """The partner offers the programme and serves the case's municipality (if the catalogue knows any
+    partner at all: before referrals has published it, any name is taken as given)."""
+    partner = await uow.catalogue.partner(partner_id)
+    if partner is None or not partner.active or programme not in partner.programmes:
+        if partner is not None or await uow.catalogue.partners():
+            raise CaseRefused("unknown_partner", "partner does not offer this programme", field="partner_id")
+    elif not partner.serves(ags):
+        raise CaseRefused("partner_area", "partner does not serve this municipality", field="partner_id")
 
 
 def minimum_person(person: CasePerson, wanted: frozenset[str], pseudonym_key: str) -> events.ReferralPerson:

@@ -5,16 +5,29 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from wegweiser.common.engine import EngineConfig
 from wegweiser.common.settings import PseudonymKeyMixin, RetentionMixin, ServiceSettings
+
+# Every handler holds a database connection: keep what runs at once (12 partitions × 2) below the pool
+# (10 + 20 overflow), so a replay of a long topic cannot starve the web UI or time out.
+CONSUMER_ENGINE = EngineConfig(max_in_flight_per_partition=2, max_in_flight_per_ags=2)
 
 
 class CaseworkSettings(RetentionMixin, PseudonymKeyMixin, ServiceSettings):
     """Retention (``CASEWORK_RETENTION_MONTHS``, default 24, counted from the case's closure): see
-    ``RetentionMixin`` and ``retention.py``."""
+    ``RetentionMixin`` and ``retention.py``. The consumers' engine: ``CASEWORK_ENGINE__<FIELD>`` (any
+    field of ``EngineConfig``, e.g. ``CASEWORK_ENGINE__MAX_ATTEMPTS=8``); unset fields keep the defaults."""
 
-    model_config = SettingsConfigDict(env_prefix="CASEWORK_", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(
+        env_prefix="CASEWORK_",
+        extra="ignore",
+        populate_by_name=True,
+        env_nested_delimiter="__",
+        nested_model_default_partial_update=True,
+    )
 
     port: int = 8002
     database_url: str = "sqlite+aiosqlite:///casework.db"
@@ -24,6 +37,9 @@ class CaseworkSettings(RetentionMixin, PseudonymKeyMixin, ServiceSettings):
     seed_development_data: bool | None = None
     session_cookie_secure: bool = False
     session_cookie_name: str = "wegweiser_session"
+    engine: EngineConfig = Field(
+        CONSUMER_ENGINE, description="tuning of the arrival and referral-status consumers"
+    )
 
     @property
     def dev_key_dir(self) -> Path | None:

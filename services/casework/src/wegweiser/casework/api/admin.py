@@ -1,0 +1,135 @@
+"""Administration: erasure on request, providers, teams, staff and the per-AGS provider rule."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+
+from wegweiser.casework import handlers as h
+from wegweiser.casework.api.models import ErasureOut, ProviderIn, RuleIn, StaffIn, TeamIn
+from wegweiser.casework.api.problems import invalid, not_found, refused
+from wegweiser.casework.db import ProviderRow, StaffRow, TeamRow
+from wegweiser.casework.deps import AdminDep, TodayDep, UnitOfWorkDep
+from wegweiser.casework.domain.model import CaseRefused
+from wegweiser.common.http import problem
+from wegweiser.common.regions import catalogue
+
+router = APIRouter(prefix="/admin", tags=["administration"])
+
+
+@router.post("/cases/{case_id}/erase", response_model=ErasureOut)
+async def erase_case(
+    case_id: uuid.UUID, principal: AdminDep, request: Request, uow: UnitOfWorkDep, today: TodayDep
+) -> ErasureOut | JSONResponse:
+    """Erase a closed case's personal data now, as the retention purge would (e.g. on request).
+
+    Idempotent: a case erased before answers 200 with ``erased_now: false``. An open case is 409.
+    """
+    try:
+        counts = await h.erase_case_on_request(h.EraseCase(case_id, principal), uow=uow, today=today)
+    except h.CaseNotFound:
+        return not_found(request, case_id)
+    except CaseRefused as exc:
+        return refused(request, exc)
+    return ErasureOut(case_id=case_id, erased_now=counts is not None, records=counts or {})
+
+
+@router.get("/providers")
+async def list_providers(principal: AdminDep, uow: UnitOfWorkDep) -> list[dict[str, Any]]:
+    async with uow:
+        return [p.model_dump() for p in await uow.org.providers()]
+
+
+@router.put("/providers/{provider_id}", status_code=204)
+async def put_provider(
+    provider_id: str, body: ProviderIn, principal: AdminDep, request: Request, uow: UnitOfWorkDep
+) -> Response:
+    unknown = [a for a in body.ags if not catalogue().is_allocation_target(a)]
+    if unknown:
+        return invalid(request, "ags", f"unknown municipality: {', '.join(unknown)}")
+    async with uow:
+        await uow.org.put_provider(ProviderRow(provider_id=provider_id, **body.model_dump()))
+        h.audit(uow, principal, "admin.put_provider", None, provider_id=provider_id)
+        await uow.commit()
+    return Response(status_code=204)
+
+
+@router.get("/teams")
+async def list_teams(principal: AdminDep, uow: UnitOfWorkDep) -> list[dict[str, Any]]:
+    async with uow:
+        return [x.model_dump() for x in await uow.org.teams()]
+
+
+@router.put("/teams/{team_id}", status_code=204)
+async def put_team(
+    team_id: str, body: TeamIn, principal: AdminDep, request: Request, uow: UnitOfWorkDep
+) -> Response:
+    async with uow:
+        if await uow.org.provider(body.provider_id) is None:
+            return invalid(request, "provider_id", "unknown provider")
+        await uow.org.put_team(TeamRow(team_id=team_id, **body.model_dump()))
+        h.audit(uow, principal, "admin.put_team", None, team_id=team_id)
+        await uow.commit()
+    return Response(status_code=204)
+
+
+@router.get("/staff")
+async def list_staff(principal: AdminDep, uow: UnitOfWorkDep) -> list[dict[str, Any]]:
+    async with uow:
+        return [s.model_dump() for s in await uow.org.staff()]
+
+
+@router.put("/staff/{subject}", status_code=204)
+async def put_staff(
+    subject: str, body: StaffIn, principal: AdminDep, request: Request, uow: UnitOfWorkDep
+) -> Response:
+    async with uow:
+        if body.role != "admin" and (
+            body.provider_id is None or await uow.org.provider(body.provider_id) is None
+        ):
+            return invalid(request, "provider_id", "unknown provider")
+        if body.team_id is not None:
+            team = await uow.org.team(body.team_id)
+            if team is None or team.provider_id != body.provider_id:
+                return invalid(request, "team_id", "not a team of this provider")
+        await uow.org.put_member(StaffRow(subject=subject, **body.model_dump()))
+        h.audit(uow, principal, "admin.put_staff", None, subject=subject)
+        await uow.commit()
+    return Response(status_code=204)
+
+
+@router.get("/provider-rules")
+async def list_rules(principal: AdminDep, uow: UnitOfWorkDep) -> list[dict[str, str]]:
+    async with uow:
+        return [{"ags": r.ags, "provider_id": r.provider_id} for r in await uow.org.rules()]
+
+
+@router.put("/provider-rules/{ags}", status_code=204)
+async def put_rule(
+    ags: str, body: RuleIn, principal: AdminDep, request: Request, uow: UnitOfWorkDep
+) -> Response:
+    """Which provider takes new arrivals in ``ags`` (existing cases stay where they are)."""
+    if not catalogue().is_allocation_target(ags):
+        return invalid(request, "ags", "unknown municipality")
+    async with uow:
+        provider = await uow.org.provider(body.provider_id)
+        if provider is None or ags not in provider.ags:
+            return invalid(request, "provider_id", "provider does not serve this municipality")
+        await uow.org.put_rule(ags, body.provider_id)
+        h.audit(uow, principal, "admin.put_rule", None, ags=ags, provider_id=body.provider_id)
+        await uow.commit()
+    return Response(status_code=204)
+
+
+@router.delete("/provider-rules/{ags}", status_code=204)
+async def delete_rule(ags: str, principal: AdminDep, request: Request, uow: UnitOfWorkDep) -> Response:
+    """Back to the default: the Kreis's provider ``kreis-<kreis_ags>``."""
+    async with uow:
+        if not await uow.org.delete_rule(ags):
+            return problem(request, 404, f"rule {ags}")
+        h.audit(uow, principal, "admin.delete_rule", None, ags=ags)
+        await uow.commit()
+    return Response(status_code=204)

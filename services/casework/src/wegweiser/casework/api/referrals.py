@@ -1,0 +1,69 @@
+"""Referrals to partners' programmes, and the programme and partner catalogue to choose them from."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from wegweiser.casework import handlers as h
+from wegweiser.casework.api.models import CatalogueOut, PartnerOut, ProgrammeOut, ReferralIn
+from wegweiser.casework.api.problems import or_problem
+from wegweiser.casework.deps import SettingsDep, StaffDep, TodayDep, UnitOfWorkDep
+from wegweiser.casework.domain.model import Referral
+from wegweiser.casework.programmes import BUILT_IN_MINIMUM, PROGRAMME_NAMES
+
+router = APIRouter()
+
+
+@router.post("/cases/{case_id}/referrals", status_code=201, response_model=Referral, tags=["cases"])
+async def add_referral(
+    case_id: uuid.UUID,
+    body: ReferralIn,
+    principal: StaffDep,
+    request: Request,
+    uow: UnitOfWorkDep,
+    settings: SettingsDep,
+    today: TodayDep,
+) -> Referral | JSONResponse:
+    """Refused (422, ``consent_missing`` or ``consent_other_partner``) without a matching consent."""
+    command = h.RequestReferral(case_id=case_id, principal=principal, **body.model_dump())
+    return await or_problem(
+        request, h.request_referral(command, uow=uow, today=today, pseudonym_key=settings.pseudonym_key)
+    )
+
+
+@router.get("/catalogue", response_model=CatalogueOut, tags=["catalogue"])
+async def programmes(principal: StaffDep, uow: UnitOfWorkDep) -> CatalogueOut:
+    """Programmes and partners as referrals publishes them; built-in minimum where it has not yet."""
+    async with uow:
+        known = {p.code: p for p in await uow.catalogue.programmes()}
+        partners = await uow.catalogue.partners()
+    out = [
+        ProgrammeOut(
+            code=p.code,
+            name_de=p.name_de,
+            name_en=p.name_en,
+            person_fields=sorted(p.person_fields),
+            source="catalogue",
+        )
+        for p in known.values()
+    ]
+    out += [
+        ProgrammeOut(
+            code=code,
+            name_de=de,
+            name_en=en,
+            person_fields=sorted(BUILT_IN_MINIMUM[code]),
+            source="built-in",
+        )
+        for code, (de, en) in PROGRAMME_NAMES.items()
+        if code not in known
+    ]
+    return CatalogueOut(
+        programmes=sorted(out, key=lambda p: p.code),
+        partners=[
+            PartnerOut(**p.model_dump(include={"partner_id", "name", "programmes", "ags"})) for p in partners
+        ],
+    )

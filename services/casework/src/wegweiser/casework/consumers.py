@@ -1,0 +1,83 @@
+"""Casework's Kafka wiring: which consumer group reads which topic, and the one registry of event → handler.
+
+Three groups, one per source topic, so a backlog on one (a replay of the arrivals) never holds up the
+others: intake's arrivals, referrals' status events and referrals' programme and partner catalogue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from functools import partial
+from typing import cast
+
+from wegweiser.casework import handlers
+from wegweiser.casework.handlers import CaseworkUnitOfWork
+from wegweiser.casework.settings import CaseworkSettings
+from wegweiser.common import events, localtime, topics
+from wegweiser.common.dispatch import EventHandler
+from wegweiser.common.engine import EngineConfig
+from wegweiser.common.envelope import Envelope
+from wegweiser.common.runtime import ConsumerSpec
+
+# The catalogue is tiny and compacted; one event at a time keeps "latest wins" simple to reason about.
+CATALOGUE_ENGINE = EngineConfig(max_in_flight_per_partition=1, max_in_flight_per_ags=1)
+
+
+def as_event_handler(handler: Callable[..., Awaitable[None]]) -> EventHandler:
+    """Our handlers take a ``CaseworkUnitOfWork``: the dispatcher hands them exactly that, the one
+    ``app.py`` gives the runtime, though ``EventHandler`` can only promise the ``UnitOfWork`` base."""
+    return cast(EventHandler, handler)
+
+
+async def _transfer_case_for_relocation(
+    event: events.ArrivalRelocated, envelope: Envelope, uow: CaseworkUnitOfWork
+) -> None:
+    await handlers.transfer_case_for_relocation(event, envelope, uow, today=localtime.today())
+
+
+def event_handlers(settings: CaseworkSettings) -> dict[type[events.Event], EventHandler]:
+    """The one registry: every event type casework consumes and the handler that applies it."""
+    registry: dict[type[events.Event], Callable[..., Awaitable[None]]] = {
+        events.ArrivalRegistered: partial(
+            handlers.open_case_for_arrival, pseudonym_key=settings.pseudonym_key
+        ),
+        events.ArrivalCorrected: handlers.correct_case_for_arrival,
+        events.ArrivalRelocated: _transfer_case_for_relocation,
+        events.ArrivalWithdrawn: handlers.close_case_for_withdrawal,
+        **dict.fromkeys(handlers.REFERRAL_STATUS_EVENTS, handlers.apply_referral_status),
+        events.ProgrammePublished: handlers.programme_published,
+        events.PartnerPublished: handlers.partner_published,
+        events.PartnerRemoved: handlers.partner_removed,
+    }
+    return {event_type: as_event_handler(handler) for event_type, handler in registry.items()}
+
+
+def _of(
+    registry: Mapping[type[events.Event], EventHandler], topic: topics.TopicSpec
+) -> dict[type[events.Event], EventHandler]:
+    """The registry's entries for the events that travel on ``topic``."""
+    return {event_type: h for event_type, h in registry.items() if event_type.topic == topic}
+
+
+def consumer_specs(settings: CaseworkSettings) -> list[ConsumerSpec]:
+    registry = event_handlers(settings)
+    return [
+        ConsumerSpec(
+            group=settings.consumer_group("casework"),
+            topics=[topics.ARRIVALS],
+            config=settings.engine,
+            handlers=_of(registry, topics.ARRIVALS),
+        ),
+        ConsumerSpec(
+            group=settings.consumer_group("casework-referral-status"),
+            topics=[topics.REFERRAL_STATUS],
+            config=settings.engine,
+            handlers=_of(registry, topics.REFERRAL_STATUS),
+        ),
+        ConsumerSpec(
+            group=settings.consumer_group("casework-catalogue"),
+            topics=[topics.REFERRAL_CATALOGUE],
+            config=CATALOGUE_ENGINE,
+            handlers=_of(registry, topics.REFERRAL_CATALOGUE),
+        ),
+    ]

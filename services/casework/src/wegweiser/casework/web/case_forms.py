@@ -1,0 +1,167 @@
+"""The forms that change a case (consultation, goal, consent, referral, assignment, closure, extension).
+
+Each is a ``CaseForm``: GET shows it, POST validates, runs the handler and goes back to the case, or
+re-renders it with a message beside each field. The routes themselves live with their business area.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+from starlette.datastructures import FormData
+
+from wegweiser.casework import handlers as h
+from wegweiser.casework.db import PartnerRow
+from wegweiser.casework.domain.model import Case, CaseRefused
+from wegweiser.casework.web.forms import Field, apply, field_errors
+from wegweiser.casework.web.messages import t
+from wegweiser.casework.web.pages import WebContext
+
+HANDLUNGSFELDER = [
+    "sprache", "arbeit_ausbildung", "bildung_schule_kita", "wohnen", "gesundheit_psychosozial",
+    "aufenthalt_recht", "finanzen_leistungen", "familie", "gesellschaftliche_teilhabe", "rueckkehr",
+]  # fmt: skip
+MULTI = {"handlungsfelder", "present_person_ids"}
+
+FieldsOf = Callable[[WebContext, Case], Awaitable[list[Field]]]
+Submit = Callable[[WebContext, Case, dict[str, Any]], Awaitable[object]]
+InfoOf = Callable[[WebContext, dict[str, Any]], Awaitable[str | None]]
+
+
+async def no_info(ctx: WebContext, values: dict[str, Any]) -> str | None:
+    return None
+
+
+@dataclass(frozen=True)
+class CaseForm:
+    """One form on a case: its fields, what a valid submission does, and where the case page shows it."""
+
+    slug: str  # the path after /cases/{case_id}/
+    title_key: str
+    fields: FieldsOf
+    submit: Submit
+    done: str  # the ?done= message on the case page
+    anchor: str = ""
+    info: InfoOf = no_info  # a note above the fields, from what was entered so far
+
+    async def show(self, ctx: WebContext, case_id: uuid.UUID) -> Response:
+        case = await case_for_form(ctx, case_id)
+        if case is None:
+            return ctx.not_found()
+        return await self._render(ctx, case, await self.fields(ctx, case), {}, status=200)
+
+    async def post(self, ctx: WebContext, case_id: uuid.UUID) -> Response:
+        form = await ctx.form()
+        if form is None:
+            return ctx.csrf_failed()
+        case = await case_for_form(ctx, case_id)
+        if case is None:
+            return ctx.not_found()
+        values = form_values(form)
+        errors: dict[str, str] = {}
+        try:
+            await self.submit(ctx, case, values)
+        except ValidationError as exc:
+            # Cross-field rules run only once every field parses: show them in the same round.
+            errors = {**cross_field_errors(values, ctx.lang), **field_errors(exc, ctx.lang)}
+        except CaseRefused as exc:
+            errors[exc.field or "form"] = t(f"r.{exc.code}", ctx.lang, **exc.params)
+        except h.CaseNotFound:
+            return ctx.not_found()
+        if not errors:
+            return RedirectResponse(f"/cases/{case_id}?done={self.done}{self.anchor}", status_code=303)
+        fields = apply(await self.fields(ctx, case), values, errors)
+        form_error = errors.get("form") or next(
+            (m for k, m in errors.items() if k not in {f.name for f in fields}), None
+        )
+        return await self._render(ctx, case, fields, values, status=422, form_error=form_error)
+
+    async def _render(
+        self,
+        ctx: WebContext,
+        case: Case,
+        fields: list[Field],
+        values: dict[str, Any],
+        *,
+        status: int,
+        **extra: Any,
+    ) -> Response:
+        return ctx.render(
+            "form.html",
+            status,
+            title=t(self.title_key, ctx.lang),
+            fields=fields,
+            case=case,
+            action=f"/cases/{case.case_id}/{self.slug}",
+            back=f"/cases/{case.case_id}",
+            **extra,
+            info=await self.info(ctx, values),
+        )
+
+
+async def case_for_form(ctx: WebContext, case_id: uuid.UUID) -> Case | None:
+    """The case within the caller's scope (its reading audited), or None."""
+    async with ctx.uow as uow:
+        try:
+            case = await h.load_case(uow, case_id, ctx.principal)
+        except h.CaseNotFound:
+            return None
+        h.audit(uow, ctx.principal, "read", case, form=True)
+        await uow.commit()
+    return case
+
+
+def form_values(form: FormData) -> dict[str, Any]:
+    """Submitted values without the CSRF token; a list where a field was given more than once."""
+    values: dict[str, Any] = {}
+    for key in form:
+        if key == "csrf":
+            continue
+        many = form.getlist(key)
+        values[key] = [str(v) for v in many] if len(many) > 1 or key in MULTI else str(many[0])
+    return values
+
+
+def cross_field_errors(values: dict[str, Any], lang: str) -> dict[str, str]:
+    errors = {}
+    if values.get("interpreter_used") == "on" and not str(values.get("interpreter_language") or "").strip():
+        errors["interpreter_language"] = t("v.interpreter_language", lang)
+    if values.get("by_guardian") == "on" and not str(values.get("guardian_name") or "").strip():
+        errors["guardian_name"] = t("v.guardian_name", lang)
+    return errors
+
+
+def persons(case: Case, lang: str) -> list[tuple[str, str]]:
+    return [
+        (str(p.person_id), f"{p.display_name} ({t('person.role.' + p.role, lang)})") for p in case.persons
+    ]
+
+
+def codes(prefix: str, values: list[str], lang: str) -> list[tuple[str, str]]:
+    return [(v, t(f"{prefix}.{v}", lang)) for v in values]
+
+
+def as_list(value: Any) -> list[str]:
+    if value is None or value == "":
+        return []
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
+async def partners(ctx: WebContext) -> dict[str, PartnerRow]:
+    async with ctx.uow as uow:
+        return {p.partner_id: p for p in await uow.catalogue.partners()}
+
+
+def partner_field(partners: list[PartnerRow], lang: str, *, hint: str | None = None) -> Field:
+    return Field(
+        "partner_id",
+        t("field.partner_id", lang),
+        "select",
+        options=[("", t("field.partner_id.any", lang)), *((p.partner_id, p.name) for p in partners)],
+        hint=hint,
+    )

@@ -1,0 +1,92 @@
+"""The Integrationsplan in the web UI: the goal form and a goal's progress."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, cast
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from wegweiser.casework import handlers as h
+from wegweiser.casework.domain.model import Case, CaseRefused, Goal
+from wegweiser.casework.web.case_forms import HANDLUNGSFELDER, CaseForm, codes, persons
+from wegweiser.casework.web.forms import Field, blank_to_none
+from wegweiser.casework.web.messages import t
+from wegweiser.casework.web.pages import PageDep, WebContext
+from wegweiser.common.events import GoalStatus
+
+router = APIRouter(include_in_schema=False)
+
+GOAL_STATES = ["open", "in_progress", "achieved", "dropped"]
+
+
+async def goal_fields(ctx: WebContext, case: Case) -> list[Field]:
+    lang = ctx.lang
+    return [
+        Field(
+            "handlungsfeld",
+            t("field.handlungsfeld", lang),
+            "select",
+            options=codes("hf", HANDLUNGSFELDER, lang),
+            required=True,
+        ),
+        Field("description", t("field.description", lang), "textarea", required=True),
+        Field(
+            "person_id",
+            t("field.person_id", lang),
+            "select",
+            options=[("", t("field.person_id.household", lang)), *persons(case, lang)],
+        ),
+        Field("set_on", t("field.set_on", lang), "date", value=ctx.today.isoformat(), required=True),
+        Field("target_date", t("field.target_date", lang), "date"),
+    ]
+
+
+async def set_goal(ctx: WebContext, case: Case, v: dict[str, Any]) -> Goal:
+    goal = Goal.model_validate(
+        {
+            k: blank_to_none(v.get(k))
+            for k in ("handlungsfeld", "description", "person_id", "set_on", "target_date")
+        }
+    )
+    return await h.set_goal(
+        h.SetGoal(case.case_id, goal, ctx.principal),
+        uow=ctx.uow,
+        today=ctx.today,
+        pseudonym_key=ctx.settings.pseudonym_key,
+    )
+
+
+GOAL = CaseForm("goals/new", "goal.title", goal_fields, set_goal, "goal", "#plan")
+
+
+@router.get("/cases/{case_id}/goals/new", response_class=HTMLResponse, name="form_goals/new")
+async def goal_form(case_id: uuid.UUID, ctx: PageDep) -> Response:
+    return await GOAL.show(ctx, case_id)
+
+
+@router.post("/cases/{case_id}/goals/new", response_class=HTMLResponse, name="submit_goals/new")
+async def goal_submit(case_id: uuid.UUID, ctx: PageDep) -> Response:
+    return await GOAL.post(ctx, case_id)
+
+
+@router.post("/cases/{case_id}/goals/{goal_id}/status", response_class=HTMLResponse)
+async def goal_status(case_id: uuid.UUID, goal_id: uuid.UUID, ctx: PageDep) -> Response:
+    form = await ctx.form()
+    if form is None:
+        return ctx.csrf_failed()
+    status = str(form.get("status", ""))
+    if status not in GOAL_STATES:
+        return RedirectResponse(f"/cases/{case_id}#plan", status_code=303)
+    try:
+        await h.change_goal_status(
+            h.ChangeGoalStatus(case_id, goal_id, cast(GoalStatus, status), ctx.principal),
+            uow=ctx.uow,
+            today=ctx.today,
+        )
+    except h.CaseNotFound:
+        return ctx.not_found()
+    except CaseRefused as exc:
+        return ctx.refused(exc, back=f"/cases/{case_id}")
+    return RedirectResponse(f"/cases/{case_id}?done=goal_status#plan", status_code=303)
