@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from wegweiser.statistics.compute import CaseFact, Facts, Frame, all_families
 from wegweiser.statistics.geography import Region, RegionTree
 from wegweiser.statistics.periods import PeriodRange
-from wegweiser.statistics.publication import publish
+from wegweiser.statistics.publication.compute import CaseFact, Facts, Frame, all_families
+from wegweiser.statistics.publication.disclosure import disclose
 
 TODAY = dt.date(2025, 3, 15)
 
@@ -45,7 +45,7 @@ def case(case_id: str, ags: str, opened: str, **kw: object) -> CaseFact:
 
 
 def published(facts: Facts) -> dict[tuple[str, str, str, str], float | None]:
-    pub = publish(all_families(facts, FRAME), FRAME, threshold=1)
+    pub = disclose(all_families(facts, FRAME), FRAME, threshold=1)
     return {(c.family, c.series, c.region, c.period): c.value for c in pub.cells}
 
 

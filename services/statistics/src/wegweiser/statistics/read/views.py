@@ -9,10 +9,10 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wegweiser.common.events.statistics import RegionLevel
-from wegweiser.statistics.catalogue import INDICATORS, Indicator, Series
 from wegweiser.statistics.geography import DEPTH, Region, RegionTree
 from wegweiser.statistics.periods import Period, PeriodRange
 from wegweiser.statistics.projection.tables import table_name
+from wegweiser.statistics.publication.indicators import INDICATORS, Indicator, Series
 
 Value = int | float | str | None
 SUPPRESSED = "."

@@ -23,17 +23,17 @@ from sqlmodel import col
 from wegweiser.common import events
 from wegweiser.common.db import OutboxRecord, UnitOfWork, utcnow
 from wegweiser.common.envelope import encode
-from wegweiser.statistics.catalogue import INDICATORS
-from wegweiser.statistics.compute import Frame, all_families
 from wegweiser.statistics.db import FeedState
-from wegweiser.statistics.generations import Generations
 from wegweiser.statistics.geography import REGION_LEVELS, RegionTree, region_tree
-from wegweiser.statistics.leadership import PUBLISH, exclusive
+from wegweiser.statistics.ops.generations import Generations
+from wegweiser.statistics.ops.leadership import PUBLISH, exclusive
 from wegweiser.statistics.periods import PeriodRange
 from wegweiser.statistics.projection import tables
 from wegweiser.statistics.projection.loader import load_facts
 from wegweiser.statistics.projection.replay import Sink
-from wegweiser.statistics.publication import Publication, publish
+from wegweiser.statistics.publication.compute import Frame, all_families
+from wegweiser.statistics.publication.disclosure import Publication, disclose
+from wegweiser.statistics.publication.indicators import INDICATORS
 from wegweiser.statistics.settings import StatisticsSettings
 
 log = logging.getLogger(__name__)
@@ -95,7 +95,7 @@ class Publisher:
             frame = frame_for(self.settings, self.today())
             threshold = self.settings.suppression_threshold
             pub = await asyncio.to_thread(
-                lambda: publish(all_families(facts, frame), frame, threshold=threshold)
+                lambda: disclose(all_families(facts, frame), frame, threshold=threshold)
             )
             await self._store(generation, pub)
             seconds = time.monotonic() - started
@@ -153,7 +153,9 @@ class Publisher:
                 result = await self.publish_if_changed()
                 if result is not None:
                     pause = max(self.settings.publish_interval_s, 2 * result.seconds)
-                await self.generations.drop_retired(older_than=dt.timedelta(seconds=60))
+                await self.generations.drop_retired(
+                    older_than=dt.timedelta(seconds=self.settings.retired_tables_kept_s)
+                )
             except asyncio.CancelledError:
                 raise
             except Exception:

@@ -23,8 +23,8 @@ from aiokafka.errors import GroupCoordinatorNotAvailableError
 from wegweiser.common.db import utcnow
 from wegweiser.common.engine.wire import dlq_topic, retry_topic
 from wegweiser.common.kafka_security import client_options
-from wegweiser.statistics.generations import Generations
-from wegweiser.statistics.leadership import PREPARE, exclusive, rebuild_key
+from wegweiser.statistics.ops.generations import Generations
+from wegweiser.statistics.ops.leadership import PREPARE, exclusive, rebuild_key
 from wegweiser.statistics.projection.replay import (
     Offsets,
     Progress,
