@@ -105,3 +105,24 @@ def test_a_single_small_municipality_takes_the_next_smallest_sibling_with_it() -
 
 def test_primary_suppression_of_one_cell_keeps_zero_and_large_counts() -> None:
     assert [primary(n, threshold=5) for n in (0, 1, 4, 5, 17)] == [0, SUPPRESSED, SUPPRESSED, 5, 17]
+
+
+def test_nothing_is_hidden_when_every_count_reaches_the_threshold() -> None:
+    values = grid_values([[5, 6], [7, 8]])
+    assert suppress(values, Grid(2, 2), threshold=5) == set()
+    assert suppress(values, Grid(2, 2), threshold=1) == set()
+
+
+def test_a_hidden_cell_takes_the_smallest_part_not_the_total() -> None:
+    values = grid_values([[2, 50, 9]])  # one row: 2 is primary; 9 is the smallest other part
+    hidden = suppress(values, Grid(1, 3), threshold=5)
+    assert (1, 1) in hidden and (1, 3) in hidden
+    assert (1, 0) not in hidden and (1, 2) not in hidden
+    assert not recoverable(values, hidden, Grid(1, 3), all_cells(1, 3))
+
+
+def test_inconsistent_input_ends_instead_of_hiding_zeros() -> None:
+    # Parts that add up to more than their total, with only zeros beside the hidden one: nothing to take.
+    values = {(1, 1): 3}
+    hidden = suppress(values, Grid(1, 2), threshold=5)
+    assert hidden == {(1, 1)}
