@@ -3,35 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from statistics_builders import arrival, project
 
-from wegweiser.common import events, topics
+from wegweiser.common import topics
 from wegweiser.statistics.app import build
 from wegweiser.statistics.ops.workers import Workers
-from wegweiser.statistics.projection.batch import Batch
-from wegweiser.statistics.projection.replay import Sink
-from wegweiser.statistics.projection.writer import flush
 from wegweiser.statistics.settings import StatisticsSettings
 
 STUTTGART = "08111000"
-
-
-def arrival(day: str, persons: int) -> events.ArrivalRegisteredFact:
-    return events.ArrivalRegisteredFact(
-        ags=STUTTGART,
-        arrival_id=uuid.uuid4(),
-        allocation_date=dt.date.fromisoformat(day),
-        household_size=persons,
-        persons=tuple(
-            events.PersonFact(pseudonym=uuid.uuid4().hex * 2, role="head", age_band="27-44", sex="unknown")
-            for _ in range(persons)
-        ),
-    )
 
 
 @pytest.fixture
@@ -44,16 +28,6 @@ async def workers(tmp_path: Path) -> AsyncIterator[Workers]:
     await built.runtime.migrate()
     yield built
     await built.runtime.db.dispose()
-
-
-async def project(workers: Workers, generation: int, *items: events.Event) -> None:
-    """As the live path does: each event claimed in the generation's inbox, which the publisher watches."""
-    async with Sink(workers.runtime.db, generation) as sink, sink.transaction() as writer:
-        assert await writer.claim([str(uuid.uuid4()) for _ in items])
-        batch = Batch()
-        for i, event in enumerate(items):
-            batch.add(event, time_us=1_750_000_000_000_000 + i)
-        await flush(batch, writer)
 
 
 async def feed_rows(workers: Workers) -> list[tuple[str, bytes]]:
@@ -72,7 +46,7 @@ async def feed(workers: Workers) -> dict[str, bytes]:
 async def test_a_publication_is_stored_counted_and_fed_once(workers: Workers) -> None:
     generation = (await workers.generations.create(live_offsets={})).id
     await workers.generations.switch(generation)
-    await project(workers, generation, arrival("2025-03-10", 6))
+    await project(workers, generation, arrival(STUTTGART, "2025-03-10", 6))
     first = await workers.publisher.publish(generation, feed=True)
     assert first is not None and first.cells > 0 and first.feed_messages > 0
     row = await workers.generations.get(generation)
@@ -85,7 +59,7 @@ async def test_a_publication_is_stored_counted_and_fed_once(workers: Workers) ->
     assert again is not None and again.feed_messages == 0
     # One more household: only the keys whose values changed go out again.
     sent_before = len(await feed_rows(workers))
-    await project(workers, generation, arrival("2025-04-02", 2))
+    await project(workers, generation, arrival(STUTTGART, "2025-04-02", 2))
     changed = await workers.publisher.publish_if_changed()
     assert changed is not None and changed.feed_messages > 0
     sent = [key for key, _ in (await feed_rows(workers))[sent_before:]]

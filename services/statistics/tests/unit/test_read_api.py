@@ -17,43 +17,16 @@ import httpx
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import text
+from statistics_builders import arrival, consultation, project
 
 from wegweiser.common import devtokens, events
 from wegweiser.statistics.app import build
 from wegweiser.statistics.ops.workers import Workers
-from wegweiser.statistics.projection.batch import Batch
-from wegweiser.statistics.projection.replay import Sink
-from wegweiser.statistics.projection.writer import flush
 from wegweiser.statistics.settings import StatisticsSettings
 
 STUTTGART, AIDLINGEN = "08111000", "08115001"
 TODAY = dt.date(2025, 12, 15)
 PROBLEM = "application/problem+json"
-
-
-def arrival(ags: str, day: str, persons: int) -> events.ArrivalRegisteredFact:
-    return events.ArrivalRegisteredFact(
-        ags=ags,
-        arrival_id=uuid.uuid4(),
-        allocation_date=dt.date.fromisoformat(day),
-        household_size=persons,
-        persons=tuple(
-            events.PersonFact(pseudonym=uuid.uuid4().hex * 2, role="head", age_band="27-44", sex="unknown")
-            for _ in range(persons)
-        ),
-    )
-
-
-def consultation(ags: str, case_id: uuid.UUID, day: str, type_: str) -> events.ConsultationRecorded:
-    return events.ConsultationRecorded(
-        ags=ags,
-        case_id=case_id,
-        consultation_id=uuid.uuid4(),
-        held_on=dt.date.fromisoformat(day),
-        duration_minutes=30,
-        type=type_,
-        channel="telefon",
-    )
 
 
 def history() -> list[events.Event]:
@@ -110,11 +83,7 @@ async def api(tmp_path_factory: pytest.TempPathFactory, dev_keys: Path) -> Async
     app.state.auth = runtime.auth  # what the runtime's lifespan would do
     await runtime.migrate()
     generation = (await workers.generations.create(live_offsets={})).id
-    async with Sink(runtime.db, generation) as sink, sink.transaction() as writer:
-        batch = Batch()
-        for i, event in enumerate(history()):
-            batch.add(event, time_us=1_740_000_000_000_000 + i)
-        await flush(batch, writer)
+    await project(workers, generation, *history())
     await workers.publisher.publish(generation, feed=False)
     await workers.generations.switch(generation)
     transport = httpx.ASGITransport(app=app)

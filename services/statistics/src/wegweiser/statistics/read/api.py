@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 
 from wegweiser.common.http import problem
 from wegweiser.statistics.asyncapi import document
-from wegweiser.statistics.deps import AdminDep, EnglishDep, PublishedDep, ReaderDep, WorkersDep
+from wegweiser.statistics.deps import AdminDep, EnglishDep, PublishedDep, ReaderDep, SettingsDep, WorkersDep
 from wegweiser.statistics.ops.workers import Workers
 from wegweiser.statistics.periods import Period
 from wegweiser.statistics.publication.indicators import INDICATORS
@@ -101,7 +101,7 @@ async def indicator(
 
 
 @router.get("/projection", response_model=ProjectionOut, tags=["operations"])
-async def projection(principal: ReaderDep, workers: WorkersDep) -> ProjectionOut:
+async def projection(principal: ReaderDep, workers: WorkersDep, settings: SettingsDep) -> ProjectionOut:
     """Which generation serves, its last publication, dead letters and duplicates counted."""
     generations = await workers.generations.all()
     active = next((g for g in generations if g.state == "active"), None)
@@ -110,7 +110,7 @@ async def projection(principal: ReaderDep, workers: WorkersDep) -> ProjectionOut
     return ProjectionOut(
         active_generation=active.id if active else None,
         building_generation=building.id if building else None,
-        threshold=workers.settings.suppression_threshold,
+        threshold=settings.suppression_threshold,
         published_at=active.published_at if active else None,
         publication_s=active.publication_s if active else None,
         cells=active.cells if active else 0,
