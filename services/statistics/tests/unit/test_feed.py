@@ -10,7 +10,6 @@ from wegweiser.statistics.periods import PeriodRange
 from wegweiser.statistics.publication.compute import Facts, Frame, all_families
 from wegweiser.statistics.publication.disclosure import Publication, disclose
 from wegweiser.statistics.publication.publisher import (
-    cell_value,
     feed_messages,
     frame_for,
     message_fields,
@@ -34,13 +33,6 @@ FRAME = Frame(tree(), PeriodRange(202401, 202412), dt.date(2024, 12, 31))
 
 def arrivals(*rows: tuple[str, int, int]) -> Publication:
     return disclose(all_families(Facts(arrivals=list(rows)), FRAME), FRAME, threshold=5)
-
-
-def test_cells_show_a_dot_when_suppressed_and_whole_numbers_for_counts() -> None:
-    assert cell_value(3.0, False, unit="count") == 3 and isinstance(cell_value(3.0, False, unit="count"), int)
-    assert cell_value(0.25, False, unit="share") == 0.25
-    assert cell_value(None, True, unit="count") == "."
-    assert cell_value(None, False, unit="days") is None
 
 
 def test_only_keys_with_a_value_are_fed_and_municipal_months_only_on_request() -> None:

@@ -34,11 +34,11 @@ from wegweiser.statistics.projection.replay import Sink
 from wegweiser.statistics.publication.compute import Frame, all_families
 from wegweiser.statistics.publication.disclosure import Publication, disclose
 from wegweiser.statistics.publication.indicators import INDICATORS
+from wegweiser.statistics.publication.suppression import SUPPRESSED
 from wegweiser.statistics.settings import StatisticsSettings
 
 log = logging.getLogger(__name__)
 
-SUPPRESSED = "."
 FEED_CHUNK = 2000
 
 
@@ -283,15 +283,6 @@ async def _upsert_feed_state(session: Any, states: list[dict[str, Any]]) -> None
         set_={"digest": stmt.excluded.digest, "published_at": stmt.excluded.published_at},
     )
     await session.execute(stmt)
-
-
-def cell_value(value: float | None, suppressed: bool, *, unit: str) -> int | float | str | None:
-    """What every output shows for a cell: ``"."`` when suppressed, integers for counts."""
-    if suppressed:
-        return SUPPRESSED
-    if value is None:
-        return None
-    return int(value) if unit == "count" else value
 
 
 def feed_messages(
