@@ -2,8 +2,9 @@
 
     uv run python bench/statistics_replay.py            # 3.5 million events; see bench/README.md
 
-1. Produces a synthetic BW history since 2017 (``wegweiser.statistics.synthetic``) into a dedicated topic
-   on the real broker (12 partitions, record time = event time, kept forever until the run deletes it).
+1. Produces a synthetic BW history since 2017 (``services/statistics/tests/synthetic_history.py``)
+   into a dedicated topic on the real broker (12 partitions, record time = event time, kept forever
+   until the run deletes it).
 2. ``raw_events_per_s``: a plain aiokafka loop that only reads the topic (getmany, nothing else).
 3. ``java_consumer_perf_events_per_s``: Kafka's own ``ConsumerPerformance`` on the same topic.
 4. ``events_per_s``: ``projection.replay.replay`` — the code every rebuild runs — into a fresh
@@ -36,14 +37,17 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from wegweiser.common.db import UnitOfWork, create_engine
 from wegweiser.common.migrations import upgrade_database
 from wegweiser.common.testing.infra import LOCAL_POSTGRES, fresh_database
-from wegweiser.statistics.generations import Generations
 from wegweiser.statistics.migrations import MIGRATIONS
+from wegweiser.statistics.ops.generations import Generations
 from wegweiser.statistics.projection.replay import ReplayPlan, replay
-from wegweiser.statistics.publisher import Publisher
+from wegweiser.statistics.publication.publisher import Publisher
 from wegweiser.statistics.settings import StatisticsSettings
-from wegweiser.statistics.synthetic import History
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "services/statistics/tests"))  # the synthetic history, shared with the tests
+
+from synthetic_history import History  # noqa: E402
+
 PARTITIONS = 12
 FETCH = {"max_partition_fetch_bytes": 8 * 1024 * 1024, "fetch_max_bytes": 64 * 1024 * 1024}
 

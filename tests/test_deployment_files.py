@@ -38,7 +38,7 @@ from wegweiser.referrals.app import build as build_referrals
 from wegweiser.referrals.consumers import FeedbackConsumers
 from wegweiser.referrals.settings import ReferralsSettings
 from wegweiser.statistics.app import build as build_statistics
-from wegweiser.statistics.service import Statistics
+from wegweiser.statistics.ops.workers import Workers
 from wegweiser.statistics.settings import StatisticsSettings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -490,7 +490,7 @@ def consumed(apps: Mapping[str, FastAPI]) -> list[Consumed]:
     )
     # Statistics' rebuild has no group of its own: it replays without one (group_id=None), reads the live
     # group's committed offsets and its retry/DLQ topics, and places a new live group's offsets.
-    statistics: Statistics = apps["statistics"].state.statistics
+    statistics: Workers = apps["statistics"].state.workers
     assert statistics.rebuilder.live_group in {p.group for p in pairs if p.service == "statistics"}
     return pairs
 

@@ -32,8 +32,8 @@ from wegweiser.common.migrations import (
 )
 from wegweiser.intake.migrations import MIGRATIONS as INTAKE
 from wegweiser.referrals.migrations import MIGRATIONS as REFERRALS
-from wegweiser.statistics.generations import Generations
 from wegweiser.statistics.migrations import MIGRATIONS as STATISTICS
+from wegweiser.statistics.ops.generations import Generations
 
 SERVICES = [pytest.param(m, id=m.service) for m in (INTAKE, CASEWORK, REFERRALS, STATISTICS)]
 BACKENDS = [pytest.param("postgresql", marks=pytest.mark.integration), "sqlite"]

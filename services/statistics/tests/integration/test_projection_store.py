@@ -8,18 +8,18 @@ from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from synthetic_history import History
 
 from wegweiser.common.db import create_engine
 from wegweiser.common.events import Event
 from wegweiser.common.migrations import upgrade_database
-from wegweiser.statistics.generations import Generations
 from wegweiser.statistics.migrations import MIGRATIONS
+from wegweiser.statistics.ops.generations import Generations
 from wegweiser.statistics.projection.batch import Batch
 from wegweiser.statistics.projection.decode import time_us
 from wegweiser.statistics.projection.loader import load_facts
 from wegweiser.statistics.projection.replay import Sink
 from wegweiser.statistics.projection.writer import flush
-from wegweiser.statistics.synthetic import History
 
 pytestmark = pytest.mark.integration
 

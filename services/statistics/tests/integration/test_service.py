@@ -225,7 +225,7 @@ async def test_live_projection_outputs_and_a_rebuild_that_publishes_the_same(
     app = build(settings)
     f = fixture()
     async with running(app) as client:
-        stats = app.state.statistics
+        stats = app.state.workers
         await eventually(lambda: stats.generations.active(), what="first generation (empty history) serving")
         out = list(records(f, topic_of))
         await produce(

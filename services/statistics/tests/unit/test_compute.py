@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from wegweiser.statistics.compute import CaseFact, Facts, Frame, all_families
 from wegweiser.statistics.geography import Region, RegionTree
 from wegweiser.statistics.periods import PeriodRange
-from wegweiser.statistics.publication import publish
+from wegweiser.statistics.publication.compute import CaseFact, Facts, FamilyCells, Frame, all_families
+from wegweiser.statistics.publication.disclosure import disclose
 
 TODAY = dt.date(2025, 3, 15)
 
@@ -45,7 +45,7 @@ def case(case_id: str, ags: str, opened: str, **kw: object) -> CaseFact:
 
 
 def published(facts: Facts) -> dict[tuple[str, str, str, str], float | None]:
-    pub = publish(all_families(facts, FRAME), FRAME, threshold=1)
+    pub = disclose(all_families(facts, FRAME), FRAME, threshold=1)
     return {(c.family, c.series, c.region, c.period): c.value for c in pub.cells}
 
 
@@ -184,3 +184,79 @@ def test_referrals_by_programme_outcome_and_both_and_days_to_start() -> None:
     assert v[("course_start", "total", "99", "2024-Q2")] == 3
     assert v[("course_start", "median|total", "99", "2024-Q2")] == 40
     assert v[("course_start", "p90|programme:integrationskurs", "99101", "2024")] == 90
+
+
+def families(facts: Facts) -> dict[str, FamilyCells]:
+    return all_families(facts, FRAME)
+
+
+def test_values_outside_the_land_or_the_published_months_are_counted_as_unplaced() -> None:
+    cells = families(
+        Facts(
+            arrivals=[(A, 202403, 2), ("00000000", 202403, 9), (A, 202312, 4), (A, 202504, 1)],
+            consultations=[(A, 202401, 3), ("00000000", 202401, 5)],
+        )
+    )
+    assert cells["arrivals"].unplaced == 9 + 4 + 1
+    assert cells["consultations"].unplaced == 5
+    assert sum(n for (s, r, _), n in cells["arrivals"].counts.items() if r == "99") == 2 * 3  # month, Q, year
+
+
+def test_a_course_that_starts_before_its_request_is_unplaced_not_a_negative_duration() -> None:
+    cells = families(Facts(course_starts=[(A, 202405, "integrationskurs", -3, 1), (A, 202405, "jmd", 12, 1)]))
+    course = cells["course_start"]
+    assert course.unplaced == 1
+    assert course.counts[("total", "99", "2024-05")] == 1
+    assert dict(course.histograms[("total", "99", "2024")]) == {12: 1}
+
+
+def test_a_first_consultation_before_the_allocation_is_skipped() -> None:
+    bad = case(
+        "early", A, "2024-01-05", allocation_day=d("2024-02-01"), first_consultation_day=d("2024-01-20")
+    )
+    cells = families(Facts(cases=[bad]))["first_consultations"]
+    assert cells.unplaced == 1 and not cells.counts
+
+
+def test_a_closure_counts_where_the_case_was_when_it_closed() -> None:
+    moved = case("m", A, "2024-01-10", closed_day=d("2024-06-30"), reason=None)
+    v = published(Facts(cases=[moved], moves=[("m", d("2024-04-01"), C)]))
+    assert v[("closures", "total", C, "2024-06")] == 1
+    assert ("closures", "total", A, "2024-06") not in v
+    assert v[("closures", "reason:other", "99102", "2024")] == 1  # no reason given: "other"
+
+
+def test_a_counsellor_with_cases_in_two_kreise_counts_once_above_them() -> None:
+    facts = Facts(
+        cases=[
+            case("p", A, "2024-01-02", counsellor_id="k1"),
+            case("q", C, "2024-01-02", counsellor_id="k1"),
+            case("r", C, "2024-01-02", counsellor_id="k2"),
+            case("s", C, "2024-01-02"),  # no counsellor: not in the ratio
+        ]
+    )
+    counsellors = families(facts)["cases"].counsellors
+    assert counsellors[(A, "2024-01")] == (1, 1)
+    assert counsellors[(C, "2024-01")] == (2, 2)
+    assert counsellors[("991", "2024-01")] == (3, 2)  # three staffed cases, two distinct counsellors
+
+
+def test_a_counsellor_gap_between_cases_is_not_counted() -> None:
+    facts = Facts(
+        cases=[
+            case("early", A, "2024-01-02", counsellor_id="k1", closed_day=d("2024-02-15")),
+            case("late", A, "2024-05-02", counsellor_id="k1"),
+        ]
+    )
+    counsellors = families(facts)["cases"].counsellors
+    assert counsellors[(A, "2024-01")] == (1, 1)
+    assert (A, "2024-03") not in counsellors and (A, "2024-04") not in counsellors
+    assert counsellors[(A, "2024-05")] == (1, 1)
+
+
+def test_the_frame_knows_each_months_keys_and_its_reference_day() -> None:
+    assert FRAME.keys(202402) == ("2024-02", "2024-Q1", "2024")
+    assert FRAME.keys(202312) is None and FRAME.keys(202504) is None
+    assert FRAME.month_key(0) == "2024-01"
+    assert FRAME.month_ends[1] == d("2024-02-29")
+    assert FRAME.month_ends[-1] == TODAY.toordinal()

@@ -8,15 +8,15 @@ import json
 
 import pytest
 from openpyxl import load_workbook
+from synthetic_history import History
 
 from wegweiser.common import events
-from wegweiser.statistics import charts, views
 from wegweiser.statistics.asyncapi import document
-from wegweiser.statistics.catalogue import FAMILIES, INDICATORS, derived_base
-from wegweiser.statistics.exports import to_csv, to_xlsx
 from wegweiser.statistics.geography import region_tree
 from wegweiser.statistics.periods import Period, PeriodRange
-from wegweiser.statistics.synthetic import History
+from wegweiser.statistics.publication.indicators import FAMILIES, INDICATORS, derived_base
+from wegweiser.statistics.read import charts, views
+from wegweiser.statistics.read.exports import to_csv, to_xlsx
 
 TREE = region_tree("08")
 PERIODS = PeriodRange(201701, 202511)
@@ -172,7 +172,7 @@ def test_periods_know_their_parents_children_and_range() -> None:
 
 
 def test_statistics_reads_pseudonymous_topics_only_and_holds_no_pseudonym_key() -> None:
-    from wegweiser.statistics.service import source_topics
+    from wegweiser.statistics.consumers import source_topics
     from wegweiser.statistics.settings import StatisticsSettings
 
     settings = StatisticsSettings()

@@ -9,46 +9,32 @@ from collections.abc import AsyncIterator, Callable
 from fastapi import FastAPI
 
 from wegweiser.common import localtime
-from wegweiser.common.engine import EngineConfig
 from wegweiser.common.http import install_health, install_problem_handlers, mount_observability
-from wegweiser.common.runtime import ConsumerSpec, ServiceRuntime
-from wegweiser.statistics import api, dashboard
+from wegweiser.common.runtime import ServiceRuntime
+from wegweiser.statistics.consumers import live_consumer
 from wegweiser.statistics.migrations import MIGRATIONS
-from wegweiser.statistics.projection.live import HANDLERS
-from wegweiser.statistics.service import Statistics, source_topics
+from wegweiser.statistics.ops.workers import Workers
+from wegweiser.statistics.read import api, dashboard
+from wegweiser.statistics.read.errors import install_query_problems
+from wegweiser.statistics.read.published import Published
 from wegweiser.statistics.settings import StatisticsSettings
 
 
-def build(
-    settings: StatisticsSettings,
-    *,
-    today: Callable[[], dt.date] = localtime.today,
-    engine_config: EngineConfig | None = None,
-) -> FastAPI:
+def build(settings: StatisticsSettings, *, today: Callable[[], dt.date] = localtime.today) -> FastAPI:
     runtime = ServiceRuntime(
-        service="statistics",
-        settings=settings,
-        migrations=MIGRATIONS,
-        consumers=[
-            ConsumerSpec(
-                group=settings.consumer_group("statistics"),
-                topics=source_topics(settings),
-                handlers=HANDLERS,
-                config=engine_config or EngineConfig(),
-            )
-        ],
+        service="statistics", settings=settings, migrations=MIGRATIONS, consumers=[live_consumer(settings)]
     )
-    statistics = Statistics(settings=settings, runtime=runtime, today=today)
+    workers = Workers(settings=settings, runtime=runtime, today=today)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await statistics.prepare()  # before the live engine joins its group (see rebuild.py)
+        await workers.prepare()  # before the live engine joins its group (see ops/rebuild.py)
         async with runtime.lifespan(app):
-            await statistics.start()
+            await workers.start()
             try:
                 yield
             finally:
-                await statistics.stop()
+                await workers.stop()
 
     app = FastAPI(
         title="Wegweiser Statistics",
@@ -59,12 +45,17 @@ def build(
         ),
         lifespan=lifespan,
     )
+    app.state.settings = settings
     app.state.runtime = runtime
-    app.state.statistics = statistics
+    app.state.workers = workers
+    app.state.published = Published(
+        settings=settings, engine=runtime.db, generations=workers.generations, today=today
+    )
     install_problem_handlers(app)
+    install_query_problems(app)
     install_health(app, runtime.ready_checks())
-    app.include_router(api.router())
-    app.include_router(api.asyncapi_router())
-    app.include_router(dashboard.router())
+    app.include_router(api.router)
+    app.include_router(api.documentation)
+    app.include_router(dashboard.router)
     mount_observability(app)
     return app

@@ -46,6 +46,8 @@ class Period:
         if match is None:
             raise ValueError(f"not a period: {key!r} (2024, 2024-Q1 or 2024-03)")
         year = int(match["year"])
+        if year < 1:
+            raise ValueError(f"no such year: {key!r}")  # a calendar date cannot hold year 0
         if match["month"] is not None:
             month = int(match["month"])
             if not 1 <= month <= 12:

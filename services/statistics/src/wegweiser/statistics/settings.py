@@ -3,11 +3,14 @@
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from wegweiser.common.engine import EngineConfig
 from wegweiser.common.settings import ServiceSettings
 
 
 class StatisticsSettings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="STATISTICS_", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(
+        env_prefix="STATISTICS_", extra="ignore", populate_by_name=True, env_nested_delimiter="__"
+    )
 
     port: int = 8004
     database_url: str = "sqlite+aiosqlite:///statistics.db"
@@ -29,4 +32,14 @@ class StatisticsSettings(ServiceSettings):
     dedupe_window_days: int = Field(30, ge=1, description="how far apart a re-published duplicate may be")
     source_topics: list[str] | None = Field(
         None, description="override of the three pseudonymous input topics (benchmarks, isolated tests)"
+    )
+    engine: EngineConfig = Field(
+        default_factory=EngineConfig,
+        description="tuning of the live consumer engine (e.g. STATISTICS_ENGINE__MAX_ATTEMPTS=3)",
+    )
+    rebuild_check_interval_s: float = Field(
+        10.0, gt=0, description="how often a replica looks for a rebuild whose replica went away"
+    )
+    retired_tables_kept_s: float = Field(
+        60.0, ge=0, description="how long a retired generation's tables stay for readers still on it"
     )

@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from wegweiser.statistics.compute import CaseFact, Facts
 from wegweiser.statistics.projection.tables import table_name
+from wegweiser.statistics.publication.compute import CaseFact, Facts
 
 
 async def load_facts(conn: AsyncConnection, generation: int) -> Facts:

@@ -425,100 +425,34 @@ class _Replay:
         self.person_keys: dict[str, int] = {}
         self.writing: asyncio.Task[None] | None = None
         self.rate_mark = (time.monotonic(), 0)
+        # Per partition, set by ``_start``: where to resume applying, where the replay stops, where the
+        # live group began (events from there on are claimed in the inbox), and the read position.
+        self.resume: dict[TopicPartition, int] = {}
+        self.target: dict[TopicPartition, int] = {}
+        self.live: dict[TopicPartition, int | None] = {}
+        self.position: dict[TopicPartition, int] = {}
+        self.windows: dict[TopicPartition, _Window] = {}
+        self.totals: dict[TopicPartition, list[int]] = {}
+        self.risky_ids = {i.encode() for i in plan.risky_ids}
 
     async def run(self) -> None:
-        consumer, plan, progress = self.consumer, self.plan, self.progress
-        partitions = [TopicPartition(t, p) for (t, p) in sorted(plan.target)]
-        consumer.assign(partitions)
-        beginnings = await consumer.beginning_offsets(partitions)
-        resume: dict[TopicPartition, int] = {}  # first offset not yet applied
-        self.totals: dict[TopicPartition, list[int]] = {}
-        for tp in partitions:
-            stored = self.stored.get((tp.topic, tp.partition))
-            if stored is None:
-                consumer.seek(tp, beginnings[tp])
-                resume[tp] = beginnings[tp]
-                self.totals[tp] = [0, 0, 0, 0]
-            else:
-                consumer.seek(tp, max(stored[1], beginnings[tp]))
-                resume[tp] = stored[0]
-                self.totals[tp] = list(stored[2:])
-        target = {tp: plan.target[(tp.topic, tp.partition)] for tp in partitions}
-        progress.total = sum(max(0, target[tp] - beginnings[tp]) for tp in partitions)
-        progress.read = sum(max(0, min(resume[tp], target[tp]) - beginnings[tp]) for tp in partitions)
-        self._sum_totals()
-        self.rate_mark = (time.monotonic(), progress.read)
+        """Read every partition up to its target; a transaction per ``flush_events`` events or interval."""
+        consumer, progress = self.consumer, self.progress
+        open_tps = await self._start()
         first_read, began = progress.read, time.monotonic()
-        progress.resumed_from = first_read
-        self.position = dict(resume)
-        self.windows = {tp: _Window(plan.dedupe_window_ms) for tp in partitions}
-        open_tps = {tp for tp in partitions if resume[tp] < target[tp]}
-        for tp in partitions:
-            if tp not in open_tps:
-                consumer.pause(tp)
-        live = {tp: plan.live_offsets.get((tp.topic, tp.partition)) for tp in partitions}
-        risky_ids = {i.encode() for i in plan.risky_ids}
         pending = self._pending()
         last_flush = time.monotonic()
         while open_tps:
             fetched = await consumer.getmany(timeout_ms=200, max_records=5_000)
             for tp, records in fetched.items():
-                if tp not in open_tps:
-                    continue
-                window = self.windows[tp]
-                known = window.ids
-                remember = window.remember
-                first_new = resume[tp]
-                live_from = live[tp]
-                stop = target[tp]
-                add = pending.batch.add
-                applied = duplicates = ignored = read = 0
-                for r in records:
-                    offset = r.offset
-                    if offset >= stop:
-                        break
-                    if offset < first_new:
-                        # Re-reading the dedupe window of a resumed replay: remember ids, apply nothing.
-                        raw_id = dict(r.headers).get("ce_id")
-                        if raw_id and raw_id not in known:
-                            remember(raw_id, r.timestamp, offset)
-                        continue
-                    read += 1
-                    try:
-                        ce_id, at, event = decode_record(r.headers, r.value)
-                    except MalformedEvent as exc:
-                        pending.count(tp, MALFORMED)
-                        pending.dead.append(
-                            (
-                                tp.topic,
-                                tp.partition,
-                                offset,
-                                _header(r.headers, "ce_type"),
-                                _header(r.headers, "ce_id"),
-                                str(exc)[:2000],
-                            )
-                        )
-                        continue
-                    if ce_id in known:
-                        duplicates += 1
-                        continue
-                    remember(ce_id, r.timestamp, offset)
-                    if (live_from is not None and offset >= live_from) or ce_id in risky_ids:
-                        pending.risky.append((tp, ce_id.decode(), at, event))
-                    elif add(event, time_us=at):
-                        applied += 1
-                    else:
-                        ignored += 1
-                pending.read += read
-                counts = pending.counts.setdefault(tp, [0, 0, 0, 0])
-                counts[APPLIED] += applied
-                counts[DUPLICATES] += duplicates
-                counts[IGNORED] += ignored
-                await asyncio.sleep(0)  # let the previous batch's transaction take its next step
+                if tp in open_tps:
+                    self._take(tp, records, pending)
+                    await asyncio.sleep(0)  # let the previous batch's transaction take its next step
             for tp in list(open_tps):
                 # The fetch position, not the last record: it also moves past offsets without records.
-                self.position[tp] = min(target[tp], max(self.position[tp], await consumer.position(tp)))
-                if self.position[tp] >= target[tp]:
+                position = max(self.position[tp], await consumer.position(tp))
+                self.position[tp] = min(self.target[tp], position)
+                if self.position[tp] >= self.target[tp]:
                     open_tps.discard(tp)
                     consumer.pause(tp)
             now = time.monotonic()
@@ -535,6 +469,93 @@ class _Replay:
             await self.writing
         progress.done = True
         progress.rate = (progress.read - first_read) / max(1e-9, time.monotonic() - began)
+
+    async def _start(self) -> set[TopicPartition]:
+        """Seek each partition to where this generation's replay stopped (the beginning the first time);
+        returns the partitions that still have events before their target."""
+        consumer, plan, progress = self.consumer, self.plan, self.progress
+        partitions = [TopicPartition(t, p) for (t, p) in sorted(plan.target)]
+        consumer.assign(partitions)
+        beginnings = await consumer.beginning_offsets(partitions)
+        for tp in partitions:
+            stored = self.stored.get((tp.topic, tp.partition))
+            if stored is None:
+                consumer.seek(tp, beginnings[tp])
+                self.resume[tp] = beginnings[tp]
+                self.totals[tp] = [0, 0, 0, 0]
+            else:
+                consumer.seek(tp, max(stored[1], beginnings[tp]))
+                self.resume[tp] = stored[0]
+                self.totals[tp] = list(stored[2:])
+            self.target[tp] = plan.target[(tp.topic, tp.partition)]
+            self.live[tp] = plan.live_offsets.get((tp.topic, tp.partition))
+            self.windows[tp] = _Window(plan.dedupe_window_ms)
+        target, resume = self.target, self.resume
+        progress.total = sum(max(0, target[tp] - beginnings[tp]) for tp in partitions)
+        progress.read = sum(max(0, min(resume[tp], target[tp]) - beginnings[tp]) for tp in partitions)
+        progress.resumed_from = progress.read
+        self._sum_totals()
+        self.rate_mark = (time.monotonic(), progress.read)
+        self.position = dict(resume)
+        open_tps = {tp for tp in partitions if resume[tp] < target[tp]}
+        for tp in partitions:
+            if tp not in open_tps:
+                consumer.pause(tp)
+        return open_tps
+
+    def _take(self, tp: TopicPartition, records: list[Any], pending: _Pending) -> None:
+        """One partition's fetched records into the pending batch: decoded, deduplicated, and applied,
+        or held back for the generation's inbox when the live path may deliver them too."""
+        window = self.windows[tp]
+        known = window.ids
+        remember = window.remember
+        first_new = self.resume[tp]
+        live_from = self.live[tp]
+        stop = self.target[tp]
+        risky_ids = self.risky_ids
+        add = pending.batch.add
+        applied = duplicates = ignored = read = 0
+        for r in records:
+            offset = r.offset
+            if offset >= stop:
+                break
+            if offset < first_new:
+                # Re-reading the dedupe window of a resumed replay: remember ids, apply nothing.
+                raw_id = dict(r.headers).get("ce_id")
+                if raw_id and raw_id not in known:
+                    remember(raw_id, r.timestamp, offset)
+                continue
+            read += 1
+            try:
+                ce_id, at, event = decode_record(r.headers, r.value)
+            except MalformedEvent as exc:
+                pending.count(tp, MALFORMED)
+                pending.dead.append(
+                    (
+                        tp.topic,
+                        tp.partition,
+                        offset,
+                        _header(r.headers, "ce_type"),
+                        _header(r.headers, "ce_id"),
+                        str(exc)[:2000],
+                    )
+                )
+                continue
+            if ce_id in known:
+                duplicates += 1
+                continue
+            remember(ce_id, r.timestamp, offset)
+            if (live_from is not None and offset >= live_from) or ce_id in risky_ids:
+                pending.risky.append((tp, ce_id.decode(), at, event))
+            elif add(event, time_us=at):
+                applied += 1
+            else:
+                ignored += 1
+        pending.read += read
+        counts = pending.counts.setdefault(tp, [0, 0, 0, 0])
+        counts[APPLIED] += applied
+        counts[DUPLICATES] += duplicates
+        counts[IGNORED] += ignored
 
     def _pending(self) -> _Pending:
         pending = _Pending()

@@ -1,5 +1,8 @@
 """Synthetic pseudonymous history of Integrationsmanagement in BW: for the replay benchmark and tests.
 
+Not shipped with the service: ``bench/statistics_replay.py`` and statistics' tests import it as
+``synthetic_history`` (the root ``pyproject.toml`` puts this folder on pytest's path).
+
 The volumes follow DOMAIN.md (arrivals per year since 2017 with the 2022 peak, about 500,000
 consultations per year at full scale, plans, goals, referrals to regular services, closures); municipal
 shares follow population. Payloads are built as plain dictionaries that validate against the event
@@ -19,6 +22,7 @@ from typing import Any
 
 from wegweiser.common import events
 from wegweiser.common.regions import catalogue, kreis_of
+from wegweiser.statistics.publication.indicators import FIELDS
 
 ARRIVALS_PER_YEAR = {
     2017: 16_000,
@@ -37,18 +41,6 @@ ARRIVALS_PER_YEAR = {
 HOUSEHOLD_SIZES = ((1, 30), (2, 22), (3, 18), (4, 15), (5, 9), (6, 6))
 TYPES = (("folgeberatung", 60), ("kurzberatung", 25), ("verweisberatung", 15))
 CHANNELS = (("persoenlich", 45), ("hausbesuch", 15), ("telefon", 25), ("video", 5), ("schriftlich", 10))
-FIELDS = (
-    "sprache",
-    "arbeit_ausbildung",
-    "bildung_schule_kita",
-    "wohnen",
-    "gesundheit_psychosozial",
-    "aufenthalt_recht",
-    "finanzen_leistungen",
-    "familie",
-    "gesellschaftliche_teilhabe",
-    "rueckkehr",
-)
 PROGRAMMES = (
     ("integrationskurs", 30),
     ("berufssprachkurs", 12),

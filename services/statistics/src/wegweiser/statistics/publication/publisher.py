@@ -24,22 +24,22 @@ from wegweiser.common import events
 from wegweiser.common.db import OutboxRecord, UnitOfWork, utcnow
 from wegweiser.common.envelope import encode
 from wegweiser.common.leadership import exclusive
-from wegweiser.statistics.catalogue import INDICATORS
-from wegweiser.statistics.compute import Frame, all_families
 from wegweiser.statistics.db import FeedState
-from wegweiser.statistics.generations import Generations
 from wegweiser.statistics.geography import REGION_LEVELS, RegionTree, region_tree
-from wegweiser.statistics.leadership import PUBLISH
+from wegweiser.statistics.ops.generations import Generations
+from wegweiser.statistics.ops.leadership import PUBLISH
 from wegweiser.statistics.periods import PeriodRange
 from wegweiser.statistics.projection import tables
 from wegweiser.statistics.projection.loader import load_facts
 from wegweiser.statistics.projection.replay import Sink
-from wegweiser.statistics.publication import Publication, publish
+from wegweiser.statistics.publication.compute import Frame, all_families
+from wegweiser.statistics.publication.disclosure import Publication, disclose
+from wegweiser.statistics.publication.indicators import INDICATORS
+from wegweiser.statistics.publication.suppression import SUPPRESSED
 from wegweiser.statistics.settings import StatisticsSettings
 
 log = logging.getLogger(__name__)
 
-SUPPRESSED = "."
 FEED_CHUNK = 2000
 
 
@@ -96,7 +96,7 @@ class Publisher:
             frame = frame_for(self.settings, self.today())
             threshold = self.settings.suppression_threshold
             pub = await asyncio.to_thread(
-                lambda: publish(all_families(facts, frame), frame, threshold=threshold)
+                lambda: disclose(all_families(facts, frame), frame, threshold=threshold)
             )
             await self._store(generation, pub)
             seconds = time.monotonic() - started
@@ -154,7 +154,9 @@ class Publisher:
                 result = await self.publish_if_changed()
                 if result is not None:
                     pause = max(self.settings.publish_interval_s, 2 * result.seconds)
-                await self.generations.drop_retired(older_than=dt.timedelta(seconds=60))
+                await self.generations.drop_retired(
+                    older_than=dt.timedelta(seconds=self.settings.retired_tables_kept_s)
+                )
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -282,15 +284,6 @@ async def _upsert_feed_state(session: Any, states: list[dict[str, Any]]) -> None
         set_={"digest": stmt.excluded.digest, "published_at": stmt.excluded.published_at},
     )
     await session.execute(stmt)
-
-
-def cell_value(value: float | None, suppressed: bool, *, unit: str) -> int | float | str | None:
-    """What every output shows for a cell: ``"."`` when suppressed, integers for counts."""
-    if suppressed:
-        return SUPPRESSED
-    if value is None:
-        return None
-    return int(value) if unit == "count" else value
 
 
 def feed_messages(

@@ -1,4 +1,7 @@
-"""The parts of the statistics service that run beside the HTTP API, wired once in ``app.build``."""
+"""What runs beside the HTTP API: the publisher, the rebuilds and the watch over unfinished rebuilds.
+
+Built once in ``app.build``; the routes reach it through ``deps.WorkersDep``.
+"""
 
 from __future__ import annotations
 
@@ -12,31 +15,17 @@ from typing import Any
 
 from wegweiser.common import localtime, topics
 from wegweiser.common.runtime import ServiceRuntime
-from wegweiser.statistics import views
-from wegweiser.statistics.generations import Generation, Generations
-from wegweiser.statistics.geography import RegionTree, region_tree
-from wegweiser.statistics.periods import PeriodRange
-from wegweiser.statistics.publisher import Publisher
-from wegweiser.statistics.rebuild import Rebuilder
+from wegweiser.statistics.consumers import live_group, source_topics
+from wegweiser.statistics.ops.generations import Generations
+from wegweiser.statistics.ops.rebuild import Rebuilder
+from wegweiser.statistics.publication.publisher import Publisher
 from wegweiser.statistics.settings import StatisticsSettings
 
 log = logging.getLogger(__name__)
 
-SOURCE_TOPICS = (topics.INTAKE_FACTS, topics.CASES, topics.REFERRAL_STATUS)
-
-
-def source_topics(settings: StatisticsSettings) -> list[topics.TopicSpec]:
-    """The pseudonymous topics (never the personal ones), or the override for benchmarks and tests."""
-    if settings.source_topics:
-        return [
-            topics.TopicSpec(name, topics.LONG_RETENTION_MS, personal_data=False)
-            for name in settings.source_topics
-        ]
-    return list(SOURCE_TOPICS)
-
 
 @dataclass
-class Statistics:
+class Workers:
     settings: StatisticsSettings
     runtime: ServiceRuntime
     today: Callable[[], dt.date] = localtime.today
@@ -56,7 +45,7 @@ class Statistics:
         self.rebuilder = Rebuilder(
             bootstrap=self.settings.kafka_bootstrap_servers,
             topics=[t.name for t in source_topics(self.settings)],
-            live_group=self.live_group,
+            live_group=live_group(self.settings),
             generations=self.generations,
             on_built=lambda g: self.publisher.publish(g, feed=False),
             on_switched=self.publisher.feed_switched,
@@ -64,17 +53,6 @@ class Statistics:
             workers=self.settings.rebuild_workers,
             dedupe_window_ms=self.settings.dedupe_window_days * 24 * 3600 * 1000,
         )
-
-    @property
-    def live_group(self) -> str:
-        return self.settings.consumer_group("statistics")
-
-    @property
-    def tree(self) -> RegionTree:
-        return region_tree(self.settings.land)
-
-    def periods(self) -> PeriodRange:
-        return PeriodRange.until(self.today(), first_year=self.settings.first_year)
 
     async def prepare(self) -> None:
         """Before the live engine joins its group: migrations, topics, and a first generation if none."""
@@ -103,7 +81,7 @@ class Statistics:
                 raise
             except Exception:
                 log.exception("statistics: cannot check for unfinished rebuilds")
-            await asyncio.sleep(10.0)
+            await asyncio.sleep(self.settings.rebuild_check_interval_s)
 
     async def stop(self) -> None:
         await self.rebuilder.stop()
@@ -119,18 +97,6 @@ class Statistics:
         generation = building.id if building is not None else await self.rebuilder.register()
         self.rebuilder.start(generation)
         return generation
-
-    async def table(self, q: views.Query, active: Generation) -> views.TableView:
-        """The table of ``q`` as published from the serving generation (suppression applied)."""
-        async with self.runtime.db.connect() as conn:
-            return await views.table(
-                conn,
-                q,
-                tree=self.tree,
-                generation=active.id,
-                published_at=active.published_at,
-                threshold=self.settings.suppression_threshold,
-            )
 
     def live_dead_letters(self) -> int:
         """Malformed or failed events the live engine dead-lettered since this process started."""

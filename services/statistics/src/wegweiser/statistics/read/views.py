@@ -9,13 +9,14 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wegweiser.common.events.statistics import RegionLevel
-from wegweiser.statistics.catalogue import INDICATORS, Indicator, Series
 from wegweiser.statistics.geography import DEPTH, Region, RegionTree
 from wegweiser.statistics.periods import Period, PeriodRange
 from wegweiser.statistics.projection.tables import table_name
+from wegweiser.statistics.publication.indicators import INDICATORS, Indicator, Series
+from wegweiser.statistics.publication.suppression import SUPPRESSED
 
 Value = int | float | str | None
-SUPPRESSED = "."
+"""A cell as every output shows it: a number, ``SUPPRESSED`` (".") or None (cannot be computed)."""
 
 
 DEFAULT_LEVEL: dict[RegionLevel, RegionLevel] = {
@@ -125,6 +126,7 @@ class TableView:
 
 
 def shown(value: float | None, suppressed: bool, series: Series) -> Value:
+    """What every output shows for a published cell: "." when suppressed, whole numbers for counts."""
     if suppressed:
         return SUPPRESSED
     if value is None:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 
-from wegweiser.statistics.views import SUPPRESSED, Value
+from wegweiser.statistics.read.views import SUPPRESSED, Value
 
 PALETTE = ("#0b5394", "#b45309", "#047857", "#9d174d", "#4338ca", "#374151", "#0e7490", "#7c2d12")
 DASHES = ("", "6 3", "2 3", "8 3 2 3", "12 4", "4 2 1 2", "1 2", "10 2 2 2")

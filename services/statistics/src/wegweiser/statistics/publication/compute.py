@@ -14,9 +14,9 @@ from collections import Counter, defaultdict
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from wegweiser.statistics.catalogue import FAMILIES, Family
 from wegweiser.statistics.geography import DEPTH, RegionTree
 from wegweiser.statistics.periods import Period, PeriodRange
+from wegweiser.statistics.publication.indicators import FAMILIES, Family
 
 Cell = tuple[str, str, str]  # (series, region, period key)
 

@@ -11,11 +11,11 @@ from collections import Counter
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 
-from wegweiser.statistics.catalogue import Family
-from wegweiser.statistics.compute import Cell, FamilyCells, Frame
-from wegweiser.statistics.disclosure import suppress
 from wegweiser.statistics.geography import DEPTH
 from wegweiser.statistics.periods import Period, PeriodLevel
+from wegweiser.statistics.publication.compute import Cell, FamilyCells, Frame
+from wegweiser.statistics.publication.indicators import Family
+from wegweiser.statistics.publication.suppression import suppress
 
 
 class FamilyRelations:
@@ -111,7 +111,7 @@ def quantile(histogram: Counter[int], p: float) -> int:
     raise ValueError("empty histogram")
 
 
-def publish(families: dict[str, FamilyCells], frame: Frame, *, threshold: int) -> Publication:
+def disclose(families: dict[str, FamilyCells], frame: Frame, *, threshold: int) -> Publication:
     """Suppressed counts and gated derived values of every family."""
     out = Publication()
     for fc in families.values():

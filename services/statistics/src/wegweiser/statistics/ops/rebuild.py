@@ -24,8 +24,8 @@ from wegweiser.common.db import utcnow
 from wegweiser.common.engine.retry_topics import dlq_topic, retry_topic
 from wegweiser.common.kafka_security import client_options
 from wegweiser.common.leadership import exclusive
-from wegweiser.statistics.generations import Generations
-from wegweiser.statistics.leadership import PREPARE, rebuild_key
+from wegweiser.statistics.ops.generations import Generations
+from wegweiser.statistics.ops.leadership import PREPARE, rebuild_key
 from wegweiser.statistics.projection.replay import (
     Offsets,
     Progress,

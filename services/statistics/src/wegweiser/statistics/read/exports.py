@@ -9,7 +9,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
 from wegweiser.statistics.geography import LEVEL_NAMES
-from wegweiser.statistics.views import SUPPRESSED, TableView, Value
+from wegweiser.statistics.read.views import SUPPRESSED, TableView, Value
 
 LEGEND = {
     "de": (

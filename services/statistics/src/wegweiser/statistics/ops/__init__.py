@@ -1,0 +1,1 @@
+"""Operations: projection generations, rebuilds from the topics' history, and the background workers."""
