@@ -39,6 +39,7 @@ from wegweiser.casework.domain.model import (
     Referral,
 )
 from wegweiser.common.db import utcnow
+from wegweiser.common.partner_areas import PartnerArea, place_of
 
 
 class CaseworkTable(SQLModel, registry=registry()):
@@ -201,11 +202,9 @@ class PartnerRow(CaseworkTable, table=True):
     active: bool = True
     published_at: dt.datetime | None = None
 
-    def serves(self, ags: str, kreis: str) -> bool:
-        """Named municipality, its Kreis, or its Land (the first two digits); nothing named: everywhere."""
-        if not (self.ags or self.kreise or self.laender):
-            return True
-        return ags in self.ags or kreis in self.kreise or ags[:2] in self.laender
+    def serves(self, ags: str) -> bool:
+        """The shared rule: named municipality, its Kreis or its Land; nothing named: everywhere."""
+        return PartnerArea(self.ags, self.kreise, self.laender).serves(place_of(ags))
 
 
 # --- repositories ------------------------------------------------------------------------------------

@@ -633,7 +633,7 @@ async def request_referral(
                     raise CaseRefused(
                         "unknown_partner", "partner does not offer this programme", field="partner_id"
                     )
-            elif not partner.serves(case.ags, kreis_of(case.ags)):
+            elif not partner.serves(case.ags):
                 raise CaseRefused(
                     "partner_area", "partner does not serve this municipality", field="partner_id"
                 )
