@@ -5,8 +5,9 @@ import uuid
 import pytest
 
 from wegweiser.common.events import Programme
+from wegweiser.common.partner_areas import Place
 from wegweiser.referrals.domain.catalogue import Partner, default_programmes, minimum_person_data
-from wegweiser.referrals.domain.routing import Place, Refused, Routed, RoutingRequest, route
+from wegweiser.referrals.domain.routing import Refused, Routed, RoutingRequest, route
 
 LEONBERG = Place("08115028", "08115", "08")
 SINDELFINGEN = Place("08115045", "08115", "08")

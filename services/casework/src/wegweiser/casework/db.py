@@ -39,7 +39,7 @@ from wegweiser.casework.domain.model import (
     Referral,
 )
 from wegweiser.common.db import utcnow
-from wegweiser.common.regions import catalogue
+from wegweiser.common.partner_areas import PartnerArea, place_of
 
 
 class CaseworkTable(SQLModel, registry=registry()):
@@ -206,16 +206,8 @@ class PartnerRow(CaseworkTable, table=True):
     published_at: dt.datetime | None = None
 
     def serves(self, ags: str) -> bool:
-        """Named municipality, its Kreis, or its Land (as the region catalogue knows them); nothing named:
-        everywhere."""
-        if not (self.ags or self.kreise or self.laender):
-            return True
-        if ags in self.ags:
-            return True
-        municipality = catalogue().get(ags)
-        return municipality is not None and (
-            municipality.kreis_ags in self.kreise or municipality.land_code in self.laender
-        )
+        """The shared rule: named municipality, its Kreis or its Land; nothing named: everywhere."""
+        return PartnerArea(self.ags, self.kreise, self.laender).serves(place_of(ags))
 
 
 # --- repositories ------------------------------------------------------------------------------------

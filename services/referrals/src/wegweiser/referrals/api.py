@@ -19,6 +19,7 @@ from sqlmodel import col
 from wegweiser.common.auth import Forbidden, Principal, PrincipalDep, require_role
 from wegweiser.common.events import DeclineReason, DropReason, FeedbackOutcome, Programme
 from wegweiser.common.http import problem, wants_english
+from wegweiser.common.partner_areas import place_of
 from wegweiser.common.regions import catalogue as regions
 from wegweiser.referrals.db import WebhookDeliveryRow
 from wegweiser.referrals.domain.catalogue import Partner, PartnerSpec, ProgrammeInfo
@@ -31,7 +32,6 @@ from wegweiser.referrals.handlers import (
     ReferralNotFound,
     answer_referral,
     create_partner,
-    place_of,
     remove_partner,
     republish_catalogue,
     rotate_webhook_secret,
@@ -178,9 +178,7 @@ def router() -> APIRouter:
             partners = [p for p in partners if programme in p.programmes]
         if ags:
             place = place_of(ags)
-            partners = [
-                p for p in partners if ags in p.ags or place.kreis in p.kreise or place.land in p.laender
-            ]
+            partners = [p for p in partners if p.area.serves(place)]
         admin = "admin" in principal.roles
         return [PartnerOut.of(p, admin=admin) for p in partners]
 

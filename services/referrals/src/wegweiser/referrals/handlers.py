@@ -21,6 +21,7 @@ from wegweiser.common.db import OutboxRecord, UnitOfWork
 from wegweiser.common.envelope import SPECVERSION, encode
 from wegweiser.common.events import Event
 from wegweiser.common.events.referrals import partner_referrals_topic
+from wegweiser.common.partner_areas import place_of
 from wegweiser.common.regions import catalogue as regions
 from wegweiser.referrals.clock import Clock
 from wegweiser.referrals.db import (
@@ -45,7 +46,7 @@ from wegweiser.referrals.domain.lifecycle import (
     decide,
     from_partner_answer,
 )
-from wegweiser.referrals.domain.routing import Place, Refused, Routed, RoutingRequest, route
+from wegweiser.referrals.domain.routing import Refused, Routed, RoutingRequest, route
 from wegweiser.referrals.domain.workdays import BERLIN, IsHoliday, deadline
 
 TOMBSTONE_HEADER = "wg_tombstone"
@@ -108,12 +109,6 @@ class Policy:
 
     def today(self) -> dt.date:
         return self.clock.now().astimezone(BERLIN).date()
-
-
-def place_of(ags: str) -> Place:
-    """The municipality's Kreis and Land from the region catalogue ('unknown' when not in it)."""
-    m = regions().get(ags)
-    return Place(ags, m.kreis_ags, m.land_code) if m else Place(ags, "unknown", "unknown")
 
 
 # --- mapping domain steps to integration events ---------------------------------------------------

@@ -18,6 +18,7 @@ from pydantic import (
 
 from wegweiser.common.events import DeliveryMode, PersonField, Programme
 from wegweiser.common.events.referrals import PARTNER_ID_PATTERN
+from wegweiser.common.partner_areas import PartnerArea
 
 LOOPBACK = {"127.0.0.1", "localhost", "[::1]", "::1"}
 PROGRAMMES: tuple[Programme, ...] = get_args(Programme)
@@ -104,6 +105,11 @@ class Partner(PartnerSpec):
     def receives(self) -> bool:
         """Only active, not removed partners get new referrals."""
         return self.active and not self.removed
+
+    @property
+    def area(self) -> PartnerArea:
+        """The regions it serves, for the one rule of which partners serve a municipality."""
+        return PartnerArea(self.ags, self.kreise, self.laender)
 
 
 def minimum_person_data(

@@ -9,8 +9,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from wegweiser.common.events import Programme, UnroutableReason
+from wegweiser.common.partner_areas import SERVING_LEVELS, Place, ServingLevel
 from wegweiser.referrals.domain.catalogue import Partner, ProgrammeInfo
 
 REASONS: dict[UnroutableReason, tuple[str, str]] = {
@@ -46,15 +48,6 @@ REASONS: dict[UnroutableReason, tuple[str, str]] = {
 
 
 @dataclass(frozen=True, slots=True)
-class Place:
-    """A municipality with the regions containing it, as the region catalogue knows them."""
-
-    ags: str
-    kreis: str
-    land: str
-
-
-@dataclass(frozen=True, slots=True)
 class RoutingRequest:
     referral_id: uuid.UUID
     programme: Programme
@@ -66,7 +59,7 @@ class RoutingRequest:
 @dataclass(frozen=True, slots=True)
 class Routed:
     partner: Partner
-    how: str  # "chosen", "consent", "municipality", "kreis" or "land"
+    how: ServingLevel | Literal["chosen", "consent"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,13 +96,9 @@ def route(
             return Refused("partner_lacks_programme")
         return Routed(partner, "chosen" if chosen else "consent")
     offering = [p for p in partners if p.receives and request.programme in p.programmes]
-    for how, serves in (
-        ("municipality", lambda p: place.ags in p.ags),
-        ("kreis", lambda p: place.kreis in p.kreise),
-        ("land", lambda p: place.land in p.laender),
-    ):
-        candidates = sorted((p for p in offering if serves(p)), key=lambda p: p.partner_id)
+    for level in SERVING_LEVELS:
+        candidates = sorted((p for p in offering if p.area.level(place) == level), key=lambda p: p.partner_id)
         if candidates:
             # Several partners at the same level share the load; the choice is stable for a referral.
-            return Routed(candidates[request.referral_id.int % len(candidates)], how)
+            return Routed(candidates[request.referral_id.int % len(candidates)], level)
     return Refused("no_partner")
