@@ -10,6 +10,9 @@
 4. ``events_per_s``: ``projection.replay.replay`` — the code every rebuild runs — into a fresh
    PostgreSQL database: decoding and validation, aggregation, the projection's writes and its offsets.
 5. For context, the time to publish everything from that projection (suppression included).
+6. ``kafka_streams_events_per_s``: a Kafka Streams application (``bench/anchors/kafka-streams``) that
+   counts the same topic into cells (indicator × region × period × breakdown) in its own state store,
+   timed from its start to the last record applied; ``vs_kafka_streams`` is the replay ÷ that.
 
 Writes ``bench/results/statistics-replay.json``. Never run in CI.
 """
@@ -25,6 +28,7 @@ import platform
 import re
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -43,12 +47,18 @@ from wegweiser.statistics.projection.replay import ReplayPlan, replay
 from wegweiser.statistics.publication.publisher import Publisher
 from wegweiser.statistics.settings import StatisticsSettings
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import jvm_anchors
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "services/statistics/tests"))  # the synthetic history, shared with the tests
 
 from synthetic_history import History  # noqa: E402
 
 PARTITIONS = 12
+FULL_HISTORY = 3_500_000  # the figure the targets are set for
+STREAMS_THREADS = 2  # one per core
 FETCH = {"max_partition_fetch_bytes": 8 * 1024 * 1024, "fetch_max_bytes": 64 * 1024 * 1024}
 
 
@@ -67,11 +77,14 @@ async def create_topic(bootstrap: str, name: str) -> None:
         await admin.close()
 
 
-async def delete_topic(bootstrap: str, name: str) -> None:
+async def delete_topic(bootstrap: str, name: str, *, prefix: bool = False) -> None:
+    """Delete `name`, or with `prefix` every topic whose name starts with it."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        await admin.delete_topics([name])
+        doomed = [t for t in await admin.list_topics() if t.startswith(name)] if prefix else [name]
+        if doomed:
+            await admin.delete_topics(doomed)
     finally:
         await admin.close()
 
@@ -214,13 +227,33 @@ async def replay_into_fresh_projection(
         await engine.dispose()
 
 
+async def kafka_streams_count(bootstrap: str, topic: str, events: int) -> dict[str, object]:
+    """The Kafka Streams anchor on the same topic; its internal topics are deleted afterwards."""
+    with tempfile.TemporaryDirectory(prefix="streams-state-") as state_dir:
+        figures = await asyncio.to_thread(
+            jvm_anchors.run,
+            "kafka-streams",
+            "StatisticsCountBench",
+            bootstrap,
+            topic,
+            events,
+            STREAMS_THREADS,
+            state_dir,
+            heap="2g",
+        )
+    await delete_topic(bootstrap, str(figures["application_id"]), prefix=True)
+    return figures
+
+
 def _no_outbox() -> UnitOfWork:
     raise AssertionError("the benchmark publishes without a feed")
 
 
 async def main() -> None:
     cli = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    cli.add_argument("--events", type=int, default=3_500_000)
+    cli.add_argument(
+        "--events", type=int, default=FULL_HISTORY, help="events in the history (fewer for a quick run)"
+    )
     cli.add_argument("--bootstrap", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"))
     cli.add_argument("--postgres", default=os.environ.get("WEGWEISER_TEST_POSTGRES_URL", LOCAL_POSTGRES))
     cli.add_argument("--flush-events", type=int, default=StatisticsSettings().rebuild_flush_events)
@@ -230,6 +263,9 @@ async def main() -> None:
     cli.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "statistics-replay.json")
     args = cli.parse_args()
 
+    load_at_start = os.getloadavg()
+    log("building the Java anchors (offline when cached)")
+    jvm_anchors.build()
     topic = args.topic or f"bench.statistics.replay.{uuid.uuid4().hex[:8]}"
     produced: dict[str, object] = {}
     if not args.topic:
@@ -250,18 +286,28 @@ async def main() -> None:
                 args.bootstrap, topic, url, args.flush_events, args.workers
             )
         rate = replayed / seconds
+        log("Kafka Streams counting the same topic into cells")
+        streams = await kafka_streams_count(args.bootstrap, topic, args.events)
+        log(f"Kafka Streams: {streams}")
+        streams_rate = float(streams["events_per_s"])  # type: ignore[arg-type]
         result = {
             "events": replayed,
             "events_per_s": round(rate),
             "raw_events_per_s": round(raw),
             "ratio": round(rate / raw, 3),
+            "kafka_streams_events_per_s": round(streams_rate),
+            "vs_kafka_streams": round(rate / streams_rate, 3),
+            "kafka_streams": {k: v for k, v in streams.items() if k != "application_id"},
             "java_consumer_perf_events_per_s": round(java) if java else None,
             "replay_seconds": round(seconds, 1),
             "flush_events": args.flush_events,
             "workers": args.workers,
             **extra,
             **produced,
-            "targets": {"events_per_s": 50_000, "ratio": 0.5},
+            "targets": {"events_per_s": 50_000, "ratio": 0.5, "vs_kafka_streams": 0.5},
+            "full_history": args.events == FULL_HISTORY,
+            "load_average_at_start": [round(x, 2) for x in load_at_start],
+            "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
             "topic_partitions": PARTITIONS,
             "machine": {
                 "cpus": os.cpu_count(),
