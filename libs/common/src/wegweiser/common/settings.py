@@ -18,6 +18,12 @@ DEV_KEY_DIR = Path.home() / ".config" / "wegweiser" / "dev-keys"
 DEV_ISSUER = "wegweiser-dev"
 AUDIENCE = "wegweiser"
 DEV_PSEUDONYM_KEY = "dev-only-pseudonym-key-change-me"
+DEFAULT_CONSUMER_GROUP_PREFIX = "wegweiser"
+
+
+def consumer_group_id(name: str, prefix: str = DEFAULT_CONSUMER_GROUP_PREFIX) -> str:
+    """Group ids are per service; a prefix lets tests and parallel stacks share one broker."""
+    return f"{prefix}-{name}"
 
 
 def _shared(name: str) -> AliasChoices:
@@ -47,7 +53,7 @@ class ServiceSettings(BaseSettings):
     )
     create_topics: bool = Field(True, validation_alias=_shared("WEGWEISER_CREATE_TOPICS"))
     consumer_group_prefix: str = Field(
-        "wegweiser", validation_alias=_shared("WEGWEISER_CONSUMER_GROUP_PREFIX")
+        DEFAULT_CONSUMER_GROUP_PREFIX, validation_alias=_shared("WEGWEISER_CONSUMER_GROUP_PREFIX")
     )
     topic_replication_factor: int = Field(1, validation_alias=_shared("WEGWEISER_TOPIC_REPLICATION_FACTOR"))
 
@@ -74,8 +80,8 @@ class ServiceSettings(BaseSettings):
         return self
 
     def consumer_group(self, service: str) -> str:
-        """Group ids are per service; a prefix lets tests and parallel stacks share one broker."""
-        return f"{self.consumer_group_prefix}-{service}"
+        """This deployment's group id for one of a service's consumers."""
+        return consumer_group_id(service, self.consumer_group_prefix)
 
 
 class PseudonymKeyMixin(BaseSettings):
