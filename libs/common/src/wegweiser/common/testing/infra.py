@@ -120,8 +120,10 @@ def scram_kafka(state_dir: Path, *, user: str, password: str, port: int = 19792)
     how to add a SCRAM user at format time. Yields the SCRAM listener's address.
     """
     script = str(REPO / "deploy" / "local" / "kafka.sh")
+    # Never the shared broker a developer pinned: kafka.sh would reuse it instead of starting this one.
+    shared = {"KAFKA_BOOTSTRAP_SERVERS"}
     env = {
-        **os.environ,
+        **{name: value for name, value in os.environ.items() if name not in shared},
         "WEGWEISER_KAFKA_PORT": str(port),
         "WEGWEISER_STATE": str(state_dir),
         "WEGWEISER_KAFKA_SCRAM_USER": user,
