@@ -176,13 +176,11 @@ class ImportWorker:
     async def run_pending(self) -> int:
         """Claim and finish every job nobody works on; returns how many were run."""
         async with self._runtime.unit_of_work() as uow:
-            pending = await uow.arrivals.claimable_imports(now=utcnow())
+            pending = await uow.imports.claimable(now=utcnow())
         ran = 0
         for import_id in pending:
             async with self._runtime.unit_of_work() as uow:
-                claimed = await uow.arrivals.claim_import(
-                    import_id, now=utcnow(), lease_until=utcnow() + self._lease
-                )
+                claimed = await uow.imports.claim(import_id, now=utcnow(), lease_until=utcnow() + self._lease)
                 await uow.commit()
             if claimed:
                 await self._process(import_id)
@@ -191,8 +189,8 @@ class ImportWorker:
 
     async def _process(self, import_id: uuid.UUID) -> None:
         async with self._runtime.unit_of_work() as uow:
-            job = await uow.arrivals.import_job(import_id)
-            payload = await uow.arrivals.import_payload(import_id)
+            job = await uow.imports.get(import_id)
+            payload = await uow.imports.payload(import_id)
         if job is None or payload is None:
             return
         households = _from_payload(payload)

@@ -171,7 +171,7 @@ async def progress(
 ) -> ImportOut | JSONResponse:
     """Progress of an import: rows and households done of the total."""
     async with uow:
-        job = await uow.arrivals.import_job(import_id)
+        job = await uow.imports.get(import_id)
     if job is None or ("admin" not in principal.roles and job.authority_id != principal.authority_id):
         return problem(request, 404, f"import {import_id}")
     return ImportOut.of(job)
