@@ -21,6 +21,7 @@ from sqlalchemy import (
     ColumnElement,
     Index,
     LargeBinary,
+    Table,
     Text,
     UniqueConstraint,
     delete,
@@ -150,7 +151,7 @@ PERSON_INDEX = PersonIndexRow.__table__  # type: ignore[attr-defined]
 FLAGS = DuplicateFlagRow.__table__  # type: ignore[attr-defined]
 
 
-def _insert(session: AsyncSession, table: Any) -> Any:
+def _insert(session: AsyncSession, table: Table) -> postgresql.Insert | sqlite.Insert:
     """An INSERT that can say ON CONFLICT DO NOTHING on PostgreSQL and SQLite alike."""
     dialect = session.get_bind().dialect.name
     return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
