@@ -20,8 +20,8 @@ from wegweiser.intake.deps import ImportsDep, PrincipalDep, QuotasDep, SettingsD
 from wegweiser.intake.domain.imports import ImportJob
 from wegweiser.intake.domain.model import ArrivalRejected
 from wegweiser.intake.handlers import IdempotentAnswer, ImportHousehold, StartImport, start_import
+from wegweiser.intake.imports import Validated, job_payload, validate_upload
 from wegweiser.intake.upload_reader import XLSX_MEDIA_TYPE, UnreadableFile
-from wegweiser.intake.uploads import Validated, job_payload, validate_upload
 
 router = APIRouter(prefix="/v1", tags=["imports"])
 

@@ -1,10 +1,10 @@
-"""CSV/XLSX uploads: the whole file is validated first (a report per row), then imported.
+"""Importing uploads: a whole CSV/XLSX file is validated first (a report per row), then registered.
 
 Up to ``import_sync_max_households`` households are imported in the request, in one transaction
 (201). Larger files become a job (202): its validated content is stored with it, a worker registers
 it chunk by chunk, each chunk in one transaction with the job's progress, and a job whose process
 died is taken over when its lease expires. Registration is idempotent per (authority, reference),
-so nothing is registered twice. ``GET /v1/imports/{id}`` shows rows and households done.
+so nothing is registered twice. The routes are in ``api/uploads.py``.
 """
 
 from __future__ import annotations
