@@ -187,9 +187,9 @@ async def test_a_job_interrupted_by_a_crash_resumes_where_its_last_chunk_committ
         )
         payload = orjson.dumps([{"rows": 2, "arrival": d} for d in documents]).decode()
         async with runtime.unit_of_work() as uow:
-            uow.arrivals.add_import(job, payload=payload)
+            uow.imports.add(job, payload=payload)
             await uow.commit()
-            await uow.arrivals.save_import(job, lease_until=now - dt.timedelta(seconds=1))
+            await uow.imports.save(job, lease_until=now - dt.timedelta(seconds=1))
             await uow.commit()
         app.state.imports.wake()
 

@@ -10,9 +10,8 @@ from fastapi import FastAPI
 from wegweiser.common.http import install_health, install_problem_handlers, mount_observability
 from wegweiser.common.periodic import every, running
 from wegweiser.common.runtime import ServiceRuntime
-from wegweiser.intake import deps, retention, uploads
-from wegweiser.intake.api import arrivals, batches, corrections, duplicates, errors
-from wegweiser.intake.api import uploads as upload_routes
+from wegweiser.intake import deps, imports, retention
+from wegweiser.intake.api import arrivals, batches, corrections, duplicates, errors, uploads
 from wegweiser.intake.handlers import IntakeUnitOfWork
 from wegweiser.intake.migrations import MIGRATIONS
 from wegweiser.intake.quotas import Quotas
@@ -33,7 +32,7 @@ def build(settings: IntakeSettings) -> FastAPI:
         ags_rate_per_s=settings.quota_ags_per_s,
         ags_burst=settings.quota_ags_burst,
     )
-    jobs = uploads.ImportWorker(runtime=runtime, settings=settings, quotas=quotas)
+    jobs = imports.ImportWorker(runtime=runtime, settings=settings, quotas=quotas)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -64,7 +63,7 @@ def build(settings: IntakeSettings) -> FastAPI:
     install_problem_handlers(app)
     errors.install_error_handlers(app)
     install_health(app, runtime.ready_checks())
-    for routes in (arrivals, batches, corrections, duplicates, upload_routes):
+    for routes in (arrivals, batches, corrections, duplicates, uploads):
         app.include_router(routes.router)
     mount_observability(app)
     return app

@@ -13,9 +13,9 @@ from fastapi import Depends, FastAPI, Request
 from wegweiser.common.auth import Principal, require_role
 from wegweiser.common.runtime import ServiceRuntime
 from wegweiser.intake.handlers import IntakeUnitOfWork
+from wegweiser.intake.imports import ImportWorker
 from wegweiser.intake.quotas import Quotas
 from wegweiser.intake.settings import IntakeSettings
-from wegweiser.intake.uploads import ImportWorker
 
 
 def install(

@@ -19,7 +19,7 @@ from wegweiser.common.db import UnitOfWork, utcnow
 from wegweiser.common.ids import new_id
 from wegweiser.common.pseudonyms import pseudonym
 from wegweiser.common.regions import catalogue
-from wegweiser.intake.db import ArrivalRepository
+from wegweiser.intake.db import ArrivalRepository, ImportRepository
 from wegweiser.intake.domain.duplicates import DuplicateFlag, find_probable_duplicates, person_key
 from wegweiser.intake.domain.imports import ImportJob
 from wegweiser.intake.domain.model import (
@@ -42,11 +42,16 @@ class IntakeUnitOfWork(UnitOfWork):
     async def __aenter__(self) -> Self:
         await super().__aenter__()
         self._repository = ArrivalRepository(self.session)
+        self._imports = ImportRepository(self.session)
         return self
 
     @property
     def arrivals(self) -> ArrivalRepository:
         return self._repository
+
+    @property
+    def imports(self) -> ImportRepository:
+        return self._imports
 
 
 class ArrivalNotFound(LookupError):
@@ -662,9 +667,9 @@ async def start_import(
             job = job.advanced(
                 households=len(cmd.households), rows=cmd.rows_total, at=now, **_counts(registrations)
             )
-            uow.arrivals.add_import(job, payload=None)
+            uow.imports.add(job, payload=None)
         else:
-            uow.arrivals.add_import(job, payload=cmd.payload)
+            uow.imports.add(job, payload=cmd.payload)
         _keep_answer(uow, answer, job)
         await uow.commit()
     return job
@@ -707,7 +712,7 @@ async def import_chunk(
 ) -> ImportJob | None:
     """Register one chunk and the job's progress in one transaction, so a crash resumes exactly here."""
     async with uow:
-        job = await uow.arrivals.import_job(cmd.import_id, for_update=True)
+        job = await uow.imports.get(cmd.import_id, for_update=True)
         if job is None or job.status != "running" or job.households_done != cmd.start:
             return job
         try:
@@ -723,7 +728,7 @@ async def import_chunk(
                     "updated_at": utcnow(),
                 }
             )
-            await uow.arrivals.save_import(failed)
+            await uow.imports.save(failed)
             await uow.commit()
             return failed
         job = job.advanced(
@@ -732,6 +737,6 @@ async def import_chunk(
             at=utcnow(),
             **_counts(registrations),
         )
-        await uow.arrivals.save_import(job, lease_until=cmd.lease_until if job.status == "running" else None)
+        await uow.imports.save(job, lease_until=cmd.lease_until if job.status == "running" else None)
         await uow.commit()
     return job

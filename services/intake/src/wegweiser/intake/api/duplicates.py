@@ -83,6 +83,7 @@ async def get_duplicate(
     responses=DECISION_ERRORS,
     openapi_extra=IDEMPOTENCY_HEADER,
     summary="Merge: the later arrival is retired into the earlier one (arrival.withdrawn, merged_into)",
+    operation_id="decide_v1_duplicates__flag_id__merge_post",  # as published before the routes moved
 )
 async def merge(
     flag_id: uuid.UUID,
@@ -100,6 +101,7 @@ async def merge(
     responses=DECISION_ERRORS,
     openapi_extra=IDEMPOTENCY_HEADER,
     summary="Dismiss: not the same person; recorded with who and when",
+    operation_id="decide_v1_duplicates__flag_id__dismissal_post",  # as published before the routes moved
 )
 async def dismiss(
     flag_id: uuid.UUID,

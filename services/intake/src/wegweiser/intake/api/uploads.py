@@ -21,8 +21,8 @@ from wegweiser.intake.deps import ImportsDep, PrincipalDep, QuotasDep, SettingsD
 from wegweiser.intake.domain.imports import ImportJob
 from wegweiser.intake.domain.model import ArrivalRejected
 from wegweiser.intake.handlers import IdempotentAnswer, ImportHousehold, StartImport, start_import
+from wegweiser.intake.imports import Validated, job_payload, validate_upload
 from wegweiser.intake.upload_reader import XLSX_MEDIA_TYPE, UnreadableFile
-from wegweiser.intake.uploads import Validated, job_payload, validate_upload
 
 router = APIRouter(prefix="/v1", tags=["imports"])
 
@@ -172,7 +172,7 @@ async def progress(
 ) -> ImportOut | JSONResponse:
     """Progress of an import: rows and households done of the total."""
     async with uow:
-        job = await uow.arrivals.import_job(import_id)
+        job = await uow.imports.get(import_id)
     if job is None or ("admin" not in principal.roles and job.authority_id != principal.authority_id):
         return problem(request, 404, f"import {import_id}")
     return ImportOut.of(job)

@@ -1,10 +1,10 @@
-"""CSV/XLSX uploads: the whole file is validated first (a report per row), then imported.
+"""Importing uploads: a whole CSV/XLSX file is validated first (a report per row), then registered.
 
 Up to ``import_sync_max_households`` households are imported in the request, in one transaction
 (201). Larger files become a job (202): its validated content is stored with it, a worker registers
 it chunk by chunk, each chunk in one transaction with the job's progress, and a job whose process
 died is taken over when its lease expires. Registration is idempotent per (authority, reference),
-so nothing is registered twice. ``GET /v1/imports/{id}`` shows rows and households done.
+so nothing is registered twice. The routes are in ``api/uploads.py``.
 """
 
 from __future__ import annotations
@@ -176,13 +176,11 @@ class ImportWorker:
     async def run_pending(self) -> int:
         """Claim and finish every job nobody works on; returns how many were run."""
         async with self._runtime.unit_of_work() as uow:
-            pending = await uow.arrivals.claimable_imports(now=utcnow())
+            pending = await uow.imports.claimable(now=utcnow())
         ran = 0
         for import_id in pending:
             async with self._runtime.unit_of_work() as uow:
-                claimed = await uow.arrivals.claim_import(
-                    import_id, now=utcnow(), lease_until=utcnow() + self._lease
-                )
+                claimed = await uow.imports.claim(import_id, now=utcnow(), lease_until=utcnow() + self._lease)
                 await uow.commit()
             if claimed:
                 await self._process(import_id)
@@ -191,8 +189,8 @@ class ImportWorker:
 
     async def _process(self, import_id: uuid.UUID) -> None:
         async with self._runtime.unit_of_work() as uow:
-            job = await uow.arrivals.import_job(import_id)
-            payload = await uow.arrivals.import_payload(import_id)
+            job = await uow.imports.get(import_id)
+            payload = await uow.imports.payload(import_id)
         if job is None or payload is None:
             return
         households = _from_payload(payload)
