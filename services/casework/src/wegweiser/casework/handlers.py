@@ -609,10 +609,17 @@ class GrantConsent:
 async def grant_consent(
     cmd: GrantConsent, *, uow: CaseworkUnitOfWork, today: dt.date, pseudonym_key: str
 ) -> Consent:
+    """Idempotent by ``consent_id`` like a consultation: the same consent again changes nothing; a used
+    id (another consent, another case, or one withdrawn since) is refused rather than overwritten."""
     async with uow:
         case = await load_case(uow, cmd.case_id, cmd.principal)
         case.check_consent(cmd.consent, today=today)
         consent = cmd.consent
+        recorded = await uow.cases.consent(consent.consent_id)
+        if recorded is not None:
+            if recorded == (case.case_id, consent):
+                return consent
+            raise CaseRefused("consent_id_taken", "another consent has this id")
         if consent.partner_id is not None and consent.purpose != "case_transfer":
             partner = await uow.catalogue.partner(consent.partner_id)
             partners_known = bool(await uow.catalogue.partners())
