@@ -715,14 +715,7 @@ async def request_referral(
         person = case.person(cmd.person_id)
         entry = await uow.catalogue.programme(cmd.programme)
         wanted = person_fields_for(cmd.programme, entry)
-        missing = [f for f in (entry.required_fields if entry else []) if not getattr(person, f, None)]
-        if missing:
-            raise CaseRefused(
-                "incomplete_person",
-                f"missing for this programme: {', '.join(missing)}",
-                field="person_id",
-                fields=", ".join(missing),
-            )
+        _check_required_fields(person, entry.required_fields if entry else [])
         referral = Referral(
             referral_id=cmd.referral_id,
             person_id=person.person_id,
@@ -762,6 +755,18 @@ async def request_referral(
         )
         await uow.commit()
     return referral
+
+
+def _check_required_fields(person: CasePerson, required: list[str]) -> None:
+    """The programme cannot work without these details of the person (the catalogue names them)."""
+    missing = [f for f in required if not getattr(person, f, None)]
+    if missing:
+        raise CaseRefused(
+            "incomplete_person",
+            f"missing for this programme: {', '.join(missing)}",
+            field="person_id",
+            fields=", ".join(missing),
+        )
 
 
 async def _check_partner(uow: CaseworkUnitOfWork, partner_id: str, *, programme: str, ags: str) -> None:
