@@ -105,6 +105,11 @@ class FakeCases(CaseRepository):
     async def save_consent(self, case_id: uuid.UUID, consent: Consent, *, recorded_by: str) -> None:
         self.consents.setdefault(case_id, {})[consent.consent_id] = consent
 
+    async def consent(self, consent_id: uuid.UUID) -> tuple[uuid.UUID, Consent] | None:
+        return next(
+            ((case_id, c[consent_id]) for case_id, c in self.consents.items() if consent_id in c), None
+        )
+
     async def consents_of(self, case_id: uuid.UUID) -> list[Consent]:
         return list(self.consents.get(case_id, {}).values())
 
@@ -310,6 +315,28 @@ async def test_a_consultation_sent_twice_is_recorded_once_and_a_used_id_is_refus
             RecordConsultation(other.case_id, consultation, COUNSELLOR), uow=uow, today=TODAY
         )
     assert len(uow.published) == published + 1  # the second case's case.opened only
+
+
+async def test_a_consent_sent_twice_is_recorded_once_and_never_overwritten_through_its_id() -> None:
+    uow = FakeCaseworkUnitOfWork()
+    case, other = await open_case(uow), await open_case(uow)
+    consent = Consent(person_id=case.persons[0].person_id, purpose="mbe", granted_on=TODAY)
+    command = GrantConsent(case.case_id, consent, COUNSELLOR)
+    await grant_consent(command, uow=uow, today=TODAY, pseudonym_key=KEY)
+    published = len(uow.published)
+    assert await grant_consent(command, uow=uow, today=TODAY, pseudonym_key=KEY) == consent
+    assert len(uow.published) == published  # no second consent.granted
+
+    foreign = consent.model_copy(update={"person_id": other.persons[0].person_id})
+    await withdraw_consent(
+        WithdrawConsent(case.case_id, consent.consent_id, COUNSELLOR), uow=uow, today=TODAY
+    )
+    for attempt in (GrantConsent(other.case_id, foreign, COUNSELLOR), command):  # elsewhere; withdrawn
+        with pytest.raises(CaseRefused) as refused:
+            await grant_consent(attempt, uow=uow, today=TODAY, pseudonym_key=KEY)
+        assert refused.value.code == "consent_id_taken"
+    (kept,) = await uow.cases.consents_of(case.case_id)
+    assert kept.withdrawn_on == TODAY and await uow.cases.consents_of(other.case_id) == []
 
 
 async def test_a_referral_without_matching_consent_is_refused_and_sends_nothing() -> None:

@@ -52,7 +52,7 @@ def event_handlers(settings: CaseworkSettings) -> dict[type[events.Event], Event
     return {event_type: as_event_handler(handler) for event_type, handler in registry.items()}
 
 
-def _of(
+def _handlers_for(
     registry: Mapping[type[events.Event], EventHandler], topic: topics.TopicSpec
 ) -> dict[type[events.Event], EventHandler]:
     """The registry's entries for the events that travel on ``topic``."""
@@ -66,18 +66,18 @@ def consumer_specs(settings: CaseworkSettings) -> list[ConsumerSpec]:
             group=settings.consumer_group("casework"),
             topics=[topics.ARRIVALS],
             config=settings.engine,
-            handlers=_of(registry, topics.ARRIVALS),
+            handlers=_handlers_for(registry, topics.ARRIVALS),
         ),
         ConsumerSpec(
             group=settings.consumer_group("casework-referral-status"),
             topics=[topics.REFERRAL_STATUS],
             config=settings.engine,
-            handlers=_of(registry, topics.REFERRAL_STATUS),
+            handlers=_handlers_for(registry, topics.REFERRAL_STATUS),
         ),
         ConsumerSpec(
             group=settings.consumer_group("casework-catalogue"),
             topics=[topics.REFERRAL_CATALOGUE],
             config=CATALOGUE_ENGINE,
-            handlers=_of(registry, topics.REFERRAL_CATALOGUE),
+            handlers=_handlers_for(registry, topics.REFERRAL_CATALOGUE),
         ),
     ]

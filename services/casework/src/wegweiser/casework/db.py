@@ -424,6 +424,11 @@ class CaseRepository:
         else:
             row.data = consent.model_dump(mode="json")
 
+    async def consent(self, consent_id: uuid.UUID) -> tuple[uuid.UUID, Consent] | None:
+        """The case a consent id belongs to and the consent as it stands, if it was recorded (any case)."""
+        row = await self.session.get(ConsentRow, consent_id)
+        return (row.case_id, Consent.model_validate(row.data)) if row else None
+
     async def consents_of(self, case_id: uuid.UUID) -> list[Consent]:
         query = select(ConsentRow).where(col(ConsentRow.case_id) == case_id)
         return [Consent.model_validate(r.data) for r in (await self.session.execute(query)).scalars()]

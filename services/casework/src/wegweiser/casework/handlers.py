@@ -599,10 +599,17 @@ class GrantConsent:
 async def grant_consent(
     cmd: GrantConsent, *, uow: CaseworkUnitOfWork, today: dt.date, pseudonym_key: str
 ) -> Consent:
+    """Idempotent by ``consent_id`` like a consultation: the same consent again changes nothing; a used
+    id (another consent, another case, or one withdrawn since) is refused rather than overwritten."""
     async with uow:
         case = await load_case(uow, cmd.case_id, cmd.principal)
         case.check_consent(cmd.consent, today=today)
         consent = cmd.consent
+        recorded = await uow.cases.consent(consent.consent_id)
+        if recorded is not None:
+            if recorded == (case.case_id, consent):
+                return consent
+            raise CaseRefused("consent_id_taken", "another consent has this id")
         if consent.partner_id is not None and consent.purpose != "case_transfer":
             partner = await uow.catalogue.partner(consent.partner_id)
             partners_known = bool(await uow.catalogue.partners())
@@ -698,14 +705,7 @@ async def request_referral(
         person = case.person(cmd.person_id)
         entry = await uow.catalogue.programme(cmd.programme)
         wanted = person_fields_for(cmd.programme, entry)
-        missing = [f for f in (entry.required_fields if entry else []) if not getattr(person, f, None)]
-        if missing:
-            raise CaseRefused(
-                "incomplete_person",
-                f"missing for this programme: {', '.join(missing)}",
-                field="person_id",
-                fields=", ".join(missing),
-            )
+        _check_required_fields(person, entry.required_fields if entry else [])
         referral = Referral(
             referral_id=cmd.referral_id,
             person_id=person.person_id,
@@ -745,6 +745,18 @@ async def request_referral(
         )
         await uow.commit()
     return referral
+
+
+def _check_required_fields(person: CasePerson, required: list[str]) -> None:
+    """The programme cannot work without these details of the person (the catalogue names them)."""
+    missing = [f for f in required if not getattr(person, f, None)]
+    if missing:
+        raise CaseRefused(
+            "incomplete_person",
+            f"missing for this programme: {', '.join(missing)}",
+            field="person_id",
+            fields=", ".join(missing),
+        )
 
 
 async def _check_partner(uow: CaseworkUnitOfWork, partner_id: str, *, programme: str, ags: str) -> None:

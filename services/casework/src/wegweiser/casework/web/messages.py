@@ -374,6 +374,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Der Fall ist noch offen; nur abgeschlossene Fälle werden gelöscht.",
         "The case is still open; only closed cases are erased.",
     ),
+    "r.consent_id_taken": (
+        "Unter dieser Kennung ist bereits eine andere Einwilligung erfasst.",
+        "Another consent has already been recorded under this id.",
+    ),
     "r.consultation_id_taken": (
         "Unter dieser Kennung ist bereits eine andere Beratung erfasst.",
         "Another consultation has already been recorded under this id.",

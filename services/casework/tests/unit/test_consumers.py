@@ -1,0 +1,33 @@
+"""The one registry of event → handler is wired completely, and the engine is tuned from the settings."""
+
+import pytest
+
+from wegweiser.casework.consumers import CATALOGUE_ENGINE, consumer_specs, event_handlers
+from wegweiser.casework.settings import CONSUMER_ENGINE, CaseworkSettings
+from wegweiser.common import events, topics
+
+
+def test_every_registered_event_is_consumed_by_the_group_of_its_topic() -> None:
+    settings = CaseworkSettings(_env_file=None)
+    specs = consumer_specs(settings)
+    wired = [event_type for spec in specs for event_type in spec.handlers]
+    assert sorted(wired, key=str) == sorted(event_handlers(settings), key=str)  # each once, none lost
+    for spec in specs:
+        assert all(event_type.topic in spec.topics for event_type in spec.handlers)
+    assert {events.ArrivalRegistered, events.ReferralCompleted, events.PartnerRemoved} <= set(wired)
+    assert [spec.topics for spec in specs] == [
+        [topics.ARRIVALS],
+        [topics.REFERRAL_STATUS],
+        [topics.REFERRAL_CATALOGUE],
+    ]
+
+
+def test_the_engine_tuning_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert CaseworkSettings(_env_file=None).engine == CONSUMER_ENGINE
+    monkeypatch.setenv("CASEWORK_ENGINE__MAX_ATTEMPTS", "8")
+    settings = CaseworkSettings(_env_file=None)
+    assert settings.engine.max_attempts == 8
+    assert settings.engine.max_in_flight_per_partition == CONSUMER_ENGINE.max_in_flight_per_partition
+    arrivals, status, catalogue = consumer_specs(settings)
+    assert arrivals.config == status.config == settings.engine
+    assert catalogue.config == CATALOGUE_ENGINE
