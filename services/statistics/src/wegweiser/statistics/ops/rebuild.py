@@ -42,6 +42,7 @@ class Rebuilder:
     on_built: Callable[[int], Awaitable[object]]  # publish the new generation before the switch
     on_switched: Callable[[int], Awaitable[object]]  # feed the difference after it
     flush_events: int = 500_000
+    flush_interval_s: float = 30.0
     workers: int = 1
     dedupe_window_ms: int = 30 * 24 * 3600 * 1000
     progress: dict[int, Progress] = field(default_factory=dict)
@@ -141,7 +142,7 @@ class Rebuilder:
             generation=generation,
             plan=plan,
             flush_events=self.flush_events,
-            flush_interval_s=30.0,
+            flush_interval_s=self.flush_interval_s,
             progress=progress,
             on_progress=save,
             workers=self.workers,
