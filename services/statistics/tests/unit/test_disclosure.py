@@ -12,8 +12,8 @@ from wegweiser.statistics.geography import DEPTH, Region, RegionTree
 from wegweiser.statistics.periods import PeriodRange
 from wegweiser.statistics.publication.compute import CaseFact, Facts, Frame, all_families, consultations
 from wegweiser.statistics.publication.disclosure import FamilyRelations, disclose, quantile
+from wegweiser.statistics.publication.feed import feed_messages, message_fields
 from wegweiser.statistics.publication.indicators import CHANNELS, TYPES
-from wegweiser.statistics.publication.publisher import feed_messages, message_fields
 from wegweiser.statistics.publication.suppression import recoverable, suppress
 
 TODAY = dt.date(2025, 11, 20)

@@ -9,12 +9,8 @@ from wegweiser.statistics.geography import Region, RegionTree
 from wegweiser.statistics.periods import PeriodRange
 from wegweiser.statistics.publication.compute import Facts, Frame, all_families
 from wegweiser.statistics.publication.disclosure import Publication, disclose
-from wegweiser.statistics.publication.publisher import (
-    feed_messages,
-    frame_for,
-    message_fields,
-    zero_message,
-)
+from wegweiser.statistics.publication.feed import feed_messages, message_fields, zero_message
+from wegweiser.statistics.publication.publisher import frame_for
 from wegweiser.statistics.settings import StatisticsSettings
 
 

@@ -9,7 +9,9 @@ from synthetic_history import CHANNELS, PROGRAMMES, REASONS, TYPES
 
 from wegweiser.common import topics
 from wegweiser.common.events.base import Channel, ClosureReason, ConsultationType, Programme
+from wegweiser.statistics.app import build
 from wegweiser.statistics.consumers import live_consumer, live_group, source_topics
+from wegweiser.statistics.ops.workers import Workers
 from wegweiser.statistics.projection.batch import HANDLED
 from wegweiser.statistics.projection.live import project_event
 from wegweiser.statistics.settings import StatisticsSettings
@@ -19,10 +21,14 @@ def test_the_engine_is_tuned_from_the_environment(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("STATISTICS_ENGINE__MAX_ATTEMPTS", "3")
     monkeypatch.setenv("STATISTICS_ENGINE__MAX_IN_FLIGHT_PER_AGS", "4")
     monkeypatch.setenv("STATISTICS_REBUILD_CHECK_INTERVAL_S", "2.5")
+    monkeypatch.setenv("STATISTICS_REBUILD_FLUSH_INTERVAL_S", "7")
     settings = StatisticsSettings()
     assert (settings.engine.max_attempts, settings.engine.max_in_flight_per_ags) == (3, 4)
     assert settings.rebuild_check_interval_s == 2.5
     assert live_consumer(settings).config.max_attempts == 3
+    workers: Workers = build(settings).state.workers  # built, not started: nothing connects
+    assert workers.rebuilder.flush_interval_s == 7.0
+    assert [spec.config.max_attempts for spec in workers.runtime.consumer_specs] == [3]
 
 
 def test_the_live_consumer_reads_the_three_pseudonymous_topics_in_its_own_group() -> None:

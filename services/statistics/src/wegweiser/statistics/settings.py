@@ -26,6 +26,9 @@ class StatisticsSettings(ServiceSettings):
     rebuild_flush_events: int = Field(
         500_000, ge=1, description="events per transaction of a rebuild (memory: roughly 250 MB per 500,000)"
     )
+    rebuild_flush_interval_s: float = Field(
+        30.0, gt=0, description="longest time a rebuild holds events in memory before it writes them"
+    )
     rebuild_workers: int = Field(
         2, ge=1, le=32, description="processes a large rebuild uses (PostgreSQL only)"
     )

@@ -50,6 +50,7 @@ class Workers:
             on_built=lambda g: self.publisher.publish(g, feed=False),
             on_switched=self.publisher.feed_switched,
             flush_events=self.settings.rebuild_flush_events,
+            flush_interval_s=self.settings.rebuild_flush_interval_s,
             workers=self.settings.rebuild_workers,
             dedupe_window_ms=self.settings.dedupe_window_days * 24 * 3600 * 1000,
         )
