@@ -151,6 +151,17 @@ def acl_table(
     return table
 
 
+def allowed(grants: Iterable[Grant], resource: ResourceType, name: str) -> frozenset[Operation]:
+    """What the grants allow on one topic or group, as the broker matches them (exact name or prefix)."""
+    operations: frozenset[Operation] = frozenset()
+    for grant in grants:
+        if grant.resource == resource and (
+            name.startswith(grant.name) if grant.prefix else name == grant.name
+        ):
+            operations |= grant.operations
+    return operations
+
+
 def merged(grants: Iterable[Grant]) -> list[Grant]:
     """One grant per resource, with the union of its operations (a topic consumed twice, say)."""
     by_resource: dict[tuple[ResourceType, str, bool], frozenset[Operation]] = {}
