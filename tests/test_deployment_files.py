@@ -26,12 +26,13 @@ from ruamel.yaml import YAML
 
 from wegweiser.casework.app import build as build_casework
 from wegweiser.casework.settings import CaseworkSettings
-from wegweiser.common import auth, topics
+from wegweiser.common import auth, kafka_acls, topics
 from wegweiser.common.engine import EngineConfig
 from wegweiser.common.engine.retry_topics import dlq_retention_ms, dlq_topic, retry_topic
 from wegweiser.common.events.referrals import partner_feedback_topic
 from wegweiser.common.kafka_security import KafkaSecurity
 from wegweiser.common.runtime import ConsumerSpec
+from wegweiser.common.settings import consumer_group_id
 from wegweiser.intake.app import build as build_intake
 from wegweiser.intake.settings import IntakeSettings
 from wegweiser.referrals.app import build as build_referrals
@@ -635,3 +636,46 @@ def test_keda_scales_each_service_on_the_lag_of_every_group_it_consumes(apps: di
             if trigger["type"] == "kafka"
         }
     assert triggers == {service: own for service, own in groups.items() if own}
+
+
+# --- (e) the KafkaUsers are wegweiser.common.kafka_acls's table ---------------------------------------------
+
+
+def _bindings(acls: list[Mapping[str, Any]]) -> set[tuple[str, str, str, str]]:
+    """(resource type, name, pattern type, operation) of every allow rule."""
+    return {
+        (acl["resource"]["type"], acl["resource"]["name"], acl["resource"].get("patternType", "literal"), op)
+        for acl in acls
+        if acl.get("type", "allow") == "allow"
+        for op in acl.get("operations") or [acl["operation"]]
+    }
+
+
+def test_kafka_users_grant_exactly_what_the_acl_table_grants() -> None:
+    """Services and KEDA in kafka/users.yaml, the partner in the template: the table's ACLs, no more."""
+    users = kafka_users()
+    table = kafka_acls.acl_table(partners=[PARTNER_ID])
+    assert set(users) == set(table)
+    for principal, grants in table.items():
+        declared = _bindings(users[principal]["spec"]["authorization"]["acls"])
+        assert declared == _bindings([grant.strimzi() for grant in grants]), principal
+
+
+def test_the_acl_table_knows_every_consumer_group_and_its_topics(apps: dict[str, FastAPI]) -> None:
+    pairs = consumed(apps)
+    table = {
+        (service, consumer_group_id(consumer.group), spec.name)
+        for service, access in kafka_acls.SERVICES.items()
+        for consumer in access.consumes
+        for spec in consumer.topics
+    }
+    assert table == {(p.service, p.group, p.source.name) for p in pairs if not p.dynamic}
+    # The partner feedback group reads topics that come and go; the table grants them by prefix.
+    hub = {
+        (service, consumer_group_id(consumer.group))
+        for service, access in kafka_acls.SERVICES.items()
+        for consumer in access.consumes
+        if not consumer.topics
+    }
+    assert hub == {(p.service, p.group) for p in pairs if p.dynamic}
+    assert all(p.source.name.startswith(kafka_acls.PARTNER_TOPIC_PREFIX) for p in pairs if p.dynamic)

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.protocol.admin import CreateAclsRequest_v1
+from aiokafka.protocol.admin import CreateAclsRequest_v1, DescribeAclsRequest
 from aiokafka.protocol.api import Request
 
 from wegweiser.common import topics
@@ -150,6 +151,17 @@ def acl_table(
     return table
 
 
+def allowed(grants: Iterable[Grant], resource: ResourceType, name: str) -> frozenset[Operation]:
+    """What the grants allow on one topic or group, as the broker matches them (exact name or prefix)."""
+    operations: frozenset[Operation] = frozenset()
+    for grant in grants:
+        if grant.resource == resource and (
+            name.startswith(grant.name) if grant.prefix else name == grant.name
+        ):
+            operations |= grant.operations
+    return operations
+
+
 def merged(grants: Iterable[Grant]) -> list[Grant]:
     """One grant per resource, with the union of its operations (a topic consumed twice, say)."""
     by_resource: dict[tuple[ResourceType, str, bool], frozenset[Operation]] = {}
@@ -166,6 +178,9 @@ _RESOURCE_TYPE = {"topic": 2, "group": 3}
 _PATTERN_LITERAL, _PATTERN_PREFIXED = 3, 4
 _OPERATION = {"Read": 3, "Write": 4, "Describe": 8, "DescribeConfigs": 10}
 _ALLOW = 3
+_ANY = 1
+
+Binding = tuple[int, str, int, str, str, int, int]
 
 
 class _CreateAcls(Request[CreateAclsRequest_v1]):
@@ -177,14 +192,14 @@ class _CreateAcls(Request[CreateAclsRequest_v1]):
 
     API_KEY = 30
 
-    def __init__(self, creations: list[tuple[int, str, int, str, str, int, int]]) -> None:
+    def __init__(self, creations: list[Binding]) -> None:
         self._creations = creations
 
     def build(self, request_struct_class: type[CreateAclsRequest_v1]) -> CreateAclsRequest_v1:
         return request_struct_class(self._creations)
 
 
-def bindings(table: Mapping[str, Sequence[Grant]]) -> list[tuple[int, str, int, str, str, int, int]]:
+def bindings(table: Mapping[str, Sequence[Grant]]) -> list[Binding]:
     """One ACL binding per (principal, resource, operation), allowed from any host."""
     return [
         (
@@ -206,25 +221,48 @@ class AclCreationFailed(RuntimeError):
     pass
 
 
-async def create_acls(bootstrap_servers: str, table: Mapping[str, Sequence[Grant]]) -> int:
-    """Create the table's ACLs (existing ones stay; creating one twice is a no-op); returns how many.
+async def create_acls(
+    bootstrap_servers: str, table: Mapping[str, Sequence[Grant]], *, timeout_s: float = 30
+) -> int:
+    """Create the table's ACLs and wait until the broker enforces them; returns how many.
 
-    Needs a principal that may alter the cluster's ACLs: a super user, or the plaintext port of the
-    local broker.
+    Existing ACLs stay (creating one twice is a no-op). Needs a principal that may alter the cluster's
+    ACLs: a super user, or the plaintext port of the local broker.
     """
     creations = bindings(table)
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, **client_options())
     await admin.start()
     try:
         response = await admin._send_request(_CreateAcls(creations))
+        failed = [
+            (c, code, msg)
+            for c, (code, msg) in zip(creations, response.creation_responses, strict=True)
+            if code
+        ]
+        if failed:
+            raise AclCreationFailed(f"{len(failed)} of {len(creations)} ACLs refused, first: {failed[0]}")
+        await _wait_until_enforced(admin, set(creations), timeout_s=timeout_s)
     finally:
         await admin.close()
-    failed = [
-        (c, code, msg) for c, (code, msg) in zip(creations, response.creation_responses, strict=True) if code
-    ]
-    if failed:
-        raise AclCreationFailed(f"{len(failed)} of {len(creations)} ACLs refused, first: {failed[0]}")
     return len(creations)
+
+
+async def _wait_until_enforced(admin: AIOKafkaAdminClient, wanted: set[Binding], *, timeout_s: float) -> None:
+    """The controller has committed the ACLs; the broker applies them a moment later, and until then a
+    client is refused (a fresh idempotent producer, for one, with a cluster authorization error)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        response = await admin._send_request(DescribeAclsRequest(_ANY, None, _ANY, None, None, _ANY, _ANY))
+        present = {
+            (resource_type, name, pattern, *acl)
+            for resource_type, name, pattern, acls in response.resources
+            for acl in acls
+        }
+        if wanted <= present:
+            return
+        if time.monotonic() > deadline:
+            raise AclCreationFailed(f"{len(wanted - present)} ACLs not enforced after {timeout_s}s")
+        await asyncio.sleep(0.2)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -13,7 +13,7 @@ import shutil
 import socket
 import subprocess
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
@@ -132,6 +132,35 @@ def scram_kafka(state_dir: Path, *, user: str, password: str, port: int = 19792)
     subprocess.run([script, "start"], env=env, check=True)
     try:
         yield f"127.0.0.1:{port + 2}"
+    finally:
+        subprocess.run([script, "stop"], env=env, check=False)
+
+
+@contextmanager
+def secured_kafka(
+    state_dir: Path, *, users: Mapping[str, str], port: int = 19892
+) -> Iterator[tuple[str, str]]:
+    """A fresh local broker with SCRAM users and ACLs enforced (``WEGWEISER_KAFKA_ACLS=1``).
+
+    Yields (the plaintext port's address, where the caller is a super user; the SCRAM listener's
+    address, where every user gets only what its ACLs allow).
+    """
+    state_dir.mkdir(parents=True, exist_ok=True)
+    users_file = state_dir / "users.txt"
+    users_file.write_text("".join(f"{name} {password}\n" for name, password in users.items()))
+    users_file.chmod(0o600)
+    script = str(REPO / "deploy" / "local" / "kafka.sh")
+    env = {
+        **os.environ,
+        "WEGWEISER_KAFKA_PORT": str(port),
+        "WEGWEISER_STATE": str(state_dir),
+        "WEGWEISER_KAFKA_SCRAM_USERS": str(users_file),
+        "WEGWEISER_KAFKA_ACLS": "1",
+    }
+    env.pop("KAFKA_BOOTSTRAP_SERVERS", None)  # always a broker of its own: ACLs change the whole cluster
+    subprocess.run([script, "start"], env=env, check=True)
+    try:
+        yield f"127.0.0.1:{port}", f"127.0.0.1:{port + 2}"
     finally:
         subprocess.run([script, "stop"], env=env, check=False)
 
