@@ -71,6 +71,17 @@ A resolution (discard) is remembered, and its DLQ entry kept uncommitted, until 
 the event can be read again. These rules are checked by a model-based test that crashes,
 re-reads and resolves at random (tests/engine/test_scheduler.py, `sim.py`).
 
+Where each part lives
+---------------------
+``consumer`` (``ConsumerEngine``: clients, rebalances, pairs) drives the Kafka side through
+``reading`` (the group's reader and the catch-up reader), ``running`` (handler tasks, one span per
+event), ``sending`` (retry/park/dead-letter copies), ``commits`` and ``metrics``; ``pairs`` is the
+unit they share. ``scheduler`` (``PartitionWork``, no I/O) decides per partition, built from
+``lanes`` (what is in memory, where a parked lane waits), ``fairness`` (whose turn it is),
+``parking`` (retry, dead-letter, resolutions) and ``catchup`` (deferral), with ``items``,
+``offsets`` and ``copy_headers`` underneath; ``retry_topics`` creates the group's topics and
+``dlq_command`` is the operators' ``wegweiser dlq`` command.
+
 Known limits: order holds per aggregate within a source partition (a key change moves an aggregate
 to another partition, where Kafka gives no order either); all members of a group must subscribe to
 the same topics (range assignment co-locates partition *p* of source, retry and DLQ); a "zombie"
