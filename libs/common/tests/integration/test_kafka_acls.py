@@ -22,8 +22,7 @@ from aiokafka.errors import GroupAuthorizationFailedError, TopicAuthorizationFai
 
 from wegweiser.common import kafka_security, topics
 from wegweiser.common.broker import create_broker
-from wegweiser.common.engine import ConsumerEngine, EngineConfig, Record
-from wegweiser.common.engine import topics as engine_topics
+from wegweiser.common.engine import ConsumerEngine, EngineConfig, Record, retry_topics
 from wegweiser.common.events.referrals import partner_feedback_topic, partner_referrals_topic
 from wegweiser.common.kafka_acls import SERVICES, Consumes, acl_table, create_acls, partner_principal
 from wegweiser.common.kafka_security import client_options
@@ -99,7 +98,7 @@ async def broker(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Brok
             await topics.ensure_topics(admin, (*topics.ALL, *partner_topics))
             for access in SERVICES.values():
                 for consumer in access.consumes:
-                    await engine_topics.ensure_topics(
+                    await retry_topics.ensure_topics(
                         bootstrap_servers=admin,
                         topics=sources(consumer),
                         group=consumer_group_id(consumer.group),
