@@ -1,6 +1,6 @@
 """Intake benchmark: batch registrations until durable in the outbox; single registrations' latency meanwhile.
 
-    uv run python bench/intake.py [--arrivals 100000] [--workers 6] [--relay process|inline] [--kafka shared]
+    ./dev run python bench/intake.py [--arrivals 100000] [--workers 6] [--relay process|inline] [--kafka shared]
 
 Not a test and never in CI. It starts PostgreSQL (deploy/local, a fresh database) and by default a private
 Kafka broker on port 19392 (so the shared broker's topics are not flooded), runs intake under uvicorn as a
@@ -472,7 +472,7 @@ def main() -> None:
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
             "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "command": "uv run python bench/intake.py " + " ".join(sys.argv[1:]),
+            "command": "./dev run python bench/intake.py " + " ".join(sys.argv[1:]),
         }
     )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,7 @@ subscriber processes a partition one event at a time (manual ack after processin
 events. Then the engine at 0 ms I/O against a plain aiokafka loop doing the same work one record at a
 time, and against a loop that only reads the topic.
 
-    uv run python bench/isolation_throughput.py
+    ./dev run python bench/isolation_throughput.py
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ municipality fails every event (retried, then dead-lettered). End-to-end latency
 record timestamp to the end of handling; p50/p99 are over the other municipalities. Every event is
 accounted for: processed (inbox) or dead-lettered (DLQ), none missing.
 
-    uv run python bench/noisy_neighbour.py            # add --seconds 20 for a shorter try
+    ./dev run python bench/noisy_neighbour.py            # add --seconds 20 for a shorter try
 """
 
 from __future__ import annotations

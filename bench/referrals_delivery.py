@@ -1,6 +1,6 @@
 """Webhook delivery latency of healthy partners while one partner is down (issue 6). Not run in CI.
 
-    uv run python bench/referrals_delivery.py [--per-partner 300] [--rate 40] [--down-mode hang|refuse]
+    ./dev run python bench/referrals_delivery.py [--per-partner 300] [--rate 40] [--down-mode hang|refuse]
 
 Runs the referrals service in-process on the real broker and PostgreSQL (as the integration tests do),
 with four healthy webhook partners on a local receiver (127.0.0.1) and, in the second run, a fifth partner

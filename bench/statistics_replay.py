@@ -1,6 +1,6 @@
 """statistics-replay: how fast a rebuild replays the pseudonymous history into a fresh projection.
 
-    uv run python bench/statistics_replay.py            # 3.5 million events; see bench/README.md
+    ./dev run python bench/statistics_replay.py            # 3.5 million events; see bench/README.md
 
 1. Produces a synthetic BW history since 2017 (``services/statistics/tests/synthetic_history.py``)
    into a dedicated topic on the real broker (12 partitions, record time = event time, kept forever

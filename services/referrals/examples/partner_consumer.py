@@ -4,7 +4,7 @@
 Built from the AsyncAPI document alone (``GET /asyncapi.json``): plain aiokafka and JSON, none of
 Wegweiser's own code. Run it against the development broker:
 
-    uv run python services/referrals/examples/partner_consumer.py --partner vhs-stuttgart --answer accepted
+    ./dev run python services/referrals/examples/partner_consumer.py --partner vhs-stuttgart --answer accepted
 
 Production adds SASL/SCRAM over TLS: ``--security-protocol SASL_SSL --sasl-mechanism SCRAM-SHA-512
 --username partner-vhs-stuttgart --password ...`` (the operator hands out user and password).

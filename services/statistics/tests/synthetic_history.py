@@ -3,7 +3,7 @@
 Not shipped with the service: ``bench/statistics_replay.py`` and statistics' tests import it as
 ``synthetic_history`` (the root ``pyproject.toml`` puts this folder on pytest's path).
 
-The volumes follow DOMAIN.md (arrivals per year since 2017 with the 2022 peak, about 500,000
+The volumes follow docs/domain.md (arrivals per year since 2017 with the 2022 peak, about 500,000
 consultations per year at full scale, plans, goals, referrals to regular services, closures); municipal
 shares follow population. Payloads are built as plain dictionaries that validate against the event
 models (a unit test checks every kind), so millions can be produced without building models.
@@ -36,7 +36,7 @@ ARRIVALS_PER_YEAR = {
     2025: 36_000,
     2026: 28_000,
 }
-"""Persons allocated per year (DOMAIN.md; 2025 and 2026 are our assumption)."""
+"""Persons allocated per year (docs/domain.md; 2025 and 2026 are our assumption)."""
 
 HOUSEHOLD_SIZES = ((1, 30), (2, 22), (3, 18), (4, 15), (5, 9), (6, 6))
 TYPES = (("folgeberatung", 60), ("kurzberatung", 25), ("verweisberatung", 15))

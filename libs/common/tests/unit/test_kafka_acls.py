@@ -1,4 +1,4 @@
-"""The ACL table says what ARCHITECTURE §2 and §6 say: producers write, consumers read, nobody more."""
+"""The ACL table says what docs/architecture.md and §6 say: producers write, consumers read, nobody more."""
 
 from wegweiser.common import events, topics
 from wegweiser.common.events.referrals import partner_feedback_topic, partner_referrals_topic

@@ -99,5 +99,5 @@ def test_the_security_and_topics_are_stated() -> None:
 
 
 def test_the_committed_copy_is_current() -> None:
-    """Run ``uv run python -m wegweiser.referrals.asyncapi --write`` after changing a partner message."""
+    """Run ``./dev run python -m wegweiser.referrals.asyncapi --write`` after changing a partner message."""
     assert json.loads(DOC_PATH.read_text()) == json.loads(json.dumps(document()))

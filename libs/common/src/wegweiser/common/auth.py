@@ -1,4 +1,4 @@
-"""JWT validation against a JWKS (ARCHITECTURE §6): OIDC in production, the dev key pair locally.
+"""JWT validation against a JWKS (docs/architecture.md): OIDC in production, the dev key pair locally.
 
 Roles: reception_authority (authority_id, ags), counsellor and supervisor (provider_id, ags),
 partner (partner_id), statistics_reader, admin. Keycloak puts roles in ``realm_access.roles``;

@@ -34,7 +34,7 @@ class CommonTable(SQLModel, registry=registry()):
 
 
 class OutboxRecord(CommonTable, table=True):
-    """An event written in the same transaction as the state change that caused it (ARCHITECTURE §4)."""
+    """An event written in the same transaction as the state change that caused it (docs/architecture.md)."""
 
     __tablename__ = "outbox"
 
@@ -54,7 +54,7 @@ class OutboxRecord(CommonTable, table=True):
 
 
 class InboxRecord(CommonTable, table=True):
-    """A processed event id, recorded with the effect, so a redelivery is skipped (ARCHITECTURE §4)."""
+    """A processed event id, recorded with the effect, so a redelivery is skipped (docs/architecture.md)."""
 
     __tablename__ = "inbox"
 
@@ -87,7 +87,7 @@ def create_engine(url: str) -> AsyncEngine:
     )
 
 
-async def forget_deleted_bytes(engine: AsyncEngine) -> None:
+async def forget_deleted_bytes(target: AsyncEngine | AsyncSession) -> None:
     """After an erasure: make the deleted rows unreadable in the files too.
 
     SQLite: ``secure_delete`` zeroes the freed pages, but earlier versions of those pages stay in the
@@ -95,7 +95,8 @@ async def forget_deleted_bytes(engine: AsyncEngine) -> None:
     PostgreSQL: dead row versions stay in the table files until VACUUM reclaims them (autovacuum, usually
     within minutes; docs/security.md), which no statement inside a transaction can force.
     """
-    if engine.dialect.name == "sqlite":
+    engine = target if isinstance(target, AsyncEngine) else target.bind
+    if isinstance(engine, AsyncEngine) and engine.dialect.name == "sqlite":
         async with engine.connect() as conn:
             await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 

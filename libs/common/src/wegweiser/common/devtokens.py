@@ -1,4 +1,4 @@
-"""Development sign-in: a local key pair (outside git) and signed JWTs for the roles of ARCHITECTURE §6.
+"""Development sign-in: a local key pair (outside git) and signed JWTs for the roles of docs/architecture.md.
 
 Never used in production, where an OpenID Connect provider (Keycloak in docker-compose) signs tokens.
 """

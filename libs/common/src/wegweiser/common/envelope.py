@@ -1,4 +1,4 @@
-"""CloudEvents 1.0 in Kafka binary mode, plus W3C trace context (ARCHITECTURE §3).
+"""CloudEvents 1.0 in Kafka binary mode, plus W3C trace context (docs/architecture.md).
 
 The payload is the event model as JSON; the attributes travel as ``ce_*`` headers, so a consumer can
 route and dead-letter a record without parsing its body.

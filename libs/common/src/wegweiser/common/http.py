@@ -195,7 +195,7 @@ def mount_observability(app: FastAPI) -> None:
     """Prometheus scrape endpoint fed by the OpenTelemetry Prometheus reader; and a server span per request.
 
     The request's span is the parent of the outbox entries it writes, so one trace runs from the HTTP
-    call through the relay and Kafka into every consumer (ARCHITECTURE §7).
+    call through the relay and Kafka into every consumer (docs/architecture.md).
     """
     app.mount("/metrics", make_asgi_app())
     FastAPIInstrumentor.instrument_app(app, excluded_urls="health/.*,metrics")

@@ -1,4 +1,4 @@
-"""Who may do what on Kafka: the one table of ACLs, per principal (ARCHITECTURE §2, §6).
+"""Who may do what on Kafka: the one table of ACLs, per principal (docs/architecture.md).
 
 One SCRAM principal per service and per partner. A service may write the topics it produces, read the
 topics it consumes with its own consumer groups, and use those groups' retry and dead-letter topics;
@@ -97,7 +97,7 @@ SERVICES: dict[str, ServiceAccess] = {
         consumes=(Consumes("statistics", (topics.INTAKE_FACTS, topics.CASES, topics.REFERRAL_STATUS)),),
     ),
 }
-"""Per service: what it produces and which groups consume what (ARCHITECTURE §2's topic table)."""
+"""Per service: what it produces and which groups consume what (docs/architecture.md's topic table)."""
 
 LAG_READER = "keda"
 """The autoscaler: may describe topics and groups to read consumer lag, nothing else."""

@@ -1,6 +1,6 @@
 """How our Kafka clients log in: plaintext on a laptop, SASL/SCRAM (optionally over TLS) in production.
 
-ARCHITECTURE §6 requires SASL/SCRAM and ACLs in production (``deploy/k8s/kafka/users.yaml`` gives
+docs/architecture.md requires SASL/SCRAM and ACLs in production (``deploy/k8s/kafka/users.yaml`` gives
 each service its own KafkaUser). Every Kafka client we create — the engine's consumers and producer,
 the outbox relay's broker, the topic checks at start-up, the operator CLI, the statistics rebuild —
 takes its options from here, so they all connect the same way. The settings are read from the

@@ -1,4 +1,4 @@
-"""Structured JSON logs with the trace ids of the current span (ARCHITECTURE §7): ids, never names."""
+"""Structured JSON logs with the trace ids of the current span (docs/architecture.md): ids, never names."""
 
 from __future__ import annotations
 

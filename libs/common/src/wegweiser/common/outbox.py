@@ -1,4 +1,4 @@
-"""The outbox (ARCHITECTURE §4): ``OutboxWriter`` queues events with a transaction, ``OutboxRelay``
+"""The outbox (docs/architecture.md): ``OutboxWriter`` queues events with a transaction, ``OutboxRelay``
 publishes committed ones in commit order, then marks them sent.
 
 Exactly one relay is active per service database: on PostgreSQL leadership is a session-level advisory

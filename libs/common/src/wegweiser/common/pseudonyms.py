@@ -1,4 +1,4 @@
-"""Pseudonymous person ids (ARCHITECTURE §3): HMAC-SHA256 with a key that statistics never holds.
+"""Pseudonymous person ids (docs/architecture.md): HMAC-SHA256 with a key that statistics never holds.
 
 Intake, casework and referrals share the key so one person has one pseudonym across their facts.
 """

@@ -1,4 +1,4 @@
-"""The retention command line, the same for every service that erases personal data (ARCHITECTURE §6).
+"""The retention command line, the same for every service that erases personal data (docs/architecture.md).
 
     python -m wegweiser.<service>.retention [--dry-run [--today YYYY-MM-DD]]
 

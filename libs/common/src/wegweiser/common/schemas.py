@@ -1,4 +1,4 @@
-"""Committed JSON Schemas of the events, and the rule that a version only grows (ARCHITECTURE §3).
+"""Committed JSON Schemas of the events, and the rule that a version only grows (docs/architecture.md).
 
 ``python -m wegweiser.common.schemas --write`` records the current models after an additive change.
 """

@@ -1,4 +1,4 @@
-"""Every Kafka topic, declared once (ARCHITECTURE §2), and its creation or check at start-up."""
+"""Every Kafka topic, declared once (docs/architecture.md), and its creation or check at start-up."""
 
 from __future__ import annotations
 

@@ -161,7 +161,7 @@ class ReferralRow(CaseworkTable, table=True):
 
 
 class AuditRow(CaseworkTable, table=True):
-    """Who read or changed which case, when (ARCHITECTURE §6). Append-only: the database refuses UPDATE
+    """Who read or changed which case, when (docs/architecture.md). Append-only: the database refuses UPDATE
     and DELETE through triggers that the migrations create (autogenerate does not see triggers)."""
 
     __tablename__ = "audit_log"

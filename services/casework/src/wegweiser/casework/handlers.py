@@ -73,7 +73,7 @@ class CaseNotFound(LookupError):
 
 
 def scope_of(principal: Principal) -> Scope:
-    """Scope is provider AND municipality from the token, for every role (ARCHITECTURE §6)."""
+    """Scope is provider AND municipality from the token, for every role (docs/architecture.md)."""
     return Scope(provider_id=principal.provider_id, ags=principal.ags)
 
 

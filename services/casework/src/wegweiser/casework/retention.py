@@ -1,4 +1,4 @@
-"""The retention purge (ARCHITECTURE §6): erase cases closed longer ago than the retention period.
+"""The retention purge (docs/architecture.md): erase cases closed longer ago than the retention period.
 
 Runs inside the service every ``CASEWORK_RETENTION_INTERVAL_S`` and on demand from the command line:
 
@@ -18,7 +18,7 @@ from wegweiser.casework.handlers import CaseworkUnitOfWork, erase_case
 from wegweiser.casework.migrations import MIGRATIONS
 from wegweiser.casework.settings import CaseworkSettings
 from wegweiser.common import localtime
-from wegweiser.common.db import utcnow
+from wegweiser.common.db import forget_deleted_bytes, utcnow
 from wegweiser.common.outbox import prune_published
 from wegweiser.common.retention import PurgeReport, RetentionPeriod
 from wegweiser.common.retention_command import RetentionCommand
@@ -69,13 +69,17 @@ async def purge(
 async def run_purge(
     unit_of_work: Callable[[], CaseworkUnitOfWork], settings: CaseworkSettings
 ) -> PurgeReport:
-    """One purge as configured, judged by today's date in Baden-Württemberg."""
-    return await purge(
+    """One purge as configured, judged by today's date in Baden-Württemberg; then the erased bytes
+    are made unreadable in the database files too."""
+    report = await purge(
         unit_of_work,
         period=settings.retention,
         today=localtime.today(),
         outbox_before=utcnow() - dt.timedelta(days=settings.outbox_retention_days),
     )
+    async with unit_of_work() as uow:
+        await forget_deleted_bytes(uow.session)
+    return report
 
 
 COMMAND = RetentionCommand(

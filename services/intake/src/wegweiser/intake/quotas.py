@@ -1,4 +1,4 @@
-"""Admission control at the edge (ARCHITECTURE §5): token buckets per authority and per target AGS.
+"""Admission control at the edge (docs/architecture.md): token buckets per authority and per target AGS.
 
 Tokens are arrivals: a batch of 500 costs 500, so batching is no way around the quota. The buckets
 live in the process: with N replicas (or uvicorn workers) each has its own budget, so the effective

@@ -1,4 +1,4 @@
-"""The retention purge (ARCHITECTURE §6): erase the persons of arrivals allocated longer ago than the period.
+"""The retention purge (docs/architecture.md): erase the persons of arrivals allocated longer ago than the period.
 
 Intake keeps identity data only to hand households over and to detect duplicates; after
 ``INTAKE_RETENTION_MONTHS`` (default 24) from the allocation date the persons, their duplicate-index
@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Callable
 
 from wegweiser.common import localtime
-from wegweiser.common.db import utcnow
+from wegweiser.common.db import forget_deleted_bytes, utcnow
 from wegweiser.common.outbox import prune_published
 from wegweiser.common.retention import PurgeReport, RetentionPeriod
 from wegweiser.common.retention_command import RetentionCommand
@@ -83,13 +83,16 @@ async def purge(
 async def run_purge(unit_of_work: Callable[[], IntakeUnitOfWork], settings: IntakeSettings) -> PurgeReport:
     """One purge as configured, judged by today's date in Baden-Württemberg."""
     now = utcnow()
-    return await purge(
+    report = await purge(
         unit_of_work,
         period=settings.retention,
         today=now.astimezone(localtime.BERLIN).date(),
         idempotency_before=now - dt.timedelta(hours=settings.idempotency_retention_h),
         outbox_before=now - dt.timedelta(days=settings.outbox_retention_days),
     )
+    async with unit_of_work() as uow:  # the erased bytes unreadable in the database files too
+        await forget_deleted_bytes(uow.session)
+    return report
 
 
 COMMAND = RetentionCommand(

@@ -1,6 +1,6 @@
 """Referrals' HTTP API (``/v1``): catalogue, admin, counsellors' view, partners' answers. Routes translate.
 
-Access (ARCHITECTURE §6): the catalogue is readable by every signed-in role; changes need ``admin``;
+Access (docs/architecture.md): the catalogue is readable by every signed-in role; changes need ``admin``;
 counsellors and supervisors see referrals of their provider in their AGS; a partner sees and answers
 only referrals sent to it (anything else is 404, so existence does not leak).
 """
@@ -386,7 +386,7 @@ def _partner_id(principal: Principal) -> str:
 
 
 def _staff_may_see(principal: Principal, referral: Referral) -> bool:
-    """Provider AND municipality, never municipality alone (ARCHITECTURE §6)."""
+    """Provider AND municipality, never municipality alone (docs/architecture.md)."""
     if "admin" in principal.roles:
         return True
     return principal.provider_id == referral.provider_id and referral.ags in principal.ags

@@ -16,7 +16,7 @@ from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import col
 
-from wegweiser.common.db import OutboxRecord
+from wegweiser.common.db import OutboxRecord, forget_deleted_bytes
 from wegweiser.common.outbox import prune_published
 from wegweiser.common.retention import RetentionPeriod
 from wegweiser.referrals.clock import Clock
@@ -41,7 +41,7 @@ async def sweep_personal_data(
     period: RetentionPeriod | None = None,
     outbox_retention: dt.timedelta | None = None,
 ) -> dict[str, int]:
-    """Erase personal data held for delivery (ARCHITECTURE §6); returns counts for the log.
+    """Erase personal data held for delivery (docs/architecture.md); returns counts for the log.
 
     * published partner-topic messages leave the outbox: the broker holds them (30 days) from now on;
     * webhook payloads still undelivered after the retention period are erased and the delivery fails;
@@ -107,6 +107,9 @@ async def erase_finished_referrals(
             counts[f"{name}_erased"] = counts.get(f"{name}_erased", 0) + value
         if len(found) < ERASE_BATCH or not due:
             break
+    if counts["referrals_erased"]:
+        async with sessions() as session:  # the erased bytes unreadable in the database files too
+            await forget_deleted_bytes(session)
     async with sessions() as session:  # e.g. a late answer for a referral erased with its case
         orphans = await ReferralRepository(session).forget_orphan_feedback(before)
         await session.commit()

@@ -1,6 +1,6 @@
 """Referrals' tables (adapter side) and the repositories that map rows to domain objects.
 
-Personal data lives in exactly two places here, both only until delivery (ARCHITECTURE §6): the
+Personal data lives in exactly two places here, both only until delivery (docs/architecture.md): the
 payload of a pending webhook delivery (``webhook_deliveries.body``) and an unsent outbox record for a
 partner topic. Referral rows are pseudonymous: ids, codes and dates; still personal data, so they are
 erased with their case (``case.erased``) or after the retention period from their final state.

@@ -30,6 +30,6 @@ class ReferralsSettings(RetentionMixin, PseudonymKeyMixin, ServiceSettings):
     breaker_failure_threshold: int = Field(5, ge=1)
     breaker_open_s: float = Field(30.0, gt=0)
     breaker_open_max_s: float = Field(600.0, gt=0)
-    # Retention (ARCHITECTURE §6): personal data held for delivery goes once delivered, else after this.
+    # Retention (docs/architecture.md): personal data held for delivery goes once delivered, else after this.
     delivery_data_retention_days: int = Field(30, ge=1)
     retention_interval_s: float = Field(300.0, gt=0)

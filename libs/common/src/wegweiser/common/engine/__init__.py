@@ -1,4 +1,4 @@
-"""The isolation consumer engine: one municipality's load and failures stay its own (ARCHITECTURE §5).
+"""The isolation consumer engine: one municipality's load and failures stay its own (docs/architecture.md).
 
 Why beside faststream, not inside it: faststream's Kafka subscriber hands a partition's records to
 the handler one at a time (``max_workers`` only adds consumers, capped by the partition count),

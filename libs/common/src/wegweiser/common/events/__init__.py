@@ -1,4 +1,4 @@
-"""Integration events: one frozen, versioned pydantic model per type (ARCHITECTURE §3).
+"""Integration events: one frozen, versioned pydantic model per type (docs/architecture.md).
 
 Tolerant readers: unknown fields are ignored. Within a version, changes are additive and optional only;
 ``tests/unit/test_event_schemas.py`` compares the models with the committed JSON Schemas.

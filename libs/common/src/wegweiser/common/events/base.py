@@ -1,4 +1,4 @@
-"""Base of every integration event and the code lists events share (ARCHITECTURE §3)."""
+"""Base of every integration event and the code lists events share (docs/architecture.md)."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ Programme = Literal[
     "integrationskurs", "berufssprachkurs", "mbe", "jmd", "agentur_fuer_arbeit", "jobcenter",
     "anerkennungsberatung", "kita_schule", "psychosozial", "sonstige",
 ]  # fmt: skip
-"""Referral targets of DOMAIN.md; the referrals catalogue describes each (names, minimum data)."""
+"""Referral targets of docs/domain.md; the referrals catalogue describes each (names, minimum data)."""
 
 
 class Event(BaseModel):

@@ -2,7 +2,7 @@
 
 On referrals.status.v1 (pseudonymous): every lifecycle transition, requested → sent → accepted /
 declined → started → completed / dropped; expired when the partner never answers; unroutable when the
-request cannot go anywhere (ARCHITECTURE §3, DOMAIN.md). Reasons are codes, never free text, because the
+request cannot go anywhere (docs/architecture.md, docs/domain.md). Reasons are codes, never free text, because the
 status topic is kept long and read by statistics.
 On referrals.catalogue.v1 (compacted, keyed ``programme:<code>`` / ``partner:<id>``): programmes and
 partners as published; a removed partner gets ``partner.removed`` and then a tombstone.

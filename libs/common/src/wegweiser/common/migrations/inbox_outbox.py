@@ -1,6 +1,6 @@
 """The common inbox and outbox tables (`wegweiser.common.db`), for every service's initial revision.
 
-Each service's database holds them beside its own tables (ARCHITECTURE §4). They are written once
+Each service's database holds them beside its own tables (docs/architecture.md). They are written once
 here instead of in four revisions. Like a revision, this DDL is history: never change it; a change
 of these tables is a new revision in every service.
 """

@@ -1,4 +1,4 @@
-"""Fakes that subclass the real ports, for unit tests of handlers without I/O (STYLE.md §11)."""
+"""Fakes that subclass the real ports, for unit tests of handlers without I/O."""
 
 from __future__ import annotations
 

@@ -14,6 +14,7 @@ from wegweiser.casework.api.problems import invalid, not_found, refused
 from wegweiser.casework.db import ProviderRow, StaffRow, TeamRow
 from wegweiser.casework.deps import AdminDep, TodayDep, UnitOfWorkDep
 from wegweiser.casework.domain.model import CaseRefused
+from wegweiser.common.db import forget_deleted_bytes
 from wegweiser.common.http import problem
 from wegweiser.common.regions import catalogue
 
@@ -34,6 +35,8 @@ async def erase_case(
         return not_found(request, case_id)
     except CaseRefused as exc:
         return refused(request, exc)
+    if counts is not None:
+        await forget_deleted_bytes(uow.session)
     return ErasureOut(case_id=case_id, erased_now=counts is not None, records=counts or {})
 
 

@@ -1,4 +1,4 @@
-"""Admission control at the edge (ARCHITECTURE §5): quota per authority and per target AGS."""
+"""Admission control at the edge (docs/architecture.md): quota per authority and per target AGS."""
 
 from __future__ import annotations
 

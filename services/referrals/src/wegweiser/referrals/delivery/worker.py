@@ -4,7 +4,7 @@ Deliveries are rows written in the same transaction as the referral (never sent 
 request). A supervisor starts a ``PartnerQueue`` for every partner with pending rows; each queue reads
 only its own partner's rows, so a dead partner's backlog never fills another partner's batch. Retries
 back off exponentially per row; the breaker stops attempts to a failing partner altogether until a
-probe succeeds. A delivered payload is erased at once (ARCHITECTURE §6).
+probe succeeds. A delivered payload is erased at once (docs/architecture.md).
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ PROGRAMMES: tuple[Programme, ...] = get_args(Programme)
 
 
 class ProgrammeInfo(BaseModel):
-    """One programme of DOMAIN.md's catalogue with the minimum personal data it needs."""
+    """One programme of docs/domain.md's catalogue with the minimum personal data it needs."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -124,7 +124,7 @@ def minimum_person_data(
 
 
 def default_programmes() -> list[ProgrammeInfo]:
-    """DOMAIN.md's referral targets; the fields are our reading of what each partner needs to act."""
+    """docs/domain.md's referral targets; the fields are our reading of what each partner needs to act."""
     names = ("family_name", "given_names")
     return [
         ProgrammeInfo(

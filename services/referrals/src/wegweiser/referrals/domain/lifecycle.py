@@ -1,4 +1,4 @@
-"""The referral's lifecycle as a pure state machine (DOMAIN.md).
+"""The referral's lifecycle as a pure state machine (docs/domain.md).
 
 requested → sent → accepted / declined → started → completed / dropped; sent → expired when the
 partner never answers (after one reminder); requested → unroutable when it cannot go anywhere. A

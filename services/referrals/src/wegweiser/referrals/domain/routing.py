@@ -1,6 +1,6 @@
 """Where a requested referral goes: the chosen partner, else the one serving that programme there.
 
-Consent is the legal gate (DOMAIN.md, data protection): it must name the programme and, when it is
+Consent is the legal gate (docs/domain.md, data protection): it must name the programme and, when it is
 restricted to a partner, that partner. Every refusal has a code and a German and English text.
 """
 

@@ -1,4 +1,4 @@
-"""Disclosure control: official statistics never publish small numbers (DOMAIN.md).
+"""Disclosure control: official statistics never publish small numbers (docs/domain.md).
 
 *Primary suppression* hides every count ``0 < n < threshold`` (0 may be shown). *Secondary suppression*
 makes sure no hidden count can be recomputed from the published ones: every additive relation of a table
