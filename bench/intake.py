@@ -1,6 +1,7 @@
 """Intake benchmark: batch registrations until durable in the outbox; single registrations' latency meanwhile.
 
-    ./dev run python bench/intake.py [--arrivals 100000] [--workers 6] [--relay process|inline] [--kafka shared]
+    ./dev run python bench/intake.py [--arrivals 100000] [--workers 6] [--relay process|inline]
+                                     [--kafka shared]
 
 Not a test and never in CI. It starts PostgreSQL (deploy/local, a fresh database) and by default a private
 Kafka broker on port 19392 (so the shared broker's topics are not flooded), runs intake under uvicorn as a

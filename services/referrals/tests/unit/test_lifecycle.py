@@ -1,4 +1,4 @@
-"""The lifecycle state machine against an independent reading of docs/domain.md, over random step sequences."""
+"""The lifecycle state machine against an independent reading of docs/domain.md, over random steps."""
 
 import datetime as dt
 import uuid

@@ -1,4 +1,4 @@
-"""Retention periods (docs/architecture.md, docs/domain.md "Data protection"): when personal data is due for erasure.
+"""Retention periods (docs/domain.md "Data protection"): when personal data is due for erasure.
 
 Pure date arithmetic, shared by every service that holds personal data, so "2 years after closure" means
 the same in casework, intake and referrals. A period is a number of months after the day a record ended

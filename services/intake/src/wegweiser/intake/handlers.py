@@ -391,7 +391,7 @@ async def relocate_arrival(
     today: dt.date,
     answer: IdempotentAnswer | None = None,
 ) -> Arrival:
-    """Move the household to another municipality; the event is keyed by the old AGS (docs/architecture.md)."""
+    """Move the household to another municipality; the event is keyed by the old AGS."""
     if not cmd.principal.may_access_ags(cmd.new_ags):
         raise Forbidden(f"token does not allow allocations to {cmd.new_ags}")
     async with uow:

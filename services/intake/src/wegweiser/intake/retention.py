@@ -1,4 +1,4 @@
-"""The retention purge (docs/architecture.md): erase the persons of arrivals allocated longer ago than the period.
+"""The retention purge: erase the persons of arrivals allocated longer ago than the period.
 
 Intake keeps identity data only to hand households over and to detect duplicates; after
 ``INTAKE_RETENTION_MONTHS`` (default 24) from the allocation date the persons, their duplicate-index

@@ -2,8 +2,8 @@
 
 On referrals.status.v1 (pseudonymous): every lifecycle transition, requested → sent → accepted /
 declined → started → completed / dropped; expired when the partner never answers; unroutable when the
-request cannot go anywhere (docs/architecture.md, docs/domain.md). Reasons are codes, never free text, because the
-status topic is kept long and read by statistics.
+request cannot go anywhere (docs/architecture.md, docs/domain.md). Reasons are codes, never free
+text, because the status topic is kept long and read by statistics.
 On referrals.catalogue.v1 (compacted, keyed ``programme:<code>`` / ``partner:<id>``): programmes and
 partners as published; a removed partner gets ``partner.removed`` and then a tombstone.
 On ``wegweiser.partner.<id>.referrals.v1`` (personal, that partner only): the referral with only the
