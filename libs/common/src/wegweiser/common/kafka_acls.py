@@ -22,7 +22,7 @@ from aiokafka.protocol.admin import CreateAclsRequest_v1, DescribeAclsRequest
 from aiokafka.protocol.api import Request
 
 from wegweiser.common import topics
-from wegweiser.common.engine.wire import dlq_topic, retry_topic
+from wegweiser.common.engine.retry_topics import dlq_topic, retry_topic
 from wegweiser.common.events.referrals import partner_feedback_topic, partner_referrals_topic
 from wegweiser.common.kafka_security import client_options
 from wegweiser.common.settings import DEFAULT_CONSUMER_GROUP_PREFIX, consumer_group_id

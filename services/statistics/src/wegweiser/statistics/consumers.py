@@ -14,7 +14,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import GroupCoordinatorNotAvailableError
 
 from wegweiser.common import topics
-from wegweiser.common.engine.wire import dlq_topic, retry_topic
+from wegweiser.common.engine.retry_topics import dlq_topic, retry_topic
 from wegweiser.common.kafka_security import client_options
 from wegweiser.common.runtime import ConsumerSpec
 from wegweiser.statistics.projection.live import HANDLERS
