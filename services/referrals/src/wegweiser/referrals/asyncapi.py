@@ -162,14 +162,13 @@ def _topic_binding(spec: topics.TopicSpec) -> dict[str, Any]:
     }
 
 
-def document() -> dict[str, Any]:
-    """The whole AsyncAPI 3.0.0 document (deterministic, so the committed copy can be compared)."""
+def _messages(schemas: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every partner message with a fixed example; their schemas are collected into ``schemas``."""
     referral_id = uuid.UUID("9f8b6a2e-5a7e-4c43-b1b2-0a3c5d7e9f10")
     at = dt.datetime(2026, 11, 2, 9, 30, tzinfo=dt.UTC)
     respond_by = dt.datetime(2026, 11, 16, 23, 0, tzinfo=dt.UTC)
     common = {"ags": "08111000", "referral_id": referral_id, "partner_id": "vhs-stuttgart"}
     ours, theirs = "/wegweiser/referrals", "/partners/vhs-stuttgart"
-    schemas: dict[str, Any] = {}
     offered = _message(
         events.PartnerReferralOffered,
         title="Referral offered",
@@ -236,12 +235,63 @@ def document() -> dict[str, Any]:
         source=theirs,
         schemas=schemas,
     )
-    partner_param = {
-        "partnerId": {
-            "description": "your partner id (lower-case letters, digits and '-'), e.g. vhs-stuttgart",
-            "examples": ["vhs-stuttgart"],
-        }
+    return {
+        "referralOffered": offered,
+        "referralReminder": reminder,
+        "referralWithdrawn": withdrawn,
+        "feedbackRejected": rejected,
+        "referralFeedback": feedback,
     }
+
+
+PARTNER_PARAMETER = {
+    "partnerId": {
+        "description": "your partner id (lower-case letters, digits and '-'), e.g. vhs-stuttgart",
+        "examples": ["vhs-stuttgart"],
+    }
+}
+SERVERS = {
+    "production": {
+        "host": "kafka.wegweiser.example:9094",
+        "protocol": "kafka",
+        "protocolVersion": "3.0",
+        "description": "SASL_SSL with SCRAM-SHA-512; the operator gives you user and password.",
+        "security": [{"$ref": "#/components/securitySchemes/scram"}],
+    },
+    "local": {
+        "host": "127.0.0.1:9092",
+        "protocol": "kafka",
+        "description": "the development broker of `./dev up` (PLAINTEXT, no authentication)",
+    },
+}
+
+
+def _channels(messages: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    feedback = messages.pop("referralFeedback")
+    return {
+        "partnerReferrals": {
+            "address": "wegweiser.partner.{partnerId}.referrals.v1",
+            "title": "Your referrals",
+            "description": "Personal data (30 days retention). Only you and Wegweiser can access it.",
+            "parameters": PARTNER_PARAMETER,
+            "messages": messages,
+            "bindings": _topic_binding(events.PARTNER_REFERRALS),
+        },
+        "partnerFeedback": {
+            "address": "wegweiser.partner.{partnerId}.feedback.v1",
+            "title": "Your answers",
+            "description": "Write-only for you; Wegweiser applies each feedback_id once.",
+            "parameters": PARTNER_PARAMETER,
+            "messages": {"referralFeedback": feedback},
+            "bindings": _topic_binding(events.PARTNER_FEEDBACK),
+        },
+    }
+
+
+def document() -> dict[str, Any]:
+    """The whole AsyncAPI 3.0.0 document (deterministic, so the committed copy can be compared)."""
+    schemas: dict[str, Any] = {}
+    channels = _channels(_messages(schemas))
     return {
         "asyncapi": "3.0.0",
         "id": "urn:de:wegweiser:referrals:partner-interface",
@@ -256,43 +306,8 @@ def document() -> dict[str, Any]:
             "tags": [{"name": "referrals"}, {"name": "partners"}],
         },
         "defaultContentType": "application/json",
-        "servers": {
-            "production": {
-                "host": "kafka.wegweiser.example:9094",
-                "protocol": "kafka",
-                "protocolVersion": "3.0",
-                "description": "SASL_SSL with SCRAM-SHA-512; the operator gives you user and password.",
-                "security": [{"$ref": "#/components/securitySchemes/scram"}],
-            },
-            "local": {
-                "host": "127.0.0.1:9092",
-                "protocol": "kafka",
-                "description": "the development broker of `./dev up` (PLAINTEXT, no authentication)",
-            },
-        },
-        "channels": {
-            "partnerReferrals": {
-                "address": "wegweiser.partner.{partnerId}.referrals.v1",
-                "title": "Your referrals",
-                "description": "Personal data (30 days retention). Only you and Wegweiser can access it.",
-                "parameters": partner_param,
-                "messages": {
-                    "referralOffered": offered,
-                    "referralReminder": reminder,
-                    "referralWithdrawn": withdrawn,
-                    "feedbackRejected": rejected,
-                },
-                "bindings": _topic_binding(events.PARTNER_REFERRALS),
-            },
-            "partnerFeedback": {
-                "address": "wegweiser.partner.{partnerId}.feedback.v1",
-                "title": "Your answers",
-                "description": "Write-only for you; Wegweiser applies each feedback_id once.",
-                "parameters": partner_param,
-                "messages": {"referralFeedback": feedback},
-                "bindings": _topic_binding(events.PARTNER_FEEDBACK),
-            },
-        },
+        "servers": SERVERS,
+        "channels": channels,
         "operations": {
             "receiveReferrals": {
                 "action": "receive",

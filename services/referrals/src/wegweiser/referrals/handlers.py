@@ -210,22 +210,7 @@ async def receive_request(
         if missing:
             decision = Refused("incomplete_person_data", detail=", ".join(missing))
     if isinstance(decision, Refused):
-        refused = decide(referral, Refuse(decision.reason, now))
-        await uow.referrals.save(refused.referral)
-        uow.publish(
-            events.ReferralUnroutable(
-                ags=referral.ags,
-                referral_id=referral.referral_id,
-                case_id=referral.case_id,
-                programme=referral.programme,
-                partner_id=event.partner_id,
-                requested_on=referral.requested_on,
-                occurred_at=now,
-                reason=decision.reason,
-                reason_de=decision.text_de,
-                reason_en=decision.text_en,
-            )
-        )
+        await _refuse(uow, referral, decision, chosen_partner_id=event.partner_id, now=now)
         return
     partner = decision.partner
     sent = decide(
@@ -254,6 +239,32 @@ async def receive_request(
             person=events.PartnerPerson.model_validate(person),
             note_for_partner=event.note_for_partner,
         ),
+    )
+
+
+async def _refuse(
+    uow: ReferralsUnitOfWork,
+    referral: Referral,
+    refused: Refused,
+    *,
+    chosen_partner_id: str | None,
+    now: dt.datetime,
+) -> None:
+    """Record the refusal and tell casework why, in German and English (``referral.unroutable``)."""
+    await uow.referrals.save(decide(referral, Refuse(refused.reason, now)).referral)
+    uow.publish(
+        events.ReferralUnroutable(
+            ags=referral.ags,
+            referral_id=referral.referral_id,
+            case_id=referral.case_id,
+            programme=referral.programme,
+            partner_id=chosen_partner_id,
+            requested_on=referral.requested_on,
+            occurred_at=now,
+            reason=refused.reason,
+            reason_de=refused.text_de,
+            reason_en=refused.text_en,
+        )
     )
 
 
