@@ -38,6 +38,7 @@ from wegweiser.common.testing.apps import eventually, running
 from wegweiser.common.testing.kafka import produce
 from wegweiser.referrals.app import build
 from wegweiser.referrals.db import WebhookDeliveryRow
+from wegweiser.referrals.deps import context_of
 from wegweiser.referrals.settings import ReferralsSettings
 from wegweiser.referrals.testing import WebhookReceiver, closed_port_url
 
@@ -103,6 +104,7 @@ async def one_run(*, down: str | None, per_partner: int, rate: float, keys: Path
             settings = ReferralsSettings(
                 database_url=database_url, kafka_bootstrap_servers=bootstrap, seed_catalogue=False,
                 auth_jwks_url=(keys / "jwks.json").as_uri(), consumer_group_prefix=f"bench-{run}",
+                webhook_allowed_hosts=("127.0.0.1",),  # the local receiver
             )  # fmt: skip
             admin = {
                 "Authorization": "Bearer " + devtokens.mint(subject="bench", roles=["admin"], key_dir=keys)
@@ -148,8 +150,8 @@ async def one_run(*, down: str | None, per_partner: int, rate: float, keys: Path
                     return sum(len(receiver.received[p]) for p in healthy) >= HEALTHY * per_partner
 
                 await eventually(healthy_done, timeout_s=600, what="all healthy deliveries")
-                breaker = app.state.worker.breaker_state(dead) if down else None
-                async with app.state.runtime.sessions() as session:
+                breaker = context_of(app).worker.breaker_state(dead) if down else None
+                async with context_of(app).runtime.sessions() as session:
                     rows = (
                         await session.execute(
                             select(
@@ -163,10 +165,10 @@ async def one_run(*, down: str | None, per_partner: int, rate: float, keys: Path
                 worker_ms = [(d - c).total_seconds() * 1000 for c, d in rows if d is not None]
                 hang.set()
     latencies = [
-        (r["at"] - sent_at[r["headers"]["ce-subject"]]) * 1000
+        (r["at"] - sent_at[r["event"]["subject"]]) * 1000
         for p in healthy
         for r in receiver.received[p]
-        if r["headers"]["ce-subject"] in sent_at
+        if r["event"]["subject"] in sent_at
     ]
     return {
         "deliveries": len(latencies),

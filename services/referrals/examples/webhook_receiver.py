@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
-"""An example webhook partner: verifies Wegweiser's signature and acknowledges with 204.
+"""An example webhook partner: verifies Wegweiser's Standard Webhooks signature and acknowledges with 204.
 
-Standard library only. ``POST /webhooks/<partner_id>`` with CloudEvents HTTP binary mode (``ce-*``
-headers, JSON body) and ``Webhook-Id``, ``Webhook-Timestamp``, ``Webhook-Signature: v1=<hex>``, where
-the hex digest is HMAC-SHA256(secret, timestamp + "." + body). Requests outside the replay window, with a
-bad signature or an already seen ``Webhook-Id`` are refused (401) or acknowledged without effect (204).
+Standard library only. ``POST /webhooks/<partner_id>`` with a CloudEvent in HTTP structured mode
+(``application/cloudevents+json``: ``id``, ``type``, ``subject`` and ``data`` in the JSON body) and the
+headers ``webhook-id``, ``webhook-timestamp`` and ``webhook-signature: v1,<base64>``, where the signature
+is HMAC-SHA256 over ``id + "." + timestamp + "." + body`` keyed with the base64-decoded secret after
+``whsec_``. A bad signature or a timestamp outside the tolerance gets 401. An id already seen within
+the tolerance is a replay: it is refused (not acted on again) and answered 204, so that a genuine
+retry after a lost answer stops. Type and subject are read from the verified body only.
 
     python services/referrals/examples/webhook_receiver.py --port 8090 --secret whsec_...
 """
@@ -12,52 +15,73 @@ bad signature or an already seen ``Webhook-Id`` are refused (401) or acknowledge
 from __future__ import annotations
 
 import argparse
+import base64
 import hashlib
 import hmac
 import json
+import threading
 import time
+from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
-REPLAY_WINDOW_S = 300
+TOLERANCE_S = 300
 
 
-def valid(secret: str, timestamp: str, signatures: str, body: bytes, now: float) -> bool:
+def verified(secret: str, headers: Mapping[str, str], body: bytes, now: float) -> bool:
+    """Signature over id, timestamp and body, with a timestamp inside the tolerance."""
+    webhook_id, timestamp = headers.get("webhook-id", ""), headers.get("webhook-timestamp", "")
     try:
-        ts = int(timestamp)
+        if not webhook_id or abs(now - int(timestamp)) > TOLERANCE_S:
+            return False
+        key = base64.b64decode(secret.removeprefix("whsec_"))
     except ValueError:
         return False
-    if abs(now - ts) > REPLAY_WINDOW_S:
-        return False
-    expected = "v1=" + hmac.new(secret.encode(), f"{ts}.".encode() + body, hashlib.sha256).hexdigest()
-    return any(hmac.compare_digest(expected, s) for s in signatures.split())
+    mac = hmac.new(key, f"{webhook_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
+    expected = "v1," + base64.b64encode(mac).decode()
+    return any(hmac.compare_digest(expected, s) for s in headers.get("webhook-signature", "").split())
 
 
-def handler(secret: str) -> type[BaseHTTPRequestHandler]:
-    seen: dict[str, float] = {}
+class Receiver:
+    """Verification, replay refusal and the partner's own action (``act``), without the HTTP server."""
 
-    class Receiver(BaseHTTPRequestHandler):
+    def __init__(self, secret: str, act: Callable[[dict[str, Any]], None]) -> None:
+        self.secret = secret
+        self.act = act
+        self._seen: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def receive(self, headers: Mapping[str, str], body: bytes, now: float) -> tuple[int, str]:
+        """(HTTP status, what happened): 401 "invalid", 204 "replay" (refused) or 204 "accepted"."""
+        headers = {k.lower(): v for k, v in headers.items()}
+        if not verified(self.secret, headers, body, now):
+            return 401, "invalid"
+        with self._lock:
+            for old in [k for k, at in self._seen.items() if now - at > 2 * TOLERANCE_S]:
+                del self._seen[old]
+            if headers["webhook-id"] in self._seen:
+                return 204, "replay"
+            self._seen[headers["webhook-id"]] = now
+        self.act(json.loads(body))
+        return 204, "accepted"
+
+
+def print_event(event: dict[str, Any]) -> None:
+    print(f"{event.get('type')}: referral {event.get('subject')}", flush=True)  # ids only, no names
+
+
+def handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            now = time.time()
-            if not valid(secret, self.headers.get("Webhook-Timestamp", ""),
-                         self.headers.get("Webhook-Signature", ""), body, now):  # fmt: skip
-                self.send_response(401)
-                self.end_headers()
-                return
-            delivery_id = self.headers.get("Webhook-Id", "")
-            for old in [k for k, t in seen.items() if now - t > 2 * REPLAY_WINDOW_S]:
-                del seen[old]
-            if delivery_id not in seen:
-                seen[delivery_id] = now
-                message = json.loads(body)
-                print(f"{self.headers.get('ce-type')}: referral {message.get('referral_id')}", flush=True)
-            self.send_response(204)
+            status, _ = receiver.receive(dict(self.headers.items()), body, time.time())
+            self.send_response(status)
             self.end_headers()
 
         def log_message(self, format: str, *args: object) -> None:  # keep personal data out of logs
             return
 
-    return Receiver
+    return Handler
 
 
 def main() -> None:
@@ -65,7 +89,8 @@ def main() -> None:
     cli.add_argument("--port", type=int, default=8090)
     cli.add_argument("--secret", required=True, help="the partner's webhook secret (whsec_...)")
     args = cli.parse_args()
-    ThreadingHTTPServer(("127.0.0.1", args.port), handler(args.secret)).serve_forever()
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), handler(Receiver(args.secret, print_event)))
+    server.serve_forever()
 
 
 if __name__ == "__main__":

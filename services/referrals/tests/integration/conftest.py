@@ -25,6 +25,7 @@ async def settings(service_env: dict[str, Any], database_url: str) -> ReferralsS
         breaker_failure_threshold=3,
         breaker_open_s=0.5,
         breaker_open_max_s=2,
+        webhook_allowed_hosts=("127.0.0.1",),  # the test receivers listen on loopback
         **service_env,
     )
     bootstrap = settings.kafka_bootstrap_servers

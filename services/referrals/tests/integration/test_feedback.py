@@ -19,6 +19,7 @@ from wegweiser.common.events.referrals import partner_feedback_topic
 from wegweiser.common.testing.apps import eventually, running
 from wegweiser.common.testing.kafka import header, produce, read_all
 from wegweiser.referrals.app import build
+from wegweiser.referrals.deps import context_of
 from wegweiser.referrals.settings import ReferralsSettings
 from wegweiser.referrals.testing import read_to_end
 
@@ -213,7 +214,7 @@ async def _is(coro: Any, expected: str) -> bool:
 
 def _feedback_consumer_ready(app: FastAPI, partners: set[str]) -> Callable[[], Any]:
     async def check() -> bool:
-        feedback = app.state.feedback
+        feedback = context_of(app).feedback
         return bool(partners <= feedback.partners and feedback.ready)
 
     return check

@@ -28,6 +28,7 @@ from wegweiser.referrals.db import (
     ReferralRow,
     WebhookDeliveryRow,
 )
+from wegweiser.referrals.deps import context_of
 from wegweiser.referrals.domain.lifecycle import Referral
 from wegweiser.referrals.migrations import MIGRATIONS
 from wegweiser.referrals.settings import ReferralsSettings
@@ -148,7 +149,7 @@ async def test_case_erased_from_casework_erases_every_referral_of_the_case(
     app = build(settings)
     erased_case, other_case = uuid.uuid4(), uuid.uuid4()
     async with running(app) as _client:
-        sessions = app.state.runtime.sessions
+        sessions = context_of(app).runtime.sessions
         mine = [
             await seed(sessions, case_id=erased_case, state=state, updated_at=NOW)
             for state in ("sent", "completed")

@@ -14,6 +14,7 @@ from wegweiser.common.testing.apps import eventually, running
 from wegweiser.common.testing.kafka import header, produce, read_all
 from wegweiser.referrals.app import build
 from wegweiser.referrals.clock import FakeClock
+from wegweiser.referrals.deps import context_of
 from wegweiser.referrals.settings import ReferralsSettings
 from wegweiser.referrals.testing import read_to_end
 
@@ -76,15 +77,15 @@ async def test_reminder_then_expiry_on_bw_working_days_across_a_restart(
     # Restart: a new process, the same database; the timers are rows, not memory.
     app = build(settings, clock=clock)
     async with running(app) as client:
-        rounds = app.state.background.timer_rounds
-        await eventually(lambda: _after(app.state.background, rounds + 2), what="two timer rounds")
+        rounds = context_of(app).background.timer_rounds
+        await eventually(lambda: _after(context_of(app).background, rounds + 2), what="two timer rounds")
         assert await state() == "sent"
         clock.set(dt.datetime(2026, 12, 22, 23, 0, tzinfo=dt.UTC))  # Wednesday 00:00: two working days passed
         reminded = await eventually(lambda: _reminded(client, staff, request.referral_id), what="reminded")
         assert reminded["state"] == "sent"
         clock.set(dt.datetime(2026, 12, 28, 22, 59, tzinfo=dt.UTC))
-        rounds = app.state.background.timer_rounds
-        await eventually(lambda: _after(app.state.background, rounds + 2), what="two timer rounds")
+        rounds = context_of(app).background.timer_rounds
+        await eventually(lambda: _after(context_of(app).background, rounds + 2), what="two timer rounds")
         assert await state() == "sent"
         clock.set(dt.datetime(2026, 12, 28, 23, 0, tzinfo=dt.UTC))
         await eventually(lambda: _is(state(), "expired"), what="expired")

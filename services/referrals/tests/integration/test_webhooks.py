@@ -1,7 +1,6 @@
 """Webhook delivery: while one partner is down, another partner's deliveries all complete."""
 
 import datetime as dt
-import json
 import uuid
 from collections.abc import Callable
 
@@ -12,6 +11,7 @@ from wegweiser.common.envelope import encode
 from wegweiser.common.testing.apps import eventually, running
 from wegweiser.common.testing.kafka import produce
 from wegweiser.referrals.app import build
+from wegweiser.referrals.deps import context_of
 from wegweiser.referrals.settings import ReferralsSettings
 from wegweiser.referrals.testing import WebhookReceiver, closed_port_url
 
@@ -82,17 +82,17 @@ async def test_a_dead_partner_opens_its_breaker_and_never_delays_the_others(
 
         await eventually(all_up_delivered, timeout_s=60, what="every delivery to the healthy partner")
         down = (await client.get(f"/v1/admin/partners/{DOWN}/delivery", headers=admin)).json()
-        queue = app.state.worker.queues[DOWN]
+        queue = context_of(app).worker.queues[DOWN]
 
     # The healthy partner: everything arrived once, signed, as a CloudEvent with only the minimum data.
     got = receiver.received[UP]
     assert len(got) == PER_PARTNER and all(r["verified"] for r in got)
     assert len({r["headers"]["webhook-id"] for r in got}) == PER_PARTNER
     expected = {str(e.referral_id) for e in sent if e.partner_id == UP}
-    assert {r["headers"]["ce-subject"] for r in got} == expected
-    person = json.loads(got[0]["body"])["person"]
+    assert {r["event"]["subject"] for r in got} == expected
+    person = got[0]["event"]["data"]["person"]
     assert {k: v for k, v in person.items() if v is not None} == {"given_names": "Rania", "phone": "0711 1"}
-    assert got[0]["headers"]["ce-type"] == events.PartnerReferralOffered.ce_type()
+    assert got[0]["event"]["type"] == events.PartnerReferralOffered.ce_type()
     # The dead partner: its breaker opened after the threshold and stopped spending attempts.
     assert down["breaker"] == "open"
     assert down["deliveries"] == {"pending": PER_PARTNER}
@@ -136,7 +136,7 @@ async def test_delivered_payloads_are_erased_and_a_recovered_partner_gets_its_ba
         receiver.status = 204  # the partner recovers: the next probe succeeds and the backlog drains
 
         async def drained() -> bool:
-            async with app.state.runtime.sessions() as session:
+            async with context_of(app).runtime.sessions() as session:
                 rows = list((await session.execute(select(WebhookDeliveryRow).where(
                     WebhookDeliveryRow.referral_id.in_([e.referral_id for e in sent])  # type: ignore[attr-defined]
                 ))).scalars())  # fmt: skip
@@ -144,5 +144,55 @@ async def test_delivered_payloads_are_erased_and_a_recovered_partner_gets_its_ba
 
         await eventually(drained, timeout_s=60, what="backlog delivered after recovery")
         assert await breaker("closed")
-    delivered = {r["headers"]["ce-subject"] for r in receiver.received[FLAKY] if r["verified"]}
+    delivered = {r["event"]["subject"] for r in receiver.received[FLAKY] if r["verified"]}
     assert delivered == {str(e.referral_id) for e in sent}
+
+
+async def test_webhook_urls_into_our_network_are_refused_at_registration_and_before_delivery(
+    settings: ReferralsSettings, tokens: Bearer
+) -> None:
+    from sqlalchemy import select
+
+    from wegweiser.referrals.db import WebhookDeliveryRow
+
+    admin = tokens("admin")
+    strict = settings.model_copy(update={"webhook_allowed_hosts": ()})  # production: no allow-list
+    local = f"it-hook-local-{RUN}"
+    receiver = WebhookReceiver()
+
+    def partner(url: str) -> dict[str, object]:
+        return {"partner_id": local, "organisation": "Test", "programmes": ["psychosozial"],
+                "kreise": [KREIS], "delivery": "webhook", "webhook_url": url}  # fmt: skip
+
+    async with receiver.serving() as base_url:
+        async with running(build(strict)) as client:
+            for url in (f"{base_url}/{local}", "https://169.254.169.254/latest/meta-data/"):
+                refused = await client.post("/v1/admin/partners", json=partner(url), headers=admin)
+                assert refused.status_code == 422, refused.text
+                assert refused.headers["content-type"].startswith("application/problem+json")
+                assert [e["field"] for e in refused.json()["errors"]] == ["webhook_url"]
+        async with running(build(settings)) as client:  # loopback named in the allow-list: accepted
+            created = await client.post(
+                "/v1/admin/partners", json=partner(f"{base_url}/{local}"), headers=admin
+            )
+            assert created.status_code == 201, created.text
+            receiver.secrets[local] = created.json()["webhook_secret"]
+
+        # Later the allow-list no longer names it (as when its DNS name turns to an internal address):
+        # the worker checks again before it sends, and sends nothing.
+        app = build(strict)
+        sent = requested(local)
+        async with running(app) as client:
+            await produce(settings.kafka_bootstrap_servers, encode(sent))
+
+            async def failed() -> bool:
+                status = (await client.get(f"/v1/admin/partners/{local}/delivery", headers=admin)).json()
+                return bool(status["deliveries"] == {"failed": 1})
+
+            await eventually(failed, timeout_s=30, what="the delivery refused before sending")
+            async with context_of(app).runtime.sessions() as session:
+                query = select(WebhookDeliveryRow).where(WebhookDeliveryRow.referral_id == sent.referral_id)  # type: ignore[arg-type]
+                [row] = (await session.execute(query)).scalars()
+    assert row.last_error is not None and row.last_error.startswith("refused address: 127.0.0.1")
+    assert row.body is None  # the payload is erased with the failure
+    assert receiver.received[local] == []

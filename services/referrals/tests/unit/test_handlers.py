@@ -138,8 +138,11 @@ async def test_a_webhook_partner_gets_a_queued_signed_later_cloudevent() -> None
     await handle(uow, policy, requested("psychosozial"))
     [queued] = uow.fake_deliveries.queued
     assert queued["partner_id"] == "psz-stuttgart" and uow.sent_to == []
-    assert queued["headers"]["ce-type"] == events.PartnerReferralOffered.ce_type()
-    body = json.loads(queued["body"])
+    assert queued["headers"]["content-type"].startswith("application/cloudevents+json")
+    cloudevent = json.loads(queued["body"])  # structured mode: type and subject are signed with the data
+    assert cloudevent["type"] == events.PartnerReferralOffered.ce_type()
+    assert cloudevent["subject"] == str(queued["referral_id"]) and cloudevent["specversion"] == "1.0"
+    body = cloudevent["data"]
     assert body["person"] == {
         "family_name": None,
         "given_names": "Rania",

@@ -219,6 +219,8 @@ def up(*, seed_demo: bool = True) -> int:
     data.mkdir(parents=True, exist_ok=True)
     env = {
         "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{DEMO_KAFKA_PORT}",
+        # The example webhook partners are the example receiver on this machine (loopback).
+        "REFERRALS_WEBHOOK_ALLOWED_HOSTS": os.environ.get("REFERRALS_WEBHOOK_ALLOWED_HOSTS", "127.0.0.1"),
         **{
             f"{s.upper()}_DATABASE_URL": os.environ.get(
                 f"{s.upper()}_DATABASE_URL", f"sqlite+aiosqlite:///{data / s}.db"

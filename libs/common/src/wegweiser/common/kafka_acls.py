@@ -34,7 +34,7 @@ PARTNER_TOPIC_PREFIX = "wegweiser.partner."
 """Every partner's topics; referrals is the hub that writes their referrals and reads their feedback."""
 
 PRODUCE: frozenset[Operation] = frozenset({"Write", "Describe"})
-# DescribeConfigs: the engine reads its source's and its DLQ's retention at start-up (engine/topics.py).
+# DescribeConfigs: the engine reads its source's and its DLQ's retention at start-up (engine/retry_topics.py).
 CONSUME: frozenset[Operation] = frozenset({"Read", "Describe", "DescribeConfigs"})
 RETRY_DLQ: frozenset[Operation] = frozenset({"Read", "Write", "Describe", "DescribeConfigs"})
 GROUP: frozenset[Operation] = frozenset({"Read", "Describe"})

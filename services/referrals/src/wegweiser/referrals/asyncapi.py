@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from wegweiser.common import events, topics
 from wegweiser.common.envelope import SPECVERSION
 from wegweiser.common.events import Event
-from wegweiser.referrals.delivery.signing import REPLAY_WINDOW_S
+from wegweiser.referrals.delivery.signing import TOLERANCE_S
 
 DOC_PATH = Path(__file__).resolve().parents[3] / "docs" / "asyncapi.json"
 REF = "#/components/schemas/{model}"
@@ -42,10 +42,50 @@ How a partner agency receives referrals from Wegweiser and answers them.
   `accepted` or `declined` (with `reason`) before `respond_by`, later `started`, `completed` or
   `dropped`. Without an answer you get one `referral.reminder`, then the referral expires.
   An answer that cannot be applied comes back as `feedback.rejected` on your referrals topic.
-* **Webhook partners** receive the same messages as HTTPS POSTs (CloudEvents HTTP binary mode:
-  `ce-*` headers, JSON body) signed with HMAC-SHA256 over `Webhook-Timestamp + "." + body`
-  (`Webhook-Signature: v1=<hex>`, `Webhook-Id` to deduplicate; reject timestamps more than
-  {REPLAY_WINDOW_S} s from now) and answer with `POST /v1/partner/referrals/{{referral_id}}/feedback`.
+* **Webhook partners** receive the same messages as HTTPS POSTs in CloudEvents HTTP *structured mode*
+  (`content-type: application/cloudevents+json`; the body holds `id`, `source`, `type`, `subject`,
+  `time` and the payload under `data`), signed as the Standard Webhooks specification defines it:
+  `webhook-id` (the delivery; stable across retries), `webhook-timestamp` (Unix seconds of this
+  attempt) and `webhook-signature: v1,<base64 HMAC-SHA256>` over `webhook-id + "." + webhook-timestamp
+  + "." + body`, keyed with the base64-decoded part of your secret after `whsec_`. Verify before you
+  parse; take `type` and `subject` from the verified body, never from other headers; refuse timestamps
+  more than {TOLERANCE_S} s from now and any `webhook-id` you have already seen within that time
+  (answer 2xx for it, without acting again). During a secret rotation several signatures come
+  space-separated: accept if any matches. Answer with
+  `POST /v1/partner/referrals/{{referral_id}}/feedback`.
+
+  Python (standard library):
+
+  ```python
+  import base64, hashlib, hmac, time
+
+  def verified(secret: str, headers: dict, body: bytes, tolerance_s: int = {TOLERANCE_S}) -> bool:
+      wid, ts = headers["webhook-id"], headers["webhook-timestamp"]
+      if abs(time.time() - int(ts)) > tolerance_s:
+          return False
+      key = base64.b64decode(secret.removeprefix("whsec_"))
+      mac = hmac.new(key, f"{{wid}}.{{ts}}.".encode() + body, hashlib.sha256).digest()
+      expected = "v1," + base64.b64encode(mac).decode()
+      return any(hmac.compare_digest(expected, s) for s in headers["webhook-signature"].split())
+  ```
+
+  JavaScript (Node.js):
+
+  ```javascript
+  const crypto = require("node:crypto");
+
+  function verified(secret, headers, body, toleranceS = {TOLERANCE_S}) {{
+    const id = headers["webhook-id"], ts = headers["webhook-timestamp"];
+    if (Math.abs(Date.now() / 1000 - Number(ts)) > toleranceS) return false;
+    const key = Buffer.from(secret.replace(/^whsec_/, ""), "base64");
+    const mac = crypto.createHmac("sha256", key).update(`${{id}}.${{ts}}.`).update(body).digest("base64");
+    const expected = Buffer.from(`v1,${{mac}}`);
+    return headers["webhook-signature"].split(" ").some((s) =>
+      s.length === expected.length && crypto.timingSafeEqual(Buffer.from(s), expected));
+  }}
+  ```
+
+  `body` is the raw request body (bytes / Buffer), exactly as received.
 """
 
 
@@ -122,14 +162,13 @@ def _topic_binding(spec: topics.TopicSpec) -> dict[str, Any]:
     }
 
 
-def document() -> dict[str, Any]:
-    """The whole AsyncAPI 3.0.0 document (deterministic, so the committed copy can be compared)."""
+def _messages(schemas: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every partner message with a fixed example; their schemas are collected into ``schemas``."""
     referral_id = uuid.UUID("9f8b6a2e-5a7e-4c43-b1b2-0a3c5d7e9f10")
     at = dt.datetime(2026, 11, 2, 9, 30, tzinfo=dt.UTC)
     respond_by = dt.datetime(2026, 11, 16, 23, 0, tzinfo=dt.UTC)
     common = {"ags": "08111000", "referral_id": referral_id, "partner_id": "vhs-stuttgart"}
     ours, theirs = "/wegweiser/referrals", "/partners/vhs-stuttgart"
-    schemas: dict[str, Any] = {}
     offered = _message(
         events.PartnerReferralOffered,
         title="Referral offered",
@@ -196,12 +235,63 @@ def document() -> dict[str, Any]:
         source=theirs,
         schemas=schemas,
     )
-    partner_param = {
-        "partnerId": {
-            "description": "your partner id (lower-case letters, digits and '-'), e.g. vhs-stuttgart",
-            "examples": ["vhs-stuttgart"],
-        }
+    return {
+        "referralOffered": offered,
+        "referralReminder": reminder,
+        "referralWithdrawn": withdrawn,
+        "feedbackRejected": rejected,
+        "referralFeedback": feedback,
     }
+
+
+PARTNER_PARAMETER = {
+    "partnerId": {
+        "description": "your partner id (lower-case letters, digits and '-'), e.g. vhs-stuttgart",
+        "examples": ["vhs-stuttgart"],
+    }
+}
+SERVERS = {
+    "production": {
+        "host": "kafka.wegweiser.example:9094",
+        "protocol": "kafka",
+        "protocolVersion": "3.0",
+        "description": "SASL_SSL with SCRAM-SHA-512; the operator gives you user and password.",
+        "security": [{"$ref": "#/components/securitySchemes/scram"}],
+    },
+    "local": {
+        "host": "127.0.0.1:9092",
+        "protocol": "kafka",
+        "description": "the development broker of `./dev up` (PLAINTEXT, no authentication)",
+    },
+}
+
+
+def _channels(messages: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    feedback = messages.pop("referralFeedback")
+    return {
+        "partnerReferrals": {
+            "address": "wegweiser.partner.{partnerId}.referrals.v1",
+            "title": "Your referrals",
+            "description": "Personal data (30 days retention). Only you and Wegweiser can access it.",
+            "parameters": PARTNER_PARAMETER,
+            "messages": messages,
+            "bindings": _topic_binding(events.PARTNER_REFERRALS),
+        },
+        "partnerFeedback": {
+            "address": "wegweiser.partner.{partnerId}.feedback.v1",
+            "title": "Your answers",
+            "description": "Write-only for you; Wegweiser applies each feedback_id once.",
+            "parameters": PARTNER_PARAMETER,
+            "messages": {"referralFeedback": feedback},
+            "bindings": _topic_binding(events.PARTNER_FEEDBACK),
+        },
+    }
+
+
+def document() -> dict[str, Any]:
+    """The whole AsyncAPI 3.0.0 document (deterministic, so the committed copy can be compared)."""
+    schemas: dict[str, Any] = {}
+    channels = _channels(_messages(schemas))
     return {
         "asyncapi": "3.0.0",
         "id": "urn:de:wegweiser:referrals:partner-interface",
@@ -216,43 +306,8 @@ def document() -> dict[str, Any]:
             "tags": [{"name": "referrals"}, {"name": "partners"}],
         },
         "defaultContentType": "application/json",
-        "servers": {
-            "production": {
-                "host": "kafka.wegweiser.example:9094",
-                "protocol": "kafka",
-                "protocolVersion": "3.0",
-                "description": "SASL_SSL with SCRAM-SHA-512; the operator gives you user and password.",
-                "security": [{"$ref": "#/components/securitySchemes/scram"}],
-            },
-            "local": {
-                "host": "127.0.0.1:9092",
-                "protocol": "kafka",
-                "description": "the development broker of `./dev up` (PLAINTEXT, no authentication)",
-            },
-        },
-        "channels": {
-            "partnerReferrals": {
-                "address": "wegweiser.partner.{partnerId}.referrals.v1",
-                "title": "Your referrals",
-                "description": "Personal data (30 days retention). Only you and Wegweiser can access it.",
-                "parameters": partner_param,
-                "messages": {
-                    "referralOffered": offered,
-                    "referralReminder": reminder,
-                    "referralWithdrawn": withdrawn,
-                    "feedbackRejected": rejected,
-                },
-                "bindings": _topic_binding(events.PARTNER_REFERRALS),
-            },
-            "partnerFeedback": {
-                "address": "wegweiser.partner.{partnerId}.feedback.v1",
-                "title": "Your answers",
-                "description": "Write-only for you; Wegweiser applies each feedback_id once.",
-                "parameters": partner_param,
-                "messages": {"referralFeedback": feedback},
-                "bindings": _topic_binding(events.PARTNER_FEEDBACK),
-            },
-        },
+        "servers": SERVERS,
+        "channels": channels,
         "operations": {
             "receiveReferrals": {
                 "action": "receive",

@@ -7,7 +7,6 @@ exactly where they stood. All loops read time from the clock port, so tests driv
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 from collections.abc import Callable
@@ -26,6 +25,7 @@ from wegweiser.referrals.domain.lifecycle import due_for_erasure
 from wegweiser.referrals.domain.workdays import BERLIN
 from wegweiser.referrals.handlers import Policy, ReferralsUnitOfWork, run_due_timers
 from wegweiser.referrals.leadership import leadership
+from wegweiser.referrals.wake import woken_or_timeout
 
 log = logging.getLogger(__name__)
 
@@ -171,9 +171,7 @@ class Background:
             except Exception:
                 log.exception("timer round failed; retrying")
             self.timer_rounds += 1
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.timer_wake.wait(), self._timer_interval_s)
-            self.timer_wake.clear()
+            await woken_or_timeout(self.timer_wake, self._timer_interval_s)
 
     async def _retention_loop(self) -> None:
         while True:

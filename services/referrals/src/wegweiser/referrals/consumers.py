@@ -1,4 +1,5 @@
-"""Referrals' Kafka entrypoints: typed handlers for the engine, and the partners' feedback consumer.
+"""Referrals' Kafka wiring: the one registry of event type → handler, the consumer groups, the relay's
+send, and the partners' own topics.
 
 The feedback topics are one per partner and partners come and go at run time, so their consumer is
 an engine of its own (group ``<prefix>-referrals-feedback``) whose topic list is the feedback topics of
@@ -15,16 +16,32 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
+from typing import Any
 
-from wegweiser.common import events
+from faststream.kafka import KafkaBroker
+
+from wegweiser.common import events, topics
+from wegweiser.common.broker import broker_sender
 from wegweiser.common.db import UnitOfWork
-from wegweiser.common.dispatch import EventDispatcher
+from wegweiser.common.dispatch import EventDispatcher, EventHandler
 from wegweiser.common.engine import ConsumerEngine, EngineConfig, Record
 from wegweiser.common.envelope import Envelope
-from wegweiser.common.events.referrals import partner_feedback_topic
+from wegweiser.common.events import Event
+from wegweiser.common.events.referrals import partner_feedback_topic, partner_referrals_topic
+from wegweiser.common.outbox import Send
 from wegweiser.common.regions import kreis_of
+from wegweiser.common.runtime import ConsumerSpec
 from wegweiser.referrals.db import KnownCase, ReferralRepository
-from wegweiser.referrals.handlers import Policy, ReferralsUnitOfWork, on_partner_feedback
+from wegweiser.referrals.handlers import (
+    TOMBSTONE_HEADER,
+    Policy,
+    ReferralsUnitOfWork,
+    on_consent_withdrawn,
+    on_partner_feedback,
+    receive_request,
+)
+from wegweiser.referrals.settings import ReferralsSettings
+from wegweiser.referrals.wake import woken_or_timeout
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +64,79 @@ async def on_case_erased(event: events.CaseErased, envelope: Envelope, uow: Unit
     await ReferralRepository(uow.session).erase_case(event.case_id)
 
 
+REQUESTS_AND_CASES: tuple[type[Event], ...] = (
+    events.ReferralRequested,
+    events.CaseOpened,
+    events.ConsentWithdrawn,
+    events.CaseErased,
+)
+"""What the service's main group handles from ``referrals.requests.v1`` and ``casework.cases.v1``."""
+
+
+def event_handlers(policy: Policy) -> dict[type[Event], EventHandler]:
+    """The one registry of event type → handler for every consumer of this service.
+
+    ``PartnerFeedback``'s handler still needs ``partner_id``: the feedback consumer binds the owner of
+    the topic each record came from.
+    """
+    return {
+        events.ReferralRequested: partial(receive_request, policy=policy),
+        events.CaseOpened: on_case_opened,
+        events.ConsentWithdrawn: partial(on_consent_withdrawn, policy=policy),
+        events.CaseErased: on_case_erased,
+        events.PartnerFeedback: partial(on_partner_feedback, policy=policy),
+    }
+
+
+def consumer_specs(settings: ReferralsSettings, policy: Policy) -> list[ConsumerSpec]:
+    """The main consumer group: referral requests and the case events it needs."""
+    handlers = event_handlers(policy)
+    return [
+        ConsumerSpec(
+            group=settings.consumer_group("referrals"),
+            topics=[topics.REFERRAL_REQUESTS, topics.CASES],
+            handlers={event_type: handlers[event_type] for event_type in REQUESTS_AND_CASES},
+            config=settings.engine_config(),
+        )
+    ]
+
+
+def send_with_tombstones(broker: KafkaBroker) -> Send:
+    """The relay's send, except that a record marked as tombstone goes out with a null value."""
+    send = broker_sender(broker)
+
+    async def wrapped(topic: str, key: str, value: bytes, headers: dict[str, str]) -> asyncio.Future[Any]:
+        if headers.get(TOMBSTONE_HEADER):
+            future = await broker.publish(None, topic, key=key.encode(), no_confirm=True)
+            assert isinstance(future, asyncio.Future)
+            return future
+        return await send(topic, key, value, headers)
+
+    return wrapped
+
+
+class PartnerTopics:
+    """Each Kafka partner's two topics, created (or checked) before the partner is published."""
+
+    def __init__(self, settings: ReferralsSettings) -> None:
+        self._settings = settings
+
+    async def ensure(self, partner_ids: Sequence[str]) -> None:
+        if not self._settings.create_topics or not partner_ids:
+            return
+        specs = tuple(s for p in partner_ids for s in (partner_referrals_topic(p), partner_feedback_topic(p)))
+        await topics.ensure_topics(
+            self._settings.kafka_bootstrap_servers,
+            specs,
+            replication_factor=self._settings.topic_replication_factor,
+        )
+
+
+async def kafka_partner_ids(unit_of_work: Callable[[], ReferralsUnitOfWork]) -> list[str]:
+    async with unit_of_work() as uow:
+        return await uow.catalogue.kafka_partner_ids()
+
+
 def partner_of_feedback_topic(topic: str) -> str | None:
     """``wegweiser.partner.<id>.feedback.v1`` → ``<id>``."""
     prefix, suffix = "wegweiser.partner.", ".feedback.v1"
@@ -63,7 +153,8 @@ class FeedbackDispatcher:
     ) -> None:
         self.group = group
         self._unit_of_work = unit_of_work
-        self._policy = policy
+        # Still needs the partner: bound per record from the topic it came from.
+        self._handler: Callable[..., Awaitable[None]] = event_handlers(policy)[events.PartnerFeedback]
 
     async def __call__(self, record: Record) -> None:
         partner_id = partner_of_feedback_topic(record.source_topic)
@@ -71,17 +162,13 @@ class FeedbackDispatcher:
             raise RuntimeError(f"not a feedback topic: {record.source_topic}")
         dispatcher = EventDispatcher(
             group=self.group,
-            handlers={
-                events.PartnerFeedback: partial(
-                    on_partner_feedback, partner_id=partner_id, policy=self._policy
-                )
-            },
+            handlers={events.PartnerFeedback: partial(self._handler, partner_id=partner_id)},
             unit_of_work=self._unit_of_work,
         )
         await dispatcher(record)
 
 
-class FeedbackConsumers:
+class FeedbackConsumer:
     """Keeps one engine reading the feedback topics of the current Kafka partners."""
 
     def __init__(
@@ -141,9 +228,7 @@ class FeedbackConsumers:
                     raise
                 except Exception:
                     log.exception("feedback consumer refresh failed; retrying")
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.changed.wait(), self._interval)
-                self.changed.clear()
+                await woken_or_timeout(self.changed, self._interval)
         finally:
             await self.stop()
 

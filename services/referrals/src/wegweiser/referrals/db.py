@@ -12,7 +12,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Integer, LargeBinary, and_, delete, or_, select, update
+from sqlalchemy import JSON, BigInteger, Column, Integer, LargeBinary, and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel, col
@@ -166,6 +166,13 @@ class CatalogueRepository:
     async def webhook_secret(self, partner_id: str) -> str | None:
         row = await self.session.get(PartnerRow, partner_id)
         return row.webhook_secret if row else None
+
+    async def kafka_partner_ids(self) -> list[str]:
+        """Partners that take referrals on their own Kafka topics (removed ones excluded)."""
+        query = select(col(PartnerRow.partner_id)).where(
+            col(PartnerRow.delivery) == "kafka", col(PartnerRow.removed).is_(False)
+        )
+        return list((await self.session.execute(query)).scalars())
 
 
 def _partner(row: PartnerRow) -> Partner:
@@ -332,3 +339,12 @@ class DeliveryRepository:
             )
         )
         return int(getattr(result, "rowcount", 0) or 0)
+
+    async def counts_by_status(self, partner_id: str) -> dict[str, int]:
+        """A partner's webhook queue: how many deliveries are pending, delivered, failed, cancelled."""
+        rows = await self.session.execute(
+            select(col(WebhookDeliveryRow.status), func.count())
+            .where(col(WebhookDeliveryRow.partner_id) == partner_id)
+            .group_by(col(WebhookDeliveryRow.status))
+        )
+        return {status: n for status, n in rows.all()}

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import secrets
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from wegweiser.common import events
 from wegweiser.common.db import OutboxRecord, UnitOfWork
-from wegweiser.common.envelope import SPECVERSION, encode
+from wegweiser.common.envelope import encode
 from wegweiser.common.events import Event
 from wegweiser.common.events.referrals import partner_referrals_topic
 from wegweiser.common.partner_areas import place_of
@@ -31,6 +30,8 @@ from wegweiser.referrals.db import (
     ReferralRepository,
     WebhookDeliveryRow,
 )
+from wegweiser.referrals.delivery.message import webhook_message
+from wegweiser.referrals.delivery.signing import new_secret
 from wegweiser.referrals.domain.catalogue import Partner, ProgrammeInfo, minimum_person_data
 from wegweiser.referrals.domain.lifecycle import (
     Action,
@@ -149,20 +150,12 @@ def status_event(referral: Referral, action: Action, at: dt.datetime) -> Event:
     raise AssertionError(action)
 
 
-def webhook_request(message: Event) -> tuple[dict[str, str], bytes]:
-    """CloudEvents over HTTP in binary mode: the same payload and attributes as on the partner topic."""
-    record = encode(message)
-    headers = {k.replace("_", "-", 1) if k.startswith("ce_") else k: v.decode() for k, v in record.headers}
-    headers["ce-specversion"] = SPECVERSION
-    return headers, record.value
-
-
 async def deliver(uow: ReferralsUnitOfWork, partner: Partner, message: Event) -> None:
     """Kafka partners: the partner topic through the outbox; webhook partners: the delivery queue."""
     if partner.delivery == "kafka":
         uow.publish_to(partner_referrals_topic(partner.partner_id).name, message)
         return
-    headers, body = webhook_request(message)
+    headers, body = webhook_message(message)
     uow.deliveries.enqueue(
         partner_id=partner.partner_id,
         referral_id=uuid.UUID(message.subject()),
@@ -217,22 +210,7 @@ async def receive_request(
         if missing:
             decision = Refused("incomplete_person_data", detail=", ".join(missing))
     if isinstance(decision, Refused):
-        refused = decide(referral, Refuse(decision.reason, now))
-        await uow.referrals.save(refused.referral)
-        uow.publish(
-            events.ReferralUnroutable(
-                ags=referral.ags,
-                referral_id=referral.referral_id,
-                case_id=referral.case_id,
-                programme=referral.programme,
-                partner_id=event.partner_id,
-                requested_on=referral.requested_on,
-                occurred_at=now,
-                reason=decision.reason,
-                reason_de=decision.text_de,
-                reason_en=decision.text_en,
-            )
-        )
+        await _refuse(uow, referral, decision, chosen_partner_id=event.partner_id, now=now)
         return
     partner = decision.partner
     sent = decide(
@@ -261,6 +239,32 @@ async def receive_request(
             person=events.PartnerPerson.model_validate(person),
             note_for_partner=event.note_for_partner,
         ),
+    )
+
+
+async def _refuse(
+    uow: ReferralsUnitOfWork,
+    referral: Referral,
+    refused: Refused,
+    *,
+    chosen_partner_id: str | None,
+    now: dt.datetime,
+) -> None:
+    """Record the refusal and tell casework why, in German and English (``referral.unroutable``)."""
+    await uow.referrals.save(decide(referral, Refuse(refused.reason, now)).referral)
+    uow.publish(
+        events.ReferralUnroutable(
+            ags=referral.ags,
+            referral_id=referral.referral_id,
+            case_id=referral.case_id,
+            programme=referral.programme,
+            partner_id=chosen_partner_id,
+            requested_on=referral.requested_on,
+            occurred_at=now,
+            reason=refused.reason,
+            reason_de=refused.text_de,
+            reason_en=refused.text_en,
+        )
     )
 
 
@@ -494,10 +498,6 @@ def partner_event(partner: Partner, at: dt.datetime) -> events.PartnerPublished:
     return events.PartnerPublished(**partner.model_dump(exclude={"webhook_url", "removed"}), published_at=at)
 
 
-def new_webhook_secret() -> str:
-    return "whsec_" + secrets.token_urlsafe(32)
-
-
 @dataclass(frozen=True, slots=True)
 class SavedPartner:
     partner: Partner
@@ -511,7 +511,7 @@ async def create_partner(
     async with uow:
         if await uow.catalogue.partner(partner.partner_id) is not None:
             raise PartnerExists(partner.partner_id)
-        secret = new_webhook_secret() if partner.delivery == "webhook" else None
+        secret = new_secret() if partner.delivery == "webhook" else None
         await uow.catalogue.save_partner(partner, webhook_secret=secret)
         uow.publish(partner_event(partner, clock.now()))
         if partner.delivery == "kafka":
@@ -529,7 +529,7 @@ async def update_partner(
             raise PartnerNotFound(partner.partner_id)
         secret = None
         if partner.delivery == "webhook" and await uow.catalogue.webhook_secret(partner.partner_id) is None:
-            secret = new_webhook_secret()
+            secret = new_secret()
         await uow.catalogue.save_partner(partner, webhook_secret=secret)
         uow.publish(partner_event(partner, clock.now()))
         if partner.delivery == "kafka":
@@ -557,7 +557,7 @@ async def rotate_webhook_secret(partner_id: str, *, uow: ReferralsUnitOfWork) ->
         current = await uow.catalogue.partner(partner_id)
         if current is None or current.removed or current.delivery != "webhook":
             raise PartnerNotFound(partner_id)
-        secret = new_webhook_secret()
+        secret = new_secret()
         await uow.catalogue.save_partner(current, webhook_secret=secret)
         await uow.commit()
     return secret
@@ -592,7 +592,7 @@ async def seed_catalogue(
                 added += 1
         if seed.partners and not await uow.catalogue.partners(include_removed=True):
             for partner in seed.partners:
-                secret = new_webhook_secret() if partner.delivery == "webhook" else None
+                secret = new_secret() if partner.delivery == "webhook" else None
                 await uow.catalogue.save_partner(partner, webhook_secret=secret)
                 uow.publish(partner_event(partner, now))
                 added += 1

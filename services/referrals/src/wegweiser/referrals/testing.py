@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import json
 import socket
 import time
 import uuid
@@ -175,8 +176,8 @@ async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
 class WebhookReceiver:
     """A partner's webhook endpoint on 127.0.0.1 (random port) that checks signatures like a partner would.
 
-    ``POST /hooks/<partner_id>``: answers ``status`` (default 204) and records what came, and whether
-    the signature verified against ``secrets[partner_id]`` inside the replay window.
+    ``POST /hooks/<partner_id>``: answers ``status`` (default 204) and records what came, whether the
+    signature verified against ``secrets[partner_id]`` inside the tolerance, and the CloudEvent (``event``).
     """
 
     def __init__(self) -> None:
@@ -195,15 +196,11 @@ class WebhookReceiver:
                 break
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
         partner_id = scope["path"].rsplit("/", 1)[-1]
-        verified = verify(
-            secret=self.secrets.get(partner_id, ""),
-            timestamp=headers.get("webhook-timestamp", ""),
-            signature_header=headers.get("webhook-signature", ""),
-            body=body,
-            now=time.time(),
-        )
-        self.received[partner_id].append({"headers": headers, "body": body, "verified": verified,
-                                          "at": time.monotonic()})  # fmt: skip
+        secret = self.secrets.get(partner_id)
+        verified = secret is not None and verify(secret=secret, headers=headers, body=body, now=time.time())
+        event = json.loads(body) if verified else None
+        self.received[partner_id].append({"headers": headers, "body": body, "event": event,
+                                          "verified": verified, "at": time.monotonic()})  # fmt: skip
         self.arrived.set()
         status = self.status if verified else 401
         await send({"type": "http.response.start", "status": status, "headers": []})

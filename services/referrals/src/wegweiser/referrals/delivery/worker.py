@@ -26,8 +26,11 @@ from sqlmodel import col
 
 from wegweiser.referrals.clock import Clock
 from wegweiser.referrals.db import PartnerRow, WebhookDeliveryRow
+from wegweiser.referrals.delivery.addresses import AddressGuard, RefusedAddress, Target, UnresolvedHost
 from wegweiser.referrals.delivery.breaker import BreakerState, CircuitBreaker
 from wegweiser.referrals.delivery.signing import signed_headers
+from wegweiser.referrals.settings import ReferralsSettings
+from wegweiser.referrals.wake import woken_or_timeout
 
 log = logging.getLogger(__name__)
 meter = metrics.get_meter("wegweiser.referrals.delivery")
@@ -52,6 +55,20 @@ class WorkerConfig:
     breaker_open_s: float = 30.0
     breaker_open_max_s: float = 600.0
 
+    @classmethod
+    def of(cls, settings: ReferralsSettings) -> WorkerConfig:
+        return cls(
+            timeout_s=settings.webhook_timeout_s,
+            concurrency_per_partner=settings.webhook_concurrency_per_partner,
+            max_attempts=settings.webhook_max_attempts,
+            backoff_initial_s=settings.webhook_backoff_initial_s,
+            backoff_max_s=settings.webhook_backoff_max_s,
+            poll_interval_s=settings.webhook_poll_interval_s,
+            breaker_failure_threshold=settings.breaker_failure_threshold,
+            breaker_open_s=settings.breaker_open_s,
+            breaker_open_max_s=settings.breaker_open_max_s,
+        )
+
     def backoff(self, attempts: int) -> dt.timedelta:
         """Exponential with ±20 % jitter, so a recovering partner is not hit by one synchronized wave."""
         base = min(self.backoff_initial_s * 2 ** (attempts - 1), self.backoff_max_s)
@@ -60,7 +77,7 @@ class WorkerConfig:
 
 @dataclass(frozen=True)
 class Outcome:
-    kind: str  # "delivered", "retry", "permanent"
+    kind: str  # "delivered", "retry", "permanent", "refused" (an address webhooks may not reach)
     status_code: int | None = None
     error: str | None = None
 
@@ -87,9 +104,11 @@ class PartnerQueue:
         sessions: async_sessionmaker[AsyncSession],
         clock: Clock,
         config: WorkerConfig,
+        addresses: AddressGuard,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.partner_id = partner_id
+        self._addresses = addresses
         self._sessions = sessions
         self._clock = clock
         self._config = config
@@ -131,13 +150,30 @@ class PartnerQueue:
                 self.breaker.probing = False  # nothing to probe with: stay half-open
             return False
         url, secret = target
-        await asyncio.gather(*(self._attempt(row, url, secret) for row in rows))
+        checked = await self._check(url, rows)
+        if checked is None:
+            return True
+        await asyncio.gather(*(self._attempt(row, checked, secret) for row in rows))
         return True
 
+    async def _check(self, url: str, rows: list[WebhookDeliveryRow]) -> Target | None:
+        """Resolve and check the URL again before each round: DNS may point elsewhere since it was set.
+
+        A refused address fails the round's deliveries for good (the payloads are erased); a name that
+        does not resolve counts as a network error (retried with back-off).
+        """
+        try:
+            return await self._addresses.target(url, timeout_s=self._config.timeout_s)
+        except RefusedAddress as exc:
+            outcome = Outcome("refused", error=f"refused address: {exc}"[:500])
+        except UnresolvedHost as exc:
+            outcome = classify(None, exc)
+        for row in rows:
+            await self._record(row, outcome)
+        return None
+
     async def _idle(self) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.wake.wait(), self._config.poll_interval_s)
-        self.wake.clear()
+        await woken_or_timeout(self.wake, self._config.poll_interval_s)
 
     async def _target(self) -> tuple[str, str] | None:
         async with self._sessions() as session:
@@ -160,23 +196,32 @@ class PartnerQueue:
             )
             return list((await session.execute(query)).scalars())
 
-    async def _attempt(self, row: WebhookDeliveryRow, url: str, secret: str) -> None:
+    async def _attempt(self, row: WebhookDeliveryRow, target: Target, secret: str) -> None:
+        """One signed POST to the checked address (the Host header and TLS name stay the registered ones)."""
         assert row.body is not None
         timestamp = int(self._clock.now().timestamp())
         headers = {
             **row.headers,
             **signed_headers(
-                secret=secret, delivery_id=str(row.delivery_id), timestamp=timestamp, body=row.body
+                secret=secret, webhook_id=str(row.delivery_id), timestamp=timestamp, body=row.body
             ),
+            **target.request_headers(),
             "User-Agent": "wegweiser-referrals/1",
         }
         response: httpx.Response | None = None
         error: Exception | None = None
         try:
-            response = await self._client.post(url, content=row.body, headers=headers)
+            request = self._client.build_request(
+                "POST", target.request_url(), content=row.body, headers=headers,
+                extensions=target.request_extensions(),
+            )  # fmt: skip
+            response = await self._client.send(request)
         except httpx.HTTPError as exc:
             error = exc
-        outcome = classify(response, error)
+        await self._record(row, classify(response, error))
+
+    async def _record(self, row: WebhookDeliveryRow, outcome: Outcome) -> None:
+        """Store the attempt: delivered (payload erased), failed for good (erased), or due again later."""
         now = self._clock.now()
         attempts = row.attempts + 1
         values: dict[str, object] = {
@@ -190,12 +235,12 @@ class PartnerQueue:
             self.delivered += 1
             created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=dt.UTC)
             LATENCY.record((now - created).total_seconds(), {"partner": self.partner_id})
-        elif outcome.kind == "permanent" or attempts >= self._config.max_attempts:
-            # The partner answered (so it is alive) or we gave up: the payload is erased either way.
+        elif outcome.kind in ("permanent", "refused") or attempts >= self._config.max_attempts:
+            # The partner answered (so it is alive), we may not call it, or we gave up: erase either way.
             values |= {"status": "failed", "body": None, "erased_at": now}
             if outcome.kind == "permanent":
                 self.breaker.record_success()
-            else:
+            elif outcome.kind != "refused":
                 self.breaker.record_failure(now)
             log.warning(
                 "webhook delivery failed for good",
@@ -228,10 +273,12 @@ class WebhookWorker:
         sessions: async_sessionmaker[AsyncSession],
         clock: Clock,
         config: WorkerConfig,
+        addresses: AddressGuard,
         transport: httpx.AsyncBaseTransport | None = None,
         wake: asyncio.Event | None = None,
     ) -> None:
         self._sessions = sessions
+        self._addresses = addresses
         self._clock = clock
         self._config = config
         self._transport = transport
@@ -256,9 +303,7 @@ class WebhookWorker:
             while True:
                 for partner_id in await self._partners_with_pending():
                     self._ensure_queue(partner_id).wake.set()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wake.wait(), self._config.poll_interval_s)
-                self.wake.clear()
+                await woken_or_timeout(self.wake, self._config.poll_interval_s)
         finally:
             await self.stop()
 
@@ -271,6 +316,7 @@ class WebhookWorker:
                 sessions=self._sessions,
                 clock=self._clock,
                 config=self._config,
+                addresses=self._addresses,
                 transport=self._transport,
             )
             self.queues[partner_id] = queue
