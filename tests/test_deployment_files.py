@@ -676,7 +676,7 @@ def test_the_acl_table_knows_every_consumer_group_and_its_topics(apps: dict[str,
         (service, consumer_group_id(consumer.group))
         for service, access in kafka_acls.SERVICES.items()
         for consumer in access.consumes
-        if not consumer.topics
+        if consumer.partner_feedback
     }
     assert hub == {(p.service, p.group) for p in pairs if p.dynamic}
     assert all(p.source.name.startswith(kafka_acls.PARTNER_TOPIC_PREFIX) for p in pairs if p.dynamic)

@@ -9,12 +9,13 @@ Order of preference, so that a developer's own setup always wins:
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import socket
 import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import ExitStack, asynccontextmanager, contextmanager
 from pathlib import Path
 
 LOCAL_KAFKA = "127.0.0.1:9092"
@@ -36,6 +37,23 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def free_ports(count: int) -> int:
+    """The first of ``count`` consecutive free ports (a local broker uses port, port + 1, port + 2).
+
+    Below the ephemeral range, so that outgoing connections cannot take the neighbours meanwhile.
+    """
+    for _ in range(100):
+        first = random.randrange(20_000, 30_000)
+        try:
+            with ExitStack() as stack:
+                for port in range(first, first + count):
+                    stack.enter_context(socket.socket()).bind(("127.0.0.1", port))
+            return first
+        except OSError:
+            continue
+    raise RuntimeError(f"no {count} consecutive free ports found")
 
 
 def _answers(host_port: str) -> bool:
