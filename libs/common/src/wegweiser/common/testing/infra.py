@@ -144,6 +144,7 @@ def scram_kafka(state_dir: Path, *, user: str, password: str, port: int = 19792)
         "WEGWEISER_KAFKA_SCRAM_USER": user,
         "WEGWEISER_KAFKA_SCRAM_PASSWORD": password,
     }
+    env.pop("KAFKA_BOOTSTRAP_SERVERS", None)  # a broker of its own, even when the tests share one
     subprocess.run([script, "start"], env=env, check=True)
     try:
         yield f"127.0.0.1:{port + 2}"
