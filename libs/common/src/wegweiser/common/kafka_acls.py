@@ -132,11 +132,16 @@ def service_grants(service: str, *, group_prefix: str = DEFAULT_CONSUMER_GROUP_P
 
 
 def partner_grants(partner_id: str) -> list[Grant]:
-    """Read its referrals, write its feedback, consume with groups named ``partner-<id>...``."""
+    """Read its referrals, write its feedback, consume as group ``partner-<id>`` or ``partner-<id>-...``.
+
+    Not the bare prefix ``partner-<id>``: partner ``a`` would then join the groups of partner ``ab``.
+    """
+    group = partner_principal(partner_id)
     return [
         Grant("topic", partner_referrals_topic(partner_id).name, frozenset({"Read", "Describe"})),
         Grant("topic", partner_feedback_topic(partner_id).name, PRODUCE),
-        Grant("group", partner_principal(partner_id), GROUP, prefix=True),
+        Grant("group", group, GROUP),
+        Grant("group", f"{group}-", GROUP, prefix=True),
     ]
 
 
