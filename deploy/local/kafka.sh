@@ -363,7 +363,7 @@ format_storage_once() {
 	local users=() name password
 	[[ -n "$SCRAM_USER" ]] && users=(--add-scram "SCRAM-SHA-512=[name=$SCRAM_USER,password=$SCRAM_PASSWORD]")
 	if [[ -n "$SCRAM_USERS_FILE" ]]; then
-		while read -r name password _; do
+		while read -r name password _ || [[ -n "${name:-}" ]]; do
 			[[ -z "$name" || "$name" == \#* ]] && continue
 			[[ -n "$password" ]] || die "$SCRAM_USERS_FILE: user $name has no password"
 			users+=(--add-scram "SCRAM-SHA-512=[name=$name,password=$password]")
@@ -558,7 +558,7 @@ cmd_reset() {
 }
 
 usage() {
-	sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 

@@ -22,9 +22,9 @@ from aiokafka.errors import GroupAuthorizationFailedError, TopicAuthorizationFai
 
 from wegweiser.common import kafka_security, topics
 from wegweiser.common.broker import create_broker
-from wegweiser.common.engine import ConsumerEngine, EngineConfig, Record, retry_topics
+from wegweiser.common.engine import ConsumerEngine, EngineConfig, Record
 from wegweiser.common.events.referrals import partner_feedback_topic, partner_referrals_topic
-from wegweiser.common.kafka_acls import SERVICES, Consumes, acl_table, create_acls, partner_principal
+from wegweiser.common.kafka_acls import SERVICES, acl_table, partner_principal, prepare_broker
 from wegweiser.common.kafka_security import client_options
 from wegweiser.common.settings import consumer_group_id
 from wegweiser.common.testing import infra
@@ -51,13 +51,6 @@ LOGIN_VARIABLES = (
 class Broker:
     admin: str  # plaintext port: super user
     scram: str  # SCRAM port: each principal gets its ACLs only
-
-
-def sources(consumer: Consumes) -> list[str]:
-    """The topics a group reads: referrals' feedback group reads each partner's feedback topic."""
-    if consumer.group == "referrals-feedback":
-        return [partner_feedback_topic(p).name for p in PARTNERS]
-    return [spec.name for spec in consumer.topics]
 
 
 def producers() -> dict[str, list[str]]:
@@ -90,21 +83,9 @@ def login(user: str | None) -> Iterator[None]:
 @pytest.fixture(scope="module")
 async def broker(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Broker]:
     state = tmp_path_factory.mktemp("acl-kafka")
-    with infra.secured_kafka(state, users=PASSWORDS, port=infra.free_port()) as (admin, scram):
+    with infra.secured_kafka(state, users=PASSWORDS, port=infra.free_ports(3)) as (admin, scram):
         with login(None):
-            partner_topics = tuple(
-                t(p) for p in PARTNERS for t in (partner_referrals_topic, partner_feedback_topic)
-            )
-            await topics.ensure_topics(admin, (*topics.ALL, *partner_topics))
-            for access in SERVICES.values():
-                for consumer in access.consumes:
-                    await retry_topics.ensure_topics(
-                        bootstrap_servers=admin,
-                        topics=sources(consumer),
-                        group=consumer_group_id(consumer.group),
-                        config=ENGINE,
-                    )
-            await create_acls(admin, TABLE)
+            await prepare_broker(admin, partners=PARTNERS)
         yield Broker(admin, scram)
 
 
@@ -213,7 +194,7 @@ async def test_every_service_produces_and_consumes_its_own_topics_under_its_own_
 
     for service, access in SERVICES.items():
         for consumer in access.consumes:
-            group, read = consumer_group_id(consumer.group), sources(consumer)
+            group, read = consumer_group_id(consumer.group), consumer.sources(PARTNERS)
             expected = {event_of[topic] for topic in read}
             with login(service):
                 handled = await run_engine(broker, group=group, topics=read, expected=expected)

@@ -46,7 +46,9 @@ def test_a_partner_gets_its_two_topics_and_its_groups_only() -> None:
     ]
     for topic in others:
         assert not allowed(grants, "topic", topic), topic
+    assert allowed(grants, "group", "partner-a") == {"Read", "Describe"}
     assert not allowed(grants, "group", "partner-b-inbox")
+    assert not allowed(grants, "group", "partner-ab-inbox"), "another partner whose id starts with a"
     assert not allowed(grants, "group", consumer_group_id("referrals"))
 
 

@@ -34,8 +34,17 @@ RESTART_BACKOFF_S = 5.0
 class ServiceProcesses:
     """The four services as child processes on given ports and databases."""
 
-    def __init__(self, *, env: Mapping[str, str], ports: Mapping[str, int], log_dir: Path) -> None:
+    def __init__(
+        self,
+        *,
+        env: Mapping[str, str],
+        ports: Mapping[str, int],
+        log_dir: Path,
+        env_of: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> None:
+        """``env_of``: a service's own variables on top of ``env`` (its Kafka login, say)."""
         self.env = dict(env)
+        self.env_of = {service: dict(extra) for service, extra in (env_of or {}).items()}
         self.ports = dict(ports)
         self.log_dir = log_dir
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
@@ -47,7 +56,12 @@ class ServiceProcesses:
     def start(self, *services: str) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         for service in services or tuple(self.ports):
-            env = {**os.environ, **self.env, f"{service.upper()}_PORT": str(self.ports[service])}
+            env = {
+                **os.environ,
+                **self.env,
+                **self.env_of.get(service, {}),
+                f"{service.upper()}_PORT": str(self.ports[service]),
+            }
             log = (self.log_dir / f"{service}.log").open("ab")
             self.processes[service] = subprocess.Popen(
                 [sys.executable, "-m", f"wegweiser.{service}"], env=env, stdout=log, stderr=subprocess.STDOUT

@@ -22,6 +22,8 @@ from aiokafka.protocol.admin import CreateAclsRequest_v1, DescribeAclsRequest
 from aiokafka.protocol.api import Request
 
 from wegweiser.common import topics
+from wegweiser.common.engine import retry_topics
+from wegweiser.common.engine.config import EngineConfig
 from wegweiser.common.engine.retry_topics import dlq_topic, retry_topic
 from wegweiser.common.events.referrals import partner_feedback_topic, partner_referrals_topic
 from wegweiser.common.kafka_security import client_options
@@ -62,7 +64,13 @@ class Consumes:
     """One consumer group of a service (the name it gives ``ServiceSettings.consumer_group``)."""
 
     group: str
-    topics: tuple[topics.TopicSpec, ...]
+    topics: tuple[topics.TopicSpec, ...] = ()
+    partner_feedback: bool = False  # every partner's feedback topic (granted by the partner prefix)
+
+    def sources(self, partners: Iterable[str]) -> list[str]:
+        """The topics this group reads, given the partners there are."""
+        feedback = [partner_feedback_topic(p).name for p in partners] if self.partner_feedback else []
+        return [spec.name for spec in self.topics] + feedback
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,9 +94,8 @@ SERVICES: dict[str, ServiceAccess] = {
         produces=(topics.REFERRAL_STATUS, topics.REFERRAL_CATALOGUE),
         consumes=(
             Consumes("referrals", (topics.REFERRAL_REQUESTS, topics.CASES)),
-            # Reads every partner's feedback topic; the topics and their retry/DLQ topics are covered
-            # by the partner prefix.
-            Consumes("referrals-feedback", ()),
+            # The feedback topics and their retry/DLQ topics are covered by the partner prefix.
+            Consumes("referrals-feedback", partner_feedback=True),
         ),
         partner_hub=True,
     ),
@@ -125,11 +132,16 @@ def service_grants(service: str, *, group_prefix: str = DEFAULT_CONSUMER_GROUP_P
 
 
 def partner_grants(partner_id: str) -> list[Grant]:
-    """Read its referrals, write its feedback, consume with groups named ``partner-<id>...``."""
+    """Read its referrals, write its feedback, consume as group ``partner-<id>`` or ``partner-<id>-...``.
+
+    Not the bare prefix ``partner-<id>``: partner ``a`` would then join the groups of partner ``ab``.
+    """
+    group = partner_principal(partner_id)
     return [
         Grant("topic", partner_referrals_topic(partner_id).name, frozenset({"Read", "Describe"})),
         Grant("topic", partner_feedback_topic(partner_id).name, PRODUCE),
-        Grant("group", partner_principal(partner_id), GROUP, prefix=True),
+        Grant("group", group, GROUP),
+        Grant("group", f"{group}-", GROUP, prefix=True),
     ]
 
 
@@ -265,18 +277,43 @@ async def _wait_until_enforced(admin: AIOKafkaAdminClient, wanted: set[Binding],
         await asyncio.sleep(0.2)
 
 
+async def prepare_broker(
+    bootstrap_servers: str, *, partners: Sequence[str] = (), group_prefix: str = DEFAULT_CONSUMER_GROUP_PREFIX
+) -> int:
+    """What the Strimzi operators do in production, for a local broker: every topic (the partners' too),
+    the retry and dead-letter topics of every consumer group, and the table's ACLs.
+
+    The services may not create topics (``WEGWEISER_CREATE_TOPICS=false``); run this as a super user.
+    Returns the number of ACLs.
+    """
+    partner_topics = tuple(t(p) for p in partners for t in (partner_referrals_topic, partner_feedback_topic))
+    await topics.ensure_topics(bootstrap_servers, (*topics.ALL, *partner_topics))
+    for access in SERVICES.values():
+        for consumer in access.consumes:
+            if sources := consumer.sources(partners):
+                await retry_topics.ensure_topics(
+                    bootstrap_servers=bootstrap_servers,
+                    topics=sources,
+                    group=consumer_group_id(consumer.group, group_prefix),
+                    config=EngineConfig(),
+                )
+    return await create_acls(bootstrap_servers, acl_table(partners=partners, group_prefix=group_prefix))
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m wegweiser.common.kafka_acls",
-        description="Create the ACLs of wegweiser.common.kafka_acls on a broker (as a super user).",
+        description="Create the topics, retry/DLQ topics and ACLs of wegweiser.common.kafka_acls on a broker "
+        "(as a super user).",
     )
     parser.add_argument("--bootstrap-server", default="127.0.0.1:9092")
     parser.add_argument("--partner", action="append", default=[], help="a partner id (repeatable)")
     parser.add_argument("--group-prefix", default=DEFAULT_CONSUMER_GROUP_PREFIX)
     args = parser.parse_args(argv)
-    table = acl_table(partners=args.partner, group_prefix=args.group_prefix)
-    count = asyncio.run(create_acls(args.bootstrap_server, table))
-    print(f"{count} ACLs for {', '.join(table)} on {args.bootstrap_server}")
+    count = asyncio.run(
+        prepare_broker(args.bootstrap_server, partners=args.partner, group_prefix=args.group_prefix)
+    )
+    print(f"topics and {count} ACLs on {args.bootstrap_server}")
 
 
 if __name__ == "__main__":

@@ -9,12 +9,13 @@ Order of preference, so that a developer's own setup always wins:
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import socket
 import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import ExitStack, asynccontextmanager, contextmanager
 from pathlib import Path
 
 # The tests' own broker (``./dev test`` starts it): never the demo broker of ``./dev up`` on 9092.
@@ -37,6 +38,23 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def free_ports(count: int) -> int:
+    """The first of ``count`` consecutive free ports (a local broker uses port, port + 1, port + 2).
+
+    Below the ephemeral range, so that outgoing connections cannot take the neighbours meanwhile.
+    """
+    for _ in range(100):
+        first = random.randrange(20_000, 30_000)
+        try:
+            with ExitStack() as stack:
+                for port in range(first, first + count):
+                    stack.enter_context(socket.socket()).bind(("127.0.0.1", port))
+            return first
+        except OSError:
+            continue
+    raise RuntimeError(f"no {count} consecutive free ports found")
 
 
 def _answers(host_port: str) -> bool:
@@ -120,15 +138,14 @@ def scram_kafka(state_dir: Path, *, user: str, password: str, port: int = 19792)
     how to add a SCRAM user at format time. Yields the SCRAM listener's address.
     """
     script = str(REPO / "deploy" / "local" / "kafka.sh")
-    # Never the shared broker a developer pinned: kafka.sh would reuse it instead of starting this one.
-    shared = {"KAFKA_BOOTSTRAP_SERVERS"}
     env = {
-        **{name: value for name, value in os.environ.items() if name not in shared},
+        **os.environ,
         "WEGWEISER_KAFKA_PORT": str(port),
         "WEGWEISER_STATE": str(state_dir),
         "WEGWEISER_KAFKA_SCRAM_USER": user,
         "WEGWEISER_KAFKA_SCRAM_PASSWORD": password,
     }
+    env.pop("KAFKA_BOOTSTRAP_SERVERS", None)  # a broker of its own, even when the tests share one
     subprocess.run([script, "start"], env=env, check=True)
     try:
         yield f"127.0.0.1:{port + 2}"
