@@ -204,6 +204,7 @@ async def replay_into_fresh_projection(
             generation=generation,
             plan=plan,
             flush_events=flush_events,
+            workers=workers,
         )
         seconds = time.monotonic() - started
         log(f"replayed {progress.read:,} events in {seconds:.1f} s; now publishing (for context)")
