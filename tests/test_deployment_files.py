@@ -36,7 +36,7 @@ from wegweiser.common.settings import consumer_group_id
 from wegweiser.intake.app import build as build_intake
 from wegweiser.intake.settings import IntakeSettings
 from wegweiser.referrals.app import build as build_referrals
-from wegweiser.referrals.consumers import FeedbackConsumers
+from wegweiser.referrals.consumers import FeedbackConsumer
 from wegweiser.referrals.settings import ReferralsSettings
 from wegweiser.statistics.app import build as build_statistics
 from wegweiser.statistics.ops.workers import Workers
@@ -421,7 +421,7 @@ PARTNER_ID = "${PARTNER_ID}"  # the template's placeholder; the feedback topics 
 # Where a ConsumerEngine is constructed; a new place is a consumer this module does not know about yet.
 ENGINE_CONSTRUCTORS = {
     "libs/common/src/wegweiser/common/runtime.py",  # ServiceRuntime: the apps' ConsumerSpecs
-    "services/referrals/src/wegweiser/referrals/consumers.py",  # FeedbackConsumers: the partner topics
+    "services/referrals/src/wegweiser/referrals/consumers.py",  # FeedbackConsumer: the partner topics
 }
 
 
@@ -473,13 +473,14 @@ def consumed(apps: Mapping[str, FastAPI]) -> list[Consumed]:
     """Every (topic, group) pair the services consume, as their apps wire them."""
     pairs: list[Consumed] = []
     for service, app in apps.items():
-        specs: list[ConsumerSpec] = app.state.runtime.consumer_specs
+        runtime = app.state.referrals.runtime if service == "referrals" else app.state.runtime
+        specs: list[ConsumerSpec] = runtime.consumer_specs
         pairs += [
             Consumed(service, spec.group, source, spec.config) for spec in specs for source in spec.topics
         ]
     # Referrals' partner feedback consumer runs beside the runtime; its topics are the Kafka partners in
     # its database (read at start-up), so the pair is the template's: one per partner.
-    feedback: FeedbackConsumers = apps["referrals"].state.feedback
+    feedback: FeedbackConsumer = apps["referrals"].state.referrals.feedback
     pairs.append(
         Consumed(
             "referrals",
