@@ -3,11 +3,15 @@
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from wegweiser.common.settings import PseudonymKeyMixin, RetentionMixin, ServiceSettings
+from wegweiser.common.settings import PseudonymKeyMixin, RetentionMixin
+from wegweiser.common.web.session import WebSettings
 
 
-class IntakeSettings(RetentionMixin, PseudonymKeyMixin, ServiceSettings):
-    """Retention: ``INTAKE_RETENTION_MONTHS`` (default 24) counts from the allocation date."""
+class IntakeSettings(RetentionMixin, PseudonymKeyMixin, WebSettings):
+    """Retention: ``INTAKE_RETENTION_MONTHS`` (default 24) counts from the allocation date.
+
+    The upload page's sign-in: ``INTAKE_DEV_LOGIN``, ``INTAKE_SESSION_COOKIE_*`` (``WebSettings``).
+    """
 
     model_config = SettingsConfigDict(env_prefix="INTAKE_", extra="ignore", populate_by_name=True)
 
