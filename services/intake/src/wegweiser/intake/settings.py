@@ -17,6 +17,8 @@ class IntakeSettings(RetentionMixin, PseudonymKeyMixin, WebSettings):
 
     port: int = 8001
     database_url: str = "sqlite+aiosqlite:///intake.db"
+    # Cookies are shared by every port of a host: casework's session on the same machine stays apart.
+    session_cookie_name: str = "wegweiser_intake_session"
 
     # Admission control, per process (see quotas.py): tokens are arrivals.
     quota_authority_per_s: float = Field(50.0, gt=0, description="Arrivals per second per authority")
