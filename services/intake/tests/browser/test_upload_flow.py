@@ -215,7 +215,7 @@ async def test_a_clerk_uploads_a_file_in_the_browser(
 
     # Download the failed rows to correct them.
     async with page.expect_download() as failed_download:
-        await page.get_by_role("button", name="Fehlerhafte Zeilen herunterladen (1 Zeilen)").click()
+        await page.get_by_role("button", name="Fehlerhafte Zeilen herunterladen (1 von 3 Zeilen)").click()
     failed_path = tmp_path / (await failed_download.value).suggested_filename
     await (await failed_download.value).save_as(failed_path)
     assert failed_path.name == "zuweisungen-dezember-fehlerhafte-zeilen.xlsx"
@@ -228,7 +228,7 @@ async def test_a_clerk_uploads_a_file_in_the_browser(
     form = "document.querySelector(\"form[action='/upload/import']\")"
     await page.evaluate(f"{form}.addEventListener('submit', e => e.preventDefault(), {{once: true}})")
     await page.get_by_role(
-        "button", name="Nur die gültigen Zeilen importieren (2 Haushalte, 2 Zeilen)"
+        "button", name="Nur die gültigen Zeilen importieren (2 von 3 Zeilen, Haushalte: 2)"
     ).click()
     busy = page.locator("#upload-progress")
     await expect(busy).to_be_visible()
@@ -279,7 +279,7 @@ async def test_a_clerk_uploads_a_file_in_the_browser(
     await page.get_by_label("Datei (CSV oder Excel)").set_input_files(upload_path)
     await page.get_by_role("button", name="Datei prüfen und importieren").click()
     await page.get_by_role(
-        "button", name="Nur die gültigen Zeilen importieren (2 Haushalte, 2 Zeilen)"
+        "button", name="Nur die gültigen Zeilen importieren (2 von 3 Zeilen, Haushalte: 2)"
     ).click()
     await expect(page.locator(".kern-alert--success")).to_contain_text(
         "0 Zuweisungen neu angelegt, 2 waren schon vorhanden"

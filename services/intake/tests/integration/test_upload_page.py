@@ -125,7 +125,7 @@ async def test_a_file_with_errors_imports_nothing_until_the_clerk_chooses(
         assert 'href="#e-1"' in html and 'id="e-1"' in html  # the summary links to the table row
         assert "Unbekannte Angabe &#39;Q&#39; für Geschlecht" in html
         assert "w, m, d oder u" in html  # what would be right
-        assert "Nur die gültigen Zeilen importieren (2 Haushalte, 3 Zeilen)" in html
+        assert "Nur die gültigen Zeilen importieren (3 von 4 Zeilen, Haushalte: 2)" in html
         assert await registered(client, prefix, authority()) == 0
 
         carried = {k: hidden(html, k) for k in ("csrf", "filename", "media_type", "content")}
@@ -204,6 +204,7 @@ async def test_a_large_file_becomes_a_job_with_a_progress_page(
         assert progress == {"status": "completed", "percent": 100.0, "text": "4 von 4 Zeilen"}
         done = await client.get(page_url)
         assert "3 Zuweisungen neu angelegt" in done.text and 'value="100.0"' in done.text
+        assert "4 von 4 Zeilen (100 %)" in done.text
         # Another authority's clerk does not see the job.
         await client.post("/logout", data={"csrf": csrf})
         await client.post("/login", data={"subject": DEV_CLERKS[1].subject})

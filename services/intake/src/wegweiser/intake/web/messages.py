@@ -78,8 +78,8 @@ PAGES: dict[str, tuple[str, str]] = {
     "report.whole_file": ("ganze Datei", "whole file"),
     "report.next_title": ("Wie weiter?", "What next?"),
     "report.download": (
-        "Fehlerhafte Zeilen herunterladen ({n} Zeilen)",
-        "Download the failed rows ({n} rows)",
+        "Fehlerhafte Zeilen herunterladen ({n} von {total} Zeilen)",
+        "Download the failed rows ({n} of {total} rows)",
     ),
     "report.download_hint": (
         "Die Datei enthält die fehlerhaften Zeilen mit einer Spalte „Fehler“. Korrigieren Sie sie und "
@@ -88,8 +88,8 @@ PAGES: dict[str, tuple[str, str]] = {
         'the column "Errors" is not read.',
     ),
     "report.import_valid": (
-        "Nur die gültigen Zeilen importieren ({households} Haushalte, {rows} Zeilen)",
-        "Import only the valid rows ({households} households, {rows} rows)",
+        "Nur die gültigen Zeilen importieren ({rows} von {total} Zeilen, Haushalte: {households})",
+        "Import only the valid rows ({rows} of {total} rows, households: {households})",
     ),
     "report.import_valid_hint": (
         "Ein Haushalt mit einem Fehler in einer seiner Zeilen wird ganz zurückgehalten.",

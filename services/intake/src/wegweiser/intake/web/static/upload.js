@@ -23,7 +23,7 @@
       .then(function (p) {
         bar.value = p.percent;
         bar.setAttribute("aria-valuetext", p.text);
-        text.textContent = p.text + " (" + p.percent + " %)";
+        text.textContent = p.text + " (" + Math.round(p.percent) + " %)";
         if (p.status === "completed" || p.status === "failed") {
           clearInterval(timer);
           window.location.reload();
