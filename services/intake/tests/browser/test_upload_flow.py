@@ -225,7 +225,7 @@ async def test_a_clerk_uploads_a_file_in_the_browser(
 
     # Import the valid rows; the progress bar shows while the request runs. The test holds the form
     # back once (Playwright cannot read a page whose navigation is pending), then sends it.
-    form = "document.querySelector(\"form[action='/upload/import']\")"
+    form = 'document.getElementById("choice")'
     await page.evaluate(f"{form}.addEventListener('submit', e => e.preventDefault(), {{once: true}})")
     await page.get_by_role(
         "button", name="Nur die gültigen Zeilen importieren (2 von 3 Zeilen, Haushalte: 2)"

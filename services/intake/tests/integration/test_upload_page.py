@@ -128,6 +128,7 @@ async def test_a_file_with_errors_imports_nothing_until_the_clerk_chooses(
         assert "Nur die gültigen Zeilen importieren (3 von 4 Zeilen, Haushalte: 2)" in html
         assert await registered(client, prefix, authority()) == 0
 
+        assert html.count('name="content"') == 1  # one form carries the file back for both choices
         carried = {k: hidden(html, k) for k in ("csrf", "filename", "media_type", "content")}
         assert base64.b64decode(carried["content"]) == csv_file(prefix)
         failed = await client.post("/upload/failed-rows", data=carried)

@@ -1,14 +1,17 @@
 // The upload page's progress bars; every step also works without JavaScript.
 (function () {
   "use strict";
-  // While a file is uploaded and checked (or imported), show the busy bar and keep the button from a
-  // second click. The file itself is idempotent per reference; this only spares a second wait.
-  document.querySelectorAll("form[data-progress]").forEach(function (form) {
-    form.addEventListener("submit", function () {
-      var busy = document.getElementById(form.getAttribute("data-progress"));
-      if (busy) { busy.hidden = false; }
-      form.querySelectorAll("button[type=submit]").forEach(function (b) { b.setAttribute("aria-disabled", "true"); });
-      form.addEventListener("submit", function (e) { e.preventDefault(); });
+  // While a file is uploaded and checked (or imported), show the busy bar and keep the form from a
+  // second submit. Registration is idempotent per reference anyway; this only spares a second wait.
+  // Buttons that only download (no data-busy) leave the page as it is.
+  document.querySelectorAll("form").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      var button = event.submitter;
+      var busy = button && document.getElementById(button.getAttribute("data-busy") || "");
+      if (!busy) { return; }
+      busy.hidden = false;
+      button.setAttribute("aria-disabled", "true");
+      form.addEventListener("submit", function (again) { again.preventDefault(); });
     });
   });
   // A running import: follow its progress until it ends, then show the result.
