@@ -1,9 +1,10 @@
 """The upload page: a clerk checks a CSV or XLSX file, reads the error report, and imports.
 
-Nothing of a file with errors is stored. The report carries the file back to the browser (base64 in
-its two forms), so the clerk's choice, to download the failed rows or to import only the valid rows,
-checks the very same file again in full. Imports go through the same handler as ``POST /v1/imports``:
-registration is idempotent per (authority, reference), so a file uploaded twice creates nothing twice.
+Nothing of a file with errors is stored. The report carries the file back to the browser (base64 in a
+hidden field of its one form), so the clerk's choice, to download the failed rows or to import only the
+valid rows, checks the very same file again in full. Imports go through the same handler as
+``POST /v1/imports``: registration is idempotent per (authority, reference), so a file uploaded twice
+creates nothing twice.
 """
 
 from __future__ import annotations
