@@ -1,4 +1,4 @@
-"""Intake's composition root: ``build(settings)`` wires database, relay, quotas, imports and HTTP API."""
+"""Intake's composition root: ``build(settings)`` wires database, relay, quotas, imports, API and pages."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from wegweiser.common.http import install_health, install_problem_handlers, mount_observability
 from wegweiser.common.periodic import every, running
 from wegweiser.common.runtime import ServiceRuntime
-from wegweiser.intake import deps, imports, retention
+from wegweiser.intake import deps, imports, retention, web
 from wegweiser.intake.api import arrivals, batches, corrections, duplicates, errors, uploads
 from wegweiser.intake.handlers import IntakeUnitOfWork
 from wegweiser.intake.migrations import MIGRATIONS
@@ -65,6 +65,7 @@ def build(settings: IntakeSettings) -> FastAPI:
     install_health(app, runtime.ready_checks())
     for routes in (arrivals, batches, corrections, duplicates, uploads):
         app.include_router(routes.router)
+    web.install(app)
     mount_observability(app)
     return app
 

@@ -32,6 +32,7 @@ from wegweiser.intake.handlers import (
     ImportChunk,
     ImportHousehold,
     NewArrival,
+    StartImport,
     import_chunk,
     new_arrival,
 )
@@ -50,9 +51,20 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Validated:
+    """A checked file: its valid households, and the errors with the rows of every failed household.
+
+    A household with an error in any of its rows is not among ``households``: it is imported whole
+    or not at all. The API refuses a file with errors; the upload page may import the valid part.
+    """
+
     households: list[tuple[dict[str, Any], NewArrival, int]]  # document, command, rows
     rows: int
     errors: list[CellError]
+    failed_rows: frozenset[int] = frozenset()
+
+    @property
+    def valid_rows(self) -> int:
+        return sum(rows for _, _, rows in self.households)
 
 
 def validate_upload(
@@ -61,6 +73,7 @@ def validate_upload(
     """Read and check every row exactly as the JSON API would; nothing is stored here."""
     sheet = read_sheet(content, media_type, max_rows=max_rows)
     errors = list(sheet.errors)
+    unreadable = {e.row for e in sheet.errors}  # cells that could not be read: their household fails
     regions = catalogue()
     households: list[tuple[dict[str, Any], NewArrival, int]] = []
     owners: dict[str, str] = {}
@@ -107,10 +120,21 @@ def validate_upload(
         except ArrivalRejected as exc:
             errors.append(_at(household, sheet.columns, exc.field, exc.message_de, exc.message_en))
             continue
+        if unreadable.intersection(household.rows):
+            continue
         households.append((arrival_in.model_dump(mode="json"), command, len(household.rows)))
     # A cell that could not be read is also "missing" to the validation: report it once.
     unique = {(e.row, e.column or e.field): e for e in reversed(errors)}
-    return Validated(households, sheet.rows, sorted(unique.values(), key=lambda e: (e.row, e.column or "")))
+    failed = {e.row for e in errors if e.row > 1}
+    for household in sheet.households:
+        if failed.intersection(household.rows):
+            failed.update(household.rows)
+    return Validated(
+        households,
+        sheet.rows,
+        sorted(unique.values(), key=lambda e: (e.row, e.column or "")),
+        frozenset(failed),
+    )
 
 
 def _at(household: Household, columns: dict[str, str], field: str, de: str, en: str) -> CellError:
@@ -124,6 +148,28 @@ def _at(household: Household, columns: dict[str, str], field: str, de: str, en: 
         name = parts[2] if len(parts) > 2 else "persons"
     column = columns.get(name) or (COLUMNS[name][0] if name in COLUMNS else None)
     return CellError(row, column, name, de, en)
+
+
+def import_command(
+    validated: Validated,
+    *,
+    authority_id: str,
+    uploaded_by: str,
+    filename: str | None,
+    media_type: str,
+    synchronous: bool,
+) -> StartImport:
+    """The valid households of a checked file as one import (the API's and the upload page's)."""
+    return StartImport(
+        authority_id=authority_id,
+        uploaded_by=uploaded_by,
+        filename=filename,
+        media_type=media_type,
+        households=tuple(ImportHousehold(arrival=c, rows=r) for _, c, r in validated.households),
+        rows_total=validated.valid_rows,
+        payload="" if synchronous else job_payload(validated.households),
+        synchronous=synchronous,
+    )
 
 
 def job_payload(households: Sequence[tuple[dict[str, Any], NewArrival, int]]) -> str:

@@ -3,16 +3,22 @@
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from wegweiser.common.settings import PseudonymKeyMixin, RetentionMixin, ServiceSettings
+from wegweiser.common.settings import PseudonymKeyMixin, RetentionMixin
+from wegweiser.common.web.session import WebSettings
 
 
-class IntakeSettings(RetentionMixin, PseudonymKeyMixin, ServiceSettings):
-    """Retention: ``INTAKE_RETENTION_MONTHS`` (default 24) counts from the allocation date."""
+class IntakeSettings(RetentionMixin, PseudonymKeyMixin, WebSettings):
+    """Retention: ``INTAKE_RETENTION_MONTHS`` (default 24) counts from the allocation date.
+
+    The upload page's sign-in: ``INTAKE_DEV_LOGIN``, ``INTAKE_SESSION_COOKIE_*`` (``WebSettings``).
+    """
 
     model_config = SettingsConfigDict(env_prefix="INTAKE_", extra="ignore", populate_by_name=True)
 
     port: int = 8001
     database_url: str = "sqlite+aiosqlite:///intake.db"
+    # Cookies are shared by every port of a host: casework's session on the same machine stays apart.
+    session_cookie_name: str = "wegweiser_intake_session"
 
     # Admission control, per process (see quotas.py): tokens are arrivals.
     quota_authority_per_s: float = Field(50.0, gt=0, description="Arrivals per second per authority")

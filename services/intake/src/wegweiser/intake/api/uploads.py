@@ -20,8 +20,8 @@ from wegweiser.intake.api.models import PRINTABLE
 from wegweiser.intake.deps import ImportsDep, PrincipalDep, QuotasDep, SettingsDep, UnitOfWorkDep
 from wegweiser.intake.domain.imports import ImportJob
 from wegweiser.intake.domain.model import ArrivalRejected
-from wegweiser.intake.handlers import IdempotentAnswer, ImportHousehold, StartImport, start_import
-from wegweiser.intake.imports import Validated, job_payload, validate_upload
+from wegweiser.intake.handlers import IdempotentAnswer, start_import
+from wegweiser.intake.imports import Validated, import_command, validate_upload
 from wegweiser.intake.upload_reader import XLSX_MEDIA_TYPE, UnreadableFile
 
 router = APIRouter(prefix="/v1", tags=["imports"])
@@ -117,14 +117,12 @@ async def upload(
         if synchronous and (wait := quotas.admit_authority(authority_id, len(validated.households))) > 0:
             raise authority_exhausted(authority_id, wait)
         return await start_import(
-            StartImport(
+            import_command(
+                validated,
                 authority_id=authority_id,
                 uploaded_by=principal.subject,
                 filename=filename,
                 media_type=media_type,
-                households=tuple(ImportHousehold(arrival=c, rows=r) for _, c, r in validated.households),
-                rows_total=validated.rows,
-                payload="" if synchronous else job_payload(validated.households),
                 synchronous=synchronous,
             ),
             uow=uow,

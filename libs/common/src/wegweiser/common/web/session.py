@@ -1,0 +1,124 @@
+"""Sign-in for web pages: a session cookie holding a JWT, validated on every request like a bearer token.
+
+In development a login page mints the token for a development user (``devtokens``); in production the
+cookie is set after an OpenID Connect login. Also the language choice (``?lang=``, then a cookie,
+German by default) and a CSRF token bound to the session.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from urllib.parse import quote, unquote, urlparse
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+
+from wegweiser.common.auth import JwksValidator, Principal, Unauthorized
+from wegweiser.common.settings import ServiceSettings
+
+LANGUAGES = ("de", "en")
+
+
+class LoginRequired(Exception):
+    """No valid session: the browser is sent to the login page."""
+
+
+class WebSettings(ServiceSettings):
+    """Settings of a service with web pages, read with its prefix (``INTAKE_DEV_LOGIN``...).
+
+    The development sign-in is on by default only while tokens are checked against the local
+    development key set (a file JWKS); with an OpenID Connect provider it is off.
+    """
+
+    dev_login: bool | None = None
+    session_cookie_secure: bool = False
+    session_cookie_name: str = "wegweiser_session"
+
+    @property
+    def dev_key_dir(self) -> Path | None:
+        """The development key pair's folder when the JWKS is a local file, else None (production)."""
+        url = urlparse(self.auth_jwks_url)
+        return Path(unquote(url.path)).parent if url.scheme == "file" else None
+
+    @property
+    def dev_login_enabled(self) -> bool:
+        if self.dev_login is None:
+            return self.dev_key_dir is not None
+        return self.dev_login and self.dev_key_dir is not None
+
+
+def language(request: Request) -> str:
+    """``?lang=`` wins, then the cookie; German by default."""
+    wanted = request.query_params.get("lang") or request.cookies.get("lang") or "de"
+    return wanted if wanted in LANGUAGES else "de"
+
+
+def csrf_token(session_token: str) -> str:
+    """Bound to the session; a cross-site form cannot know it (the cookie is also SameSite=Lax)."""
+    return hashlib.sha256(f"csrf:{session_token}".encode()).hexdigest()[:32]
+
+
+def csrf_ok(given: object, session_token: str) -> bool:
+    return hmac.compare_digest(str(given or ""), csrf_token(session_token))
+
+
+def session_principal(request: Request, settings: WebSettings) -> tuple[Principal, str]:
+    """The signed-in caller and their session token, or ``LoginRequired``."""
+    token = request.cookies.get(settings.session_cookie_name)
+    if not token:
+        raise LoginRequired()
+    validator: JwksValidator = request.app.state.auth
+    try:
+        return validator.validate(token), token
+    except Unauthorized as exc:
+        raise LoginRequired() from exc
+
+
+def safe_next(target: str, default: str) -> str:
+    """Only paths of this site: an open redirect would let a link send the user anywhere."""
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    return target
+
+
+def signed_in(token: str, target: str, settings: WebSettings) -> Response:
+    """Redirect to ``target`` with the session cookie set."""
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        settings.session_cookie_name,
+        token,
+        httponly=True,
+        samesite="lax",
+        secure=settings.session_cookie_secure,
+        max_age=8 * 3600,
+    )
+    return response
+
+
+def signed_out(target: str, settings: WebSettings) -> Response:
+    response = RedirectResponse(target, status_code=303)
+    response.delete_cookie(settings.session_cookie_name)
+    return response
+
+
+def install_session(app: FastAPI) -> None:
+    """Send requests without a session to ``/login?next=...``; remember ``?lang=`` in a cookie."""
+
+    async def to_login(request: Request, exc: Exception) -> Response:
+        target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+        return RedirectResponse(f"/login?next={target}", status_code=303)
+
+    async def remember_language(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        wanted = request.query_params.get("lang")
+        if wanted in LANGUAGES:
+            response.set_cookie("lang", wanted, max_age=365 * 24 * 3600, samesite="lax", httponly=True)
+        return response
+
+    app.add_exception_handler(LoginRequired, to_login)
+    app.middleware("http")(remember_language)
