@@ -20,6 +20,7 @@ from sqlalchemy import text
 from statistics_builders import arrival, consultation, project
 
 from wegweiser.common import devtokens, events
+from wegweiser.common.web_security import PAGE_POLICY
 from wegweiser.statistics.app import build
 from wegweiser.statistics.ops.workers import Workers
 from wegweiser.statistics.settings import StatisticsSettings
@@ -263,3 +264,13 @@ async def test_published_rows_are_what_every_output_reads(api: Api) -> None:
             )
         )
         assert [tuple(r) for r in result] == [(None, 1)]
+
+
+async def test_the_dashboard_pages_run_under_the_security_headers_with_their_files(api: Api) -> None:
+    page = await api.get("/dashboard?indicator=arrivals")
+    assert page.status_code == 200
+    assert page.headers["content-security-policy"] == PAGE_POLICY
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert "/static/statistics/dashboard.css" in page.text
+    for asset in ("dashboard.css", "dashboard.js", "login.css"):
+        assert (await api.client.get(f"/static/statistics/{asset}")).status_code == 200

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from wegweiser.common.http import install_health, install_problem_handlers, mount_observability
 from wegweiser.common.periodic import every, running
 from wegweiser.common.runtime import ServiceRuntime
+from wegweiser.common.web_security import SecurityHeaders
 from wegweiser.intake import deps, imports, retention, web
 from wegweiser.intake.api import arrivals, batches, corrections, duplicates, errors, uploads
 from wegweiser.intake.handlers import IntakeUnitOfWork
@@ -66,6 +67,7 @@ def build(settings: IntakeSettings) -> FastAPI:
     for routes in (arrivals, batches, corrections, duplicates, uploads):
         app.include_router(routes.router)
     web.install(app)
+    app.add_middleware(SecurityHeaders)
     mount_observability(app)
     return app
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from wegweiser.common import localtime
 from wegweiser.common.http import install_health, install_problem_handlers, mount_observability
 from wegweiser.common.runtime import ServiceRuntime
+from wegweiser.common.web_security import SecurityHeaders
 from wegweiser.statistics.consumers import live_consumer
 from wegweiser.statistics.migrations import MIGRATIONS
 from wegweiser.statistics.ops.workers import Workers
@@ -57,5 +60,9 @@ def build(settings: StatisticsSettings, *, today: Callable[[], dt.date] = localt
     app.include_router(api.router)
     app.include_router(api.documentation)
     app.include_router(dashboard.router)
+    # The dashboard's styles and script as files, so its pages run under a CSP without inline code.
+    static = Path(dashboard.__file__).parent / "static"
+    app.mount("/static/statistics", StaticFiles(directory=static), name="statistics-static")
+    app.add_middleware(SecurityHeaders)
     mount_observability(app)
     return app
