@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import dataclasses
 import datetime as dt
 import io
 
@@ -124,3 +126,11 @@ def test_the_published_date_is_written_into_the_notes() -> None:
         r[0].value: r[1].value for r in load_workbook(io.BytesIO(to_xlsx(dated)))["Erläuterungen"].iter_rows()
     }
     assert notes["Datenstand"] == "2025-01-02T03:00:00+00:00"
+
+
+def test_a_region_name_a_spreadsheet_would_run_is_neutralised_in_the_csv() -> None:
+    view = share_view()
+    forged = dataclasses.replace(TREE.regions["08115"], name='=HYPERLINK("http://x")')
+    view = views.TableView(view.query, view.series, [views.Row(forged, view.rows[0].values)], 7, None, 5)
+    rows = list(csv.reader(io.StringIO(to_csv(view).decode("utf-8-sig")), delimiter=";"))
+    assert rows[1][1] == '\'=HYPERLINK("http://x")'

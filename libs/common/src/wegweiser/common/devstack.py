@@ -123,6 +123,11 @@ class ServiceProcesses:
 
 
 DEMO_KAFKA_PORT = 9092
+PAGES = {
+    "counsellors": f"http://127.0.0.1:{SERVICES['casework']}/login",
+    "reception authorities": f"http://127.0.0.1:{SERVICES['intake']}/upload",
+    "ministry and districts": f"http://127.0.0.1:{SERVICES['statistics']}/dashboard",
+}
 
 
 def _kafka(command: str, *, check: bool = True) -> int:
@@ -260,6 +265,9 @@ def up(*, seed_demo: bool = True) -> int:
         print("\nWegweiser is running:")
         for service in SERVICES:
             print(f"  {service:<11} {stack.url(service)}/docs")
+        print("\nPages:")
+        for who, page in PAGES.items():
+            print(f"  {who:<24} {page}")
         print(f"  logs        {data / 'logs'}")
         print("\nDevelopment tokens (8 h):")
         for role, token in tokens.items():

@@ -8,6 +8,7 @@ import io
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
+from wegweiser.common.names import csv_cell
 from wegweiser.statistics.geography import LEVEL_NAMES
 from wegweiser.statistics.read.views import SUPPRESSED, TableView, Value
 
@@ -43,14 +44,15 @@ def header(view: TableView, lang: str) -> list[str]:
 
 
 def to_csv(view: TableView, *, lang: str = "de") -> bytes:
-    """Semicolon-separated, UTF-8 with BOM (what German spreadsheet software opens correctly)."""
+    """Semicolon-separated, UTF-8 with BOM (what German spreadsheet software opens correctly); a text
+    cell that a spreadsheet would run as a formula is neutralised (``names.csv_cell``)."""
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
     writer.writerow(header(view, lang))
     for row in view.rows:
         level = LEVEL_NAMES[row.region.level][0 if lang == "de" else 1]
         writer.writerow(
-            [row.region.code, row.region.name, level, view.query.period.key]
+            [row.region.code, csv_cell(row.region.name), level, view.query.period.key]
             + [_number(row.values[s.id], lang) for s in view.series]
         )
     return ("\ufeff" + out.getvalue()).encode("utf-8")
