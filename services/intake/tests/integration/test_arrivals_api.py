@@ -401,3 +401,29 @@ async def test_the_relay_can_run_as_a_process_of_its_own(
     assert header(record, "traceparent") and header(record, "ce_type") == registered.ce_type()
     assert isinstance(registered, events.ArrivalRegistered) and str(registered.arrival_id) == arrival_id
     assert isinstance(fact, events.ArrivalRegisteredFact) and fact.household_size == 2
+
+
+async def test_names_are_stored_in_nfc_and_invisible_characters_refused_in_german(
+    intake_settings: Settings, household: Any, authority: Any
+) -> None:
+    async with running(build(intake_settings())) as client:
+        body = household(ref())
+        body["persons"][0]["family_name"] = "Ne\u0301meth"
+        created = await client.post("/v1/arrivals", json=body, headers=authority())
+        assert created.status_code == 201, created.text
+        assert created.json()["persons"][0]["family_name"] == "Németh"
+
+        body = household(ref())
+        body["persons"][1]["given_names"] = "Omar\u202e"
+        refused = await client.post("/v1/arrivals", json=body, headers=authority())
+        assert refused.status_code == 422, refused.text
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        (error,) = refused.json()["errors"]
+        assert error["field"] == "persons.1.given_names" and error["type"] == "invisible_character"
+        assert error["message"].startswith("Unsichtbares Steuerzeichen U+202E")
+        english = await client.post("/v1/arrivals", json=body, headers=authority(**{"Accept-Language": "en"}))
+        assert english.json()["errors"][0]["message"].startswith("Invisible control character U+202E")
+
+        batch = await client.post("/v1/arrivals/batch", json={"arrivals": [body]}, headers=authority())
+        assert batch.status_code == 422
+        assert batch.json()["errors"][0]["field"] == "arrivals.0.persons.1.given_names"

@@ -17,7 +17,7 @@ from wegweiser.common.testing.apps import eventually, running
 from wegweiser.intake.app import build
 from wegweiser.intake.domain.imports import ImportJob
 from wegweiser.intake.settings import IntakeSettings
-from wegweiser.intake.spreadsheet import XLSX_MEDIA_TYPE
+from wegweiser.intake.upload_reader import XLSX_MEDIA_TYPE
 
 pytestmark = pytest.mark.integration
 
@@ -187,9 +187,9 @@ async def test_a_job_interrupted_by_a_crash_resumes_where_its_last_chunk_committ
         )
         payload = orjson.dumps([{"rows": 2, "arrival": d} for d in documents]).decode()
         async with runtime.unit_of_work() as uow:
-            uow.arrivals.add_import(job, payload=payload)
+            uow.imports.add(job, payload=payload)
             await uow.commit()
-            await uow.arrivals.save_import(job, lease_until=now - dt.timedelta(seconds=1))
+            await uow.imports.save(job, lease_until=now - dt.timedelta(seconds=1))
             await uow.commit()
         app.state.imports.wake()
 
@@ -202,3 +202,36 @@ async def test_a_job_interrupted_by_a_crash_resumes_where_its_last_chunk_committ
         assert (done["households_done"], done["rows_done"], done["created"], done["existing"]) == (3, 6, 3, 0)
         again = await client.get(f"/v1/arrivals?authority_reference={prefix}-0", headers=authority())
         assert [a["arrival_id"] for a in again.json()] == [first.json()["arrival_id"]]
+
+
+async def test_an_upload_with_a_bidi_control_in_a_name_reports_that_row(
+    intake_settings: Settings, authority: Any
+) -> None:
+    day = YESTERDAY.strftime("%d.%m.%Y")
+    prefix = uuid.uuid4().hex[:6]
+    content = (
+        "\n".join(
+            [
+                HEADER,
+                f"{prefix}-1;;;Ne\u0301meth;Zsófia;1988;w;HU;hu;anerkannt;08111000;{day}",
+                f"{prefix}-2;;;Haddad\u202e;Rania;1988;w;SY;ar;anerkannt;08111000;{day}",
+            ]
+        )
+        + "\n"
+    ).encode()
+    async with running(build(intake_settings())) as client:
+        response = await client.post(
+            "/v1/imports", content=content, headers=authority(**{"Content-Type": "text/csv"})
+        )
+        assert response.status_code == 422, response.text
+        (error,) = response.json()["errors"]
+        assert (error["row"], error["column"]) == (3, "Familienname")
+        assert error["message"].startswith("Unsichtbares Steuerzeichen U+202E")
+
+        fixed = content.replace("\u202e".encode(), b"")
+        imported = await client.post(
+            "/v1/imports", content=fixed, headers=authority(**{"Content-Type": "text/csv"})
+        )
+        assert imported.status_code == 201, imported.text
+        found = await client.get(f"/v1/arrivals?authority_reference={prefix}-1", headers=authority())
+        assert found.json()[0]["persons"][0]["family_name"] == "Németh"

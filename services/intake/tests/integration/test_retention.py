@@ -94,7 +94,7 @@ async def test_purge_erases_persons_of_arrivals_allocated_before_the_period(unit
                 created_at=at,
                 updated_at=at,
             )
-            u.arrivals.add_import(job, payload=None)
+            u.imports.add(job, payload=None)
         await u.commit()
     assert set(await due_arrivals(unit_of_work, period=PERIOD, today=TODAY)) == {old, old_duplicate}
 

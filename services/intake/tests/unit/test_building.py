@@ -11,8 +11,8 @@ import uuid
 import pytest
 
 from wegweiser.common import events
+from wegweiser.common.ids import new_id
 from wegweiser.common.pseudonyms import pseudonym
-from wegweiser.intake.domain.ids import new_id
 from wegweiser.intake.domain.model import Arrival, ArrivalRejected, Person, PersonData
 from wegweiser.intake.handlers import NewArrival, new_arrival, registered_event, registered_fact
 

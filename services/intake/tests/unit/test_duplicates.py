@@ -1,8 +1,11 @@
 """Probable duplicates: phonetic name, compatible (partial) birth date and a shared nationality."""
 
+import unicodedata
 import uuid
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from wegweiser.intake.domain.duplicates import PersonKey, find_probable_duplicates, person_key
 from wegweiser.intake.domain.model import Person
@@ -73,3 +76,29 @@ def test_within_one_batch_later_items_are_checked_against_earlier_ones_but_not_t
     assert (b.person_id, a.person_id) in pairs
     assert (same_household.person_id, c.person_id) not in pairs
     assert all(d.match == "phonetic-name+dob+nationality" for d in found)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ({"family_name": "Ne\u0301meth"}, {"family_name": "Németh"}),
+        ({"family_name": "Nemeth"}, {"family_name": "NÉMETH"}),
+        ({"family_name": "Yılmaz"}, {"family_name": "Yilmaz"}),
+        (
+            {"family_name": "Шевченко", "given_names": "Олена"},
+            {"family_name": "Shevchenko", "given_names": "Olena"},
+        ),
+    ],
+)
+def test_names_that_fold_alike_are_probable_duplicates(a: dict[str, object], b: dict[str, object]) -> None:
+    """The duplicate check compares names as ``wegweiser.common.names.fold`` folds them (as search does)."""
+    known, new = key(person(**a)), key(person(**b))
+    assert known.match_key == new.match_key
+    assert [d.candidate.person_id for d in find_probable_duplicates([new], [known])] == [known.person_id]
+
+
+@given(st.text(st.sampled_from("aeiouäöüßçşğıİnmlrkhdtsAEIOUNMLRKDT -\u0301"), min_size=1, max_size=20))
+def test_spelling_variants_of_a_name_share_its_key(name: str) -> None:
+    variants = [name, unicodedata.normalize("NFD", name), name.upper(), name.casefold()]
+    keys = {person_key(person(family_name=v), arrival_id=uuid.UUID(int=0)) for v in variants if v.strip()}
+    assert len({k.match_key if k else None for k in keys}) <= 1

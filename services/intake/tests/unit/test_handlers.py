@@ -18,13 +18,13 @@ from wegweiser.intake.handlers import (
     ArrivalNotFound,
     CorrectArrival,
     DecideDuplicate,
+    IdempotentAnswer,
     IntakeUnitOfWork,
     NewArrival,
     PersonCorrection,
     RegisterArrivals,
     Registration,
     RelocateArrival,
-    Remember,
     WithdrawArrival,
     correct_arrival,
     decide_duplicate,
@@ -292,7 +292,7 @@ async def test_merge_retires_the_later_arrival_and_records_the_reviewer() -> Non
         DecideDuplicate(flag_id=flag.flag_id, principal=AUTHORITY, decision="merged", note="gleich"),
         uow=uow,
         today=TODAY,
-        remember=Remember(
+        answer=IdempotentAnswer(
             authority_id="uab-08111",
             key="k1",
             request_hash="h",

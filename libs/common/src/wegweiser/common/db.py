@@ -10,15 +10,17 @@ import asyncio
 import datetime as dt
 import uuid
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
-from sqlalchemy import JSON, BigInteger, Column, Integer, LargeBinary, MetaData, event
+from sqlalchemy import JSON, BigInteger, Column, Integer, LargeBinary, MetaData, event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
-from wegweiser.common.envelope import encode
 from wegweiser.common.events import Event
+
+if TYPE_CHECKING:
+    from wegweiser.common.outbox import OutboxWriter
 
 DATABASE_POOL_SIZE = 30  # connections per service process, at most (pool + overflow)
 
@@ -83,8 +85,28 @@ def create_engine(url: str) -> AsyncEngine:
     )
 
 
+async def postgres_connection(session: AsyncSession) -> Any | None:
+    """The asyncpg connection under the session's open transaction; None on another database.
+
+    For bulk writes (``COPY``, arrays through ``unnest``) that SQLAlchemy does not offer. SQLAlchemy
+    begins the transaction lazily, on the first statement it runs: a statement sent to asyncpg before
+    that would commit on its own, so one is run through the session first if need be.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    connection = await session.connection()
+    driver: Any = (await connection.get_raw_connection()).driver_connection
+    if not driver.is_in_transaction():
+        await connection.execute(text("SELECT 1"))
+    assert driver.is_in_transaction()
+    return driver
+
+
 class UnitOfWork:
     """One transaction: the state change, the outgoing events and the processed inbox id commit together."""
+
+    bulk_outbox: ClassVar[bool] = False
+    """True for services with many events per transaction: see ``OutboxWriter``'s bulk mode."""
 
     def __init__(
         self, sessions: async_sessionmaker[AsyncSession], outbox_signal: asyncio.Event | None = None
@@ -94,7 +116,11 @@ class UnitOfWork:
         self._published = False
 
     async def __aenter__(self) -> Self:
+        # Imported here: the outbox module imports this one for its table.
+        from wegweiser.common.outbox import OutboxWriter
+
         self.session = self._sessions()
+        self.outbox: OutboxWriter = OutboxWriter(self.session, bulk=self.bulk_outbox)
         self._published = False
         return self
 
@@ -106,18 +132,8 @@ class UnitOfWork:
 
     def publish(self, event: Event, *, event_id: uuid.UUID | None = None) -> str:
         """Queue an event in the outbox; it leaves only if the transaction commits. Returns its ce_id."""
-        record = encode(event, event_id=event_id)
-        self.session.add(
-            OutboxRecord(
-                event_id=record.event_id,
-                topic=record.topic,
-                key=record.key,
-                value=record.value,
-                headers=[[k, v.decode()] for k, v in record.headers],
-            )
-        )
         self._published = True
-        return record.event_id
+        return self.outbox.add(event, event_id=event_id)
 
     async def already_processed(self, *, consumer: str, event_id: str) -> bool:
         return await self.session.get(InboxRecord, (consumer, event_id)) is not None
@@ -125,7 +141,13 @@ class UnitOfWork:
     def mark_processed(self, *, consumer: str, event_id: str) -> None:
         self.session.add(InboxRecord(consumer=consumer, event_id=event_id))
 
+    async def rollback(self) -> None:
+        """Drop the changes and the queued events, keeping the unit of work open for another try."""
+        self.outbox.discard()
+        await self.session.rollback()
+
     async def commit(self) -> None:
+        await self.outbox.flush()
         await self.session.commit()
         if self._published and self._outbox_signal is not None:
             self._outbox_signal.set()  # wake the relay now instead of at its next poll

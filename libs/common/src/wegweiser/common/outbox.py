@@ -1,4 +1,5 @@
-"""The outbox relay: publishes committed events in commit order, then marks them sent (ARCHITECTURE §4).
+"""The outbox (ARCHITECTURE §4): ``OutboxWriter`` queues events with a transaction, ``OutboxRelay``
+publishes committed ones in commit order, then marks them sent.
 
 Exactly one relay is active per service database: on PostgreSQL leadership is a session-level advisory
 lock held on a dedicated connection (a second replica waits as a hot standby); on SQLite the database
@@ -12,16 +13,20 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
 from opentelemetry import propagate, trace
-from sqlalchemy import Text, cast, delete, select, text, update
+from sqlalchemy import Text, cast, delete, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import col
 
-from wegweiser.common.db import OutboxRecord, utcnow
+from wegweiser.common.db import OutboxRecord, postgres_connection, utcnow
+from wegweiser.common.envelope import attributes, trace_context
+from wegweiser.common.events import Event
+from wegweiser.common.ids import new_id
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
@@ -169,3 +174,100 @@ _HEADERS_TEXT = cast(OUTBOX.c.headers, Text)
 def _load_headers(raw: str) -> list[list[str]]:
     headers: list[list[str]] = orjson.loads(raw)
     return headers
+
+
+# --- writing ---------------------------------------------------------------------------------------------
+
+_COPY_COLUMNS = ["event_id", "topic", "key", "value", "headers", "created_at", "attempts"]
+_Row = tuple[str, str, str, bytes, list[list[str]]]  # event id, topic, key, value, headers
+
+
+class OutboxWriter:
+    """The one way into the outbox: events queued with a transaction leave only if it commits.
+
+    By default each event becomes an ORM row of the session at once, written with the rest of the
+    transaction. ``bulk=True`` is for transactions with many events (intake's batches of 1,000
+    arrivals): the rows stay plain tuples and are written at ``flush`` in one statement, ``COPY`` on
+    PostgreSQL and one multi-row INSERT elsewhere; the events of one transaction then share its moment
+    (``ce_time``) and the trace context that caused them.
+    """
+
+    def __init__(self, session: AsyncSession, *, bulk: bool = False) -> None:
+        self._session = session
+        self._bulk = bulk
+        self._rows: list[_Row] = []
+        self._moment: tuple[dt.datetime, str, dict[str, str]] | None = None
+
+    def add(self, event: Event, *, event_id: uuid.UUID | None = None) -> str:
+        """Queue ``event`` (CloudEvents headers and trace context added); returns its ``ce_id``."""
+        ce_id = str(event_id or new_id())
+        if self._bulk:
+            if self._moment is None:
+                now = utcnow()
+                self._moment = (now, now.isoformat(), trace_context())
+            _, time, trace = self._moment
+            headers = attributes(event, event_id=ce_id, time=time, trace=trace)
+        else:
+            headers = attributes(event, event_id=ce_id)
+        self.add_record(
+            topic=event.topic.name,
+            key=event.key(),
+            value=event.model_dump_json().encode(),
+            headers=[[k, v] for k, v in headers.items()],
+            event_id=ce_id,
+        )
+        return ce_id
+
+    def add_record(
+        self, *, topic: str, key: str, value: bytes, headers: list[list[str]], event_id: str | None = None
+    ) -> str:
+        """Queue a record as it is (a partner topic chosen at run time, a tombstone); returns its id."""
+        record_id = event_id or str(new_id())
+        if self._bulk:
+            self._rows.append((record_id, topic, key, value, headers))
+        else:
+            self._session.add(
+                OutboxRecord(event_id=record_id, topic=topic, key=key, value=value, headers=headers)
+            )
+        return record_id
+
+    def discard(self) -> None:
+        """Forget what is queued and not yet written (the transaction is being rolled back)."""
+        self._rows = []
+        self._moment = None
+
+    async def flush(self) -> None:
+        """Write the queued bulk rows inside the open transaction (the default mode has none)."""
+        if not self._rows:
+            self._moment = None
+            return
+        created = self._moment[0] if self._moment else utcnow()
+        rows, self._rows, self._moment = self._rows, [], None
+        pg = await postgres_connection(self._session)
+        if pg is not None:
+            await pg.copy_records_to_table(
+                "outbox",
+                records=[
+                    (ce_id, topic, key, value, orjson.dumps(headers).decode(), created, 0)
+                    for ce_id, topic, key, value, headers in rows
+                ],
+                columns=_COPY_COLUMNS,
+            )
+            return
+        await self._session.execute(
+            insert(OUTBOX),
+            [
+                {
+                    "event_id": ce_id,
+                    "topic": topic,
+                    "key": key,
+                    "value": value,
+                    "headers": headers,
+                    "created_at": created,
+                    "published_at": None,
+                    "attempts": 0,
+                    "last_error": None,
+                }
+                for ce_id, topic, key, value, headers in rows
+            ],
+        )

@@ -10,7 +10,8 @@ from fastapi import FastAPI
 from wegweiser.common.http import health_router, install_problem_handlers, mount_observability
 from wegweiser.common.periodic import every, running
 from wegweiser.common.runtime import ServiceRuntime
-from wegweiser.intake import api, retention, uploads
+from wegweiser.intake import deps, imports, retention
+from wegweiser.intake.api import arrivals, batches, corrections, duplicates, errors, uploads
 from wegweiser.intake.handlers import IntakeUnitOfWork
 from wegweiser.intake.migrations import MIGRATIONS
 from wegweiser.intake.quotas import Quotas
@@ -31,7 +32,7 @@ def build(settings: IntakeSettings) -> FastAPI:
         ags_rate_per_s=settings.quota_ags_per_s,
         ags_burst=settings.quota_ags_burst,
     )
-    jobs = uploads.ImportWorker(runtime=runtime, settings=settings, quotas=quotas)
+    jobs = imports.ImportWorker(runtime=runtime, settings=settings, quotas=quotas)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -58,14 +59,12 @@ def build(settings: IntakeSettings) -> FastAPI:
         ),
         lifespan=lifespan,
     )
-    app.state.runtime = runtime
-    app.state.imports = jobs
-    app.state.quotas = quotas
+    deps.install(app, runtime=runtime, settings=settings, quotas=quotas, imports=jobs)
     install_problem_handlers(app)
-    api.install_error_handlers(app)
+    errors.install_error_handlers(app)
     app.include_router(health_router(runtime.ready_checks()))
-    app.include_router(api.router())
-    app.include_router(uploads.router())
+    for routes in (arrivals, batches, corrections, duplicates, uploads):
+        app.include_router(routes.router)
     mount_observability(app)
     return app
 

@@ -3,8 +3,8 @@
 The batch path writes with one statement per table and request, no ORM object per row. On PostgreSQL it
 talks to asyncpg directly inside the session's transaction: arrays through ``unnest`` where a statement
 must answer (``ON CONFLICT DO NOTHING RETURNING``, the duplicate look-up by exact key pairs) and ``COPY``
-where it need not (person index; the outbox, see handlers). Other databases (SQLite for development) take
-the portable Core statements.
+where it need not (person index; the outbox through ``wegweiser.common.outbox.OutboxWriter``). Other
+databases (SQLite for development) take the portable Core statements.
 """
 
 from __future__ import annotations
@@ -16,13 +16,24 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import Column, Index, LargeBinary, Text, UniqueConstraint, delete, select, text, update
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Index,
+    LargeBinary,
+    Table,
+    Text,
+    UniqueConstraint,
+    delete,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel, col, or_
 
-from wegweiser.common.db import utcnow
+from wegweiser.common.db import postgres_connection, utcnow
 from wegweiser.intake.domain.duplicates import DuplicateFlag, PersonKey
 from wegweiser.intake.domain.imports import ImportJob
 from wegweiser.intake.domain.model import Arrival, Person
@@ -140,23 +151,7 @@ PERSON_INDEX = PersonIndexRow.__table__  # type: ignore[attr-defined]
 FLAGS = DuplicateFlagRow.__table__  # type: ignore[attr-defined]
 
 
-async def postgres_connection(session: AsyncSession) -> Any | None:
-    """The asyncpg connection under the session's open transaction; None on another database.
-
-    SQLAlchemy begins the transaction lazily, on the first statement it runs: a statement sent to
-    asyncpg before that would commit on its own, so one is run through the session first if need be.
-    """
-    if session.get_bind().dialect.name != "postgresql":
-        return None
-    connection = await session.connection()
-    driver: Any = (await connection.get_raw_connection()).driver_connection
-    if not driver.is_in_transaction():
-        await connection.execute(text("SELECT 1"))
-    assert driver.is_in_transaction()
-    return driver
-
-
-def _insert(session: AsyncSession, table: Any) -> Any:
+def _insert(session: AsyncSession, table: Table) -> postgresql.Insert | sqlite.Insert:
     """An INSERT that can say ON CONFLICT DO NOTHING on PostgreSQL and SQLite alike."""
     dialect = session.get_bind().dialect.name
     return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
@@ -355,15 +350,6 @@ class ArrivalRepository:
         )
         return bool(getattr(result, "rowcount", 0))
 
-    async def forget_imports_before(self, cutoff: dt.datetime) -> int:
-        """Finished uploads older than ``cutoff``: file name and error texts may quote the file."""
-        result = await self.session.execute(
-            delete(ImportRow).where(
-                col(ImportRow.created_at) < cutoff, col(ImportRow.status).in_(("completed", "failed"))
-            )
-        )
-        return int(getattr(result, "rowcount", 0) or 0)
-
     async def delete_flags_of(self, arrival_id: uuid.UUID) -> int:
         """Duplicate flags on either side of the arrival (they name persons and carry reviewers' notes)."""
         result = await self.session.execute(
@@ -532,26 +518,31 @@ class ArrivalRepository:
         )
         return int(getattr(result, "rowcount", 0) or 0)
 
-    # --- imports --------------------------------------------------------------------------------------
 
-    def add_import(self, job: ImportJob, *, payload: str | None) -> None:
+class ImportRepository:
+    """Upload jobs: their progress, the validated content a job imports, the lease of the worker on it."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def add(self, job: ImportJob, *, payload: str | None) -> None:
         self.session.add(ImportRow(**job.model_dump(), payload=payload))
 
-    async def import_job(self, import_id: uuid.UUID, *, for_update: bool = False) -> ImportJob | None:
+    async def get(self, import_id: uuid.UUID, *, for_update: bool = False) -> ImportJob | None:
         query = select(ImportRow).where(col(ImportRow.import_id) == import_id)
         if for_update:
             query = query.with_for_update()
         row = (await self.session.execute(query)).scalar_one_or_none()
         return ImportJob.model_validate(row, from_attributes=True) if row else None
 
-    async def import_payload(self, import_id: uuid.UUID) -> str | None:
+    async def payload(self, import_id: uuid.UUID) -> str | None:
         return (
             await self.session.execute(
                 select(col(ImportRow.payload)).where(col(ImportRow.import_id) == import_id)
             )
         ).scalar_one_or_none()
 
-    async def save_import(self, job: ImportJob, *, lease_until: dt.datetime | None = None) -> None:
+    async def save(self, job: ImportJob, *, lease_until: dt.datetime | None = None) -> None:
         values = job.model_dump(exclude={"import_id", "authority_id", "uploaded_by", "created_at"})
         if job.status in ("completed", "failed"):
             values["payload"] = None  # the personal data of the upload is not kept once it is imported
@@ -561,14 +552,14 @@ class ArrivalRepository:
             .values(**values, lease_until=lease_until)
         )
 
-    async def claimable_imports(self, *, now: dt.datetime) -> list[uuid.UUID]:
+    async def claimable(self, *, now: dt.datetime) -> list[uuid.UUID]:
         """Jobs nobody works on: queued, or running with an expired lease (its process died)."""
         rows = await self.session.execute(
             select(col(ImportRow.import_id)).where(_claimable(now)).order_by(col(ImportRow.created_at))
         )
         return list(rows.scalars())
 
-    async def claim_import(self, import_id: uuid.UUID, *, now: dt.datetime, lease_until: dt.datetime) -> bool:
+    async def claim(self, import_id: uuid.UUID, *, now: dt.datetime, lease_until: dt.datetime) -> bool:
         """Take a job (compare-and-set on its lease): True for exactly one of several replicas."""
         result = await self.session.execute(
             update(ImportRow)
@@ -577,8 +568,17 @@ class ArrivalRepository:
         )
         return bool(getattr(result, "rowcount", 0))
 
+    async def forget_before(self, cutoff: dt.datetime) -> int:
+        """Finished uploads older than ``cutoff``: file name and error texts may quote the file."""
+        result = await self.session.execute(
+            delete(ImportRow).where(
+                col(ImportRow.created_at) < cutoff, col(ImportRow.status).in_(("completed", "failed"))
+            )
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
 
-def _claimable(now: dt.datetime) -> Any:
+
+def _claimable(now: dt.datetime) -> ColumnElement[bool]:
     return or_(
         col(ImportRow.status) == "queued",
         (col(ImportRow.status) == "running") & (col(ImportRow.lease_until) < now),

@@ -13,18 +13,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Self
 
-import orjson
-from sqlalchemy import insert
-
 from wegweiser.common import events
 from wegweiser.common.auth import Forbidden, Principal
-from wegweiser.common.db import OutboxRecord, UnitOfWork, utcnow
-from wegweiser.common.envelope import attributes, trace_context
+from wegweiser.common.db import UnitOfWork, utcnow
+from wegweiser.common.ids import new_id
 from wegweiser.common.pseudonyms import pseudonym
 from wegweiser.common.regions import catalogue
-from wegweiser.intake.db import ArrivalRepository, postgres_connection
+from wegweiser.intake.db import ArrivalRepository, ImportRepository
 from wegweiser.intake.domain.duplicates import DuplicateFlag, find_probable_duplicates, person_key
-from wegweiser.intake.domain.ids import new_id
 from wegweiser.intake.domain.imports import ImportJob
 from wegweiser.intake.domain.model import (
     Arrival,
@@ -37,83 +33,25 @@ from wegweiser.intake.domain.model import (
     with_latin_names,
 )
 
-OUTBOX = OutboxRecord.__table__  # type: ignore[attr-defined]
-
 
 class IntakeUnitOfWork(UnitOfWork):
-    """Collects outgoing events and writes them at commit: ``COPY`` on PostgreSQL, else one INSERT.
+    """A batch queues two events per arrival: the outbox writes them in one statement at commit."""
 
-    The events of one transaction share its moment (``ce_time``) and the span that caused them.
-    """
+    bulk_outbox = True
 
     async def __aenter__(self) -> Self:
         await super().__aenter__()
-        self._outbox_rows: list[tuple[str, str, str, bytes, dict[str, str]]] = []
-        self._moment: tuple[dt.datetime, str, dict[str, str]] | None = None
         self._repository = ArrivalRepository(self.session)
+        self._imports = ImportRepository(self.session)
         return self
 
     @property
     def arrivals(self) -> ArrivalRepository:
         return self._repository
 
-    def publish(self, event: events.Event, *, event_id: uuid.UUID | None = None) -> str:
-        if self._moment is None:
-            now = utcnow()
-            self._moment = (now, now.isoformat(), trace_context())
-        _, time, trace = self._moment
-        ce_id = str(event_id or new_id())
-        headers = attributes(event, event_id=ce_id, time=time, trace=trace)
-        self._outbox_rows.append(
-            (ce_id, event.topic.name, event.key(), event.model_dump_json().encode(), headers)
-        )
-        self._published = True
-        return ce_id
-
-    async def rollback(self) -> None:
-        """Drop the changes and the queued events, keeping the unit of work open for another try."""
-        self._outbox_rows = []
-        self._moment = None
-        await self.session.rollback()
-
-    async def commit(self) -> None:
-        if self._outbox_rows:
-            assert self._moment is not None
-            created = self._moment[0]
-            pg = await postgres_connection(self.session)
-            if pg is not None:
-                await pg.copy_records_to_table(
-                    "outbox",
-                    records=[
-                        (ce_id, topic, key, value, orjson.dumps(list(headers.items())).decode(), created, 0)
-                        for ce_id, topic, key, value, headers in self._outbox_rows
-                    ],
-                    columns=_OUTBOX_COLUMNS,
-                )
-            else:
-                await self.session.execute(
-                    insert(OUTBOX),
-                    [
-                        {
-                            "event_id": ce_id,
-                            "topic": topic,
-                            "key": key,
-                            "value": value,
-                            "headers": [[k, v] for k, v in headers.items()],
-                            "created_at": created,
-                            "published_at": None,
-                            "attempts": 0,
-                            "last_error": None,
-                        }
-                        for ce_id, topic, key, value, headers in self._outbox_rows
-                    ],
-                )
-            self._outbox_rows = []
-        self._moment = None
-        await super().commit()
-
-
-_OUTBOX_COLUMNS = ["event_id", "topic", "key", "value", "headers", "created_at", "attempts"]
+    @property
+    def imports(self) -> ImportRepository:
+        return self._imports
 
 
 class ArrivalNotFound(LookupError):
@@ -125,7 +63,7 @@ class FlagNotFound(LookupError):
 
 
 @dataclass(frozen=True, slots=True)
-class Remember:
+class IdempotentAnswer:
     """Store the answer to an ``Idempotency-Key`` in the same transaction as the change it reports."""
 
     authority_id: str
@@ -134,13 +72,13 @@ class Remember:
     render: Callable[[Any], tuple[int, bytes]]
 
 
-def _remember(uow: IntakeUnitOfWork, remember: Remember | None, result: Any) -> None:
-    if remember is not None:
-        status, body = remember.render(result)
+def _keep_answer(uow: IntakeUnitOfWork, answer: IdempotentAnswer | None, result: Any) -> None:
+    if answer is not None:
+        status, body = answer.render(result)
         uow.arrivals.remember(
-            authority_id=remember.authority_id,
-            key=remember.key,
-            request_hash=remember.request_hash,
+            authority_id=answer.authority_id,
+            key=answer.key,
+            request_hash=answer.request_hash,
             status_code=status,
             body=body,
         )
@@ -212,14 +150,14 @@ class _Prepared:
 
 # A batch is CPU work in steps of this many items, with the event loop free in between: a single
 # registration waits for one step of a batch, not for the whole batch.
-STEP = 25
+YIELD_EVERY = 25
 
 
 async def _prepare(cmd: RegisterArrivals, *, today: dt.date) -> _Prepared:
     regions = catalogue()
     prepared = _Prepared([None] * len(cmd.arrivals), {}, [])
     for index, item in enumerate(cmd.arrivals):
-        if index % STEP == STEP - 1:
+        if index % YIELD_EVERY == YIELD_EVERY - 1:
             await asyncio.sleep(0)
         if item.authority_reference in prepared.candidates:
             prepared.repeats.append((index, item.authority_reference))
@@ -240,13 +178,13 @@ async def register_arrivals(
     uow: IntakeUnitOfWork,
     today: dt.date,
     pseudonym_key: str,
-    remember: Remember | None = None,
+    answer: IdempotentAnswer | None = None,
 ) -> list[Registration]:
     """Store new arrivals in one transaction; a known (authority, reference) answers with the first result."""
     prepared = await _prepare(cmd, today=today)
     async with uow:
         done = await _store(cmd.authority_id, prepared, uow=uow, pseudonym_key=pseudonym_key)
-        _remember(uow, remember, done)
+        _keep_answer(uow, answer, done)
         await uow.commit()
     return done
 
@@ -268,7 +206,7 @@ async def _store(
     for flag in flags:
         flags_of.setdefault(flag.arrival_id, []).append(flag)
     for n, arrival in enumerate(created):
-        if n % STEP == STEP - 1:
+        if n % YIELD_EVERY == YIELD_EVERY - 1:
             await asyncio.sleep(0)
         uow.publish(registered_event(arrival))
         uow.publish(registered_fact(arrival, pseudonym_key=pseudonym_key))
@@ -293,7 +231,7 @@ async def _flag_duplicates(arrivals: Sequence[Arrival], *, uow: IntakeUnitOfWork
     """Index the arrivals' persons and flag those that look like someone already known (never merge)."""
     keys = []
     for n, arrival in enumerate(arrivals):
-        if n % STEP == STEP - 1:
+        if n % YIELD_EVERY == YIELD_EVERY - 1:
             await asyncio.sleep(0)
         keys += [
             key
@@ -398,7 +336,7 @@ async def correct_arrival(
     uow: IntakeUnitOfWork,
     today: dt.date,
     pseudonym_key: str,
-    remember: Remember | None = None,
+    answer: IdempotentAnswer | None = None,
 ) -> tuple[Arrival, tuple[str, ...]]:
     """Apply corrections; the event carries the full corrected snapshot and names the changed fields."""
     async with uow:
@@ -416,7 +354,7 @@ async def correct_arrival(
             uow.publish(corrected_event(corrected, fields))
             uow.publish(corrected_fact(corrected, pseudonym_key=pseudonym_key))
             _publish_flags(uow, flags, [corrected])
-        _remember(uow, remember, (corrected, fields))
+        _keep_answer(uow, answer, (corrected, fields))
         await uow.commit()
     return corrected, fields
 
@@ -451,7 +389,7 @@ async def relocate_arrival(
     *,
     uow: IntakeUnitOfWork,
     today: dt.date,
-    remember: Remember | None = None,
+    answer: IdempotentAnswer | None = None,
 ) -> Arrival:
     """Move the household to another municipality; the event is keyed by the old AGS (ARCHITECTURE §3)."""
     if not cmd.principal.may_access_ags(cmd.new_ags):
@@ -481,7 +419,7 @@ async def relocate_arrival(
                 relocated_on=cmd.relocated_on,
             )
         )
-        _remember(uow, remember, relocated)
+        _keep_answer(uow, answer, relocated)
         await uow.commit()
     return relocated
 
@@ -499,7 +437,7 @@ async def withdraw_arrival(
     *,
     uow: IntakeUnitOfWork,
     today: dt.date,
-    remember: Remember | None = None,
+    answer: IdempotentAnswer | None = None,
 ) -> Arrival:
     """Take the allocation back; its persons leave the duplicate index and its open flags close."""
     async with uow:
@@ -509,7 +447,7 @@ async def withdraw_arrival(
         await uow.arrivals.unindex_arrival(arrival.arrival_id)
         await uow.arrivals.retire_flags_of(arrival.arrival_id)
         _publish_withdrawn(uow, withdrawn)
-        _remember(uow, remember, withdrawn)
+        _keep_answer(uow, answer, withdrawn)
         await uow.commit()
     return withdrawn
 
@@ -569,7 +507,7 @@ async def decide_duplicate(
     *,
     uow: IntakeUnitOfWork,
     today: dt.date,
-    remember: Remember | None = None,
+    answer: IdempotentAnswer | None = None,
 ) -> Decision:
     """Record who decided what and when; a merge retires the later arrival (``arrival.withdrawn``)."""
     async with uow:
@@ -591,7 +529,7 @@ async def decide_duplicate(
             _publish_withdrawn(uow, merged)
         await uow.arrivals.save_flag(decided)
         decision = Decision(flag=decided, merged=merged)
-        _remember(uow, remember, decision)
+        _keep_answer(uow, answer, decision)
         await uow.commit()
     return decision
 
@@ -705,7 +643,7 @@ async def start_import(
     uow: IntakeUnitOfWork,
     today: dt.date,
     pseudonym_key: str,
-    remember: Remember | None = None,
+    answer: IdempotentAnswer | None = None,
 ) -> ImportJob:
     """A small file commits in one transaction with its import record: all of it or nothing."""
     now = utcnow()
@@ -729,10 +667,10 @@ async def start_import(
             job = job.advanced(
                 households=len(cmd.households), rows=cmd.rows_total, at=now, **_counts(registrations)
             )
-            uow.arrivals.add_import(job, payload=None)
+            uow.imports.add(job, payload=None)
         else:
-            uow.arrivals.add_import(job, payload=cmd.payload)
-        _remember(uow, remember, job)
+            uow.imports.add(job, payload=cmd.payload)
+        _keep_answer(uow, answer, job)
         await uow.commit()
     return job
 
@@ -774,7 +712,7 @@ async def import_chunk(
 ) -> ImportJob | None:
     """Register one chunk and the job's progress in one transaction, so a crash resumes exactly here."""
     async with uow:
-        job = await uow.arrivals.import_job(cmd.import_id, for_update=True)
+        job = await uow.imports.get(cmd.import_id, for_update=True)
         if job is None or job.status != "running" or job.households_done != cmd.start:
             return job
         try:
@@ -790,7 +728,7 @@ async def import_chunk(
                     "updated_at": utcnow(),
                 }
             )
-            await uow.arrivals.save_import(failed)
+            await uow.imports.save(failed)
             await uow.commit()
             return failed
         job = job.advanced(
@@ -799,6 +737,6 @@ async def import_chunk(
             at=utcnow(),
             **_counts(registrations),
         )
-        await uow.arrivals.save_import(job, lease_until=cmd.lease_until if job.status == "running" else None)
+        await uow.imports.save(job, lease_until=cmd.lease_until if job.status == "running" else None)
         await uow.commit()
     return job

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import ValidationError
@@ -39,14 +40,26 @@ _GERMAN: dict[str, str] = {
     "nationality_code": "{code} ist kein Ländercode nach ISO 3166-1 (z. B. SY, UA, AF).",
     "language_code": "{code} ist kein Sprachcode nach ISO 639 (z. B. ar, uk, fa).",
     "unknown_municipality": "{ags} ist keine bewohnte Gemeinde des Gemeindeverzeichnisses.",
+    "invisible_character": (
+        "Unsichtbares Steuerzeichen {code_point} ({name}) ist nicht erlaubt; bitte den Text ohne "
+        "Formatierungszeichen eingeben."
+    ),
 }
 
 
 def pydantic_errors(exc: ValidationError, *, prefix: str = "", english: bool) -> list[dict[str, Any]]:
     """One entry per problem: the dotted field path (with item index) and a message in one language."""
+    return translated_errors(exc.errors(include_url=False), prefix=prefix, english=english)
+
+
+def translated_errors(
+    details: Sequence[Any], *, prefix: str = "", english: bool, skip_body: bool = False
+) -> list[dict[str, Any]]:
+    """Pydantic's error details as intake answers them; ``skip_body`` drops FastAPI's ``body`` location."""
     errors = []
-    for e in exc.errors(include_url=False):
-        field = ".".join(str(p) for p in (*([prefix] if prefix else []), *e["loc"]))
+    for e in details:
+        loc = [p for p in e["loc"] if not (skip_body and p == "body")]
+        field = ".".join(str(p) for p in (*([prefix] if prefix else []), *loc))
         if english:
             message = e["msg"]
         else:

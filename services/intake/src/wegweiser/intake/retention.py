@@ -76,7 +76,7 @@ async def purge(
             break
     async with unit_of_work() as uow:
         imports_before = dt.datetime.combine(latest + dt.timedelta(days=1), dt.time(), localtime.BERLIN)
-        counts["imports"] = await uow.arrivals.forget_imports_before(imports_before)
+        counts["imports"] = await uow.imports.forget_before(imports_before)
         if idempotency_before is not None:
             counts["idempotency_answers"] = await uow.arrivals.forget_before(idempotency_before)
         if outbox_before is not None:

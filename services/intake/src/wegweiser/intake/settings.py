@@ -26,4 +26,8 @@ class IntakeSettings(RetentionMixin, PseudonymKeyMixin, ServiceSettings):
     import_chunk_households: int = Field(500, ge=1)
     import_max_bytes: int = Field(20 * 1024 * 1024, ge=1024)
     import_max_rows: int = Field(200_000, ge=1)
+    import_lease_s: float = Field(
+        60.0, gt=0, description="A job whose worker is silent this long is taken over"
+    )
+    import_poll_s: float = Field(2.0, gt=0, description="How often an idle worker looks for queued jobs")
     idempotency_retention_h: int = Field(48, ge=1, description="How long Idempotency-Key answers are kept")

@@ -39,6 +39,9 @@ class FakeUnitOfWork(UnitOfWork):
     def mark_processed(self, *, consumer: str, event_id: str) -> None:
         self._pending_ids.add((consumer, event_id))
 
+    async def rollback(self) -> None:
+        self._pending, self._pending_ids = [], set()
+
     async def commit(self) -> None:
         self.published += self._pending
         self.processed |= self._pending_ids

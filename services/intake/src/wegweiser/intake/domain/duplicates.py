@@ -14,8 +14,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from wegweiser.common.names import fold
 from wegweiser.intake.domain.model import ArrivalConflict, Person, parse_partial_date
-from wegweiser.intake.domain.phonetics import family_code, given_code, transliterate
+from wegweiser.intake.domain.phonetics import family_code, given_code
 
 MATCH_RULE = "phonetic-name+dob+nationality"
 
@@ -41,11 +42,14 @@ class ProbableDuplicate:
 
 
 def person_key(person: Person, *, arrival_id: uuid.UUID) -> PersonKey | None:
-    """None when the person cannot be matched: no date of birth, no nationality or no codable name."""
+    """None when the person cannot be matched: no date of birth, no nationality or no codable name.
+
+    Names are folded first (``wegweiser.common.names.fold``, as search folds them), then coded.
+    """
     if person.date_of_birth is None or not person.nationalities:
         return None
-    family = family_code(person.family_name_latin or transliterate(person.family_name) or "")
-    given = given_code(person.given_names_latin or transliterate(person.given_names) or "")
+    family = family_code(fold(person.family_name_latin or person.family_name))
+    given = given_code(fold(person.given_names_latin or person.given_names))
     if not family or not given:
         return None
     year, month, day = parse_partial_date(person.date_of_birth)

@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 import uuid
 from functools import lru_cache
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from wegweiser.common.events import ResidenceStatus, Role, Sex
+from wegweiser.common.names import invisible_character, normalised
 from wegweiser.common.retention import RetentionPeriod
 from wegweiser.intake.domain.codes import LANGUAGES_639_1, NATIONALITIES
 from wegweiser.intake.domain.phonetics import transliterate
@@ -24,9 +33,39 @@ Status = Literal["registered", "corrected", "relocated", "withdrawn", "merged", 
 row keeps the authority's reference, AGS and dates, so a resent arrival is still recognised."""
 ACTIVE: frozenset[str] = frozenset({"registered", "corrected", "relocated"})
 
-# Text as people type it: no control characters (PostgreSQL refuses NUL), not blank once stripped.
-Text = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[^\x00-\x1f\x7f]+$")]
+
+def _as_written(value: Any) -> Any:
+    """NFC ("Ne\u0301meth" is stored and counted as "Németh"), and no bidi control or other invisible
+    format character: text must read as it is stored. Runs before the length and pattern checks."""
+    if not isinstance(value, str):
+        return value  # the str validation answers
+    found = invisible_character(value)
+    if found is not None:
+        raise PydanticCustomError(
+            "invisible_character",
+            "Invisible control character {code_point} ({name}) is not allowed; please enter the text "
+            "without formatting characters.",
+            {"code_point": f"U+{ord(found):04X}", "name": unicodedata.name(found, "FORMAT CHARACTER")},
+        )
+    return normalised(value)
+
+
+# Text as people type it: NFC; no control characters (PostgreSQL refuses NUL) nor invisible format
+# characters (bidi overrides, zero-width spaces); not blank once stripped.
+Text = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, pattern=r"^[^\x00-\x1f\x7f]+$"),
+    BeforeValidator(_as_written),
+]
 Name = Annotated[Text, Field(min_length=1, max_length=200)]
+# Its own pattern (no control characters either), not Text's: OpenAPI shows one pattern per string.
+Email = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, max_length=254, pattern=r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+$"
+    ),
+    BeforeValidator(_as_written),
+]
 
 
 class ArrivalRejected(ValueError):
@@ -78,7 +117,7 @@ class PersonData(BaseModel):
     languages: tuple[str, ...] = Field((), max_length=10, description="ISO 639-1, -2 or -3 codes")
     residence_status: ResidenceStatus = "other"
     phone: Annotated[Text, Field(max_length=50)] | None = None
-    email: Annotated[Text, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
+    email: Email | None = None
 
     @field_validator("date_of_birth")
     @classmethod

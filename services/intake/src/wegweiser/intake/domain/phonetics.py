@@ -10,41 +10,12 @@ from __future__ import annotations
 import unicodedata
 from functools import lru_cache
 
-# Letters that NFKD does not decompose into a base letter plus marks.
-_SPECIAL = str.maketrans(
-    {
-        "ß": "ss",
-        "ẞ": "SS",
-        "æ": "ae",
-        "Æ": "AE",
-        "ø": "o",
-        "Ø": "O",
-        "œ": "oe",
-        "Œ": "OE",
-        "đ": "d",
-        "Đ": "D",
-        "ł": "l",
-        "Ł": "L",
-        "ı": "i",
-        "þ": "th",
-        "Þ": "TH",
-        "ð": "d",
-        "Ð": "D",
-    }
-)
+from wegweiser.common.names import CYRILLIC_LATIN, LATIN_LETTERS
 
 # German umlauts are written ae/oe/ue when diacritics are unavailable; both spellings must meet.
-_UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "AE", "Ö": "OE", "Ü": "UE"})
-
-# Cyrillic (Ukrainian and Russian) to Latin, close to the Ukrainian national system of 2010 and
-# ICAO 9303 for Russian: the scripts of most people arriving since 2022.
-_CYRILLIC = {
-    "а": "a", "б": "b", "в": "v", "г": "h", "ґ": "g", "д": "d", "е": "e", "є": "ie", "ж": "zh",
-    "з": "z", "и": "y", "і": "i", "ї": "i", "й": "i", "к": "k", "л": "l", "м": "m", "н": "n",
-    "о": "o", "п": "p", "р": "r", "с": "s", "т": "t", "у": "u", "ф": "f", "х": "kh", "ц": "ts",
-    "ч": "ch", "ш": "sh", "щ": "shch", "ь": "", "ю": "iu", "я": "ia", "ъ": "", "ы": "y", "э": "e",
-    "ё": "e", "ў": "u", "'": "", "’": "",
-}  # fmt: skip
+_UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue"})
+# After case folding: letters that NFKD does not decompose into a base letter plus marks.
+_SPECIAL = str.maketrans(LATIN_LETTERS)
 
 
 def is_latin(text: str) -> bool:
@@ -67,7 +38,7 @@ def transliterate(text: str) -> str | None:
     if is_cyrillic(text):
         out = []
         for ch in text:
-            latin = _CYRILLIC.get(ch.lower())
+            latin = CYRILLIC_LATIN.get(ch.lower())
             if latin is None:
                 out.append(ch)
             else:
@@ -78,10 +49,9 @@ def transliterate(text: str) -> str | None:
 
 def normalise(name: str) -> str:
     """Lower case ASCII letters and single spaces: umlauts as ae/oe/ue, other diacritics dropped."""
-    text = name.translate(_UMLAUTS).translate(_SPECIAL)
+    text = unicodedata.normalize("NFC", name).casefold().translate(_UMLAUTS).translate(_SPECIAL)
     text = unicodedata.normalize("NFKD", text)
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    text = text.casefold()
     words = "".join(ch if "a" <= ch <= "z" else " " for ch in text).split()
     return " ".join(words)
 
@@ -144,13 +114,14 @@ def koelner(name: str) -> str:
     return collapsed[0] + "".join(d for d in collapsed[1:] if d != "0")
 
 
-_UMLAUT_VOWEL = str.maketrans({"ä": "e", "ö": "e", "ü": "e", "Ä": "E", "Ö": "E", "Ü": "E"})
+_UMLAUT_VOWEL = str.maketrans({"ä": "e", "ö": "e", "ü": "e"})
 
 
 def normalise_for_code(name: str) -> str:
     """For coding an umlaut is one vowel, but not A, O or U: "Cäsar" starts with an S sound."""
-    text = unicodedata.normalize("NFKD", name.translate(_UMLAUT_VOWEL).translate(_SPECIAL))
-    return "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
+    text = unicodedata.normalize("NFC", name).casefold().translate(_UMLAUT_VOWEL).translate(_SPECIAL)
+    text = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in text if not unicodedata.combining(ch))
 
 
 @lru_cache(maxsize=65_536)

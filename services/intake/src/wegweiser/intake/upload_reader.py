@@ -1,4 +1,4 @@
-"""CSV and XLSX exports of the reception authorities, read into households (one row per person).
+"""Reads uploaded CSV and XLSX files (the reception authorities' exports) into households, one row per person.
 
 Column headers are matched loosely (case, umlauts, spaces and punctuation do not matter), German or
 English; the mapping is documented in the service README. Values are translated to the API's codes

@@ -1,4 +1,4 @@
-"""Random (version 4) UUIDs for arrivals, persons, flags and events, many per request.
+"""Random (version 4) UUIDs where many are made per request (intake's arrivals and persons, outbox events).
 
 ``uuid.uuid4()`` asks the kernel for 16 bytes each time; here the same ``os.urandom`` bytes are drawn in
 blocks, one system call per 256 ids. The buffer is dropped in a forked child, so no two processes ever

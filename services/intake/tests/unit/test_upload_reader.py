@@ -6,7 +6,7 @@ import io
 import pytest
 from openpyxl import Workbook
 
-from wegweiser.intake.spreadsheet import XLSX_MEDIA_TYPE, UnreadableFile, read_sheet
+from wegweiser.intake.upload_reader import XLSX_MEDIA_TYPE, UnreadableFile, read_sheet
 
 
 def sheet(text: str, **kwargs: object) -> bytes:
