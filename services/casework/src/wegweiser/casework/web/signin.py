@@ -16,6 +16,13 @@ from wegweiser.common import devtokens
 
 router = APIRouter(include_in_schema=False)
 SESSION_HOURS = 8
+FIRST_TRY = ("counsellor", "supervisor", "admin")
+"""The order a newcomer should try the development users in: the admin sees no case at all."""
+
+
+def newcomer_order(staff: StaffRow) -> tuple[int, str, str]:
+    rank = FIRST_TRY.index(staff.role) if staff.role in FIRST_TRY else len(FIRST_TRY)
+    return rank, staff.provider_id or "", staff.display_name
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -26,7 +33,8 @@ async def login_page(
     if settings.dev_login_enabled:
         async with uow:
             providers = {p.provider_id: p.name for p in await uow.org.providers()}
-            users = [(s, providers.get(s.provider_id or "", "")) for s in await uow.org.staff() if s.active]
+            staff = sorted((s for s in await uow.org.staff() if s.active), key=newcomer_order)
+            users = [(s, providers.get(s.provider_id or "", "")) for s in staff]
     return render(
         request,
         None,
