@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import (
@@ -573,14 +574,24 @@ class OrgRepository:
         return (await self.session.execute(select(func.count()).select_from(ProviderRow))).scalar_one() == 0
 
 
+@dataclass(frozen=True, slots=True)
+class StoredAnswer:
+    """What a request under a key was answered with; ``status_code`` 0 while it still runs."""
+
+    request_hash: str
+    status_code: int
+    body: bytes
+
+
 class AnswerLog:
     """Changes made once per key (``IdempotencyRow``): what a repeated request is answered with."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def get(self, owner: str, key: str) -> IdempotencyRow | None:
-        return await self.session.get(IdempotencyRow, (owner, key))
+    async def get(self, owner: str, key: str) -> StoredAnswer | None:
+        row = await self.session.get(IdempotencyRow, (owner, key))
+        return StoredAnswer(row.request_hash, row.status_code, row.body) if row else None
 
     def add(self, row: IdempotencyRow) -> None:
         self.session.add(row)

@@ -15,7 +15,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 
-from wegweiser.casework.db import IdempotencyRow
+from wegweiser.casework.db import IdempotencyRow, StoredAnswer
 from wegweiser.casework.handlers import CaseworkUnitOfWork
 from wegweiser.casework.web.messages import t
 from wegweiser.common.auth import Principal
@@ -25,14 +25,14 @@ from wegweiser.common.idempotency import IDEMPOTENCY_KEY, REPLAYED, request_dige
 JSON = "application/json"
 
 
-async def remembered(uow: CaseworkUnitOfWork, owner: str, key: str) -> IdempotencyRow | None:
+async def remembered(uow: CaseworkUnitOfWork, owner: str, key: str) -> StoredAnswer | None:
     async with uow:
         return await uow.answers.get(owner, key)
 
 
 async def once(
     uow: CaseworkUnitOfWork, claim: IdempotencyRow, run: Callable[[], Awaitable[Any]]
-) -> tuple[Any, IdempotencyRow | None]:
+) -> tuple[Any, StoredAnswer | None]:
     """Run the change with ``claim`` in its transaction; (result, None), or (None, the earlier row)
     when a request with the same key committed first."""
     uow.claim = claim
