@@ -1,6 +1,7 @@
 """A create sent twice creates once (issue 14): a web form submitted again after a slow answer or a
 double click, and an API request repeated with the same ``Idempotency-Key``."""
 
+import asyncio
 import datetime as dt
 import re
 from pathlib import Path
@@ -166,3 +167,31 @@ async def test_api_creates_honour_the_idempotency_key(
             assert again.json() == first.json()
         detail = (await client.get(f"/v1/cases/{case_id}", headers=headers)).json()
         assert (len(detail["goals"]), len(detail["consents"])) == (1, 1)
+
+
+async def test_the_same_key_sent_twice_at_once_records_one_consultation(
+    casework_env: dict[str, Any], database_url: str, dev_keys: Path
+) -> None:
+    """A double click reaches two workers at once: one records, the other answers as the first or 409."""
+    headers = bearer(dev_keys)
+    walk_in = {
+        "ags": STUTTGART,
+        "opened_on": TODAY.isoformat(),
+        "persons": [{"family_name": "Zugleich", "given_names": "Ada"}],
+    }
+    body = {
+        "held_on": TODAY.isoformat(),
+        "duration_minutes": 20,
+        "type": "folgeberatung",
+        "channel": "telefon",
+    }
+    async with running(build(CaseworkSettings(database_url=database_url, **casework_env))) as client:
+        case_id = (await client.post("/v1/cases", headers=headers, json=walk_in)).json()["case_id"]
+        path = f"/v1/cases/{case_id}/consultations"
+        for attempt in range(5):
+            keyed = {**headers, "Idempotency-Key": f"together-{attempt}"}
+            answers = await asyncio.gather(*(client.post(path, headers=keyed, json=body) for _ in range(2)))
+            assert sorted(a.status_code for a in answers)[0] == 201, [a.text for a in answers]
+            assert {a.status_code for a in answers} <= {201, 409}
+        detail = (await client.get(f"/v1/cases/{case_id}", headers=headers)).json()
+    assert len(detail["consultations"]) == 5

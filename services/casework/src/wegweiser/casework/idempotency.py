@@ -7,6 +7,7 @@ changes nothing. The API stores the answer it gave; a web form stores the page i
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -33,11 +34,12 @@ async def remembered(uow: CaseworkUnitOfWork, owner: str, key: str) -> StoredAns
 async def once(
     uow: CaseworkUnitOfWork, claim: IdempotencyRow, run: Callable[[], Awaitable[Any]]
 ) -> tuple[Any, StoredAnswer | None]:
-    """Run the change with ``claim`` in its transaction; (result, None), or (None, the earlier row)
-    when a request with the same key committed first."""
+    """Run the change with ``claim`` in its transaction; (result, None), or (None, the earlier answer)
+    when a request with the same key committed first (a handler may report that as a refusal)."""
+    claim.body = uuid.uuid4().bytes  # tells this request's claim from a concurrent one's
     uow.claim = claim
     try:
-        return await run(), None
+        result = await run()
     except IntegrityError:
         earlier = await remembered(uow, claim.owner, claim.key)
         if earlier is None:
@@ -45,6 +47,11 @@ async def once(
         return None, earlier
     finally:
         uow.claim = None
+    if isinstance(result, Response) and result.status_code >= 400:
+        earlier = await remembered(uow, claim.owner, claim.key)
+        if earlier is not None and earlier.body != claim.body:
+            return None, earlier
+    return result, None
 
 
 # --- the API ---------------------------------------------------------------------------------------------

@@ -156,7 +156,7 @@ async def form_once(
                 await uow.answers.answered(owner, token, status_code=303, body=outcome.encode())
                 await uow.commit()
             return RedirectResponse(outcome, status_code=303)
-    return RedirectResponse(earlier.body.decode() or pending, status_code=303)
+    return RedirectResponse(earlier.body.decode() if earlier.status_code else pending, status_code=303)
 
 
 def form_values(form: FormData) -> dict[str, Any]:
