@@ -16,6 +16,7 @@ from wegweiser.common.testing.apps import running
 pytestmark = pytest.mark.integration
 
 STUTTGART = "08111000"
+BIBERACH = "08426021"
 
 
 async def test_the_login_page_lists_counsellors_first_and_says_what_each_user_sees(
@@ -34,6 +35,30 @@ async def test_the_login_page_lists_counsellors_first_and_says_what_each_user_se
     )
     assert last_counsellor < first_supervisor
     assert "Zum Einstieg" in page and "sieht keine Fälle" in page
+
+
+async def test_within_a_role_users_whose_provider_has_open_cases_come_first(
+    casework_env: dict[str, Any], database_url: str, dev_keys: Path
+) -> None:
+    """Without this, Caritas's counsellor came first while every arrival went to the Kreis providers."""
+    supervisor = devtokens.mint(
+        subject="bc-maier", roles=["supervisor"], key_dir=dev_keys, provider_id="kreis-08426", ags=[BIBERACH]
+    )
+    async with running(build(CaseworkSettings(database_url=database_url, **casework_env))) as client:
+        opened = await client.post(
+            "/v1/cases",
+            headers={"Authorization": f"Bearer {supervisor}"},
+            json={
+                "ags": BIBERACH,
+                "opened_on": dt.date.today().isoformat(),
+                "persons": [{"family_name": "Erstens", "given_names": "Ali"}],
+            },
+        )
+        assert opened.status_code == 201, opened.text
+        page = (await client.get("/login")).text
+    subjects = re.findall(r'data-subject="([^"]+)"', page)
+    assert set(subjects[:2]) == {"bc-hager", "bc-kaya"}  # Biberach's counsellors
+    assert subjects.index("bc-maier") < subjects.index("s-weber")  # among supervisors too
 
 
 async def test_the_first_view_of_the_caseload_shows_new_unassigned_cases(

@@ -327,6 +327,15 @@ class CaseRepository:
             query = query.where(col(CaseRow.search_dobs).contains(date_of_birth, autoescape=True))
         return [_case(r) for r in (await self.session.execute(query)).scalars()]
 
+    async def open_by_provider(self) -> dict[str, int]:
+        """Open cases per provider (the development login puts users with cases to look at first)."""
+        query = (
+            select(col(CaseRow.provider_id), func.count())
+            .where(col(CaseRow.status) == "open")
+            .group_by(col(CaseRow.provider_id))
+        )
+        return {provider: int(n) for provider, n in (await self.session.execute(query)).all()}
+
     async def counts_by_counsellor(self, scope: Scope) -> dict[tuple[str | None, str | None], int]:
         """Open cases per (team, counsellor) of one provider, for the supervisor's team view."""
         if scope.provider_id is None:
