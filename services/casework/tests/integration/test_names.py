@@ -3,6 +3,7 @@ that folds accents, Turkish ı and Cyrillic, for new cases and, after the data m
 
 import datetime as dt
 import json
+import re
 import uuid
 from pathlib import Path
 from typing import Any
@@ -121,3 +122,30 @@ async def test_the_data_migration_folds_the_search_names_already_stored(database
     finally:
         await engine.dispose()
     assert stored == "yilmaz deniz | shevchenko olena"
+
+
+async def test_the_web_forms_store_names_in_nfc_and_refuse_invisible_characters(
+    casework_env: dict[str, Any], database_url: str, dev_keys: Path
+) -> None:
+    headers = bearer(dev_keys)
+    async with running(build(CaseworkSettings(database_url=database_url, **casework_env))) as client:
+        assert (await client.post("/login", data={"subject": "s-mueller"})).status_code == 303
+        csrf = re.search(r'name="csrf" value="([^"]+)"', (await client.get("/cases/new")).text)
+        assert csrf
+        walk_in = {"csrf": csrf.group(1), "ags": STUTTGART, "opened_on": dt.date.today().isoformat()}
+        refused = await client.post(
+            "/cases/new", data={**walk_in, "family_name": "Haddad\u202e", "given_names": "R"}
+        )
+        opened = await client.post(
+            "/cases/new", data={**walk_in, "family_name": DECOMPOSED, "given_names": "Web"}
+        )
+        assert opened.status_code == 303, opened.text
+        case_id = opened.headers["location"].split("/")[2].split("?")[0]
+        person = (await client.get(f"/v1/cases/{case_id}", headers=headers)).json()["persons"][0]
+        contact = await client.post(
+            f"/cases/{case_id}/persons/{person['person_id']}/contact",
+            data={"csrf": csrf.group(1), "address": "Hauptstr.\u202e 1"},
+        )
+    assert refused.status_code == 422 and "U+202E" in refused.text
+    assert person["family_name"] == "N\u00e9meth"
+    assert contact.status_code == 422 and "U+202E" in contact.text

@@ -248,6 +248,11 @@ async def contact_submit(case_id: uuid.UUID, person_id: uuid.UUID, ctx: PageDep)
     form = await ctx.form()
     if form is None:
         return ctx.csrf_failed()
+    address = names.normalised(str(form.get("address") or ""))
+    found = names.invisible_character(address)
+    if found is not None:
+        message = t("v.invisible_character", ctx.lang, code_point=f"U+{ord(found):04X}")
+        return ctx.error(422, "form.errors_title", message, back=f"/cases/{case_id}")
     try:
         await h.update_contact(
             h.UpdateContact(
@@ -255,7 +260,7 @@ async def contact_submit(case_id: uuid.UUID, person_id: uuid.UUID, ctx: PageDep)
                 person_id,
                 blank_to_none(form.get("phone")),
                 blank_to_none(form.get("email")),
-                blank_to_none(form.get("address")),
+                blank_to_none(address),
                 ctx.principal,
             ),
             uow=ctx.uow,
