@@ -92,7 +92,12 @@ async def test_a_web_form_submitted_twice_creates_once_and_lands_on_the_same_pag
             f"/cases/{case_id}/consultations/new", data={**consultation, "csrf": hidden(form, "csrf")}
         )
         assert plain.status_code == 303
-        assert len((await client.get(f"/v1/cases/{case_id}", headers=headers)).json()["consultations"]) == 2
+        overlong = await client.post(
+            f"/cases/{case_id}/consultations/new",
+            data={**consultation, "csrf": hidden(form, "csrf"), "form_token": "x" * 201},
+        )
+        assert overlong.status_code == 303  # not a key this service gave out: saved as without one
+        assert len((await client.get(f"/v1/cases/{case_id}", headers=headers)).json()["consultations"]) == 3
 
 
 async def test_an_invalid_form_keeps_nothing_of_its_token(

@@ -22,7 +22,7 @@ from wegweiser.casework.idempotency import once, remembered
 from wegweiser.casework.web.forms import Field, apply, field_errors
 from wegweiser.casework.web.messages import t
 from wegweiser.casework.web.pages import WebContext
-from wegweiser.common.idempotency import request_digest
+from wegweiser.common.idempotency import request_digest, valid_key
 
 HANDLUNGSFELDER = [
     "sprache", "arbeit_ausbildung", "bildung_schule_kita", "wohnen", "gesundheit_psychosozial",
@@ -139,7 +139,7 @@ async def form_once(
 ) -> Response:
     """Submit a form once per token; a repeat (double click, resend after a slow answer) goes where the
     first went, or to ``pending`` while that one still runs. Errors re-render with a fresh token."""
-    if not token:
+    if not valid_key(token):  # none (a page from before tokens), or not one this service gave out
         outcome = await submit()
         return outcome if isinstance(outcome, Response) else RedirectResponse(outcome, status_code=303)
     owner = f"web:{ctx.principal.subject}"
