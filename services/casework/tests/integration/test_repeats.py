@@ -162,8 +162,9 @@ async def test_api_creates_honour_the_idempotency_key(
 
         goal = {"handlungsfeld": "wohnen", "description": "Wohnung suchen", "set_on": TODAY.isoformat()}
         person_id = detail["persons"][0]["person_id"]
-        consent = {"person_id": person_id, "purpose": "jobcenter", "granted_on": TODAY.isoformat()}
-        for route, json in (("goals", goal), ("consents", consent)):
+        consent = {"person_id": person_id, "purpose": "integrationskurs", "granted_on": TODAY.isoformat()}
+        referral = {"person_id": person_id, "programme": "integrationskurs"}
+        for route, json in (("goals", goal), ("consents", consent), ("referrals", referral)):
             keyed = {**headers, "Idempotency-Key": f"{route}-1"}
             first, again = [
                 await client.post(f"/v1/cases/{case_id}/{route}", headers=keyed, json=json) for _ in range(2)
@@ -171,7 +172,7 @@ async def test_api_creates_honour_the_idempotency_key(
             assert (first.status_code, again.status_code) == (201, 201), again.text
             assert again.json() == first.json()
         detail = (await client.get(f"/v1/cases/{case_id}", headers=headers)).json()
-        assert (len(detail["goals"]), len(detail["consents"])) == (1, 1)
+        assert (len(detail["goals"]), len(detail["consents"]), len(detail["referrals"])) == (1, 1, 1)
 
 
 async def test_the_same_key_sent_twice_at_once_records_one_consultation(
