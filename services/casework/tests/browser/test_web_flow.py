@@ -182,9 +182,23 @@ async def test_a_counsellors_day_in_the_browser(
     assert await page.get_attribute("html", "lang") == "de"
     await page.keyboard.press("Tab")
     assert await page.evaluate("document.activeElement.className") == "skip-link"  # first stop: the skip link
+    # The first user to try is a counsellor (the admin, last, sees no case); each says what they see.
+    await expect(page.locator("tbody tr").first.locator("td").first).to_have_text("Integrationsmanager/in")
+    await expect(page.locator("tbody tr").last).to_contain_text("sieht keine Fälle")
     await journey.record("login")
     await page.get_by_role("button", name="Anmelden als Lena Müller").click()
     await expect(page.get_by_role("heading", level=1)).to_have_text("Meine Fälle")
+    # The first view shows the new household although nobody has taken it yet.
+    for _ in range(60):
+        if (
+            await page.get_by_role("region", name="Neue, noch nicht zugewiesene Fälle")
+            .get_by_text(family)
+            .count()
+        ):
+            break
+        await page.wait_for_timeout(500)
+        await page.reload()
+    await expect(page.get_by_role("heading", name="Neue, noch nicht zugewiesene Fälle")).to_be_visible()
     await journey.record("caseload")
 
     # Find the case by name (the arrival may still be on its way through Kafka).
@@ -229,9 +243,10 @@ async def test_a_counsellors_day_in_the_browser(
     await page.get_by_label("Handlungsfeld").select_option("sprache")
     await page.get_by_label("Ziel und Schritte").fill("Deutsch B1 bis Sommer: Anmeldung zum Integrationskurs")
     await journey.record("goal-form")
-    await page.get_by_role("button", name="Speichern").click()
+    await page.get_by_role("button", name="Speichern").dblclick()  # saved once: the form's token
     await expect(page.get_by_role("status")).to_contain_text("Das Ziel wurde gespeichert.")
     await expect(page.locator("#plan ~ ul")).to_contain_text("Deutsch B1 bis Sommer")
+    await expect(page.locator("#plan ~ ul li", has_text="Deutsch B1 bis Sommer")).to_have_count(1)
 
     # A referral without consent is refused, with the reason next to the programme.
     await page.get_by_role("link", name="Vermittlung anfragen").click()

@@ -19,6 +19,7 @@ from wegweiser.casework.db import (
     ConsentRow,
     ConsultationRow,
     GoalRow,
+    IdempotencyRow,
     ReferralRow,
 )
 from wegweiser.casework.domain.model import CasePerson, Consent, Consultation, Goal
@@ -252,6 +253,25 @@ async def test_outbox_records_published_before_the_cut_off_are_deleted(unit_of_w
     async with unit_of_work() as u:
         left = set((await u.session.execute(select(col(OutboxRecord.id)))).scalars())
     assert left == set(ids) - set(old)  # recent and unsent records stay
+
+
+async def test_answers_kept_for_repeated_requests_are_forgotten_after_the_cut_off(unit_of_work: UoW) -> None:
+    async with unit_of_work() as u:
+        for key, at in (("old", utcnow() - dt.timedelta(days=3)), ("recent", utcnow())):
+            u.answers.add(IdempotencyRow(owner="api:x", key=key, request_hash="h", created_at=at))
+        await u.commit()
+
+    report = await purge(
+        unit_of_work,
+        period=PERIOD,
+        today=dt.date(2026, 11, 26),
+        answers_before=utcnow() - dt.timedelta(hours=48),
+    )
+
+    assert report.records["idempotency_answers"] == 1
+    async with unit_of_work() as u:
+        assert await u.answers.get("api:x", "old") is None
+        assert await u.answers.get("api:x", "recent") is not None
 
 
 def admin_headers(dev_keys: Path, role: str = "admin") -> dict[str, str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import (
@@ -17,6 +18,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     Integer,
+    LargeBinary,
     String,
     Text,
     delete,
@@ -38,6 +40,7 @@ from wegweiser.casework.domain.model import (
     Goal,
     Referral,
 )
+from wegweiser.common import names
 from wegweiser.common.db import utcnow
 from wegweiser.common.partner_areas import PartnerArea, place_of
 
@@ -113,7 +116,7 @@ class CaseRow(CaseworkTable, table=True):
     closure_reason: str | None = Field(default=None, max_length=30)
     extension_justification: str | None = Field(default=None, sa_column=Column(Text))
     notes_from_provider: str | None = Field(default=None, max_length=100)
-    # Lower-case names and dates of birth of the household, for search within one provider.
+    # Folded names (`names.fold`) and dates of birth of the household, for search within one provider.
     search_names: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     search_dobs: str = Field(default="", sa_column=Column(String(400), nullable=False, server_default=""))
 
@@ -176,6 +179,22 @@ class AuditRow(CaseworkTable, table=True):
     case_id: uuid.UUID | None = Field(default=None, index=True)
     action: str = Field(max_length=60)
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class IdempotencyRow(CaseworkTable, table=True):
+    """A change already made for an ``Idempotency-Key`` or a web form's one-time token, and its answer.
+
+    Written in the transaction of the change; ``status_code`` 0 until the API's answer is filled in.
+    """
+
+    __tablename__ = "idempotency_keys"
+
+    owner: str = Field(primary_key=True, max_length=300)
+    key: str = Field(primary_key=True, max_length=200)
+    request_hash: str = Field(max_length=64)
+    status_code: int = 0
+    body: bytes = Field(default=b"", sa_column=Column(LargeBinary, nullable=False))
+    created_at: dt.datetime = Field(default_factory=utcnow, index=True)
 
 
 # --- catalogue (from referrals' compacted topic) -----------------------------------------------------
@@ -294,11 +313,20 @@ class CaseRepository:
             query = query.where(col(CaseRow.team_id) == team_id)
         if unassigned:
             query = query.where(col(CaseRow.counsellor_id).is_(None), col(CaseRow.team_id).is_(None))
-        for word in (name or "").lower().split():
+        for word in names.fold(name or "").split():
             query = query.where(col(CaseRow.search_names).contains(word, autoescape=True))
         if date_of_birth:
             query = query.where(col(CaseRow.search_dobs).contains(date_of_birth, autoescape=True))
         return [_case(r) for r in (await self.session.execute(query)).scalars()]
+
+    async def open_by_provider(self) -> dict[str, int]:
+        """Open cases per provider (the development login puts users with cases to look at first)."""
+        query = (
+            select(col(CaseRow.provider_id), func.count())
+            .where(col(CaseRow.status) == "open")
+            .group_by(col(CaseRow.provider_id))
+        )
+        return {provider: int(n) for provider, n in (await self.session.execute(query)).all()}
 
     async def counts_by_counsellor(self, scope: Scope) -> dict[tuple[str | None, str | None], int]:
         """Open cases per (team, counsellor) of one provider, for the supervisor's team view."""
@@ -547,6 +575,43 @@ class OrgRepository:
         return (await self.session.execute(select(func.count()).select_from(ProviderRow))).scalar_one() == 0
 
 
+@dataclass(frozen=True, slots=True)
+class StoredAnswer:
+    """What a request under a key was answered with; ``status_code`` 0 while it still runs."""
+
+    request_hash: str
+    status_code: int
+    body: bytes
+
+
+class AnswerLog:
+    """Changes made once per key (``IdempotencyRow``): what a repeated request is answered with."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, owner: str, key: str) -> StoredAnswer | None:
+        row = await self.session.get(IdempotencyRow, (owner, key))
+        return StoredAnswer(row.request_hash, row.status_code, row.body) if row else None
+
+    def add(self, row: IdempotencyRow) -> None:
+        self.session.add(row)
+
+    async def answered(self, owner: str, key: str, *, status_code: int, body: bytes) -> None:
+        await self.session.execute(
+            update(IdempotencyRow)
+            .where(col(IdempotencyRow.owner) == owner, col(IdempotencyRow.key) == key)
+            .values(status_code=status_code, body=body)
+        )
+
+    async def forget_before(self, cutoff: dt.datetime) -> int:
+        """Answers older than ``cutoff``: a repeat comes within minutes, and they may hold names."""
+        result = await self.session.execute(
+            delete(IdempotencyRow).where(col(IdempotencyRow.created_at) < cutoff)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+
 class AuditLog:
     """Append and read; there is deliberately no update or delete."""
 
@@ -667,9 +732,14 @@ def _row(case: Case) -> CaseRow:
         closure_reason=case.closure_reason,
         extension_justification=case.extension_justification,
         notes_from_provider=case.notes_from_provider,
-        search_names=" | ".join(f"{p.family_name} {p.given_names}".lower() for p in case.persons),
+        search_names=search_names(case.persons),
         search_dobs=" | ".join(p.date_of_birth or "" for p in case.persons),
     )
+
+
+def search_names(persons: Iterable[CasePerson]) -> str:
+    """What name search compares: each person's folded name, so "Yilmaz" finds "Yılmaz"."""
+    return " | ".join(names.fold(f"{p.family_name} {p.given_names}") for p in persons)
 
 
 def _case(row: CaseRow) -> Case:

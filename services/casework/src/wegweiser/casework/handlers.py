@@ -15,9 +15,11 @@ from typing import Literal
 from sqlalchemy.exc import IntegrityError
 
 from wegweiser.casework.db import (
+    AnswerLog,
     AuditLog,
     CaseRepository,
     CatalogueRepository,
+    IdempotencyRow,
     OrgRepository,
     PartnerRow,
     ProgrammeRow,
@@ -51,6 +53,19 @@ SYSTEM = "system"
 
 
 class CaseworkUnitOfWork(UnitOfWork):
+    claim: IdempotencyRow | None = None
+    """Set by an entrypoint with a key: recorded in the next commit, the one of the change it guards."""
+
+    @property
+    def answers(self) -> AnswerLog:
+        return AnswerLog(self.session)
+
+    async def commit(self) -> None:
+        if self.claim is not None:
+            self.session.add(self.claim)
+            self.claim = None
+        await super().commit()
+
     @property
     def cases(self) -> CaseRepository:
         return CaseRepository(self.session)

@@ -40,8 +40,10 @@ async def purge(
     period: RetentionPeriod,
     today: dt.date,
     outbox_before: dt.datetime | None = None,
+    answers_before: dt.datetime | None = None,
 ) -> PurgeReport:
-    """Erase every case due today, a batch per transaction; then prune published outbox records."""
+    """Erase every case due today, a batch per transaction; then prune published outbox records and the
+    answers kept for repeated requests (both may carry names)."""
     report = PurgeReport(today=today, kind="cases")
     latest = period.latest_due(today=today)
     while True:
@@ -63,6 +65,10 @@ async def purge(
         async with unit_of_work() as uow:
             report.records["outbox_records"] = await prune_published(uow.session, before=outbox_before)
             await uow.commit()
+    if answers_before is not None:
+        async with unit_of_work() as uow:
+            report.records["idempotency_answers"] = await uow.answers.forget_before(answers_before)
+            await uow.commit()
     return report
 
 
@@ -76,6 +82,7 @@ async def run_purge(
         period=settings.retention,
         today=localtime.today(),
         outbox_before=utcnow() - dt.timedelta(days=settings.outbox_retention_days),
+        answers_before=utcnow() - dt.timedelta(hours=settings.idempotency_retention_h),
     )
     async with unit_of_work() as uow:
         await forget_deleted_bytes(uow.session)

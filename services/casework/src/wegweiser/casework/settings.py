@@ -37,6 +37,9 @@ class CaseworkSettings(RetentionMixin, PseudonymKeyMixin, ServiceSettings):
     seed_development_data: bool | None = None
     session_cookie_secure: bool = False
     session_cookie_name: str = "wegweiser_session"
+    idempotency_retention_h: int = Field(
+        48, ge=1, description="how long answers to an Idempotency-Key or a form token are kept"
+    )
     engine: EngineConfig = Field(
         CONSUMER_ENGINE, description="tuning of the arrival and referral-status consumers"
     )

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from wegweiser.casework import handlers as h
 from wegweiser.casework import views
@@ -24,7 +25,11 @@ from wegweiser.casework.api.models import (
 from wegweiser.casework.api.problems import not_found, or_problem, refused
 from wegweiser.casework.deps import SettingsDep, StaffDep, TodayDep, UnitOfWorkDep
 from wegweiser.casework.domain.model import Case, CasePerson, CaseRefused
-from wegweiser.common.auth import Forbidden
+from wegweiser.casework.handlers import CaseworkUnitOfWork
+from wegweiser.casework.idempotency import answer_once
+from wegweiser.casework.settings import CaseworkSettings
+from wegweiser.common.auth import Forbidden, Principal
+from wegweiser.common.idempotency import IDEMPOTENCY_HEADER
 
 router = APIRouter(tags=["cases"])
 
@@ -54,7 +59,7 @@ async def list_cases(
     return [CaseOut.of(r.case, r.time_limit) for r in rows]
 
 
-@router.post("/cases", status_code=201, response_model=CaseOut)
+@router.post("/cases", status_code=201, response_model=CaseOut, openapi_extra=IDEMPOTENCY_HEADER)
 async def open_walk_in(
     body: WalkInCase,
     principal: StaffDep,
@@ -62,8 +67,21 @@ async def open_walk_in(
     uow: UnitOfWorkDep,
     settings: SettingsDep,
     today: TodayDep,
-) -> CaseOut | JSONResponse:
+) -> CaseOut | Response:
     """A walk-in case (no allocation through intake), flagged ``walk_in``."""
+    return await answer_once(
+        request, principal, uow, lambda: _walk_in(body, principal, request, uow, settings, today)
+    )
+
+
+async def _walk_in(
+    body: WalkInCase,
+    principal: Principal,
+    request: Request,
+    uow: CaseworkUnitOfWork,
+    settings: CaseworkSettings,
+    today: dt.date,
+) -> CaseOut | JSONResponse:
     persons = tuple(CasePerson(person_id=uuid.uuid4(), **p.model_dump()) for p in body.persons)
     try:
         case = await h.open_walk_in_case(

@@ -6,7 +6,8 @@ import datetime as dt
 import uuid
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
+from pydantic_core import PydanticCustomError
 
 from wegweiser.casework.domain.model import (
     Case,
@@ -17,6 +18,7 @@ from wegweiser.casework.domain.model import (
     Referral,
     TimeLimit,
 )
+from wegweiser.common import names
 from wegweiser.common.events import ClosureReason, GoalStatus, Handlungsfeld, Programme
 from wegweiser.common.localtime import today
 
@@ -70,9 +72,26 @@ class CaseDetail(CaseOut):
     referrals: list[Referral]
 
 
+def as_written(value: Any) -> Any:
+    """NFC, and no bidi control or other invisible character: a name must read as it is stored."""
+    if not isinstance(value, str):
+        return value  # the str validation answers
+    found = names.invisible_character(value)
+    if found is not None:
+        raise PydanticCustomError(
+            "invisible_character",
+            "Invisible control character {code_point} is not allowed in a name.",
+            {"code_point": f"U+{ord(found):04X}"},
+        )
+    return names.normalised(value)
+
+
+Name = Annotated[str, BeforeValidator(as_written), Field(min_length=1, max_length=200)]
+
+
 class WalkInPerson(BaseModel):
-    family_name: str = Field(min_length=1, max_length=200)
-    given_names: str = Field(min_length=1, max_length=200)
+    family_name: Name
+    given_names: Name
     role: Literal["head", "partner", "child", "other"] = "head"
     date_of_birth: str | None = Field(None, pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$")
     sex: Literal["female", "male", "diverse", "unknown"] = "unknown"
@@ -128,7 +147,7 @@ class ExtensionIn(BaseModel):
 class ContactIn(BaseModel):
     phone: str | None = Field(None, max_length=50)
     email: str | None = Field(None, max_length=200)
-    address: str | None = Field(None, max_length=300)
+    address: Annotated[str | None, BeforeValidator(as_written), Field(max_length=300)] = None
 
 
 class ProviderIn(BaseModel):

@@ -5,19 +5,27 @@ from __future__ import annotations
 import uuid
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from wegweiser.casework import handlers as h
 from wegweiser.casework.api.models import CatalogueOut, PartnerOut, ProgrammeOut, ReferralIn
 from wegweiser.casework.api.problems import or_problem
 from wegweiser.casework.deps import SettingsDep, StaffDep, TodayDep, UnitOfWorkDep
 from wegweiser.casework.domain.model import Referral
+from wegweiser.casework.idempotency import answer_once
 from wegweiser.casework.programmes import BUILT_IN_MINIMUM, PROGRAMME_NAMES
+from wegweiser.common.idempotency import IDEMPOTENCY_HEADER
 
 router = APIRouter()
 
 
-@router.post("/cases/{case_id}/referrals", status_code=201, response_model=Referral, tags=["cases"])
+@router.post(
+    "/cases/{case_id}/referrals",
+    status_code=201,
+    response_model=Referral,
+    tags=["cases"],
+    openapi_extra=IDEMPOTENCY_HEADER,
+)
 async def add_referral(
     case_id: uuid.UUID,
     body: ReferralIn,
@@ -26,11 +34,16 @@ async def add_referral(
     uow: UnitOfWorkDep,
     settings: SettingsDep,
     today: TodayDep,
-) -> Referral | JSONResponse:
+) -> Referral | Response:
     """Refused (422, ``consent_missing`` or ``consent_other_partner``) without a matching consent."""
     command = h.RequestReferral(case_id=case_id, principal=principal, **body.model_dump())
-    return await or_problem(
-        request, h.request_referral(command, uow=uow, today=today, pseudonym_key=settings.pseudonym_key)
+    return await answer_once(
+        request,
+        principal,
+        uow,
+        lambda: or_problem(
+            request, h.request_referral(command, uow=uow, today=today, pseudonym_key=settings.pseudonym_key)
+        ),
     )
 
 

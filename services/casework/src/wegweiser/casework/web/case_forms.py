@@ -16,17 +16,20 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from wegweiser.casework import handlers as h
-from wegweiser.casework.db import PartnerRow
+from wegweiser.casework.db import IdempotencyRow, PartnerRow
 from wegweiser.casework.domain.model import Case, CaseRefused
+from wegweiser.casework.idempotency import once, remembered
 from wegweiser.casework.web.forms import Field, apply, field_errors
 from wegweiser.casework.web.messages import t
 from wegweiser.casework.web.pages import WebContext
+from wegweiser.common.idempotency import request_digest, valid_key
 
 HANDLUNGSFELDER = [
     "sprache", "arbeit_ausbildung", "bildung_schule_kita", "wohnen", "gesundheit_psychosozial",
     "aufenthalt_recht", "finanzen_leistungen", "familie", "gesellschaftliche_teilhabe", "rueckkehr",
 ]  # fmt: skip
 MULTI = {"handlungsfelder", "present_person_ids"}
+FORM_TOKEN = "form_token"
 
 FieldsOf = Callable[[WebContext, Case], Awaitable[list[Field]]]
 Submit = Callable[[WebContext, Case, dict[str, Any]], Awaitable[object]]
@@ -62,7 +65,16 @@ class CaseForm:
         case = await case_for_form(ctx, case_id)
         if case is None:
             return ctx.not_found()
-        values = form_values(form)
+        return await form_once(
+            ctx,
+            str(form.get(FORM_TOKEN, "")),
+            lambda: self._submit(ctx, case, form_values(form)),
+            f"/cases/{case_id}",
+        )
+
+    async def _submit(self, ctx: WebContext, case: Case, values: dict[str, Any]) -> str | Response:
+        """Where the browser goes after the change, or the form again with its errors."""
+        case_id = case.case_id
         errors: dict[str, str] = {}
         try:
             await self.submit(ctx, case, values)
@@ -74,7 +86,7 @@ class CaseForm:
         except h.CaseNotFound:
             return ctx.not_found()
         if not errors:
-            return RedirectResponse(f"/cases/{case_id}?done={self.done}{self.anchor}", status_code=303)
+            return f"/cases/{case_id}?done={self.done}{self.anchor}"
         fields = apply(await self.fields(ctx, case), values, errors)
         form_error = errors.get("form") or next(
             (m for k, m in errors.items() if k not in {f.name for f in fields}), None
@@ -99,6 +111,7 @@ class CaseForm:
             case=case,
             action=f"/cases/{case.case_id}/{self.slug}",
             back=f"/cases/{case.case_id}",
+            form_token=new_form_token(),
             **extra,
             info=await self.info(ctx, values),
         )
@@ -116,11 +129,41 @@ async def case_for_form(ctx: WebContext, case_id: uuid.UUID) -> Case | None:
     return case
 
 
+def new_form_token() -> str:
+    """A form's one-time token: a second submit of the same form changes nothing (``form_once``)."""
+    return uuid.uuid4().hex
+
+
+async def form_once(
+    ctx: WebContext, token: str, submit: Callable[[], Awaitable[str | Response]], pending: str
+) -> Response:
+    """Submit a form once per token; a repeat (double click, resend after a slow answer) goes where the
+    first went, or to ``pending`` while that one still runs. Errors re-render with a fresh token."""
+    if not valid_key(token):  # none (a page from before tokens), or not one this service gave out
+        outcome = await submit()
+        return outcome if isinstance(outcome, Response) else RedirectResponse(outcome, status_code=303)
+    owner = f"web:{ctx.principal.subject}"
+    earlier = await remembered(ctx.uow, owner, token)
+    if earlier is None:
+        claim = IdempotencyRow(
+            owner=owner, key=token, request_hash=request_digest("POST", ctx.request.url.path, b"")
+        )
+        outcome, earlier = await once(ctx.uow, claim, submit)
+        if earlier is None:
+            if isinstance(outcome, Response):
+                return outcome
+            async with ctx.uow as uow:
+                await uow.answers.answered(owner, token, status_code=303, body=outcome.encode())
+                await uow.commit()
+            return RedirectResponse(outcome, status_code=303)
+    return RedirectResponse(earlier.body.decode() if earlier.status_code else pending, status_code=303)
+
+
 def form_values(form: FormData) -> dict[str, Any]:
-    """Submitted values without the CSRF token; a list where a field was given more than once."""
+    """Submitted values without the CSRF and form tokens; a list where a field was given more than once."""
     values: dict[str, Any] = {}
     for key in form:
-        if key == "csrf":
+        if key in ("csrf", FORM_TOKEN):
             continue
         many = form.getlist(key)
         values[key] = [str(v) for v in many] if len(many) > 1 or key in MULTI else str(many[0])

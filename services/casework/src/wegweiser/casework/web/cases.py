@@ -13,11 +13,20 @@ from pydantic import BaseModel, ValidationError
 from wegweiser.casework import handlers as h
 from wegweiser.casework import views
 from wegweiser.casework.domain.model import Case, CasePerson, CaseRefused
-from wegweiser.casework.web.case_forms import CaseForm, case_for_form, codes, partners
+from wegweiser.casework.web.case_forms import (
+    FORM_TOKEN,
+    CaseForm,
+    case_for_form,
+    codes,
+    form_once,
+    new_form_token,
+    partners,
+)
 from wegweiser.casework.web.forms import Field, apply, blank_to_none, field_errors
 from wegweiser.casework.web.messages import t
 from wegweiser.casework.web.pages import PageDep, WebContext, municipality_name
 from wegweiser.casework.web.plan import GOAL_STATES
+from wegweiser.common import names
 
 router = APIRouter(include_in_schema=False)
 
@@ -49,7 +58,12 @@ async def caseload_page(ctx: PageDep) -> Response:
         warning_only=q.get("warning") == "1",
     )
     rows = await views.caseload(ctx.principal, filters, uow=ctx.uow, today=ctx.today)
-    return ctx.render("caseload.html", rows=rows, filters=filters, status_value=status)
+    waiting: list[views.CaseloadRow] = []
+    if "view" not in q and filters.view == "mine":
+        # The first view: new cases nobody has taken yet, so that "assigned to me" is not all one sees.
+        unassigned = views.CaseloadFilter(view="unassigned", status="open", ags=None)
+        waiting = await views.caseload(ctx.principal, unassigned, uow=ctx.uow, today=ctx.today)
+    return ctx.render("caseload.html", rows=rows, waiting=waiting, filters=filters, status_value=status)
 
 
 @router.get("/search", response_class=HTMLResponse)
@@ -107,6 +121,7 @@ def walk_in_page(ctx: WebContext, fields: list[Field], status: int = 200, **valu
         fields=fields,
         action="/cases/new",
         back="/cases",
+        form_token=new_form_token(),
         **values,
     )
 
@@ -121,7 +136,12 @@ async def walk_in_submit(ctx: PageDep) -> Response:
     form = await ctx.form()
     if form is None:
         return ctx.csrf_failed()
-    values = {k: str(v) for k, v in form.items() if k != "csrf"}
+    values = {k: str(v) for k, v in form.items() if k not in ("csrf", FORM_TOKEN)}
+    return await form_once(ctx, str(form.get(FORM_TOKEN, "")), lambda: open_walk_in(ctx, values), "/cases")
+
+
+async def open_walk_in(ctx: WebContext, values: dict[str, str]) -> str | Response:
+    """The new case's page, or the form again with its errors."""
     errors = walk_in_errors(values, ctx.lang)
     opened_on = parse_date(values.get("opened_on"))
     case: Case | None = None
@@ -145,7 +165,7 @@ async def walk_in_submit(ctx: PageDep) -> Response:
     if case is None:
         fields = apply(walk_in_fields(ctx), values, errors)
         return walk_in_page(ctx, fields, 422, form_error=errors.get("form"))
-    return RedirectResponse(f"/cases/{case.case_id}?done=opened", status_code=303)
+    return f"/cases/{case.case_id}?done=opened"
 
 
 def walk_in_errors(values: dict[str, str], lang: str) -> dict[str, str]:
@@ -154,6 +174,10 @@ def walk_in_errors(values: dict[str, str], lang: str) -> dict[str, str]:
     for required in ("family_name", "given_names", "opened_on", "ags"):
         if not values.get(required, "").strip():
             errors[required] = t("v.missing", lang)
+    for name in ("family_name", "given_names", "address"):
+        found = names.invisible_character(values.get(name, ""))
+        if found is not None:
+            errors[name] = t("v.invisible_character", lang, code_point=f"U+{ord(found):04X}")
     dob = blank_to_none(values.get("date_of_birth"))
     if dob and not dob_ok(dob):
         errors["date_of_birth"] = t("v.dob", lang)
@@ -167,13 +191,13 @@ def walk_in_person(values: dict[str, str]) -> CasePerson:
     return CasePerson(
         person_id=uuid.uuid4(),
         role="head",
-        family_name=values["family_name"].strip(),
-        given_names=values["given_names"].strip(),
+        family_name=names.normalised(values["family_name"].strip()),
+        given_names=names.normalised(values["given_names"].strip()),
         date_of_birth=blank_to_none(values.get("date_of_birth")),
         languages=tuple(x.strip().lower() for x in values.get("languages", "").split(",") if x.strip()),
         phone=blank_to_none(values.get("phone")),
         email=blank_to_none(values.get("email")),
-        address=blank_to_none(values.get("address")),
+        address=blank_to_none(names.normalised(values.get("address", ""))),
     )
 
 
@@ -224,6 +248,11 @@ async def contact_submit(case_id: uuid.UUID, person_id: uuid.UUID, ctx: PageDep)
     form = await ctx.form()
     if form is None:
         return ctx.csrf_failed()
+    address = names.normalised(str(form.get("address") or ""))
+    found = names.invisible_character(address)
+    if found is not None:
+        message = t("v.invisible_character", ctx.lang, code_point=f"U+{ord(found):04X}")
+        return ctx.error(422, "form.errors_title", message, back=f"/cases/{case_id}")
     try:
         await h.update_contact(
             h.UpdateContact(
@@ -231,7 +260,7 @@ async def contact_submit(case_id: uuid.UUID, person_id: uuid.UUID, ctx: PageDep)
                 person_id,
                 blank_to_none(form.get("phone")),
                 blank_to_none(form.get("email")),
-                blank_to_none(form.get("address")),
+                blank_to_none(address),
                 ctx.principal,
             ),
             uow=ctx.uow,

@@ -53,6 +53,7 @@ _TYPE_KEYS = {
     "string_pattern_mismatch": "v.pattern",
     "uuid_parsing": "v.choice",
     "uuid_type": "v.choice",
+    "invisible_character": "v.invisible_character",
 }
 # Cross-field rules of the domain models raise ValueError with these words: they name the field.
 _VALUE_ERRORS = {
@@ -80,7 +81,8 @@ def field_errors(
             name = prefix_map[name]
         ctx = error.get("ctx") or {}
         limit = next((ctx[k] for k in ("gt", "ge", "le", "max_length", "min_length") if k in ctx), "")
-        errors.setdefault(name or "form", t(key, lang, limit=limit))
+        code_point = ctx.get("code_point", "")
+        errors.setdefault(name or "form", t(key, lang, limit=limit, code_point=code_point))
     return errors
 
 

@@ -36,6 +36,19 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "no": ("nein", "no"),
     "none": ("–", "–"),
     "choose": ("Bitte wählen", "Please choose"),
+    # Idempotency-Key (API)
+    "idempotency.invalid_key": (
+        "Idempotency-Key: 1 bis 200 druckbare Zeichen.",
+        "Idempotency-Key: 1 to 200 printable characters.",
+    ),
+    "idempotency.other_request": (
+        "Dieser Idempotency-Key wurde bereits für eine andere Anfrage verwendet.",
+        "This Idempotency-Key was already used for a different request.",
+    ),
+    "idempotency.in_progress": (
+        "Eine Anfrage mit diesem Idempotency-Key läuft noch; bitte gleich noch einmal versuchen.",
+        "A request with this Idempotency-Key is still running; please try again in a moment.",
+    ),
     # login
     "login.title": ("Anmeldung (Entwicklung)", "Sign in (development)"),
     "login.intro": (
@@ -53,6 +66,19 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "login.col_role": ("Rolle", "Role"),
     "login.col_provider": ("Träger", "Provider"),
     "login.col_action": ("Aktion", "Action"),
+    "login.col_try": ("Was Sie hier sehen", "What you see"),
+    "login.try.counsellor": (
+        "Zum Einstieg: führt eigene Fälle mit Beratungen, Integrationsplan, Einwilligungen, Vermittlungen.",
+        "Start here: works on own cases with consultations, integration plan, consents and referrals.",
+    ),
+    "login.try.supervisor": (
+        "Sieht alle Fälle des Trägers, weist neue Fälle zu, dazu Team-Übersicht und Protokoll.",
+        "Sees every case of the provider, assigns new cases, plus team overview and audit log.",
+    ),
+    "login.try.admin": (
+        "Verwaltet Träger, Personal und Löschungen; sieht keine Fälle (dort „Nicht gefunden“).",
+        'Manages providers, staff and erasure; sees no cases (they show as "Not found").',
+    ),
     "login.session_expired": (
         "Bitte melden Sie sich an, um fortzufahren.",
         "Please sign in to continue.",
@@ -76,6 +102,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "caseload.warning_only": ("Nur Fälle nahe der Befristung", "Only cases near the time limit"),
     "caseload.count": ("{n} Fälle", "{n} cases"),
     "caseload.empty": ("Keine Fälle gefunden.", "No cases found."),
+    "caseload.new_unassigned": ("Neue, noch nicht zugewiesene Fälle", "New cases not yet assigned"),
+    "caseload.new_unassigned.count": (
+        "{n} offene Fälle warten auf eine Zuweisung.",
+        "{n} open cases are waiting to be assigned.",
+    ),
     "caseload.caption": ("Fälle", "Cases"),
     "col.household": ("Haushalt", "Household"),
     "col.municipality": ("Gemeinde", "Municipality"),
@@ -342,6 +373,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     # validation messages
     "v.missing": ("Bitte ausfüllen.", "Please fill in."),
+    "v.invisible_character": (
+        "Bitte ohne unsichtbare Steuerzeichen eingeben (gefunden: {code_point}).",
+        "Please enter it without invisible control characters (found: {code_point}).",
+    ),
     "v.date": ("Bitte ein gültiges Datum angeben (TT.MM.JJJJ).", "Please enter a valid date."),
     "v.int": ("Bitte eine ganze Zahl angeben.", "Please enter a whole number."),
     "v.gt": ("Der Wert muss größer als {limit} sein.", "The value must be greater than {limit}."),

@@ -16,6 +16,19 @@ from wegweiser.common import devtokens
 
 router = APIRouter(include_in_schema=False)
 SESSION_HOURS = 8
+FIRST_TRY = ("counsellor", "supervisor", "admin")
+"""The order a newcomer should try the development users in: the admin sees no case at all."""
+
+
+def newcomer_order(staff: list[StaffRow], open_cases: dict[str, int]) -> list[StaffRow]:
+    """Counsellors, then supervisors, then the rest; within a role, providers with open cases first."""
+
+    def key(s: StaffRow) -> tuple[int, int, str, str]:
+        rank = FIRST_TRY.index(s.role) if s.role in FIRST_TRY else len(FIRST_TRY)
+        provider = s.provider_id or ""
+        return rank, -open_cases.get(provider, 0), provider, s.display_name
+
+    return sorted(staff, key=key)
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -26,7 +39,9 @@ async def login_page(
     if settings.dev_login_enabled:
         async with uow:
             providers = {p.provider_id: p.name for p in await uow.org.providers()}
-            users = [(s, providers.get(s.provider_id or "", "")) for s in await uow.org.staff() if s.active]
+            active = [s for s in await uow.org.staff() if s.active]
+            staff = newcomer_order(active, await uow.cases.open_by_provider())
+            users = [(s, providers.get(s.provider_id or "", "")) for s in staff]
     return render(
         request,
         None,

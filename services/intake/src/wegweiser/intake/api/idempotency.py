@@ -6,10 +6,9 @@ body is refused (422).
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 import orjson
 from fastapi import Request, Response
@@ -17,22 +16,12 @@ from sqlalchemy.exc import IntegrityError
 
 from wegweiser.common.auth import Principal
 from wegweiser.common.http import PROBLEM_JSON
+from wegweiser.common.idempotency import IDEMPOTENCY_HEADER as IDEMPOTENCY_HEADER  # the routes' import
+from wegweiser.common.idempotency import IDEMPOTENCY_KEY, request_digest, valid_key
 from wegweiser.intake.domain.model import ArrivalRejected
 from wegweiser.intake.handlers import IdempotentAnswer, IntakeUnitOfWork
 
 JSON = "application/json"
-IDEMPOTENCY_KEY = "Idempotency-Key"
-IDEMPOTENCY_HEADER: dict[str, Any] = {
-    "parameters": [
-        {
-            "name": IDEMPOTENCY_KEY,
-            "in": "header",
-            "required": False,
-            "schema": {"type": "string", "minLength": 1, "maxLength": 200},
-            "description": "Repeat a request safely: the first answer is replayed for the same key and body",
-        }
-    ]
-}
 
 R = TypeVar("R")
 Rendered = tuple[int, bytes]  # status and body
@@ -70,16 +59,14 @@ async def answer_once(
     if key is None:
         result = await run(None)
         return Answered(json_response(*rendered(result)), result)
-    if not 1 <= len(key) <= 200 or not key.isprintable():
+    if not valid_key(key):
         raise ArrivalRejected(
             IDEMPOTENCY_KEY,
             "Idempotency-Key: 1 bis 200 druckbare Zeichen.",
             "Idempotency-Key: 1 to 200 printable characters.",
         )
     owner = principal.authority_id or f"admin:{principal.subject}"
-    digest = hashlib.sha256(
-        request.method.encode() + b" " + request.url.path.encode() + b"\n" + await request.body()
-    ).hexdigest()
+    digest = request_digest(request.method, request.url.path, await request.body())
     replay = await _replay(uow, owner, key, digest)
     if replay is not None:
         return Answered(replay, None)

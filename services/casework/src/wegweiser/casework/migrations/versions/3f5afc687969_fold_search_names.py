@@ -1,0 +1,42 @@
+"""Search names folded like ``wegweiser.common.names.fold``: "Yilmaz" finds "Yılmaz", "Shevchenko" "Шевченко".
+
+Recomputes ``cases.search_names`` of the rows stored with the earlier lower-case form.
+
+Create Date: 2026-12-05 07:58:00
+"""
+
+from collections.abc import Callable, Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+from wegweiser.common import names
+
+revision: str = "3f5afc687969"
+down_revision: str | Sequence[str] | None = "ecfb11e25000"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+# The table as this revision knows it, not as the model may look later.
+cases = sa.table(
+    "cases",
+    sa.column("case_id", sa.Uuid()),
+    sa.column("persons", sa.JSON()),
+    sa.column("search_names", sa.Text()),
+)
+
+
+def _refold(key: Callable[[str], str]) -> None:
+    connection = op.get_bind()
+    rows = connection.execute(sa.select(cases.c.case_id, cases.c.persons)).all()
+    for case_id, persons in rows:
+        folded = " | ".join(key(f"{p['family_name']} {p['given_names']}") for p in persons or [])
+        connection.execute(sa.update(cases).where(cases.c.case_id == case_id).values(search_names=folded))
+
+
+def upgrade() -> None:
+    _refold(names.fold)
+
+
+def downgrade() -> None:
+    _refold(str.lower)

@@ -1,0 +1,203 @@
+"""A create sent twice creates once (issue 14): a web form submitted again after a slow answer or a
+double click, and an API request repeated with the same ``Idempotency-Key``."""
+
+import asyncio
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from wegweiser.casework.app import build
+from wegweiser.casework.settings import CaseworkSettings
+from wegweiser.common import devtokens
+from wegweiser.common.http import PROBLEM_JSON
+from wegweiser.common.testing.apps import running
+
+pytestmark = pytest.mark.integration
+
+TODAY = dt.date.today()
+STUTTGART = "08111000"
+
+
+def bearer(dev_keys: Path) -> dict[str, str]:
+    token = devtokens.mint(
+        subject="s-mueller",
+        roles=["counsellor"],
+        key_dir=dev_keys,
+        provider_id="kreis-08111",
+        ags=[STUTTGART],
+    )
+    return {"Authorization": f"Bearer {token}", "Accept-Language": "en"}
+
+
+def hidden(page: str, name: str) -> str:
+    found = re.search(rf'name="{name}" value="([^"]+)"', page)
+    assert found, f"no hidden field {name}"
+    return found.group(1)
+
+
+async def sign_in(client: httpx.AsyncClient, subject: str) -> None:
+    response = await client.post("/login", data={"subject": subject, "next": "/cases"})
+    assert response.status_code == 303 and "wegweiser_session" in response.cookies
+
+
+async def submit_twice(client: httpx.AsyncClient, path: str, data: dict[str, str]) -> list[httpx.Response]:
+    """Load the form once, then send it twice as a double click does."""
+    form = (await client.get(path)).text
+    data = {**data, "csrf": hidden(form, "csrf"), "form_token": hidden(form, "form_token")}
+    return [await client.post(path, data=data) for _ in range(2)]
+
+
+async def test_a_web_form_submitted_twice_creates_once_and_lands_on_the_same_page(
+    casework_env: dict[str, Any], database_url: str, dev_keys: Path
+) -> None:
+    headers = bearer(dev_keys)
+    async with running(build(CaseworkSettings(database_url=database_url, **casework_env))) as client:
+        await sign_in(client, "s-mueller")
+        walk_in = {
+            "ags": STUTTGART,
+            "opened_on": TODAY.isoformat(),
+            "family_name": "Doppel",
+            "given_names": "Ida",
+        }
+        opened = await submit_twice(client, "/cases/new", walk_in)
+        assert [r.status_code for r in opened] == [303, 303]
+        assert opened[0].headers["location"] == opened[1].headers["location"]
+        cases = (await client.get("/v1/cases", headers=headers, params={"name": "Doppel"})).json()
+        assert len(cases) == 1
+        case_id = cases[0]["case_id"]
+
+        consultation = {
+            "held_on": TODAY.isoformat(),
+            "duration_minutes": "30",
+            "type": "folgeberatung",
+            "channel": "persoenlich",
+        }
+        saved = await submit_twice(client, f"/cases/{case_id}/consultations/new", consultation)
+        goal = {"handlungsfeld": "wohnen", "description": "Wohnung suchen", "set_on": TODAY.isoformat()}
+        set_goal = await submit_twice(client, f"/cases/{case_id}/goals/new", goal)
+        for first, again in (saved, set_goal):
+            assert (first.status_code, again.status_code) == (303, 303), again.text
+            assert again.headers["location"] == first.headers["location"]
+        detail = (await client.get(f"/v1/cases/{case_id}", headers=headers)).json()
+        assert len(detail["consultations"]) == 1
+        assert len(detail["goals"]) == 1
+
+        # A form sent again without its token (an older page) still works: nothing is refused.
+        form = (await client.get(f"/cases/{case_id}/consultations/new")).text
+        plain = await client.post(
+            f"/cases/{case_id}/consultations/new", data={**consultation, "csrf": hidden(form, "csrf")}
+        )
+        assert plain.status_code == 303
+        overlong = await client.post(
+            f"/cases/{case_id}/consultations/new",
+            data={**consultation, "csrf": hidden(form, "csrf"), "form_token": "x" * 201},
+        )
+        assert overlong.status_code == 303  # not a key this service gave out: saved as without one
+        assert len((await client.get(f"/v1/cases/{case_id}", headers=headers)).json()["consultations"]) == 3
+
+
+async def test_an_invalid_form_keeps_nothing_of_its_token(
+    casework_env: dict[str, Any], database_url: str, dev_keys: Path
+) -> None:
+    """The form comes back with its errors and a fresh token; the corrected form is saved."""
+    async with running(build(CaseworkSettings(database_url=database_url, **casework_env))) as client:
+        await sign_in(client, "s-mueller")
+        form = (await client.get("/cases/new")).text
+        data = {"ags": STUTTGART, "opened_on": TODAY.isoformat(), "family_name": "", "given_names": "Ida"}
+        data |= {"csrf": hidden(form, "csrf"), "form_token": hidden(form, "form_token")}
+        invalid = await client.post("/cases/new", data=data)
+        assert invalid.status_code == 422
+        assert hidden(invalid.text, "form_token") != data["form_token"]
+        corrected = await client.post(
+            "/cases/new",
+            data={**data, "family_name": "Korrektur", "form_token": hidden(invalid.text, "form_token")},
+        )
+        assert corrected.status_code == 303
+        assert "?done=opened" in corrected.headers["location"]
+
+
+async def test_api_creates_honour_the_idempotency_key(
+    casework_env: dict[str, Any], database_url: str, dev_keys: Path
+) -> None:
+    headers = bearer(dev_keys)
+    walk_in = {
+        "ags": STUTTGART,
+        "opened_on": TODAY.isoformat(),
+        "persons": [{"family_name": "Wiederholt", "given_names": "Ole"}],
+    }
+    async with running(build(CaseworkSettings(database_url=database_url, **casework_env))) as client:
+        keyed = {**headers, "Idempotency-Key": "walk-in-1"}
+        first, again = [await client.post("/v1/cases", headers=keyed, json=walk_in) for _ in range(2)]
+        assert (first.status_code, again.status_code) == (201, 201), again.text
+        assert again.json() == first.json()
+        assert again.headers["idempotent-replayed"] == "true"
+        assert (
+            len((await client.get("/v1/cases", headers=headers, params={"name": "Wiederholt"})).json()) == 1
+        )
+
+        case_id = first.json()["case_id"]
+        body = {
+            "held_on": TODAY.isoformat(),
+            "duration_minutes": 20,
+            "type": "folgeberatung",
+            "channel": "telefon",
+        }
+        path = f"/v1/cases/{case_id}/consultations"
+        keyed = {**headers, "Idempotency-Key": "consultation-1"}
+        first, again = [await client.post(path, headers=keyed, json=body) for _ in range(2)]
+        assert (first.status_code, again.status_code) == (201, 201), again.text
+        assert again.json() == first.json()
+        other = await client.post(path, headers=keyed, json={**body, "duration_minutes": 45})
+        assert other.status_code == 422, other.text
+        assert other.headers["content-type"].startswith(PROBLEM_JSON)
+        assert other.json()["errors"][0]["field"] == "Idempotency-Key"
+        bad_key = await client.post(path, headers={**headers, "Idempotency-Key": "x" * 201}, json=body)
+        assert bad_key.status_code == 422
+        detail = (await client.get(f"/v1/cases/{case_id}", headers=headers)).json()
+        assert len(detail["consultations"]) == 1
+
+        goal = {"handlungsfeld": "wohnen", "description": "Wohnung suchen", "set_on": TODAY.isoformat()}
+        person_id = detail["persons"][0]["person_id"]
+        consent = {"person_id": person_id, "purpose": "integrationskurs", "granted_on": TODAY.isoformat()}
+        referral = {"person_id": person_id, "programme": "integrationskurs"}
+        for route, json in (("goals", goal), ("consents", consent), ("referrals", referral)):
+            keyed = {**headers, "Idempotency-Key": f"{route}-1"}
+            first, again = [
+                await client.post(f"/v1/cases/{case_id}/{route}", headers=keyed, json=json) for _ in range(2)
+            ]
+            assert (first.status_code, again.status_code) == (201, 201), again.text
+            assert again.json() == first.json()
+        detail = (await client.get(f"/v1/cases/{case_id}", headers=headers)).json()
+        assert (len(detail["goals"]), len(detail["consents"]), len(detail["referrals"])) == (1, 1, 1)
+
+
+async def test_the_same_key_sent_twice_at_once_records_one_consultation(
+    casework_env: dict[str, Any], database_url: str, dev_keys: Path
+) -> None:
+    """A double click reaches two workers at once: one records, the other answers as the first or 409."""
+    headers = bearer(dev_keys)
+    walk_in = {
+        "ags": STUTTGART,
+        "opened_on": TODAY.isoformat(),
+        "persons": [{"family_name": "Zugleich", "given_names": "Ada"}],
+    }
+    body = {
+        "held_on": TODAY.isoformat(),
+        "duration_minutes": 20,
+        "type": "folgeberatung",
+        "channel": "telefon",
+    }
+    async with running(build(CaseworkSettings(database_url=database_url, **casework_env))) as client:
+        case_id = (await client.post("/v1/cases", headers=headers, json=walk_in)).json()["case_id"]
+        path = f"/v1/cases/{case_id}/consultations"
+        for attempt in range(5):
+            keyed = {**headers, "Idempotency-Key": f"together-{attempt}"}
+            answers = await asyncio.gather(*(client.post(path, headers=keyed, json=body) for _ in range(2)))
+            assert sorted(a.status_code for a in answers)[0] == 201, [a.text for a in answers]
+            assert {a.status_code for a in answers} <= {201, 409}
+        detail = (await client.get(f"/v1/cases/{case_id}", headers=headers)).json()
+    assert len(detail["consultations"]) == 5
