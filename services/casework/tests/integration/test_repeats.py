@@ -127,7 +127,8 @@ async def test_api_creates_honour_the_idempotency_key(
     walk_in = {
         "ags": STUTTGART,
         "opened_on": TODAY.isoformat(),
-        "persons": [{"family_name": "Wiederholt", "given_names": "Ole"}],
+        # With a birth date: once the catalogue has reached casework, the Integrationskurs requires it.
+        "persons": [{"family_name": "Wiederholt", "given_names": "Ole", "date_of_birth": "1990-04"}],
     }
     async with running(build(CaseworkSettings(database_url=database_url, **casework_env))) as client:
         keyed = {**headers, "Idempotency-Key": "walk-in-1"}
