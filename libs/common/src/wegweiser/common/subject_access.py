@@ -24,17 +24,23 @@ def wants_english(accept_language: str | None) -> bool:
 def document(
     *,
     service: str,
-    person_id: uuid.UUID,
+    person_id: uuid.UUID | None,
     sections: Mapping[str, Any],
     titles: Mapping[str, tuple[str, str]],
     english: bool,
     now: dt.datetime,
+    case_id: uuid.UUID | None = None,
 ) -> dict[str, Any]:
-    """``sections`` keyed by a stable id; ``titles`` maps each id to its (German, English) title."""
+    """``sections`` keyed by a stable id; ``titles`` maps each id to its (German, English) title.
+
+    A service that knows the person only by case (referrals) names the case and leaves ``person_id`` null.
+    """
+    subject = {"case_id": str(case_id)} if case_id is not None else {}
     return {
         "schema": SCHEMA,
         "service": service,
-        "person_id": str(person_id),
+        "person_id": str(person_id) if person_id is not None else None,
+        **subject,
         "generated_at": now.isoformat(),
         "language": "en" if english else "de",
         "sections": {titles[key][english]: value for key, value in sections.items()},
