@@ -3,6 +3,7 @@
 import datetime as dt
 import uuid
 from collections.abc import Callable
+from functools import partial
 
 import httpx
 import pytest
@@ -56,8 +57,8 @@ async def test_export_holds_the_case_referrals_and_partner_answers(
                 "kreise": ["08111"], "delivery": "kafka"}  # fmt: skip
         assert (await client.post("/v1/admin/partners", json=body, headers=admin)).status_code in (201, 409)
         await produce(settings.kafka_bootstrap_servers, *(encode(e) for e in (mine, sibling, foreign)))
-        for event in (mine, sibling, foreign):
-            await eventually(lambda e=event: sent(client, partner, e.referral_id), what="referral sent")
+        for referral_id in (mine.referral_id, sibling.referral_id, foreign.referral_id):
+            await eventually(partial(sent, client, partner, referral_id), what="referral sent")
         url = f"/v1/partner/referrals/{mine.referral_id}/feedback"
         answered = await client.post(
             url, json={"outcome": "declined", "reason": "no_capacity"}, headers=partner
