@@ -12,7 +12,7 @@ from wegweiser.common.periodic import every, running
 from wegweiser.common.runtime import ServiceRuntime
 from wegweiser.common.web_security import SecurityHeaders
 from wegweiser.intake import deps, imports, retention, web
-from wegweiser.intake.api import arrivals, batches, corrections, duplicates, errors, uploads
+from wegweiser.intake.api import arrivals, batches, corrections, duplicates, errors, subject_access, uploads
 from wegweiser.intake.handlers import IntakeUnitOfWork
 from wegweiser.intake.migrations import MIGRATIONS
 from wegweiser.intake.quotas import Quotas
@@ -64,7 +64,7 @@ def build(settings: IntakeSettings) -> FastAPI:
     install_problem_handlers(app)
     errors.install_error_handlers(app)
     install_health(app, runtime.ready_checks())
-    for routes in (arrivals, batches, corrections, duplicates, uploads):
+    for routes in (arrivals, batches, corrections, duplicates, uploads, subject_access):
         app.include_router(routes.router)
     web.install(app)
     app.add_middleware(SecurityHeaders)

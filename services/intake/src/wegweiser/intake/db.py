@@ -284,6 +284,12 @@ class ArrivalRepository:
         row = (await self.session.execute(query)).scalar_one_or_none()
         return _to_domain(row) if row else None
 
+    async def with_person(self, person_id: uuid.UUID) -> list[Arrival]:
+        """Arrivals whose household holds the person; the text match narrows, the exact check decides."""
+        query = select(ArrivalRow).where(col(ArrivalRow.persons).contains(str(person_id)))
+        arrivals = [_to_domain(r) for r in (await self.session.execute(query)).scalars()]
+        return [a for a in arrivals if any(p.person_id == person_id for p in a.persons)]
+
     async def by_reference(self, *, authority_id: str, reference: str) -> Arrival | None:
         found = await self.by_references(authority_id=authority_id, references=[reference])
         return found.get(reference)

@@ -56,3 +56,5 @@ QuotasDep = Annotated[Quotas, Depends(_quotas)]
 ImportsDep = Annotated[ImportWorker, Depends(_imports)]
 PrincipalDep = Annotated[Principal, require_role("reception_authority", "admin")]
 """The caller: a reception authority (or an admin), from a valid token."""
+AdminDep = Annotated[Principal, require_role("admin")]
+"""An administrator: only for the subject access export."""

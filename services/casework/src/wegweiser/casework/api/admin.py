@@ -1,24 +1,60 @@
-"""Administration: erasure on request, providers, teams, staff and the per-AGS provider rule."""
+"""Administration: subject access export, erasure on request, providers, teams, staff, provider rules."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse, Response
 
 from wegweiser.casework import handlers as h
+from wegweiser.casework import subject_access
 from wegweiser.casework.api.models import ErasureOut, ProviderIn, RuleIn, StaffIn, TeamIn
 from wegweiser.casework.api.problems import invalid, not_found, refused
 from wegweiser.casework.db import ProviderRow, StaffRow, TeamRow
 from wegweiser.casework.deps import AdminDep, TodayDep, UnitOfWorkDep
 from wegweiser.casework.domain.model import CaseRefused
-from wegweiser.common.db import forget_deleted_bytes
+from wegweiser.common import subject_access as sar
+from wegweiser.common.db import forget_deleted_bytes, utcnow
 from wegweiser.common.http import problem
 from wegweiser.common.regions import catalogue
 
 router = APIRouter(prefix="/admin", tags=["administration"])
+
+
+@router.get("/persons/{person_id}/export", response_model=None)
+async def export_person(
+    person_id: uuid.UUID,
+    principal: AdminDep,
+    request: Request,
+    uow: UnitOfWorkDep,
+    accept_language: str | None = Header(None),
+) -> dict[str, Any] | JSONResponse:
+    """Everything casework holds about one person (GDPR Art. 15); reading it is audited on each case."""
+    async with uow:
+        cases = await subject_access.person_cases(uow, person_id)
+        if not cases:
+            return problem(request, 404, f"person {person_id}")
+        sections = await subject_access.sections(uow, person_id, cases)
+        for case in cases:
+            uow.audit.append(
+                actor=principal.subject,
+                actor_role=h.role_of(principal),
+                provider_id=principal.provider_id,
+                case_id=case.case_id,
+                action="admin.export_person",
+                person_id=person_id,
+            )
+        await uow.commit()
+    return sar.document(
+        service="casework",
+        person_id=person_id,
+        sections=sections,
+        titles=subject_access.TITLES,
+        english=sar.wants_english(accept_language),
+        now=utcnow(),
+    )
 
 
 @router.post("/cases/{case_id}/erase", response_model=ErasureOut)

@@ -7,10 +7,10 @@ only referrals sent to it (anything else is 404, so existence does not leak).
 
 from fastapi import APIRouter
 
-from wegweiser.referrals.api import admin, catalogue, docs, feedback, partner, staff
+from wegweiser.referrals.api import admin, catalogue, docs, feedback, partner, staff, subject_access
 
 router = APIRouter(prefix="/v1")
-for area in (catalogue, admin, staff, partner, feedback):
+for area in (catalogue, admin, subject_access, staff, partner, feedback):
     router.include_router(area.router)
 
 docs_router = docs.router

@@ -1,0 +1,117 @@
+"""The subject access export (GDPR Art. 15): one person's data from casework, no one else's, audited."""
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlmodel import col
+
+from wegweiser.casework.app import build
+from wegweiser.casework.db import AuditRow
+from wegweiser.casework.settings import CaseworkSettings
+from wegweiser.common import devtokens
+from wegweiser.common.testing.apps import running
+
+pytestmark = pytest.mark.integration
+
+STUTTGART = "08111000"
+DAY = "2026-03-02"
+
+
+def bearer(dev_keys: Path, role: str) -> dict[str, str]:
+    provider = None if role == "admin" else "kreis-08111"
+    token = devtokens.mint(
+        subject=f"dev-{role}", roles=[role], key_dir=dev_keys, provider_id=provider, ags=[STUTTGART]
+    )
+    return {"Authorization": f"Bearer {token}"}
+
+
+def consultation(note: str, present: str) -> dict[str, Any]:
+    return {
+        "held_on": DAY,
+        "duration_minutes": 40,
+        "type": "folgeberatung",
+        "channel": "persoenlich",
+        "note": note,
+        "present_person_ids": [present],
+    }
+
+
+async def test_export_holds_the_persons_data_and_no_one_elses(
+    casework_env: dict[str, Any], database_url: str, dev_keys: Path
+) -> None:
+    admin, counsellor = bearer(dev_keys, "admin"), bearer(dev_keys, "counsellor")
+    app = build(CaseworkSettings(database_url=database_url, **casework_env))
+    async with running(app) as client:
+        household = [
+            {"family_name": "Haddad", "given_names": "Rania", "date_of_birth": "1988-03-14"},
+            {"family_name": "Haddad", "given_names": "Omar", "date_of_birth": "1985-07-01"},
+        ]
+        opened = await client.post(
+            "/v1/cases", headers=counsellor, json={"ags": STUTTGART, "opened_on": DAY, "persons": household}
+        )
+        assert opened.status_code == 201, opened.text
+        cid = opened.json()["case_id"]
+        case = (await client.get(f"/v1/cases/{cid}", headers=counsellor)).json()
+        rania, omar = (p["person_id"] for p in case["persons"])
+        for note, present in (("Rania sucht Sprachkurs", rania), ("Omar: Schulden", omar)):
+            posted = await client.post(
+                f"/v1/cases/{cid}/consultations", headers=counsellor, json=consultation(note, present)
+            )
+            assert posted.status_code == 201, posted.text
+        goal = {"handlungsfeld": "sprache", "description": "B1-Kurs", "person_id": rania, "set_on": DAY}
+        assert (await client.post(f"/v1/cases/{cid}/goals", headers=counsellor, json=goal)).status_code == 201
+        for person in (rania, omar):
+            consent = {"person_id": person, "purpose": "integrationskurs", "granted_on": DAY}
+            granted = await client.post(f"/v1/cases/{cid}/consents", headers=counsellor, json=consent)
+            assert granted.status_code == 201, granted.text
+        other = await client.post(
+            "/v1/cases",
+            headers=counsellor,
+            json={
+                "ags": STUTTGART,
+                "opened_on": DAY,
+                "persons": [{"family_name": "Ivanova", "given_names": "Olha"}],
+            },
+        )
+        assert other.status_code == 201
+
+        path = f"/v1/admin/persons/{rania}/export"
+        assert (await client.get(path, headers=counsellor)).status_code == 403
+        answer = await client.get(path, headers=admin)
+        assert answer.status_code == 200, answer.text
+        english = await client.get(path, headers={**admin, "Accept-Language": "en"})
+        unknown = await client.get(f"/v1/admin/persons/{uuid.uuid4()}/export", headers=admin)
+
+        async with app.state.runtime.unit_of_work() as u:
+            query = select(AuditRow).where(col(AuditRow.action) == "admin.export_person")
+            audited = [
+                (a.case_id, a.actor, a.detail["person_id"])
+                for a in (await u.session.execute(query)).scalars()
+            ]
+
+    doc = answer.json()
+    assert (doc["schema"], doc["service"], doc["person_id"]) == (
+        "wegweiser.subject-access.v1",
+        "casework",
+        rania,
+    )
+    sections = doc["sections"]
+    assert sections["Person"]["given_names"] == "Rania"
+    assert [c["case_id"] for c in sections["Fälle"]] == [cid]
+    assert [c["note"] for c in sections["Beratungen"]] == ["Rania sucht Sprachkurs"]
+    assert [g["description"] for g in sections["Integrationsplan und Ziele"]] == ["B1-Kurs"]
+    assert [c["person_id"] for c in sections["Einwilligungen"]] == [rania]
+    assert any(
+        a["action"] == "grant_consent" or "consent" in a["action"]
+        for a in sections["Protokolleinträge zum Fall"]
+    )
+    text = answer.text
+    assert "Omar" not in text and "Schulden" not in text and omar not in text and "Ivanova" not in text
+    assert "Consents" in english.json()["sections"] and english.json()["language"] == "en"
+    assert unknown.status_code == 404
+    assert unknown.headers["content-type"].startswith("application/problem+json")
+    assert len(audited) == 2  # the German and the English read, each on Rania's case
+    assert set(audited) == {(uuid.UUID(cid), "dev-admin", rania)}

@@ -1,0 +1,98 @@
+"""The subject access export (GDPR Art. 15) from referrals: a case's referrals and the partner's answers."""
+
+import datetime as dt
+import uuid
+from collections.abc import Callable
+from functools import partial
+
+import httpx
+import pytest
+
+from wegweiser.common import events
+from wegweiser.common.envelope import encode
+from wegweiser.common.testing.apps import eventually, running
+from wegweiser.common.testing.kafka import produce
+from wegweiser.referrals.app import build
+from wegweiser.referrals.settings import ReferralsSettings
+
+pytestmark = pytest.mark.integration
+
+Bearer = Callable[..., dict[str, str]]
+PARTNER = "it-sar-partner"
+
+
+def requested(case_id: uuid.UUID, given_names: str) -> events.ReferralRequested:
+    return events.ReferralRequested.model_validate(
+        {
+            "ags": "08111000",
+            "referral_id": uuid.uuid4(),
+            "case_id": case_id,
+            "provider_id": "kreis-08111",
+            "programme": "mbe",
+            "partner_id": PARTNER,
+            "requested_on": dt.date.today(),
+            "consent": {"consent_id": uuid.uuid4(), "programme": "mbe", "granted_on": dt.date.today()},
+            "person": {"person_pseudonym": "p" * 64, "family_name": "Haddad", "given_names": given_names},
+        }
+    )
+
+
+async def sent(client: httpx.AsyncClient, partner: dict[str, str], referral_id: uuid.UUID) -> bool | None:
+    response = await client.get(f"/v1/partner/referrals/{referral_id}", headers=partner)
+    return True if response.status_code == 200 else None
+
+
+async def test_export_holds_the_case_referrals_and_partner_answers(
+    settings: ReferralsSettings, tokens: Bearer
+) -> None:
+    admin, partner = tokens("admin"), tokens("partner", partner_id=PARTNER)
+    case_id, other_case = uuid.uuid4(), uuid.uuid4()
+    mine, sibling, foreign = (
+        requested(case_id, "Rania"),
+        requested(case_id, "Omar"),
+        requested(other_case, "Olha"),
+    )
+    async with running(build(settings)) as client:
+        body = {"partner_id": PARTNER, "organisation": "Test", "programmes": ["mbe"],
+                "kreise": ["08111"], "delivery": "kafka"}  # fmt: skip
+        assert (await client.post("/v1/admin/partners", json=body, headers=admin)).status_code in (201, 409)
+        await produce(settings.kafka_bootstrap_servers, *(encode(e) for e in (mine, sibling, foreign)))
+        for referral_id in (mine.referral_id, sibling.referral_id, foreign.referral_id):
+            await eventually(partial(sent, client, partner, referral_id), what="referral sent")
+        url = f"/v1/partner/referrals/{mine.referral_id}/feedback"
+        answered = await client.post(
+            url, json={"outcome": "declined", "reason": "no_capacity"}, headers=partner
+        )
+        assert answered.status_code == 200, answered.text
+
+        path = f"/v1/admin/cases/{case_id}/export"
+        refused = await client.get(path, headers=tokens("counsellor"))
+        whole = await client.get(path, headers=admin)
+        only_mine = await client.get(path, params={"referral_id": str(mine.referral_id)}, headers=admin)
+        english = await client.get(path, headers={**admin, "Accept-Language": "en"})
+        unknown = await client.get(f"/v1/admin/cases/{uuid.uuid4()}/export", headers=admin)
+
+    assert refused.status_code == 403
+    assert whole.status_code == 200, whole.text
+    doc = whole.json()
+    assert (doc["schema"], doc["service"], doc["case_id"], doc["person_id"]) == (
+        "wegweiser.subject-access.v1",
+        "referrals",
+        str(case_id),
+        None,
+    )
+    listed = {r["referral_id"] for r in doc["sections"]["Vermittlungen"]}
+    assert listed == {str(mine.referral_id), str(sibling.referral_id)}
+    assert str(foreign.referral_id) not in whole.text
+    narrowed = only_mine.json()["sections"]
+    assert [r["referral_id"] for r in narrowed["Vermittlungen"]] == [str(mine.referral_id)]
+    [answer] = narrowed["Antworten und Rückmeldungen der Partner"]
+    assert (answer["referral_id"], answer["outcome"], answer["reason"]) == (
+        str(mine.referral_id),
+        "declined",
+        "no_capacity",
+    )
+    assert str(sibling.referral_id) not in only_mine.text
+    assert "Data sent to partners" in english.json()["sections"]
+    assert unknown.status_code == 404
+    assert unknown.headers["content-type"].startswith("application/problem+json")
