@@ -218,3 +218,16 @@ def _feedback_consumer_ready(app: FastAPI, partners: set[str]) -> Callable[[], A
         return bool(partners <= feedback.partners and feedback.ready)
 
     return check
+
+
+async def test_a_state_filter_that_is_no_state_is_refused_not_sent_to_the_database(
+    settings: ReferralsSettings, tokens: Bearer
+) -> None:
+    # Found by the API fuzz run: a NUL byte in ``state`` reached PostgreSQL and came back as a 500.
+    partner = tokens("partner", partner_id=A)
+    async with running(build(settings)) as client:
+        refused = await client.get("/v1/partner/referrals", params={"state": "sent\x00"}, headers=partner)
+        listed = await client.get("/v1/partner/referrals", params={"state": "sent"}, headers=partner)
+    assert refused.status_code == 422
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert listed.status_code == 200

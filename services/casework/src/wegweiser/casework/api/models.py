@@ -147,7 +147,8 @@ class ExtensionIn(BaseModel):
 class ContactIn(BaseModel):
     phone: str | None = Field(None, max_length=50)
     email: str | None = Field(None, max_length=200)
-    address: Annotated[str | None, BeforeValidator(as_written), Field(max_length=300)] = None
+    # The length applies to the text only: on ``str | None`` it would fail on null with a 500.
+    address: Annotated[Annotated[str, Field(max_length=300)] | None, BeforeValidator(as_written)] = None
 
 
 class ProviderIn(BaseModel):

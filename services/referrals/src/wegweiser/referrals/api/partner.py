@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
@@ -35,7 +36,9 @@ class PartnerReferralOut(BaseModel):
 
 @router.get("", response_model=list[PartnerReferralOut])
 async def partner_referrals(
-    partner_id: PartnerIdDep, uow: UnitOfWorkDep, state: str | None = None
+    partner_id: PartnerIdDep,
+    uow: UnitOfWorkDep,
+    state: Annotated[str | None, Query(pattern=r"^[a-z_]{1,40}$")] = None,
 ) -> list[PartnerReferralOut]:
     """The caller's referrals (status only), e.g. ``state=sent`` for those awaiting an answer."""
     async with uow:
