@@ -63,3 +63,37 @@ async def test_a_route_declares_a_larger_limit(client: httpx.AsyncClient) -> Non
     assert (await client.post("/large", content=_json_of(3_000_000), headers=headers)).status_code == 200
     assert (await client.post("/large", content=_json_of(9_000_000), headers=headers)).status_code == 413
     assert app.openapi()["paths"]["/large"]["post"]["x-max-body-bytes"] == 8 * DEFAULT_MAX_BODY_BYTES
+
+
+@app.get("/echo")
+async def echo(q: str = "") -> dict[str, str]:
+    return {"q": q}
+
+
+async def test_a_nul_in_the_url_is_refused_before_any_route(client: httpx.AsyncClient) -> None:
+    answer = await client.get("/echo?q=a%00b")
+    assert answer.status_code == 422
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert "U+0000" in answer.json()["detail"]
+    assert (await client.get("/echo?q=ab")).json() == {"q": "ab"}
+
+
+async def test_a_nul_in_a_json_body_is_refused_even_across_chunks(client: httpx.AsyncClient) -> None:
+    headers = {"content-type": "application/json"}
+    answer = await client.post("/small", content=b'{"a":"x\\u0000y"}', headers=headers)
+    assert answer.status_code == 422
+    assert answer.headers["content-type"] == "application/problem+json"
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"a":"x\\u00'
+        yield b'00y"}'
+
+    assert (await client.post("/small", content=chunks(), headers=headers)).status_code == 422
+
+
+async def test_a_binary_upload_may_hold_zero_bytes(client: httpx.AsyncClient) -> None:
+    answer = await client.post(
+        "/large", content=b"PK\x03\x04\x00\x00", headers={"content-type": "application/zip"}
+    )
+    assert answer.status_code == 422  # the route wants JSON: refused by validation, not as a NUL
+    assert "U+0000" not in answer.text
