@@ -91,11 +91,8 @@ async def test_registration_is_stored_idempotent_and_published(
             422,
             {"persons.0.family_name_latin"},
         ),
-        (
-            {"persons": [{"role": "head", "family_name": "A\x00B", "given_names": "X"}]},
-            422,
-            {"persons.0.family_name"},
-        ),
+        # A NUL is refused for every route before validation (common.request_limits), without a field.
+        ({"persons": [{"role": "head", "family_name": "A\x00B", "given_names": "X"}]}, 422, set()),
         ({"allocation_date": "gestern", "persons": "nobody"}, 422, {"allocation_date", "persons"}),
     ],
 )
