@@ -18,6 +18,7 @@ async def test_every_kind_of_page_carries_the_security_headers(tmp_path: Path) -
         login = await client.get("/login")
         redirect = await client.get("/cases", follow_redirects=False)  # no session: to the login page
         style = await client.get("/static/app.css")
+        kern = await client.get("/static/kern/kern.min.css")  # the one vendored copy in common.web
         api = await client.get("/v1/cases")
     assert login.status_code == 200 and login.headers["content-type"].startswith("text/html")
     assert login.headers["content-security-policy"] == PAGE_POLICY
@@ -25,6 +26,7 @@ async def test_every_kind_of_page_carries_the_security_headers(tmp_path: Path) -
     assert login.headers["referrer-policy"] == "same-origin"
     assert login.headers["permissions-policy"]
     assert redirect.status_code == 303
-    for response in (login, redirect, style, api):
+    assert style.status_code == kern.status_code == 200
+    for response in (login, redirect, style, kern, api):
         assert response.headers["x-content-type-options"] == "nosniff"
         assert response.headers["strict-transport-security"].startswith("max-age=")  # came over https

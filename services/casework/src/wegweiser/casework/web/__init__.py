@@ -23,6 +23,7 @@ from wegweiser.casework.web import (
 )
 from wegweiser.casework.web.messages import LANGUAGES
 from wegweiser.casework.web.pages import WEB, LoginRequired
+from wegweiser.common import web as common_web
 
 # ``cases`` first: its /cases/new must come before /cases/{case_id}.
 ROUTERS = (signin, cases, consultations, plan, consent, referrals, supervision)
@@ -49,7 +50,13 @@ async def remember_language(
 
 
 def install(app: FastAPI) -> None:
-    """Mount static files and the UI routes; send missing sessions to the login page."""
+    """Mount static files and the UI routes; send missing sessions to the login page.
+
+    The vendored KERN styles and fonts are the one copy in ``wegweiser.common.web`` (intake's pages use
+    it too); mounted before ``/static`` so that its prefix wins.
+    """
+    kern = common_web.STATIC / "kern"
+    app.mount("/static/kern", StaticFiles(directory=str(kern)), name="static-kern")
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
     app.add_exception_handler(LoginRequired, to_login)
     for area in ROUTERS:
