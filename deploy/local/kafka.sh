@@ -57,11 +57,8 @@ PID_FILE="$STATE_DIR/kafka.pid"
 START_TIMEOUT="${WEGWEISER_KAFKA_START_TIMEOUT:-60}"
 STOP_TIMEOUT=30
 
-log() { printf 'kafka.sh: %s\n' "$*" >&2; }
-die() {
-	log "error: $*"
-	exit 1
-}
+# shellcheck source=deploy/local/lib.sh
+source "$(dirname "$0")/lib.sh"
 
 now_ms() { date +%s%3N; }
 
@@ -550,37 +547,12 @@ cmd_status() {
 }
 
 cmd_reset() {
-	cmd_stop
-	# Refuse to rm -rf anything that does not look like our own state dir.
-	[[ "$STATE_DIR" == */kafka/"$PORT" ]] || die "refusing to delete $STATE_DIR"
-	rm -rf "$STATE_DIR"
-	log "deleted $STATE_DIR"
+	reset_state_dir "$STATE_DIR" "*/kafka/$PORT"
 }
 
-usage() {
-	sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2
-	exit 2
+cmd_classpath() {
+	cmd_fetch
+	cat "$CLASSPATH_FILE"
 }
 
-main() {
-	[[ $# -ge 1 ]] || usage
-	local cmd="$1"
-	shift
-	case "$cmd" in
-	fetch) cmd_fetch ;;
-	start) cmd_start ;;
-	stop) cmd_stop ;;
-	status) cmd_status ;;
-	reset) cmd_reset ;;
-	run-class) cmd_run_class "$@" ;;
-	topics-cli) cmd_topics_cli "$@" ;;
-	add-user) cmd_add_user "$@" ;;
-	classpath)
-		cmd_fetch
-		cat "$CLASSPATH_FILE"
-		;;
-	*) usage ;;
-	esac
-}
-
-main "$@"
+run_command "$@"

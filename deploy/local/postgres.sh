@@ -26,11 +26,8 @@ PGDATA="$PG_DIR/data"
 PG_LOG="$PG_DIR/postgres.log"
 START_TIMEOUT="${WEGWEISER_PG_START_TIMEOUT:-60}"
 
-log() { printf 'postgres.sh: %s\n' "$*" >&2; }
-die() {
-	log "error: $*"
-	exit 1
-}
+# shellcheck source=deploy/local/lib.sh
+source "$(dirname "$0")/lib.sh"
 
 # PostgreSQL refuses to run as root (CI runs as root): run its tools as the postgres user then.
 as_pg() {
@@ -246,30 +243,7 @@ cmd_url() {
 }
 
 cmd_reset() {
-	cmd_stop
-	[[ "$PG_DIR" == */postgres ]] || die "refusing to delete $PG_DIR"
-	rm -rf "$PG_DIR"
-	log "deleted $PG_DIR"
+	reset_state_dir "$PG_DIR" "*/postgres"
 }
 
-usage() {
-	sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2
-	exit 2
-}
-
-main() {
-	[[ $# -ge 1 ]] || usage
-	local cmd="$1"
-	shift
-	case "$cmd" in
-	start) cmd_start "$@" ;;
-	stop) cmd_stop ;;
-	status) cmd_status ;;
-	createdb) cmd_createdb "$@" ;;
-	url) cmd_url "$@" ;;
-	reset) cmd_reset ;;
-	*) usage ;;
-	esac
-}
-
-main "$@"
+run_command "$@"
