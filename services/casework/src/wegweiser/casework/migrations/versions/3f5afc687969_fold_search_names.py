@@ -1,21 +1,17 @@
 """Search names folded like ``wegweiser.common.names.fold``: "Yilmaz" finds "Yılmaz", "Shevchenko" "Шевченко".
 
 Recomputes ``cases.search_names`` of the rows stored with the earlier lower-case form.
-
-Create Date: 2026-12-05 07:58:00
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import sqlalchemy as sa
 from alembic import op
 
 from wegweiser.common import names
 
-revision: str = "3f5afc687969"
-down_revision: str | Sequence[str] | None = "ecfb11e25000"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "3f5afc687969"
+down_revision = "ecfb11e25000"
 
 # The table as this revision knows it, not as the model may look later.
 cases = sa.table(

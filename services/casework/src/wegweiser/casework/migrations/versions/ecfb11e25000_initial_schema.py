@@ -1,19 +1,17 @@
-"""Initial schema: the tables that create_all made before there were migrations.
-
-Create Date: 2026-11-26 12:50:03.372173
-"""
-
-from collections.abc import Sequence
+"""Initial schema: the tables that create_all made before there were migrations."""
 
 import sqlalchemy as sa
 from alembic import op
 
-from wegweiser.common.migrations.inbox_outbox import create_inbox_and_outbox, drop_inbox_and_outbox
+from wegweiser.common.migrations.building_blocks import (
+    create_inbox_and_outbox,
+    create_indexes,
+    drop_inbox_and_outbox,
+    drop_tables,
+)
 
-revision: str = "ecfb11e25000"
-down_revision: str | Sequence[str] | None = None
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "ecfb11e25000"
+down_revision = None
 
 # The database itself refuses to change or remove audit entries, whatever code runs against it.
 # A later revision that alters audit_log in batch mode (SQLite copies the table) must create them again.
@@ -47,9 +45,7 @@ def upgrade() -> None:
         sa.Column("detail", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
-    op.create_index(op.f("ix_audit_log_at"), "audit_log", ["at"], unique=False)
-    op.create_index(op.f("ix_audit_log_case_id"), "audit_log", ["case_id"], unique=False)
-    op.create_index(op.f("ix_audit_log_provider_id"), "audit_log", ["provider_id"], unique=False)
+    create_indexes("audit_log", "at", "case_id", "provider_id")
     for statement in AUDIT_GUARDS[op.get_bind().dialect.name]:
         op.execute(statement)
     op.create_table(
@@ -73,10 +69,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("case_id"),
         sa.UniqueConstraint("arrival_id"),
     )
-    op.create_index(op.f("ix_cases_ags"), "cases", ["ags"], unique=False)
-    op.create_index(op.f("ix_cases_counsellor_id"), "cases", ["counsellor_id"], unique=False)
-    op.create_index(op.f("ix_cases_provider_id"), "cases", ["provider_id"], unique=False)
-    op.create_index(op.f("ix_cases_team_id"), "cases", ["team_id"], unique=False)
+    create_indexes("cases", "ags", "counsellor_id", "provider_id", "team_id")
     op.create_table(
         "catalogue_partners",
         sa.Column("partner_id", sa.String(length=100), nullable=False),
@@ -124,7 +117,7 @@ def upgrade() -> None:
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("subject"),
     )
-    op.create_index(op.f("ix_staff_provider_id"), "staff", ["provider_id"], unique=False)
+    create_indexes("staff", "provider_id")
     op.create_table(
         "teams",
         sa.Column("team_id", sa.String(length=100), nullable=False),
@@ -132,93 +125,49 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=300), nullable=False),
         sa.PrimaryKeyConstraint("team_id"),
     )
-    op.create_index(op.f("ix_teams_provider_id"), "teams", ["provider_id"], unique=False)
+    create_indexes("teams", "provider_id")
+    _create_case_record("consents", "consent_id")
+    _create_case_record("consultations", "consultation_id", with_provider=True)
+    _create_case_record("goals", "goal_id", with_provider=True)
+    _create_case_record("referrals", "referral_id")
+
+
+def _create_case_record(table: str, key: str, *, with_provider: bool = False) -> None:
+    """A record of a case (consent, consultation, goal, referral): its data as JSON, who recorded it, when.
+
+    Consultations and goals also name the provider whose record it is.
+    """
+    provider = [sa.Column("provider_id", sa.String(length=100), nullable=False)] if with_provider else []
     op.create_table(
-        "consents",
-        sa.Column("consent_id", sa.Uuid(), nullable=False),
+        table,
+        sa.Column(key, sa.Uuid(), nullable=False),
         sa.Column("case_id", sa.Uuid(), nullable=False),
         sa.Column("data", sa.JSON(), nullable=False),
+        *provider,
         sa.Column("recorded_by", sa.String(length=200), nullable=False),
         sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["case_id"],
-            ["cases.case_id"],
-        ),
-        sa.PrimaryKeyConstraint("consent_id"),
+        sa.ForeignKeyConstraint(["case_id"], ["cases.case_id"]),
+        sa.PrimaryKeyConstraint(key),
     )
-    op.create_index(op.f("ix_consents_case_id"), "consents", ["case_id"], unique=False)
-    op.create_table(
-        "consultations",
-        sa.Column("consultation_id", sa.Uuid(), nullable=False),
-        sa.Column("case_id", sa.Uuid(), nullable=False),
-        sa.Column("data", sa.JSON(), nullable=False),
-        sa.Column("provider_id", sa.String(length=100), nullable=False),
-        sa.Column("recorded_by", sa.String(length=200), nullable=False),
-        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["case_id"],
-            ["cases.case_id"],
-        ),
-        sa.PrimaryKeyConstraint("consultation_id"),
-    )
-    op.create_index(op.f("ix_consultations_case_id"), "consultations", ["case_id"], unique=False)
-    op.create_table(
-        "goals",
-        sa.Column("goal_id", sa.Uuid(), nullable=False),
-        sa.Column("case_id", sa.Uuid(), nullable=False),
-        sa.Column("data", sa.JSON(), nullable=False),
-        sa.Column("provider_id", sa.String(length=100), nullable=False),
-        sa.Column("recorded_by", sa.String(length=200), nullable=False),
-        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["case_id"],
-            ["cases.case_id"],
-        ),
-        sa.PrimaryKeyConstraint("goal_id"),
-    )
-    op.create_index(op.f("ix_goals_case_id"), "goals", ["case_id"], unique=False)
-    op.create_table(
-        "referrals",
-        sa.Column("referral_id", sa.Uuid(), nullable=False),
-        sa.Column("case_id", sa.Uuid(), nullable=False),
-        sa.Column("data", sa.JSON(), nullable=False),
-        sa.Column("recorded_by", sa.String(length=200), nullable=False),
-        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["case_id"],
-            ["cases.case_id"],
-        ),
-        sa.PrimaryKeyConstraint("referral_id"),
-    )
-    op.create_index(op.f("ix_referrals_case_id"), "referrals", ["case_id"], unique=False)
+    create_indexes(table, "case_id")
 
 
 def downgrade() -> None:
-    op.drop_index(op.f("ix_referrals_case_id"), table_name="referrals")
-    op.drop_table("referrals")
-    op.drop_index(op.f("ix_goals_case_id"), table_name="goals")
-    op.drop_table("goals")
-    op.drop_index(op.f("ix_consultations_case_id"), table_name="consultations")
-    op.drop_table("consultations")
-    op.drop_index(op.f("ix_consents_case_id"), table_name="consents")
-    op.drop_table("consents")
-    op.drop_index(op.f("ix_teams_provider_id"), table_name="teams")
-    op.drop_table("teams")
-    op.drop_index(op.f("ix_staff_provider_id"), table_name="staff")
-    op.drop_table("staff")
-    op.drop_table("providers")
-    op.drop_table("provider_rules")
-    op.drop_table("catalogue_programmes")
-    op.drop_table("catalogue_partners")
-    op.drop_index(op.f("ix_cases_team_id"), table_name="cases")
-    op.drop_index(op.f("ix_cases_provider_id"), table_name="cases")
-    op.drop_index(op.f("ix_cases_counsellor_id"), table_name="cases")
-    op.drop_index(op.f("ix_cases_ags"), table_name="cases")
-    op.drop_table("cases")
-    op.drop_index(op.f("ix_audit_log_provider_id"), table_name="audit_log")
-    op.drop_index(op.f("ix_audit_log_case_id"), table_name="audit_log")
-    op.drop_index(op.f("ix_audit_log_at"), table_name="audit_log")
-    op.drop_table("audit_log")  # and its triggers
+    # audit_log's triggers go with the table, its PostgreSQL function does not.
+    drop_tables(
+        "referrals",
+        "goals",
+        "consultations",
+        "consents",
+        "teams",
+        "staff",
+        "providers",
+        "provider_rules",
+        "catalogue_programmes",
+        "catalogue_partners",
+        "cases",
+        "audit_log",
+    )
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP FUNCTION audit_log_append_only()")
     drop_inbox_and_outbox()

@@ -1,19 +1,18 @@
-"""Initial schema: the tables that create_all made before there were migrations.
-
-Create Date: 2026-11-26 12:50:03.554209
-"""
-
-from collections.abc import Sequence
+"""Initial schema: the tables that create_all made before there were migrations."""
 
 import sqlalchemy as sa
 from alembic import op
 
-from wegweiser.common.migrations.inbox_outbox import create_inbox_and_outbox, drop_inbox_and_outbox
+from wegweiser.common.migrations.building_blocks import (
+    create_idempotency_keys,
+    create_inbox_and_outbox,
+    create_indexes,
+    drop_inbox_and_outbox,
+    drop_tables,
+)
 
-revision: str = "4e42890c9439"
-down_revision: str | Sequence[str] | None = None
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "4e42890c9439"
+down_revision = None
 
 
 def upgrade() -> None:
@@ -56,27 +55,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("flag_id"),
         sa.UniqueConstraint("person_id", "candidate_person_id"),
     )
-    op.create_index(op.f("ix_duplicate_flags_arrival_id"), "duplicate_flags", ["arrival_id"], unique=False)
+    create_indexes("duplicate_flags", "arrival_id")
     op.create_index(
         "ix_duplicate_flags_authority_status", "duplicate_flags", ["authority_id", "status"], unique=False
     )
-    op.create_index(
-        op.f("ix_duplicate_flags_candidate_arrival_id"),
-        "duplicate_flags",
-        ["candidate_arrival_id"],
-        unique=False,
-    )
-    op.create_table(
-        "idempotency_keys",
-        sa.Column("authority_id", sa.String(length=100), nullable=False),
-        sa.Column("key", sa.String(length=200), nullable=False),
-        sa.Column("request_hash", sa.String(length=64), nullable=False),
-        sa.Column("status_code", sa.Integer(), nullable=False),
-        sa.Column("body", sa.LargeBinary(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("authority_id", "key"),
-    )
-    op.create_index(op.f("ix_idempotency_keys_created_at"), "idempotency_keys", ["created_at"], unique=False)
+    create_indexes("duplicate_flags", "candidate_arrival_id")
+    create_idempotency_keys(owner="authority_id", owner_length=100)
     op.create_table(
         "imports",
         sa.Column("import_id", sa.Uuid(), nullable=False),
@@ -98,7 +82,7 @@ def upgrade() -> None:
         sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("import_id"),
     )
-    op.create_index(op.f("ix_imports_authority_id"), "imports", ["authority_id"], unique=False)
+    create_indexes("imports", "authority_id")
     op.create_table(
         "person_index",
         sa.Column("person_id", sa.Uuid(), nullable=False),
@@ -110,21 +94,10 @@ def upgrade() -> None:
         sa.Column("nationalities", sa.String(length=40), nullable=False),
         sa.PrimaryKeyConstraint("person_id"),
     )
-    op.create_index(op.f("ix_person_index_arrival_id"), "person_index", ["arrival_id"], unique=False)
+    create_indexes("person_index", "arrival_id")
     op.create_index("ix_person_index_lookup", "person_index", ["match_key", "birth_year"], unique=False)
 
 
 def downgrade() -> None:
-    op.drop_index("ix_person_index_lookup", table_name="person_index")
-    op.drop_index(op.f("ix_person_index_arrival_id"), table_name="person_index")
-    op.drop_table("person_index")
-    op.drop_index(op.f("ix_imports_authority_id"), table_name="imports")
-    op.drop_table("imports")
-    op.drop_index(op.f("ix_idempotency_keys_created_at"), table_name="idempotency_keys")
-    op.drop_table("idempotency_keys")
-    op.drop_index(op.f("ix_duplicate_flags_candidate_arrival_id"), table_name="duplicate_flags")
-    op.drop_index("ix_duplicate_flags_authority_status", table_name="duplicate_flags")
-    op.drop_index(op.f("ix_duplicate_flags_arrival_id"), table_name="duplicate_flags")
-    op.drop_table("duplicate_flags")
-    op.drop_table("arrivals")
+    drop_tables("person_index", "imports", "idempotency_keys", "duplicate_flags", "arrivals")
     drop_inbox_and_outbox()

@@ -1,19 +1,17 @@
-"""Initial schema: the tables that create_all made before there were migrations.
-
-Create Date: 2026-11-26 12:50:03.740818
-"""
-
-from collections.abc import Sequence
+"""Initial schema: the tables that create_all made before there were migrations."""
 
 import sqlalchemy as sa
 from alembic import op
 
-from wegweiser.common.migrations.inbox_outbox import create_inbox_and_outbox, drop_inbox_and_outbox
+from wegweiser.common.migrations.building_blocks import (
+    create_inbox_and_outbox,
+    create_indexes,
+    drop_inbox_and_outbox,
+    drop_tables,
+)
 
-revision: str = "806803eade54"
-down_revision: str | Sequence[str] | None = None
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "806803eade54"
+down_revision = None
 
 
 def upgrade() -> None:
@@ -26,7 +24,7 @@ def upgrade() -> None:
         sa.Column("opened_on", sa.Date(), nullable=False),
         sa.PrimaryKeyConstraint("case_id"),
     )
-    op.create_index(op.f("ix_known_cases_ags"), "known_cases", ["ags"], unique=False)
+    create_indexes("known_cases", "ags")
     op.create_table(
         "partner_feedback",
         sa.Column("partner_id", sa.String(length=63), nullable=False),
@@ -40,9 +38,7 @@ def upgrade() -> None:
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("partner_id", "feedback_id"),
     )
-    op.create_index(
-        op.f("ix_partner_feedback_referral_id"), "partner_feedback", ["referral_id"], unique=False
-    )
+    create_indexes("partner_feedback", "referral_id")
     op.create_table(
         "partners",
         sa.Column("partner_id", sa.String(length=63), nullable=False),
@@ -54,7 +50,7 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("partner_id"),
     )
-    op.create_index(op.f("ix_partners_removed"), "partners", ["removed"], unique=False)
+    create_indexes("partners", "removed")
     op.create_table(
         "programmes",
         sa.Column("programme", sa.String(length=40), nullable=False),
@@ -82,14 +78,17 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("referral_id"),
     )
-    op.create_index(op.f("ix_referrals_ags"), "referrals", ["ags"], unique=False)
-    op.create_index(op.f("ix_referrals_case_id"), "referrals", ["case_id"], unique=False)
-    op.create_index(op.f("ix_referrals_consent_id"), "referrals", ["consent_id"], unique=False)
-    op.create_index(op.f("ix_referrals_expire_at"), "referrals", ["expire_at"], unique=False)
-    op.create_index(op.f("ix_referrals_partner_id"), "referrals", ["partner_id"], unique=False)
-    op.create_index(op.f("ix_referrals_provider_id"), "referrals", ["provider_id"], unique=False)
-    op.create_index(op.f("ix_referrals_remind_at"), "referrals", ["remind_at"], unique=False)
-    op.create_index(op.f("ix_referrals_state"), "referrals", ["state"], unique=False)
+    create_indexes(
+        "referrals",
+        "ags",
+        "case_id",
+        "consent_id",
+        "expire_at",
+        "partner_id",
+        "provider_id",
+        "remind_at",
+        "state",
+    )
     op.create_table(
         "webhook_deliveries",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -110,38 +109,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("delivery_id"),
     )
-    op.create_index(
-        op.f("ix_webhook_deliveries_next_attempt_at"), "webhook_deliveries", ["next_attempt_at"], unique=False
-    )
-    op.create_index(
-        op.f("ix_webhook_deliveries_partner_id"), "webhook_deliveries", ["partner_id"], unique=False
-    )
-    op.create_index(
-        op.f("ix_webhook_deliveries_referral_id"), "webhook_deliveries", ["referral_id"], unique=False
-    )
-    op.create_index(op.f("ix_webhook_deliveries_status"), "webhook_deliveries", ["status"], unique=False)
+    create_indexes("webhook_deliveries", "next_attempt_at", "partner_id", "referral_id", "status")
 
 
 def downgrade() -> None:
-    op.drop_index(op.f("ix_webhook_deliveries_status"), table_name="webhook_deliveries")
-    op.drop_index(op.f("ix_webhook_deliveries_referral_id"), table_name="webhook_deliveries")
-    op.drop_index(op.f("ix_webhook_deliveries_partner_id"), table_name="webhook_deliveries")
-    op.drop_index(op.f("ix_webhook_deliveries_next_attempt_at"), table_name="webhook_deliveries")
-    op.drop_table("webhook_deliveries")
-    op.drop_index(op.f("ix_referrals_state"), table_name="referrals")
-    op.drop_index(op.f("ix_referrals_remind_at"), table_name="referrals")
-    op.drop_index(op.f("ix_referrals_provider_id"), table_name="referrals")
-    op.drop_index(op.f("ix_referrals_partner_id"), table_name="referrals")
-    op.drop_index(op.f("ix_referrals_expire_at"), table_name="referrals")
-    op.drop_index(op.f("ix_referrals_consent_id"), table_name="referrals")
-    op.drop_index(op.f("ix_referrals_case_id"), table_name="referrals")
-    op.drop_index(op.f("ix_referrals_ags"), table_name="referrals")
-    op.drop_table("referrals")
-    op.drop_table("programmes")
-    op.drop_index(op.f("ix_partners_removed"), table_name="partners")
-    op.drop_table("partners")
-    op.drop_index(op.f("ix_partner_feedback_referral_id"), table_name="partner_feedback")
-    op.drop_table("partner_feedback")
-    op.drop_index(op.f("ix_known_cases_ags"), table_name="known_cases")
-    op.drop_table("known_cases")
+    drop_tables(
+        "webhook_deliveries", "referrals", "programmes", "partners", "partner_feedback", "known_cases"
+    )
     drop_inbox_and_outbox()

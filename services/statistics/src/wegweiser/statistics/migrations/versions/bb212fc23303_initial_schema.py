@@ -1,19 +1,17 @@
-"""Initial schema: the tables that create_all made before there were migrations.
-
-Create Date: 2026-11-26 12:50:04.002893
-"""
-
-from collections.abc import Sequence
+"""Initial schema: the tables that create_all made before there were migrations."""
 
 import sqlalchemy as sa
 from alembic import op
 
-from wegweiser.common.migrations.inbox_outbox import create_inbox_and_outbox, drop_inbox_and_outbox
+from wegweiser.common.migrations.building_blocks import (
+    create_inbox_and_outbox,
+    create_indexes,
+    drop_inbox_and_outbox,
+    drop_tables,
+)
 
-revision: str = "bb212fc23303"
-down_revision: str | Sequence[str] | None = None
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "bb212fc23303"
+down_revision = None
 
 
 def upgrade() -> None:
@@ -51,11 +49,9 @@ def upgrade() -> None:
         sa.Column("error", sa.String(), nullable=True),
         sa.PrimaryKeyConstraint("id"),
     )
-    op.create_index(op.f("ix_stat_generations_state"), "stat_generations", ["state"], unique=False)
+    create_indexes("stat_generations", "state")
 
 
 def downgrade() -> None:
-    op.drop_index(op.f("ix_stat_generations_state"), table_name="stat_generations")
-    op.drop_table("stat_generations")
-    op.drop_table("stat_feed")
+    drop_tables("stat_generations", "stat_feed")
     drop_inbox_and_outbox()

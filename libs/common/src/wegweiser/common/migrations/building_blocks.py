@@ -1,0 +1,74 @@
+"""What several services' revisions build alike: the common tables and the index and drop steps.
+
+The inbox and outbox (`wegweiser.common.db`) stand in every service's database beside its own tables
+(docs/architecture.md); the idempotency keys in those of the services with an API that takes an
+``Idempotency-Key``. Their DDL is written once here instead of in every revision. Like a revision, it
+is history: never change it; a change of these tables is a new revision in every service.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+
+def create_indexes(table: str, *columns: str) -> None:
+    """One index per column, named ``ix_<table>_<column>`` as ``Field(index=True)`` names it."""
+    for column in columns:
+        op.create_index(op.f(f"ix_{table}_{column}"), table, [column], unique=False)
+
+
+def drop_tables(*tables: str) -> None:
+    """Drop the tables in this order (dependants first); their indexes and triggers go with them."""
+    for table in tables:
+        op.drop_table(table)
+
+
+def create_inbox_and_outbox() -> None:
+    """Create the inbox (processed event ids per consumer group) and the outbox (events to publish)."""
+    op.create_table(
+        "inbox",
+        sa.Column("consumer", sa.String(length=200), nullable=False),
+        sa.Column("event_id", sa.String(length=64), nullable=False),
+        sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("consumer", "event_id"),
+    )
+    op.create_table(
+        "outbox",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("event_id", sa.String(length=64), nullable=False),
+        sa.Column("topic", sa.String(), nullable=False),
+        sa.Column("key", sa.String(), nullable=False),
+        sa.Column("value", sa.LargeBinary(), nullable=False),
+        sa.Column("headers", sa.JSON(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("last_error", sa.String(), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("event_id"),
+    )
+    create_indexes("outbox", "published_at")
+
+
+def drop_inbox_and_outbox() -> None:
+    """Undo `create_inbox_and_outbox`."""
+    drop_tables("outbox", "inbox")
+
+
+def create_idempotency_keys(owner: str, owner_length: int) -> None:
+    """Create the stored first answers to an ``Idempotency-Key``, one per ``owner`` and key.
+
+    ``owner`` names the column that scopes a key (whoever sent it), ``owner_length`` its size.
+    """
+    op.create_table(
+        "idempotency_keys",
+        sa.Column(owner, sa.String(length=owner_length), nullable=False),
+        sa.Column("key", sa.String(length=200), nullable=False),
+        sa.Column("request_hash", sa.String(length=64), nullable=False),
+        sa.Column("status_code", sa.Integer(), nullable=False),
+        sa.Column("body", sa.LargeBinary(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint(owner, "key"),
+    )
+    create_indexes("idempotency_keys", "created_at")
