@@ -8,8 +8,15 @@ is history: never change it; a change of these tables is a new revision in every
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
+
+
+def timestamp(name: str, *, nullable: bool = False) -> sa.Column[Any]:
+    """A moment with its time zone, as the models' ``UTCDateTime`` stores it (NOT NULL unless said)."""
+    return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable)
 
 
 def create_indexes(table: str, *columns: str) -> None:
@@ -30,7 +37,7 @@ def create_inbox_and_outbox() -> None:
         "inbox",
         sa.Column("consumer", sa.String(length=200), nullable=False),
         sa.Column("event_id", sa.String(length=64), nullable=False),
-        sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False),
+        timestamp("processed_at"),
         sa.PrimaryKeyConstraint("consumer", "event_id"),
     )
     op.create_table(
@@ -41,8 +48,8 @@ def create_inbox_and_outbox() -> None:
         sa.Column("key", sa.String(), nullable=False),
         sa.Column("value", sa.LargeBinary(), nullable=False),
         sa.Column("headers", sa.JSON(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
+        timestamp("created_at"),
+        timestamp("published_at", nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("last_error", sa.String(), nullable=True),
         sa.PrimaryKeyConstraint("id"),
@@ -68,7 +75,7 @@ def create_idempotency_keys(owner: str, owner_length: int) -> None:
         sa.Column("request_hash", sa.String(length=64), nullable=False),
         sa.Column("status_code", sa.Integer(), nullable=False),
         sa.Column("body", sa.LargeBinary(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        timestamp("created_at"),
         sa.PrimaryKeyConstraint(owner, "key"),
     )
     create_indexes("idempotency_keys", "created_at")

@@ -8,6 +8,7 @@ from wegweiser.common.migrations.building_blocks import (
     create_indexes,
     drop_inbox_and_outbox,
     drop_tables,
+    timestamp,
 )
 
 revision = "ecfb11e25000"
@@ -36,7 +37,7 @@ def upgrade() -> None:
     op.create_table(
         "audit_log",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        timestamp("at"),
         sa.Column("actor", sa.String(length=200), nullable=False),
         sa.Column("actor_role", sa.String(length=60), nullable=False),
         sa.Column("provider_id", sa.String(length=100), nullable=True),
@@ -79,7 +80,7 @@ def upgrade() -> None:
         sa.Column("kreise", sa.JSON(), nullable=False),
         sa.Column("laender", sa.JSON(), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
-        sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
+        timestamp("published_at", nullable=True),
         sa.PrimaryKeyConstraint("partner_id"),
     )
     op.create_table(
@@ -90,7 +91,7 @@ def upgrade() -> None:
         sa.Column("person_fields", sa.JSON(), nullable=False),
         sa.Column("required_fields", sa.JSON(), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
-        sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
+        timestamp("published_at", nullable=True),
         sa.PrimaryKeyConstraint("code"),
     )
     op.create_table(
@@ -145,7 +146,7 @@ def _create_case_record(table: str, key: str, *, with_provider: bool = False) ->
         sa.Column("data", sa.JSON(), nullable=False),
         *provider,
         sa.Column("recorded_by", sa.String(length=200), nullable=False),
-        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+        timestamp("recorded_at"),
         sa.ForeignKeyConstraint(["case_id"], ["cases.case_id"]),
         sa.PrimaryKeyConstraint(key),
     )

@@ -9,6 +9,7 @@ from wegweiser.common.migrations.building_blocks import (
     create_indexes,
     drop_inbox_and_outbox,
     drop_tables,
+    timestamp,
 )
 
 revision = "4e42890c9439"
@@ -32,8 +33,8 @@ def upgrade() -> None:
         sa.Column("withdrawn_on", sa.Date(), nullable=True),
         sa.Column("withdrawal_reason", sa.String(length=500), nullable=True),
         sa.Column("merged_into", sa.Uuid(), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        timestamp("created_at"),
+        timestamp("updated_at"),
         sa.PrimaryKeyConstraint("arrival_id"),
         sa.UniqueConstraint("authority_id", "authority_reference"),
     )
@@ -48,9 +49,9 @@ def upgrade() -> None:
         sa.Column("candidate_authority_id", sa.String(length=100), nullable=False),
         sa.Column("match", sa.String(length=100), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
-        sa.Column("flagged_at", sa.DateTime(timezone=True), nullable=False),
+        timestamp("flagged_at"),
         sa.Column("decided_by", sa.String(length=200), nullable=True),
-        sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
+        timestamp("decided_at", nullable=True),
         sa.Column("note", sa.String(length=1000), nullable=True),
         sa.PrimaryKeyConstraint("flag_id"),
         sa.UniqueConstraint("person_id", "candidate_person_id"),
@@ -77,9 +78,9 @@ def upgrade() -> None:
         sa.Column("existing", sa.Integer(), nullable=False),
         sa.Column("payload", sa.Text(), nullable=True),
         sa.Column("error", sa.String(length=2000), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True),
+        timestamp("created_at"),
+        timestamp("updated_at"),
+        timestamp("lease_until", nullable=True),
         sa.PrimaryKeyConstraint("import_id"),
     )
     create_indexes("imports", "authority_id")

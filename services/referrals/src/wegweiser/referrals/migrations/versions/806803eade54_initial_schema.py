@@ -8,6 +8,7 @@ from wegweiser.common.migrations.building_blocks import (
     create_indexes,
     drop_inbox_and_outbox,
     drop_tables,
+    timestamp,
 )
 
 revision = "806803eade54"
@@ -35,7 +36,7 @@ def upgrade() -> None:
         sa.Column("channel", sa.String(length=10), nullable=False),
         sa.Column("result_state", sa.String(length=20), nullable=True),
         sa.Column("rejected_code", sa.String(length=60), nullable=True),
-        sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+        timestamp("received_at"),
         sa.PrimaryKeyConstraint("partner_id", "feedback_id"),
     )
     create_indexes("partner_feedback", "referral_id")
@@ -46,8 +47,8 @@ def upgrade() -> None:
         sa.Column("delivery", sa.String(length=10), nullable=False),
         sa.Column("removed", sa.Boolean(), nullable=False),
         sa.Column("webhook_secret", sa.String(length=200), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        timestamp("created_at"),
+        timestamp("updated_at"),
         sa.PrimaryKeyConstraint("partner_id"),
     )
     create_indexes("partners", "removed")
@@ -55,7 +56,7 @@ def upgrade() -> None:
         "programmes",
         sa.Column("programme", sa.String(length=40), nullable=False),
         sa.Column("data", sa.JSON(), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        timestamp("updated_at"),
         sa.PrimaryKeyConstraint("programme"),
     )
     op.create_table(
@@ -71,11 +72,11 @@ def upgrade() -> None:
         sa.Column("partner_id", sa.String(length=63), nullable=True),
         sa.Column("reason", sa.String(length=60), nullable=True),
         sa.Column("started_on", sa.Date(), nullable=True),
-        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("remind_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("reminded_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("expire_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=True),
+        timestamp("sent_at", nullable=True),
+        timestamp("remind_at", nullable=True),
+        timestamp("reminded_at", nullable=True),
+        timestamp("expire_at", nullable=True),
+        timestamp("updated_at", nullable=True),
         sa.PrimaryKeyConstraint("referral_id"),
     )
     create_indexes(
@@ -100,12 +101,12 @@ def upgrade() -> None:
         sa.Column("body", sa.LargeBinary(), nullable=True),
         sa.Column("status", sa.String(length=12), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
+        timestamp("next_attempt_at"),
         sa.Column("last_error", sa.String(length=500), nullable=True),
         sa.Column("last_status_code", sa.Integer(), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("erased_at", sa.DateTime(timezone=True), nullable=True),
+        timestamp("created_at"),
+        timestamp("delivered_at", nullable=True),
+        timestamp("erased_at", nullable=True),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("delivery_id"),
     )

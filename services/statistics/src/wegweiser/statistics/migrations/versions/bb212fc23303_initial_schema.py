@@ -8,6 +8,7 @@ from wegweiser.common.migrations.building_blocks import (
     create_indexes,
     drop_inbox_and_outbox,
     drop_tables,
+    timestamp,
 )
 
 revision = "bb212fc23303"
@@ -20,16 +21,16 @@ def upgrade() -> None:
         "stat_feed",
         sa.Column("key", sa.String(length=200), nullable=False),
         sa.Column("digest", sa.String(length=64), nullable=False),
-        sa.Column("published_at", sa.DateTime(timezone=True), nullable=False),
+        timestamp("published_at"),
         sa.PrimaryKeyConstraint("key"),
     )
     op.create_table(
         "stat_generations",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("state", sa.String(length=20), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("switched_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("retired_at", sa.DateTime(timezone=True), nullable=True),
+        timestamp("created_at"),
+        timestamp("switched_at", nullable=True),
+        timestamp("retired_at", nullable=True),
         sa.Column("target_offsets", sa.JSON(), nullable=False),
         sa.Column("start_offsets", sa.JSON(), nullable=False),
         sa.Column("live_offsets", sa.JSON(), nullable=False),
@@ -39,9 +40,9 @@ def upgrade() -> None:
         sa.Column("duplicates", sa.Integer(), nullable=False),
         sa.Column("malformed", sa.Integer(), nullable=False),
         sa.Column("rate_per_s", sa.Float(), nullable=False),
-        sa.Column("progress_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("caught_up_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
+        timestamp("progress_at", nullable=True),
+        timestamp("caught_up_at", nullable=True),
+        timestamp("published_at", nullable=True),
         sa.Column("publication_s", sa.Float(), nullable=True),
         sa.Column("cells", sa.Integer(), nullable=False),
         sa.Column("suppressed_cells", sa.Integer(), nullable=False),
