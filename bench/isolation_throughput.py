@@ -48,6 +48,22 @@ ENGINE_CONFIG = EngineConfig(
 )
 
 
+def fresh_group(label: str) -> str:
+    """A consumer group of its own for each run, so that every run reads the topic from the start."""
+    return f"bench-{label}-{uuid.uuid4().hex[:6]}"
+
+
+def fresh_consumer(topic: str, label: str) -> AIOKafkaConsumer:
+    """A plain aiokafka consumer in a fresh group, from the earliest offset, committing by hand."""
+    return AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=benchkit.BOOTSTRAP,
+        group_id=fresh_group(label),
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+
+
 def record_of(cr: object) -> Record:
     """The engine's Record for a raw aiokafka record (the stock subscriber hands those out)."""
     key = cr.key.decode() if cr.key is not None else None  # type: ignore[attr-defined]
@@ -71,7 +87,7 @@ async def run_engine(topic: str, tmp: Path, io_s: float, label: str) -> float:
     service = benchkit.Service(inbox, io_s)
     engine = ConsumerEngine(
         bootstrap_servers=benchkit.BOOTSTRAP,
-        group_id=f"bench-{label}-{uuid.uuid4().hex[:6]}",
+        group_id=fresh_group(label),
         topics=[topic],
         handler=service.handle,
         config=ENGINE_CONFIG,
@@ -92,7 +108,7 @@ async def run_stock_faststream(topic: str, tmp: Path) -> float:
 
     @broker.subscriber(  # type: ignore[misc]
         topic,
-        group_id=f"bench-faststream-{uuid.uuid4().hex[:6]}",
+        group_id=fresh_group("faststream"),
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.MANUAL,
     )
@@ -125,13 +141,7 @@ async def run_same_work_loop(topic: str, tmp: Path) -> float:
     """A plain aiokafka loop doing the engine's per-record work (decode, validate, inbox) one at a time."""
     inbox = benchkit.Inbox(tmp / "loop.db")
     service = benchkit.Service(inbox, 0.0)
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=benchkit.BOOTSTRAP,
-        group_id=f"bench-loop-{uuid.uuid4().hex[:6]}",
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
+    consumer = fresh_consumer(topic, "loop")
     await consumer.start()
     try:
         while service.done < EVENTS:
@@ -149,13 +159,7 @@ async def run_same_work_loop(topic: str, tmp: Path) -> float:
 
 
 async def run_raw_aiokafka(topic: str) -> float:
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=benchkit.BOOTSTRAP,
-        group_id=f"bench-raw-{uuid.uuid4().hex[:6]}",
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
+    consumer = fresh_consumer(topic, "raw")
     await consumer.start()
     count, first, last = 0, 0.0, 0.0
     try:

@@ -181,34 +181,38 @@ def java_consumer_perf(bootstrap: str, topic: str, events: int) -> tuple[float |
     return None, (out.stdout + out.stderr)[-2000:]
 
 
+async def end_of_topic(bootstrap: str, topic: str) -> ReplayPlan:
+    """Replay the whole topic: up to the end offsets it has now."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    await consumer.start()
+    try:
+        ends = await consumer.end_offsets([TopicPartition(topic, p) for p in range(PARTITIONS)])
+    finally:
+        await consumer.stop()
+    return ReplayPlan(topics=[topic], target={(tp.topic, tp.partition): o for tp, o in ends.items()})
+
+
 async def replay_into_fresh_projection(
-    bootstrap: str, topic: str, database_url: str, flush_events: int, workers: int
+    bootstrap: str, topic: str, settings: StatisticsSettings
 ) -> tuple[int, float, dict[str, object]]:
-    engine = create_engine(database_url)
+    """Replay with the tuning a rebuild of the service takes from ``settings``, then publish."""
+    engine = create_engine(settings.database_url)
     try:
         await upgrade_database(engine, MIGRATIONS)
         generations = Generations(engine, async_sessionmaker(engine, expire_on_commit=False))
         generation = (await generations.create(live_offsets={})).id
-        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
-        await consumer.start()
-        try:
-            partitions = [TopicPartition(topic, p) for p in range(PARTITIONS)]
-            ends = await consumer.end_offsets(partitions)
-        finally:
-            await consumer.stop()
-        plan = ReplayPlan(topics=[topic], target={(tp.topic, tp.partition): o for tp, o in ends.items()})
+        plan = await end_of_topic(bootstrap, topic)
         started = time.monotonic()
         progress = await replay(
             bootstrap_servers=bootstrap,
             engine=engine,
             generation=generation,
             plan=plan,
-            flush_events=flush_events,
-            workers=workers,
+            flush_events=settings.rebuild_flush_events,
+            workers=settings.rebuild_workers,
         )
         seconds = time.monotonic() - started
         log(f"replayed {progress.read:,} events in {seconds:.1f} s; now publishing (for context)")
-        settings = StatisticsSettings(database_url=database_url)
         # No feed here: the unit of work (for the outbox) is never asked for.
         publisher = Publisher(
             settings=settings, generations=generations, unit_of_work=_no_outbox, today=dt.date.today
@@ -283,9 +287,10 @@ async def main() -> None:
         log(f"ConsumerPerformance: {java_line}")
         log("replay into a fresh projection (PostgreSQL)")
         async with fresh_database(args.postgres) as url:
-            replayed, seconds, extra = await replay_into_fresh_projection(
-                args.bootstrap, topic, url, args.flush_events, args.workers
+            settings = StatisticsSettings(
+                database_url=url, rebuild_flush_events=args.flush_events, rebuild_workers=args.workers
             )
+            replayed, seconds, extra = await replay_into_fresh_projection(args.bootstrap, topic, settings)
         rate = replayed / seconds
         log("Kafka Streams counting the same topic into cells")
         streams = await kafka_streams_count(args.bootstrap, topic, args.events)
