@@ -3,16 +3,26 @@
 import sqlalchemy as sa
 from alembic import op
 
-from wegweiser.common.migrations.building_blocks import (
-    create_inbox_and_outbox,
-    create_indexes,
-    drop_inbox_and_outbox,
-    drop_tables,
-    timestamp,
-)
+from wegweiser.common.migrations import shared
 
 revision = "ecfb11e25000"
 down_revision = None
+
+# Casework's own tables, in the order upgrade() creates them; downgrade() drops them the other way round.
+TABLES = (
+    "audit_log",
+    "cases",
+    "catalogue_partners",
+    "catalogue_programmes",
+    "provider_rules",
+    "providers",
+    "staff",
+    "teams",
+    "consents",
+    "consultations",
+    "goals",
+    "referrals",
+)
 
 # The database itself refuses to change or remove audit entries, whatever code runs against it.
 # A later revision that alters audit_log in batch mode (SQLite copies the table) must create them again.
@@ -33,11 +43,11 @@ AUDIT_GUARDS = {
 
 
 def upgrade() -> None:
-    create_inbox_and_outbox()
+    shared.create_inbox_and_outbox()
     op.create_table(
         "audit_log",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        timestamp("at"),
+        shared.timestamp("at"),
         sa.Column("actor", sa.String(length=200), nullable=False),
         sa.Column("actor_role", sa.String(length=60), nullable=False),
         sa.Column("provider_id", sa.String(length=100), nullable=True),
@@ -46,7 +56,7 @@ def upgrade() -> None:
         sa.Column("detail", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
-    create_indexes("audit_log", "at", "case_id", "provider_id")
+    shared.create_indexes("audit_log", "at", "case_id", "provider_id")
     for statement in AUDIT_GUARDS[op.get_bind().dialect.name]:
         op.execute(statement)
     op.create_table(
@@ -70,17 +80,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("case_id"),
         sa.UniqueConstraint("arrival_id"),
     )
-    create_indexes("cases", "ags", "counsellor_id", "provider_id", "team_id")
+    shared.create_indexes("cases", "ags", "counsellor_id", "provider_id", "team_id")
     op.create_table(
         "catalogue_partners",
         sa.Column("partner_id", sa.String(length=100), nullable=False),
         sa.Column("name", sa.String(length=300), nullable=False),
-        sa.Column("programmes", sa.JSON(), nullable=False),
-        sa.Column("ags", sa.JSON(), nullable=False),
-        sa.Column("kreise", sa.JSON(), nullable=False),
-        sa.Column("laender", sa.JSON(), nullable=False),
+        *shared.columns(sa.JSON(), "programmes", "ags", "kreise", "laender"),
         sa.Column("active", sa.Boolean(), nullable=False),
-        timestamp("published_at", nullable=True),
+        shared.timestamp("published_at", nullable=True),
         sa.PrimaryKeyConstraint("partner_id"),
     )
     op.create_table(
@@ -91,7 +98,7 @@ def upgrade() -> None:
         sa.Column("person_fields", sa.JSON(), nullable=False),
         sa.Column("required_fields", sa.JSON(), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
-        timestamp("published_at", nullable=True),
+        shared.timestamp("published_at", nullable=True),
         sa.PrimaryKeyConstraint("code"),
     )
     op.create_table(
@@ -118,7 +125,7 @@ def upgrade() -> None:
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("subject"),
     )
-    create_indexes("staff", "provider_id")
+    shared.create_indexes("staff", "provider_id")
     op.create_table(
         "teams",
         sa.Column("team_id", sa.String(length=100), nullable=False),
@@ -126,7 +133,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=300), nullable=False),
         sa.PrimaryKeyConstraint("team_id"),
     )
-    create_indexes("teams", "provider_id")
+    shared.create_indexes("teams", "provider_id")
     _create_case_record("consents", "consent_id")
     _create_case_record("consultations", "consultation_id", with_provider=True)
     _create_case_record("goals", "goal_id", with_provider=True)
@@ -146,29 +153,16 @@ def _create_case_record(table: str, key: str, *, with_provider: bool = False) ->
         sa.Column("data", sa.JSON(), nullable=False),
         *provider,
         sa.Column("recorded_by", sa.String(length=200), nullable=False),
-        timestamp("recorded_at"),
+        shared.timestamp("recorded_at"),
         sa.ForeignKeyConstraint(["case_id"], ["cases.case_id"]),
         sa.PrimaryKeyConstraint(key),
     )
-    create_indexes(table, "case_id")
+    shared.create_indexes(table, "case_id")
 
 
 def downgrade() -> None:
     # audit_log's triggers go with the table, its PostgreSQL function does not.
-    drop_tables(
-        "referrals",
-        "goals",
-        "consultations",
-        "consents",
-        "teams",
-        "staff",
-        "providers",
-        "provider_rules",
-        "catalogue_programmes",
-        "catalogue_partners",
-        "cases",
-        "audit_log",
-    )
+    shared.drop_tables(*reversed(TABLES))
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP FUNCTION audit_log_append_only()")
-    drop_inbox_and_outbox()
+    shared.drop_inbox_and_outbox()

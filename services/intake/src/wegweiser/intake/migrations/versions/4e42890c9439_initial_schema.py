@@ -3,21 +3,17 @@
 import sqlalchemy as sa
 from alembic import op
 
-from wegweiser.common.migrations.building_blocks import (
-    create_idempotency_keys,
-    create_inbox_and_outbox,
-    create_indexes,
-    drop_inbox_and_outbox,
-    drop_tables,
-    timestamp,
-)
+from wegweiser.common.migrations import shared
 
 revision = "4e42890c9439"
 down_revision = None
 
+# Intake's own tables, in the order upgrade() creates them; downgrade() drops them the other way round.
+TABLES = ("arrivals", "duplicate_flags", "idempotency_keys", "imports", "person_index")
+
 
 def upgrade() -> None:
-    create_inbox_and_outbox()
+    shared.create_inbox_and_outbox()
     op.create_table(
         "arrivals",
         sa.Column("arrival_id", sa.Uuid(), nullable=False),
@@ -33,8 +29,8 @@ def upgrade() -> None:
         sa.Column("withdrawn_on", sa.Date(), nullable=True),
         sa.Column("withdrawal_reason", sa.String(length=500), nullable=True),
         sa.Column("merged_into", sa.Uuid(), nullable=True),
-        timestamp("created_at"),
-        timestamp("updated_at"),
+        shared.timestamp("created_at"),
+        shared.timestamp("updated_at"),
         sa.PrimaryKeyConstraint("arrival_id"),
         sa.UniqueConstraint("authority_id", "authority_reference"),
     )
@@ -49,19 +45,19 @@ def upgrade() -> None:
         sa.Column("candidate_authority_id", sa.String(length=100), nullable=False),
         sa.Column("match", sa.String(length=100), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
-        timestamp("flagged_at"),
+        shared.timestamp("flagged_at"),
         sa.Column("decided_by", sa.String(length=200), nullable=True),
-        timestamp("decided_at", nullable=True),
+        shared.timestamp("decided_at", nullable=True),
         sa.Column("note", sa.String(length=1000), nullable=True),
         sa.PrimaryKeyConstraint("flag_id"),
         sa.UniqueConstraint("person_id", "candidate_person_id"),
     )
-    create_indexes("duplicate_flags", "arrival_id")
+    shared.create_indexes("duplicate_flags", "arrival_id")
     op.create_index(
         "ix_duplicate_flags_authority_status", "duplicate_flags", ["authority_id", "status"], unique=False
     )
-    create_indexes("duplicate_flags", "candidate_arrival_id")
-    create_idempotency_keys(owner="authority_id", owner_length=100)
+    shared.create_indexes("duplicate_flags", "candidate_arrival_id")
+    shared.create_idempotency_keys(owner="authority_id", owner_length=100)
     op.create_table(
         "imports",
         sa.Column("import_id", sa.Uuid(), nullable=False),
@@ -70,20 +66,23 @@ def upgrade() -> None:
         sa.Column("filename", sa.String(length=300), nullable=True),
         sa.Column("media_type", sa.String(length=100), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
-        sa.Column("rows_total", sa.Integer(), nullable=False),
-        sa.Column("households_total", sa.Integer(), nullable=False),
-        sa.Column("households_done", sa.Integer(), nullable=False),
-        sa.Column("rows_done", sa.Integer(), nullable=False),
-        sa.Column("created", sa.Integer(), nullable=False),
-        sa.Column("existing", sa.Integer(), nullable=False),
+        *shared.columns(
+            sa.Integer(),
+            "rows_total",
+            "households_total",
+            "households_done",
+            "rows_done",
+            "created",
+            "existing",
+        ),
         sa.Column("payload", sa.Text(), nullable=True),
         sa.Column("error", sa.String(length=2000), nullable=True),
-        timestamp("created_at"),
-        timestamp("updated_at"),
-        timestamp("lease_until", nullable=True),
+        shared.timestamp("created_at"),
+        shared.timestamp("updated_at"),
+        shared.timestamp("lease_until", nullable=True),
         sa.PrimaryKeyConstraint("import_id"),
     )
-    create_indexes("imports", "authority_id")
+    shared.create_indexes("imports", "authority_id")
     op.create_table(
         "person_index",
         sa.Column("person_id", sa.Uuid(), nullable=False),
@@ -95,10 +94,10 @@ def upgrade() -> None:
         sa.Column("nationalities", sa.String(length=40), nullable=False),
         sa.PrimaryKeyConstraint("person_id"),
     )
-    create_indexes("person_index", "arrival_id")
+    shared.create_indexes("person_index", "arrival_id")
     op.create_index("ix_person_index_lookup", "person_index", ["match_key", "birth_year"], unique=False)
 
 
 def downgrade() -> None:
-    drop_tables("person_index", "imports", "idempotency_keys", "duplicate_flags", "arrivals")
-    drop_inbox_and_outbox()
+    shared.drop_tables(*reversed(TABLES))
+    shared.drop_inbox_and_outbox()

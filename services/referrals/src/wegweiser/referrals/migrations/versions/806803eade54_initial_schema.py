@@ -3,20 +3,17 @@
 import sqlalchemy as sa
 from alembic import op
 
-from wegweiser.common.migrations.building_blocks import (
-    create_inbox_and_outbox,
-    create_indexes,
-    drop_inbox_and_outbox,
-    drop_tables,
-    timestamp,
-)
+from wegweiser.common.migrations import shared
 
 revision = "806803eade54"
 down_revision = None
 
+# Referrals' own tables, in the order upgrade() creates them; downgrade() drops them the other way round.
+TABLES = ("known_cases", "partner_feedback", "partners", "programmes", "referrals", "webhook_deliveries")
+
 
 def upgrade() -> None:
-    create_inbox_and_outbox()
+    shared.create_inbox_and_outbox()
     op.create_table(
         "known_cases",
         sa.Column("case_id", sa.Uuid(), nullable=False),
@@ -25,7 +22,7 @@ def upgrade() -> None:
         sa.Column("opened_on", sa.Date(), nullable=False),
         sa.PrimaryKeyConstraint("case_id"),
     )
-    create_indexes("known_cases", "ags")
+    shared.create_indexes("known_cases", "ags")
     op.create_table(
         "partner_feedback",
         sa.Column("partner_id", sa.String(length=63), nullable=False),
@@ -36,10 +33,10 @@ def upgrade() -> None:
         sa.Column("channel", sa.String(length=10), nullable=False),
         sa.Column("result_state", sa.String(length=20), nullable=True),
         sa.Column("rejected_code", sa.String(length=60), nullable=True),
-        timestamp("received_at"),
+        shared.timestamp("received_at"),
         sa.PrimaryKeyConstraint("partner_id", "feedback_id"),
     )
-    create_indexes("partner_feedback", "referral_id")
+    shared.create_indexes("partner_feedback", "referral_id")
     op.create_table(
         "partners",
         sa.Column("partner_id", sa.String(length=63), nullable=False),
@@ -47,16 +44,16 @@ def upgrade() -> None:
         sa.Column("delivery", sa.String(length=10), nullable=False),
         sa.Column("removed", sa.Boolean(), nullable=False),
         sa.Column("webhook_secret", sa.String(length=200), nullable=True),
-        timestamp("created_at"),
-        timestamp("updated_at"),
+        shared.timestamp("created_at"),
+        shared.timestamp("updated_at"),
         sa.PrimaryKeyConstraint("partner_id"),
     )
-    create_indexes("partners", "removed")
+    shared.create_indexes("partners", "removed")
     op.create_table(
         "programmes",
         sa.Column("programme", sa.String(length=40), nullable=False),
         sa.Column("data", sa.JSON(), nullable=False),
-        timestamp("updated_at"),
+        shared.timestamp("updated_at"),
         sa.PrimaryKeyConstraint("programme"),
     )
     op.create_table(
@@ -72,14 +69,14 @@ def upgrade() -> None:
         sa.Column("partner_id", sa.String(length=63), nullable=True),
         sa.Column("reason", sa.String(length=60), nullable=True),
         sa.Column("started_on", sa.Date(), nullable=True),
-        timestamp("sent_at", nullable=True),
-        timestamp("remind_at", nullable=True),
-        timestamp("reminded_at", nullable=True),
-        timestamp("expire_at", nullable=True),
-        timestamp("updated_at", nullable=True),
+        shared.timestamp("sent_at", nullable=True),
+        shared.timestamp("remind_at", nullable=True),
+        shared.timestamp("reminded_at", nullable=True),
+        shared.timestamp("expire_at", nullable=True),
+        shared.timestamp("updated_at", nullable=True),
         sa.PrimaryKeyConstraint("referral_id"),
     )
-    create_indexes(
+    shared.create_indexes(
         "referrals",
         "ags",
         "case_id",
@@ -101,20 +98,18 @@ def upgrade() -> None:
         sa.Column("body", sa.LargeBinary(), nullable=True),
         sa.Column("status", sa.String(length=12), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        timestamp("next_attempt_at"),
+        shared.timestamp("next_attempt_at"),
         sa.Column("last_error", sa.String(length=500), nullable=True),
         sa.Column("last_status_code", sa.Integer(), nullable=True),
-        timestamp("created_at"),
-        timestamp("delivered_at", nullable=True),
-        timestamp("erased_at", nullable=True),
+        shared.timestamp("created_at"),
+        shared.timestamp("delivered_at", nullable=True),
+        shared.timestamp("erased_at", nullable=True),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("delivery_id"),
     )
-    create_indexes("webhook_deliveries", "next_attempt_at", "partner_id", "referral_id", "status")
+    shared.create_indexes("webhook_deliveries", "next_attempt_at", "partner_id", "referral_id", "status")
 
 
 def downgrade() -> None:
-    drop_tables(
-        "webhook_deliveries", "referrals", "programmes", "partners", "partner_feedback", "known_cases"
-    )
-    drop_inbox_and_outbox()
+    shared.drop_tables(*reversed(TABLES))
+    shared.drop_inbox_and_outbox()

@@ -3,56 +3,47 @@
 import sqlalchemy as sa
 from alembic import op
 
-from wegweiser.common.migrations.building_blocks import (
-    create_inbox_and_outbox,
-    create_indexes,
-    drop_inbox_and_outbox,
-    drop_tables,
-    timestamp,
-)
+from wegweiser.common.migrations import shared
 
 revision = "bb212fc23303"
 down_revision = None
 
+# Statistics' own tables, in the order upgrade() creates them; downgrade() drops them the other way round.
+TABLES = ("stat_feed", "stat_generations")
+
 
 def upgrade() -> None:
-    create_inbox_and_outbox()
+    shared.create_inbox_and_outbox()
     op.create_table(
         "stat_feed",
         sa.Column("key", sa.String(length=200), nullable=False),
         sa.Column("digest", sa.String(length=64), nullable=False),
-        timestamp("published_at"),
+        shared.timestamp("published_at"),
         sa.PrimaryKeyConstraint("key"),
     )
     op.create_table(
         "stat_generations",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("state", sa.String(length=20), nullable=False),
-        timestamp("created_at"),
-        timestamp("switched_at", nullable=True),
-        timestamp("retired_at", nullable=True),
-        sa.Column("target_offsets", sa.JSON(), nullable=False),
-        sa.Column("start_offsets", sa.JSON(), nullable=False),
-        sa.Column("live_offsets", sa.JSON(), nullable=False),
-        sa.Column("events_total", sa.Integer(), nullable=False),
-        sa.Column("events_read", sa.Integer(), nullable=False),
-        sa.Column("events_applied", sa.Integer(), nullable=False),
-        sa.Column("duplicates", sa.Integer(), nullable=False),
-        sa.Column("malformed", sa.Integer(), nullable=False),
+        shared.timestamp("created_at"),
+        shared.timestamp("switched_at", nullable=True),
+        shared.timestamp("retired_at", nullable=True),
+        *shared.columns(sa.JSON(), "target_offsets", "start_offsets", "live_offsets"),
+        *shared.columns(
+            sa.Integer(), "events_total", "events_read", "events_applied", "duplicates", "malformed"
+        ),
         sa.Column("rate_per_s", sa.Float(), nullable=False),
-        timestamp("progress_at", nullable=True),
-        timestamp("caught_up_at", nullable=True),
-        timestamp("published_at", nullable=True),
+        shared.timestamp("progress_at", nullable=True),
+        shared.timestamp("caught_up_at", nullable=True),
+        shared.timestamp("published_at", nullable=True),
         sa.Column("publication_s", sa.Float(), nullable=True),
-        sa.Column("cells", sa.Integer(), nullable=False),
-        sa.Column("suppressed_cells", sa.Integer(), nullable=False),
-        sa.Column("unplaced_events", sa.Integer(), nullable=False),
+        *shared.columns(sa.Integer(), "cells", "suppressed_cells", "unplaced_events"),
         sa.Column("error", sa.String(), nullable=True),
         sa.PrimaryKeyConstraint("id"),
     )
-    create_indexes("stat_generations", "state")
+    shared.create_indexes("stat_generations", "state")
 
 
 def downgrade() -> None:
-    drop_tables("stat_generations", "stat_feed")
-    drop_inbox_and_outbox()
+    shared.drop_tables(*reversed(TABLES))
+    shared.drop_inbox_and_outbox()

@@ -19,6 +19,11 @@ def timestamp(name: str, *, nullable: bool = False) -> sa.Column[Any]:
     return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable)
 
 
+def columns(type_: sa.types.TypeEngine[Any], *names: str, nullable: bool = False) -> list[sa.Column[Any]]:
+    """Several columns of one type, in this order: a row of counters, say (NOT NULL unless said)."""
+    return [sa.Column(name, type_, nullable=nullable) for name in names]
+
+
 def create_indexes(table: str, *columns: str) -> None:
     """One index per column, named ``ix_<table>_<column>`` as ``Field(index=True)`` names it."""
     for column in columns:
