@@ -40,14 +40,13 @@ def create_inbox_and_outbox() -> None:
     """Create the inbox (processed event ids per consumer group) and the outbox (events to publish)."""
     op.create_table(
         "inbox",
-        sa.Column("consumer", sa.String(length=200), nullable=False),
-        sa.Column("event_id", sa.String(length=64), nullable=False),
+        sa.Column("consumer", sa.String(length=200), primary_key=True),
+        sa.Column("event_id", sa.String(length=64), primary_key=True),
         timestamp("processed_at"),
-        sa.PrimaryKeyConstraint("consumer", "event_id"),
     )
     op.create_table(
         "outbox",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True),
         sa.Column("event_id", sa.String(length=64), nullable=False),
         sa.Column("topic", sa.String(), nullable=False),
         sa.Column("key", sa.String(), nullable=False),
@@ -57,7 +56,6 @@ def create_inbox_and_outbox() -> None:
         timestamp("published_at", nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("last_error", sa.String(), nullable=True),
-        sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("event_id"),
     )
     create_indexes("outbox", "published_at")
@@ -75,12 +73,11 @@ def create_idempotency_keys(owner: str, owner_length: int) -> None:
     """
     op.create_table(
         "idempotency_keys",
-        sa.Column(owner, sa.String(length=owner_length), nullable=False),
-        sa.Column("key", sa.String(length=200), nullable=False),
+        sa.Column(owner, sa.String(length=owner_length), primary_key=True),
+        sa.Column("key", sa.String(length=200), primary_key=True),
         sa.Column("request_hash", sa.String(length=64), nullable=False),
         sa.Column("status_code", sa.Integer(), nullable=False),
         sa.Column("body", sa.LargeBinary(), nullable=False),
         timestamp("created_at"),
-        sa.PrimaryKeyConstraint(owner, "key"),
     )
     create_indexes("idempotency_keys", "created_at")

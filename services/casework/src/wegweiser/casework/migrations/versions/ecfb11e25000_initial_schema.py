@@ -44,9 +44,21 @@ AUDIT_GUARDS = {
 
 def upgrade() -> None:
     shared.create_inbox_and_outbox()
+    _create_audit_log()
+    _create_cases()
+    _create_catalogue()
+    _create_organisation()
+    _create_case_record("consents", "consent_id")
+    _create_case_record("consultations", "consultation_id", with_provider=True)
+    _create_case_record("goals", "goal_id", with_provider=True)
+    _create_case_record("referrals", "referral_id")
+
+
+def _create_audit_log() -> None:
+    """Who read or changed which case, when: append-only by ``AUDIT_GUARDS``."""
     op.create_table(
         "audit_log",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True),
         shared.timestamp("at"),
         sa.Column("actor", sa.String(length=200), nullable=False),
         sa.Column("actor_role", sa.String(length=60), nullable=False),
@@ -54,14 +66,16 @@ def upgrade() -> None:
         sa.Column("case_id", sa.Uuid(), nullable=True),
         sa.Column("action", sa.String(length=60), nullable=False),
         sa.Column("detail", sa.JSON(), nullable=False),
-        sa.PrimaryKeyConstraint("id"),
     )
     shared.create_indexes("audit_log", "at", "case_id", "provider_id")
     for statement in AUDIT_GUARDS[op.get_bind().dialect.name]:
         op.execute(statement)
+
+
+def _create_cases() -> None:
     op.create_table(
         "cases",
-        sa.Column("case_id", sa.Uuid(), nullable=False),
+        sa.Column("case_id", sa.Uuid(), primary_key=True),
         sa.Column("ags", sa.String(length=12), nullable=False),
         sa.Column("provider_id", sa.String(length=100), nullable=False),
         sa.Column("arrival_id", sa.Uuid(), nullable=True),
@@ -77,67 +91,64 @@ def upgrade() -> None:
         sa.Column("notes_from_provider", sa.String(length=100), nullable=True),
         sa.Column("search_names", sa.Text(), server_default="", nullable=False),
         sa.Column("search_dobs", sa.String(length=400), server_default="", nullable=False),
-        sa.PrimaryKeyConstraint("case_id"),
         sa.UniqueConstraint("arrival_id"),
     )
     shared.create_indexes("cases", "ags", "counsellor_id", "provider_id", "team_id")
+
+
+def _create_catalogue() -> None:
+    """The programmes and partners as referrals publishes them (its compacted catalogue topic)."""
     op.create_table(
         "catalogue_partners",
-        sa.Column("partner_id", sa.String(length=100), nullable=False),
+        sa.Column("partner_id", sa.String(length=100), primary_key=True),
         sa.Column("name", sa.String(length=300), nullable=False),
         *shared.columns(sa.JSON(), "programmes", "ags", "kreise", "laender"),
         sa.Column("active", sa.Boolean(), nullable=False),
         shared.timestamp("published_at", nullable=True),
-        sa.PrimaryKeyConstraint("partner_id"),
     )
     op.create_table(
         "catalogue_programmes",
-        sa.Column("code", sa.String(length=60), nullable=False),
+        sa.Column("code", sa.String(length=60), primary_key=True),
         sa.Column("name_de", sa.String(length=300), nullable=False),
         sa.Column("name_en", sa.String(length=300), nullable=False),
         sa.Column("person_fields", sa.JSON(), nullable=False),
         sa.Column("required_fields", sa.JSON(), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
         shared.timestamp("published_at", nullable=True),
-        sa.PrimaryKeyConstraint("code"),
     )
+
+
+def _create_organisation() -> None:
+    """Providers, which of them serves which municipality, and their staff and teams."""
     op.create_table(
         "provider_rules",
-        sa.Column("ags", sa.String(length=12), nullable=False),
+        sa.Column("ags", sa.String(length=12), primary_key=True),
         sa.Column("provider_id", sa.String(length=100), nullable=False),
-        sa.PrimaryKeyConstraint("ags"),
     )
     op.create_table(
         "providers",
-        sa.Column("provider_id", sa.String(length=100), nullable=False),
+        sa.Column("provider_id", sa.String(length=100), primary_key=True),
         sa.Column("name", sa.String(length=300), nullable=False),
         sa.Column("kind", sa.String(length=30), nullable=False),
         sa.Column("ags", sa.JSON(), nullable=False),
-        sa.PrimaryKeyConstraint("provider_id"),
     )
     op.create_table(
         "staff",
-        sa.Column("subject", sa.String(length=200), nullable=False),
+        sa.Column("subject", sa.String(length=200), primary_key=True),
         sa.Column("display_name", sa.String(length=300), nullable=False),
         sa.Column("role", sa.String(length=30), nullable=False),
         sa.Column("provider_id", sa.String(length=100), nullable=True),
         sa.Column("team_id", sa.String(length=100), nullable=True),
         sa.Column("active", sa.Boolean(), nullable=False),
-        sa.PrimaryKeyConstraint("subject"),
     )
     shared.create_indexes("staff", "provider_id")
     op.create_table(
         "teams",
-        sa.Column("team_id", sa.String(length=100), nullable=False),
+        sa.Column("team_id", sa.String(length=100), primary_key=True),
         sa.Column("provider_id", sa.String(length=100), nullable=False),
         sa.Column("name", sa.String(length=300), nullable=False),
-        sa.PrimaryKeyConstraint("team_id"),
     )
     shared.create_indexes("teams", "provider_id")
-    _create_case_record("consents", "consent_id")
-    _create_case_record("consultations", "consultation_id", with_provider=True)
-    _create_case_record("goals", "goal_id", with_provider=True)
-    _create_case_record("referrals", "referral_id")
 
 
 def _create_case_record(table: str, key: str, *, with_provider: bool = False) -> None:
@@ -148,14 +159,13 @@ def _create_case_record(table: str, key: str, *, with_provider: bool = False) ->
     provider = [sa.Column("provider_id", sa.String(length=100), nullable=False)] if with_provider else []
     op.create_table(
         table,
-        sa.Column(key, sa.Uuid(), nullable=False),
+        sa.Column(key, sa.Uuid(), primary_key=True),
         sa.Column("case_id", sa.Uuid(), nullable=False),
         sa.Column("data", sa.JSON(), nullable=False),
         *provider,
         sa.Column("recorded_by", sa.String(length=200), nullable=False),
         shared.timestamp("recorded_at"),
         sa.ForeignKeyConstraint(["case_id"], ["cases.case_id"]),
-        sa.PrimaryKeyConstraint(key),
     )
     shared.create_indexes(table, "case_id")
 

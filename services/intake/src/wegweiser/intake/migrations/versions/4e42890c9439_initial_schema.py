@@ -14,9 +14,17 @@ TABLES = ("arrivals", "duplicate_flags", "idempotency_keys", "imports", "person_
 
 def upgrade() -> None:
     shared.create_inbox_and_outbox()
+    _create_arrivals()
+    shared.create_idempotency_keys(owner="authority_id", owner_length=100)
+    _create_imports()
+    _create_person_index()
+
+
+def _create_arrivals() -> None:
+    """Arrivals and the flags of possible duplicates among them."""
     op.create_table(
         "arrivals",
-        sa.Column("arrival_id", sa.Uuid(), nullable=False),
+        sa.Column("arrival_id", sa.Uuid(), primary_key=True),
         sa.Column("authority_id", sa.String(length=100), nullable=False),
         sa.Column("authority_reference", sa.String(length=100), nullable=False),
         sa.Column("ags", sa.String(length=12), nullable=False),
@@ -31,12 +39,11 @@ def upgrade() -> None:
         sa.Column("merged_into", sa.Uuid(), nullable=True),
         shared.timestamp("created_at"),
         shared.timestamp("updated_at"),
-        sa.PrimaryKeyConstraint("arrival_id"),
         sa.UniqueConstraint("authority_id", "authority_reference"),
     )
     op.create_table(
         "duplicate_flags",
-        sa.Column("flag_id", sa.Uuid(), nullable=False),
+        sa.Column("flag_id", sa.Uuid(), primary_key=True),
         sa.Column("arrival_id", sa.Uuid(), nullable=False),
         sa.Column("person_id", sa.Uuid(), nullable=False),
         sa.Column("candidate_arrival_id", sa.Uuid(), nullable=False),
@@ -49,7 +56,6 @@ def upgrade() -> None:
         sa.Column("decided_by", sa.String(length=200), nullable=True),
         shared.timestamp("decided_at", nullable=True),
         sa.Column("note", sa.String(length=1000), nullable=True),
-        sa.PrimaryKeyConstraint("flag_id"),
         sa.UniqueConstraint("person_id", "candidate_person_id"),
     )
     shared.create_indexes("duplicate_flags", "arrival_id")
@@ -57,10 +63,12 @@ def upgrade() -> None:
         "ix_duplicate_flags_authority_status", "duplicate_flags", ["authority_id", "status"], unique=False
     )
     shared.create_indexes("duplicate_flags", "candidate_arrival_id")
-    shared.create_idempotency_keys(owner="authority_id", owner_length=100)
+
+
+def _create_imports() -> None:
     op.create_table(
         "imports",
-        sa.Column("import_id", sa.Uuid(), nullable=False),
+        sa.Column("import_id", sa.Uuid(), primary_key=True),
         sa.Column("authority_id", sa.String(length=100), nullable=False),
         sa.Column("uploaded_by", sa.String(length=200), nullable=False),
         sa.Column("filename", sa.String(length=300), nullable=True),
@@ -80,19 +88,21 @@ def upgrade() -> None:
         shared.timestamp("created_at"),
         shared.timestamp("updated_at"),
         shared.timestamp("lease_until", nullable=True),
-        sa.PrimaryKeyConstraint("import_id"),
     )
     shared.create_indexes("imports", "authority_id")
+
+
+def _create_person_index() -> None:
+    """Each person's match key, date of birth and nationalities: where possible duplicates are looked up."""
     op.create_table(
         "person_index",
-        sa.Column("person_id", sa.Uuid(), nullable=False),
+        sa.Column("person_id", sa.Uuid(), primary_key=True),
         sa.Column("arrival_id", sa.Uuid(), nullable=False),
         sa.Column("match_key", sa.String(length=100), nullable=False),
         sa.Column("birth_year", sa.Integer(), nullable=False),
         sa.Column("birth_month", sa.Integer(), nullable=True),
         sa.Column("birth_day", sa.Integer(), nullable=True),
         sa.Column("nationalities", sa.String(length=40), nullable=False),
-        sa.PrimaryKeyConstraint("person_id"),
     )
     shared.create_indexes("person_index", "arrival_id")
     op.create_index("ix_person_index_lookup", "person_index", ["match_key", "birth_year"], unique=False)

@@ -16,14 +16,13 @@ def upgrade() -> None:
     shared.create_inbox_and_outbox()
     op.create_table(
         "stat_feed",
-        sa.Column("key", sa.String(length=200), nullable=False),
+        sa.Column("key", sa.String(length=200), primary_key=True),
         sa.Column("digest", sa.String(length=64), nullable=False),
         shared.timestamp("published_at"),
-        sa.PrimaryKeyConstraint("key"),
     )
     op.create_table(
         "stat_generations",
-        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("id", sa.Integer(), primary_key=True),
         sa.Column("state", sa.String(length=20), nullable=False),
         shared.timestamp("created_at"),
         shared.timestamp("switched_at", nullable=True),
@@ -39,7 +38,6 @@ def upgrade() -> None:
         sa.Column("publication_s", sa.Float(), nullable=True),
         *shared.columns(sa.Integer(), "cells", "suppressed_cells", "unplaced_events"),
         sa.Column("error", sa.String(), nullable=True),
-        sa.PrimaryKeyConstraint("id"),
     )
     shared.create_indexes("stat_generations", "state")
 
