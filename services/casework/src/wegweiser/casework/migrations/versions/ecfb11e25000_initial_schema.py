@@ -109,8 +109,7 @@ def _create_catalogue() -> None:
     op.create_table(
         "catalogue_programmes",
         sa.Column("code", sa.String(length=60), primary_key=True),
-        sa.Column("name_de", sa.String(length=300), nullable=False),
-        sa.Column("name_en", sa.String(length=300), nullable=False),
+        *shared.columns(sa.String(length=300), "name_de", "name_en"),
         sa.Column("person_fields", sa.JSON(), nullable=False),
         sa.Column("required_fields", sa.JSON(), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
