@@ -1,4 +1,4 @@
-"""What several services' revisions build alike: the common tables and the index and drop steps.
+"""What several services' revisions build alike: common tables, column and index helpers, drops.
 
 The inbox and outbox (`wegweiser.common.db`) stand in every service's database beside its own tables
 (docs/architecture.md); the idempotency keys in those of the services with an API that takes an
@@ -24,9 +24,9 @@ def columns(type_: sa.types.TypeEngine[Any], *names: str, nullable: bool = False
     return [sa.Column(name, type_, nullable=nullable) for name in names]
 
 
-def create_indexes(table: str, *columns: str) -> None:
+def create_indexes(table: str, *indexed: str) -> None:
     """One index per column, named ``ix_<table>_<column>`` as ``Field(index=True)`` names it."""
-    for column in columns:
+    for column in indexed:
         op.create_index(op.f(f"ix_{table}_{column}"), table, [column], unique=False)
 
 
