@@ -15,6 +15,7 @@ import datetime as dt
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -38,29 +39,22 @@ Send = Callable[[str, str, bytes, dict[str, str]], Awaitable["asyncio.Future[Any
 ADVISORY_LOCK_KEY = 0x5765_6777  # "Wegw": same key in every service; each has its own database
 
 
+@dataclass(kw_only=True, eq=False)
 class OutboxRelay:
-    def __init__(
-        self,
-        *,
-        engine: AsyncEngine,
-        sessions: async_sessionmaker[AsyncSession],
-        send: Send,
-        wake: asyncio.Event,
-        batch_size: int = 500,
-        poll_interval_s: float = 0.5,
-    ) -> None:
-        self._engine = engine
-        self._sessions = sessions
-        self._send = send
-        self._wake = wake
-        self.batch_size = batch_size
-        self.poll_interval_s = poll_interval_s
-        self.is_leader = False
-        self.published = 0
+    """Publishes a database's committed outbox records while it holds leadership (``run``)."""
+
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    send: Send
+    wake: asyncio.Event  # set when a transaction queued events
+    batch_size: int = 500
+    poll_interval_s: float = 0.5
+    is_leader: bool = field(default=False, init=False)
+    published: int = field(default=0, init=False)
 
     async def run(self) -> None:
         """Hold leadership and publish until cancelled."""
-        async with exclusive(self._engine, ADVISORY_LOCK_KEY):
+        async with exclusive(self.engine, ADVISORY_LOCK_KEY):
             self.is_leader = True
             log.info("outbox relay is the leader for this database")
             while True:
@@ -74,15 +68,15 @@ class OutboxRelay:
                     continue
                 if sent < self.batch_size:
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), self.poll_interval_s)
-                    self._wake.clear()
+                        await asyncio.wait_for(self.wake.wait(), self.poll_interval_s)
+                    self.wake.clear()
 
     async def publish_pending(self) -> int:
         """Publish one batch of unsent events in id order; returns how many were sent.
 
         Plain columns, no ORM objects: the relay handles as many rows as every request together.
         """
-        async with self._sessions() as session:
+        async with self.sessions() as session:
             rows = (
                 await session.execute(
                     select(OUTBOX.c.id, OUTBOX.c.topic, OUTBOX.c.key, OUTBOX.c.value, _HEADERS_TEXT)
@@ -103,7 +97,7 @@ class OutboxRelay:
                     attributes={"messaging.system": "kafka", "messaging.destination.name": topic},
                 ):
                     propagate.inject(headers)  # the consumer's span becomes a child of this one
-                    futures.append(await self._send(topic, key, value, headers))
+                    futures.append(await self.send(topic, key, value, headers))
             results = await asyncio.gather(*futures, return_exceptions=True)
             sent_ids = [
                 row[0]

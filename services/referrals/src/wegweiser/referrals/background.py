@@ -10,6 +10,7 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -121,39 +122,26 @@ def _count(result: object) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+@dataclass(kw_only=True, eq=False)
 class Background:
     """Runs the loops while this replica holds leadership; ``is_leader`` shows which one does."""
 
-    def __init__(
-        self,
-        *,
-        engine: AsyncEngine,
-        sessions: async_sessionmaker[AsyncSession],
-        unit_of_work: Callable[[], ReferralsUnitOfWork],
-        policy: Policy,
-        worker: WebhookWorker,
-        timer_interval_s: float,
-        retention: dt.timedelta,
-        retention_interval_s: float,
-        period: RetentionPeriod | None = None,
-        outbox_retention: dt.timedelta | None = None,
-    ) -> None:
-        self._engine = engine
-        self._sessions = sessions
-        self._unit_of_work = unit_of_work
-        self.policy = policy
-        self.worker = worker
-        self._timer_interval_s = timer_interval_s
-        self._retention = retention
-        self._retention_interval_s = retention_interval_s
-        self._period = period
-        self._outbox_retention = outbox_retention
-        self.is_leader = False
-        self.timer_wake = asyncio.Event()
-        self.timer_rounds = 0
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    unit_of_work: Callable[[], ReferralsUnitOfWork]
+    policy: Policy
+    worker: WebhookWorker
+    timer_interval_s: float
+    retention: dt.timedelta  # of delivery data (sweep_personal_data)
+    retention_interval_s: float
+    period: RetentionPeriod | None = None
+    outbox_retention: dt.timedelta | None = None
+    is_leader: bool = field(default=False, init=False)
+    timer_wake: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+    timer_rounds: int = field(default=0, init=False)
 
     async def run(self) -> None:
-        async with leadership(self._engine):
+        async with leadership(self.engine):
             self.is_leader = True
             try:
                 await asyncio.gather(self._timers(), self.worker.run(), self._retention_loop())
@@ -163,7 +151,7 @@ class Background:
     async def _timers(self) -> None:
         while True:
             try:
-                steps = await run_due_timers(unit_of_work=self._unit_of_work, policy=self.policy)
+                steps = await run_due_timers(unit_of_work=self.unit_of_work, policy=self.policy)
                 if steps:
                     log.info("timers: %d reminders or expiries", steps)
             except asyncio.CancelledError:
@@ -171,17 +159,17 @@ class Background:
             except Exception:
                 log.exception("timer round failed; retrying")
             self.timer_rounds += 1
-            await woken_or_timeout(self.timer_wake, self._timer_interval_s)
+            await woken_or_timeout(self.timer_wake, self.timer_interval_s)
 
     async def _retention_loop(self) -> None:
         while True:
             try:
                 counts = await sweep_personal_data(
-                    sessions=self._sessions,
+                    sessions=self.sessions,
                     clock=self.policy.clock,
-                    retention=self._retention,
-                    period=self._period,
-                    outbox_retention=self._outbox_retention,
+                    retention=self.retention,
+                    period=self.period,
+                    outbox_retention=self.outbox_retention,
                 )
                 if any(counts.values()):
                     log.info("retention sweep", extra=counts)
@@ -189,4 +177,4 @@ class Background:
                 raise
             except Exception:
                 log.exception("retention sweep failed; retrying")
-            await asyncio.sleep(self._retention_interval_s)
+            await asyncio.sleep(self.retention_interval_s)

@@ -311,8 +311,15 @@ def _bootstrap(args: argparse.Namespace) -> str:
     return str(args.bootstrap_servers or os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or DEFAULT_BOOTSTRAP)
 
 
-def _cmd_list(args: argparse.Namespace) -> int:
-    entries = asyncio.run(
+def _filtered(
+    args: argparse.Namespace,
+    *,
+    include_parked: bool,
+    newer_than_s: float | None = None,
+    include_resolved: bool = False,
+) -> list[DlqEntry]:
+    """The entries the command line's ``filters`` select (list, replay and discard share them)."""
+    return asyncio.run(
         list_entries(
             bootstrap_servers=_bootstrap(args),
             group=args.group,
@@ -320,10 +327,16 @@ def _cmd_list(args: argparse.Namespace) -> int:
             ags=args.ags,
             ce_type=args.type,
             older_than_s=args.older_than,
-            newer_than_s=args.newer_than,
-            include_parked=not args.dead_only,
-            include_resolved=args.all,
+            newer_than_s=newer_than_s,
+            include_parked=include_parked,
+            include_resolved=include_resolved,
         )
+    )
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    entries = _filtered(
+        args, newer_than_s=args.newer_than, include_parked=not args.dead_only, include_resolved=args.all
     )
     for entry in entries:
         print(_line(entry))
@@ -343,20 +356,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
 def _selected(args: argparse.Namespace) -> list[str]:
     ids = list(args.ids)
     if args.group:
-        ids += [
-            e.id
-            for e in asyncio.run(
-                list_entries(
-                    bootstrap_servers=_bootstrap(args),
-                    group=args.group,
-                    topics=args.topic or None,
-                    ags=args.ags,
-                    ce_type=args.type,
-                    older_than_s=args.older_than,
-                    include_parked=False,
-                )
-            )
-        ]
+        ids += [e.id for e in _filtered(args, include_parked=False)]
     return ids
 
 

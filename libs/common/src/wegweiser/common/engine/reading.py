@@ -33,43 +33,49 @@ def _decode_key(key: bytes | None) -> str | None:
     return key.decode("utf-8", "replace") if key is not None else None
 
 
+def _record(cr: ConsumerRecord, headers: tuple, attempt: int, source: tuple[str, int, int]) -> Record:
+    """What a handler sees of ``cr``: the event's own ``headers`` and the ``source`` record it copies."""
+    return Record(
+        cr.topic,
+        cr.partition,
+        cr.offset,
+        _decode_key(cr.key),
+        cr.value,
+        headers,
+        cr.timestamp,
+        attempt,
+        *source,
+    )
+
+
 def prepare(pair: Pair, inp: Input, cr: ConsumerRecord, group: str) -> Prepared | None:
     """The engine's view of a fetched record; None for a record that is no engine copy."""
     if inp is Input.SOURCE:
-        record = Record(
-            cr.topic,
-            cr.partition,
-            cr.offset,
-            _decode_key(cr.key),
-            cr.value,
-            cr.headers,
-            cr.timestamp,
-            1,
-            cr.topic,
-            cr.partition,
-            cr.offset,
-        )
-        return record, None
+        return _record(cr, cr.headers, 1, (cr.topic, cr.partition, cr.offset)), None
     work = pair.work
     meta, own = split(cr.headers)
     if meta is None or (meta.kind is not Kind.RESOLUTION and meta.src_partition != work.partition):
         log.error("engine %s: %s[%d]@%d has no engine headers; skipped", group, *cr[:3])
         work.trackers[inp].fetched(cr.offset)
         return None
-    record = Record(
-        cr.topic,
-        cr.partition,
-        cr.offset,
-        _decode_key(cr.key),
-        cr.value,
-        own,
-        cr.timestamp,
-        meta.attempt,
-        meta.src_topic or work.topic,
-        meta.src_partition,
-        meta.src_offset,
-    )
-    return record, meta
+    source = (meta.src_topic or work.topic, meta.src_partition, meta.src_offset)
+    return _record(cr, own, meta.attempt, source), meta
+
+
+async def fetch(
+    engine: ConsumerEngine, consumer: AIOKafkaConsumer, max_records: int, what: str
+) -> dict[TopicPartition, list[ConsumerRecord]] | None:
+    """One poll's records; None once the consumer is stopped. A failed fetch is logged and, after a
+    poll interval's pause, counts as an empty one: the broker may be back on the next poll."""
+    cfg = engine.config
+    try:
+        return await consumer.getmany(timeout_ms=int(cfg.poll_interval_s * 1000), max_records=max_records)
+    except ConsumerStoppedError:
+        return None
+    except KafkaError as exc:
+        log.warning("engine %s: %s failed: %s", engine.group_id, what, exc)
+        await asyncio.sleep(cfg.poll_interval_s)
+        return {}
 
 
 class GroupReader:
@@ -103,19 +109,12 @@ class GroupReader:
         engine = self._engine
         consumer = self.consumer
         assert consumer is not None
-        cfg = engine.config
-        poll_ms = int(cfg.poll_interval_s * 1000)
         while not engine.stopping and engine.fatal is None:
             if engine.unsetup:
                 await engine.setup_pairs()
-            try:
-                data = await consumer.getmany(timeout_ms=poll_ms, max_records=cfg.fetch_max_records)
-            except ConsumerStoppedError:
+            data = await fetch(engine, consumer, engine.config.fetch_max_records, "fetch")
+            if data is None:
                 break
-            except KafkaError as exc:
-                log.warning("engine %s: fetch failed: %s", engine.group_id, exc)
-                await asyncio.sleep(cfg.poll_interval_s)
-                continue
             for tp, records in data.items():
                 route = engine.routes.get(tp)
                 if route is None:
@@ -247,7 +246,6 @@ class CatchUpReader:
         reader = self.consumer
         assert reader is not None
         cfg = engine.config
-        poll_ms = int(cfg.poll_interval_s * 1000)
         # Small batches: what it reads waits in memory until its AGS has room, and a big batch is
         # both a long stretch of the event loop and a big working set for the garbage collector.
         batch = max(1, min(cfg.fetch_max_records, cfg.max_buffered_per_ags // 4))
@@ -257,14 +255,9 @@ class CatchUpReader:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.wake.wait(), cfg.poll_interval_s * 4)
                 continue
-            try:
-                data = await reader.getmany(timeout_ms=poll_ms, max_records=batch)
-            except ConsumerStoppedError:
+            data = await fetch(engine, reader, batch, "catch-up fetch")
+            if data is None:
                 break
-            except KafkaError as exc:
-                log.warning("engine %s: catch-up fetch failed: %s", engine.group_id, exc)
-                await asyncio.sleep(cfg.poll_interval_s)
-                continue
             for tp, records in data.items():
                 pair = engine.pairs.get((tp.topic, tp.partition))
                 if pair is None or pair.closed or pair.work.cursor is None:

@@ -67,6 +67,15 @@ def _answers(host_port: str) -> bool:
 
 
 @contextmanager
+def _kafka_container() -> Iterator[str]:
+    """A throw-away broker in a testcontainer; yields its bootstrap servers."""
+    from testcontainers.community.kafka import KafkaContainer
+
+    with KafkaContainer().with_kraft() as kafka:
+        yield kafka.get_bootstrap_server()
+
+
+@contextmanager
 def kafka_bootstrap() -> Iterator[str]:
     """Yield bootstrap servers of a real broker for the whole test session."""
     if servers := os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
@@ -76,10 +85,8 @@ def kafka_bootstrap() -> Iterator[str]:
         yield LOCAL_KAFKA
         return
     if docker_available():
-        from testcontainers.community.kafka import KafkaContainer
-
-        with KafkaContainer().with_kraft() as kafka:
-            yield kafka.get_bootstrap_server()
+        with _kafka_container() as servers:
+            yield servers
         return
     raise RuntimeError(
         "No Kafka broker: set KAFKA_BOOTSTRAP_SERVERS, start a Docker engine, "
@@ -131,26 +138,30 @@ REPO = Path(__file__).resolve().parents[6]
 
 
 @contextmanager
+def _local_broker(state_dir: Path, port: int, settings: Mapping[str, str]) -> Iterator[None]:
+    """A fresh broker of the project's script (``deploy/local/kafka.sh``) on ``port`` with its state
+    in ``state_dir`` and extra ``settings``; stopped on exit. Never the shared broker the tests may
+    name in ``KAFKA_BOOTSTRAP_SERVERS``: the script would reuse it instead of starting one."""
+    script = str(REPO / "deploy" / "local" / "kafka.sh")
+    env = {**os.environ, "WEGWEISER_KAFKA_PORT": str(port), "WEGWEISER_STATE": str(state_dir), **settings}
+    env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
+    subprocess.run([script, "start"], env=env, check=True)
+    try:
+        yield
+    finally:
+        subprocess.run([script, "stop"], env=env, check=False)
+
+
+@contextmanager
 def scram_kafka(state_dir: Path, *, user: str, password: str, port: int = 19792) -> Iterator[str]:
     """A fresh local broker whose port+2 listener demands SASL/SCRAM-SHA-512 from `user`.
 
     Always the project's own script (Java is a prerequisite anyway): it is the one place that knows
     how to add a SCRAM user at format time. Yields the SCRAM listener's address.
     """
-    script = str(REPO / "deploy" / "local" / "kafka.sh")
-    env = {
-        **os.environ,
-        "WEGWEISER_KAFKA_PORT": str(port),
-        "WEGWEISER_STATE": str(state_dir),
-        "WEGWEISER_KAFKA_SCRAM_USER": user,
-        "WEGWEISER_KAFKA_SCRAM_PASSWORD": password,
-    }
-    env.pop("KAFKA_BOOTSTRAP_SERVERS", None)  # a broker of its own, even when the tests share one
-    subprocess.run([script, "start"], env=env, check=True)
-    try:
+    scram = {"WEGWEISER_KAFKA_SCRAM_USER": user, "WEGWEISER_KAFKA_SCRAM_PASSWORD": password}
+    with _local_broker(state_dir, port, scram):
         yield f"127.0.0.1:{port + 2}"
-    finally:
-        subprocess.run([script, "stop"], env=env, check=False)
 
 
 @contextmanager
@@ -166,20 +177,9 @@ def secured_kafka(
     users_file = state_dir / "users.txt"
     users_file.write_text("".join(f"{name} {password}\n" for name, password in users.items()))
     users_file.chmod(0o600)
-    script = str(REPO / "deploy" / "local" / "kafka.sh")
-    env = {
-        **os.environ,
-        "WEGWEISER_KAFKA_PORT": str(port),
-        "WEGWEISER_STATE": str(state_dir),
-        "WEGWEISER_KAFKA_SCRAM_USERS": str(users_file),
-        "WEGWEISER_KAFKA_ACLS": "1",
-    }
-    env.pop("KAFKA_BOOTSTRAP_SERVERS", None)  # always a broker of its own: ACLs change the whole cluster
-    subprocess.run([script, "start"], env=env, check=True)
-    try:
+    acls = {"WEGWEISER_KAFKA_SCRAM_USERS": str(users_file), "WEGWEISER_KAFKA_ACLS": "1"}
+    with _local_broker(state_dir, port, acls):  # always a broker of its own: ACLs change the whole cluster
         yield f"127.0.0.1:{port}", f"127.0.0.1:{port + 2}"
-    finally:
-        subprocess.run([script, "stop"], env=env, check=False)
 
 
 @contextmanager
@@ -193,18 +193,11 @@ def isolated_kafka(state_dir: Path, *, port: int = 19292) -> Iterator[str]:
         yield servers
         return
     if docker_available():
-        from testcontainers.community.kafka import KafkaContainer
-
-        with KafkaContainer().with_kraft() as kafka:
-            yield kafka.get_bootstrap_server()
+        with _kafka_container() as servers:
+            yield servers
         return
-    script = str(REPO / "deploy" / "local" / "kafka.sh")
-    env = {**os.environ, "WEGWEISER_KAFKA_PORT": str(port), "WEGWEISER_STATE": str(state_dir)}
-    subprocess.run([script, "start"], env=env, check=True)
-    try:
+    with _local_broker(state_dir, port, {}):
         yield f"127.0.0.1:{port}"
-    finally:
-        subprocess.run([script, "stop"], env=env, check=False)
 
 
 TEST_TOPIC_MARKERS = (".retry.test-", ".dlq.test-", ".overflow.test-")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import logging
 import random
 from collections.abc import Iterable
@@ -278,10 +279,16 @@ class WebhookWorker:
         wake: asyncio.Event | None = None,
     ) -> None:
         self._sessions = sessions
-        self._addresses = addresses
-        self._clock = clock
         self._config = config
-        self._transport = transport
+        # Every partner's queue shares the worker's database, clock, settings and network access.
+        self._new_queue = functools.partial(
+            PartnerQueue,
+            sessions=sessions,
+            clock=clock,
+            config=config,
+            addresses=addresses,
+            transport=transport,
+        )
         self.queues: dict[str, PartnerQueue] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self.wake = wake or asyncio.Event()  # set when a delivery is committed
@@ -311,14 +318,7 @@ class WebhookWorker:
         queue = self.queues.get(partner_id)
         task = self._tasks.get(partner_id)
         if queue is None:
-            queue = PartnerQueue(
-                partner_id,
-                sessions=self._sessions,
-                clock=self._clock,
-                config=self._config,
-                addresses=self._addresses,
-                transport=self._transport,
-            )
+            queue = self._new_queue(partner_id)
             self.queues[partner_id] = queue
         if task is None or task.done():
             if task is not None and not task.cancelled() and task.exception() is not None:

@@ -400,26 +400,20 @@ def _worker_main() -> None:
         raise SystemExit(1) from exc
 
 
+@dataclass(eq=False)
 class _Replay:
-    def __init__(
-        self,
-        consumer: AIOKafkaConsumer,
-        sink: Sink,
-        plan: ReplayPlan,
-        stored: dict[tuple[str, int], tuple[int, ...]],
-        progress: Progress,
-        flush_events: int,
-        flush_interval_s: float,
-        on_progress: Callable[[Progress], Any] | None,
-    ) -> None:
-        self.consumer = consumer
-        self.sink = sink
-        self.plan = plan
-        self.stored = stored
-        self.progress = progress
-        self.flush_events = flush_events
-        self.flush_interval_s = flush_interval_s
-        self.on_progress = on_progress
+    """One replay in this process: what it reads and writes, and (``__post_init__``) where it stands."""
+
+    consumer: AIOKafkaConsumer
+    sink: Sink
+    plan: ReplayPlan
+    stored: dict[tuple[str, int], tuple[int, ...]]
+    progress: Progress
+    flush_events: int
+    flush_interval_s: float
+    on_progress: Callable[[Progress], Any] | None
+
+    def __post_init__(self) -> None:
         self.caches = Caches()
         self.inflight = 0
         self.person_keys: dict[str, int] = {}
@@ -433,7 +427,7 @@ class _Replay:
         self.position: dict[TopicPartition, int] = {}
         self.windows: dict[TopicPartition, _Window] = {}
         self.totals: dict[TopicPartition, list[int]] = {}
-        self.risky_ids = {i.encode() for i in plan.risky_ids}
+        self.risky_ids = {i.encode() for i in self.plan.risky_ids}
 
     async def run(self) -> None:
         """Read every partition up to its target; a transaction per ``flush_events`` events or interval."""
