@@ -4,6 +4,7 @@ import dataclasses
 import datetime as dt
 import json
 import uuid
+from typing import Any
 
 import pytest
 
@@ -12,7 +13,7 @@ from wegweiser.common.dispatch import EventDispatcher
 from wegweiser.common.engine import MalformedRecord, Record
 from wegweiser.common.events import Programme
 from wegweiser.referrals.clock import FakeClock
-from wegweiser.referrals.domain.catalogue import Partner, default_programmes
+from wegweiser.referrals.domain.catalogue import default_programmes
 from wegweiser.referrals.domain.lifecycle import InvalidTransition
 from wegweiser.referrals.handlers import (
     Policy,
@@ -29,23 +30,17 @@ from wegweiser.referrals.handlers import (
     seed_catalogue,
 )
 from wegweiser.referrals.holiday_calendar import HolidayCalendar
-from wegweiser.referrals.testing import FakeReferralsUnitOfWork
+from wegweiser.referrals.testing import CONTACT, FakeReferralsUnitOfWork, partner, referral_requested
 
 # Monday 2 November 2026, 09:00 in Berlin.
 MONDAY = dt.datetime(2026, 11, 2, 8, 0, tzinfo=dt.UTC)
-KAFKA = Partner(
-    partner_id="vhs-stuttgart",
-    organisation="VHS Stuttgart",
-    programmes=("integrationskurs",),
-    kreise=("08111",),
-    delivery="kafka",
-)
-HOOK = Partner(
-    partner_id="psz-stuttgart",
-    organisation="PSZ Stuttgart",
-    programmes=("psychosozial",),
+KAFKA = partner("vhs-stuttgart", "integrationskurs", kreise=("08111",), organisation="VHS Stuttgart")
+HOOK = partner(
+    "psz-stuttgart",
+    "psychosozial",
     kreise=("08111",),
     delivery="webhook",
+    organisation="PSZ Stuttgart",
     webhook_url="https://psz.example/hooks",
 )
 
@@ -71,37 +66,10 @@ async def setup() -> tuple[FakeReferralsUnitOfWork, Policy, FakeClock]:
 
 
 def requested(
-    programme: Programme = "integrationskurs",
-    partner_id: str | None = None,
-    consent_programme: Programme | None = None,
-    consent_partner: str | None = None,
-    ags: str = "08111000",
+    programme: Programme = "integrationskurs", partner_id: str | None = None, **changes: Any
 ) -> events.ReferralRequested:
-    return events.ReferralRequested(
-        ags=ags,
-        referral_id=uuid.uuid4(),
-        case_id=uuid.uuid4(),
-        provider_id="kreis-08111",
-        programme=programme,
-        partner_id=partner_id,
-        requested_on=MONDAY.date(),
-        consent=events.ConsentScope(
-            consent_id=uuid.uuid4(),
-            programme=consent_programme or programme,
-            partner_id=consent_partner,
-            granted_on=MONDAY.date(),
-        ),
-        person=events.ReferralPerson(
-            person_pseudonym="p" * 64,
-            family_name="Haddad",
-            given_names="Rania",
-            date_of_birth="1988-03",
-            languages=("ar",),
-            phone="0711 1",
-            email="rania@example.org",
-            address="Hauptstr. 1",
-        ),
-    )
+    """Monday's request with Rania's contact details: a partner must get only its programme's minimum."""
+    return referral_requested(programme, partner_id, requested_on=MONDAY.date(), **CONTACT, **changes)
 
 
 async def handle(uow: FakeReferralsUnitOfWork, policy: Policy, event: events.ReferralRequested) -> None:
@@ -304,9 +272,7 @@ async def test_catalogue_changes_are_published_and_removal_ends_in_a_tombstone()
     async def topics(partner_ids: object) -> None:
         created.append(partner_ids)
 
-    jmd = Partner(
-        partner_id="jmd-ulm", organisation="JMD Ulm", programmes=("jmd",), kreise=("08421",), delivery="kafka"
-    )
+    jmd = partner("jmd-ulm", "jmd", kreise=("08421",), organisation="JMD Ulm")
     saved = await create_partner(jmd, uow=uow, clock=clock, ensure_topics=topics)
     assert created == [["jmd-ulm"]] and saved.webhook_secret is None
     published = uow.published[-1]
