@@ -78,6 +78,16 @@ async def handle(uow: FakeReferralsUnitOfWork, policy: Policy, event: events.Ref
         await uow.commit()
 
 
+async def answer_on_topic(
+    uow: FakeReferralsUnitOfWork, policy: Policy, feedback: events.PartnerFeedback, *, partner_id: str
+) -> tuple[str, events.Event | None]:
+    """A partner's answer as read from ``partner_id``'s topic; the last message sent to a partner."""
+    async with uow:
+        await on_partner_feedback(feedback, None, uow, partner_id=partner_id, policy=policy)
+        await uow.commit()
+    return uow.sent_to[-1]
+
+
 async def test_a_kafka_partner_gets_only_the_minimum_data_on_its_topic() -> None:
     uow, policy, _ = await setup()
     event = requested()
@@ -195,18 +205,12 @@ async def test_a_refused_kafka_answer_is_recorded_and_answered_on_the_partners_t
     feedback = events.PartnerFeedback(
         ags="08111000", referral_id=event.referral_id, feedback_id=uuid.uuid4(), outcome="completed"
     )
-    async with uow:
-        await on_partner_feedback(feedback, None, uow, partner_id="vhs-stuttgart", policy=policy)
-        await uow.commit()
-    topic, rejected = uow.sent_to[-1]
+    topic, rejected = await answer_on_topic(uow, policy, feedback, partner_id="vhs-stuttgart")
     assert topic == "wegweiser.partner.vhs-stuttgart.referrals.v1"
     assert isinstance(rejected, events.PartnerFeedbackRejected) and rejected.code == "invalid_transition"
     assert uow.fake_referrals.feedback_rows[("vhs-stuttgart", feedback.feedback_id)].rejected_code
     # Written on a foreign partner's topic: that partner learns nothing beyond "unknown referral".
-    async with uow:
-        await on_partner_feedback(feedback, None, uow, partner_id="psz-stuttgart", policy=policy)
-        await uow.commit()
-    topic, rejected = uow.sent_to[-1]
+    topic, rejected = await answer_on_topic(uow, policy, feedback, partner_id="psz-stuttgart")
     assert topic == "wegweiser.partner.psz-stuttgart.referrals.v1"
     assert isinstance(rejected, events.PartnerFeedbackRejected) and rejected.code == "unknown_referral"
     assert uow.fake_referrals.rows[event.referral_id].state == "sent"
