@@ -12,16 +12,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import hypothesis
 import pytest
 import schemathesis
 from fastapi import FastAPI
-from schemathesis import GenerationMode
-from schemathesis.python.asgi import shutdown_lifespans
 
 from wegweiser.casework.app import build as build_casework
 from wegweiser.casework.settings import CaseworkSettings
 from wegweiser.common import devtokens
+from wegweiser.common.testing.fuzz import fuzz, is_problem_json
 from wegweiser.intake.app import build as build_intake
 from wegweiser.intake.settings import IntakeSettings
 from wegweiser.referrals.app import build as build_referrals
@@ -80,49 +78,12 @@ def _headers(service: str, key_dir: Path) -> dict[str, str]:
 
 def _acceptable_refusal(case: schemathesis.Case, response: Any) -> bool:
     """A 4xx is problem+json, or an error page on an HTML route: German unless ``?lang=`` chose another."""
-    content_type = str(response.headers.get("content-type", [""]))
-    if "application/problem+json" in content_type:
+    if is_problem_json(case, response):
         return True
-    if "text/html" not in content_type:
+    if "text/html" not in str(response.headers.get("content-type", [""])):
         return False
     chosen = (case.query or {}).get("lang")
     return 'lang="de"' in response.text or (chosen not in (None, "de") and "<html lang=" in response.text)
-
-
-def _fuzz(app: FastAPI, headers: dict[str, str], examples: int) -> tuple[int, list[str]]:
-    """Run ``examples`` positive and negative cases per operation; the request count and the 5xx found."""
-    cases = 0
-    failures: list[str] = []
-    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
-    for result in schema.get_all_operations():
-        operation = result.ok()  # type: ignore[union-attr]  # an invalid schema fails loudly here
-        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-
-            @hypothesis.settings(
-                max_examples=examples,
-                deadline=None,
-                database=None,
-                derandomize=True,
-                suppress_health_check=list(hypothesis.HealthCheck),
-                phases=[hypothesis.Phase.explicit, hypothesis.Phase.generate],
-            )
-            @hypothesis.given(case=operation.as_strategy(generation_mode=mode))
-            def check(case: schemathesis.Case) -> None:
-                nonlocal cases
-                cases += 1
-                response = case.call(headers=headers)
-                curl = case.as_curl_command(headers=headers)
-                if response.status_code >= 500:
-                    failures.append(f"{response.status_code} {curl}")
-                elif response.status_code >= 400:
-                    assert _acceptable_refusal(case, response), f"{response.status_code} {curl}"
-
-            try:
-                check()
-            except hypothesis.errors.Unsatisfiable:
-                # Nothing to get wrong (e.g. no parameters): no schema-violating request exists.
-                assert mode is GenerationMode.NEGATIVE, operation.label
-    return cases, failures
 
 
 @pytest.mark.parametrize("service", REQUESTS_PER_SERVICE)
@@ -130,10 +91,9 @@ def test_no_generated_request_makes_a_service_fail(
     service: str, service_env: dict[str, Any], database_url: str, dev_keys: Path
 ) -> None:
     app = _app(service, {**service_env, "database_url": database_url})
-    try:
-        cases, failures = _fuzz(app, _headers(service, dev_keys), EXAMPLES[service])
-    finally:
-        shutdown_lifespans()
+    cases, failures = fuzz(
+        app, _headers(service, dev_keys), EXAMPLES[service], acceptable=_acceptable_refusal
+    )
     print(f"schemathesis {service}: {cases} generated requests")
     assert cases >= REQUESTS_PER_SERVICE[service]
     assert failures == []

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
 from wegweiser.common import events
 from wegweiser.statistics.ops.workers import Workers
 from wegweiser.statistics.projection.batch import Batch
 from wegweiser.statistics.projection.replay import Sink
 from wegweiser.statistics.projection.writer import flush
+from wegweiser.statistics.publication.compute import CaseFact
 
 
 def arrival(ags: str, day: str, persons: int) -> events.ArrivalRegisteredFact:
@@ -29,16 +31,33 @@ def arrival(ags: str, day: str, persons: int) -> events.ArrivalRegisteredFact:
     )
 
 
-def consultation(ags: str, case_id: uuid.UUID, day: str, type_: str) -> events.ConsultationRecorded:
+def consultation(
+    ags: str, case_id: uuid.UUID, day: str, type_: str, **details: Any
+) -> events.ConsultationRecorded:
+    """A 30-minute telephone consultation on ``day``; ``details`` set any other field."""
+    fields: dict[str, Any] = {"duration_minutes": 30, "channel": "telefon", **details}
     return events.ConsultationRecorded(
         ags=ags,
         case_id=case_id,
         consultation_id=uuid.uuid4(),
         held_on=dt.date.fromisoformat(day),
-        duration_minutes=30,
         type=type_,
-        channel="telefon",
+        **fields,
     )
+
+
+def case_fact(case_id: str, ags: str, opened_day: int, **kw: object) -> CaseFact:
+    """A case opened on the day with ordinal ``opened_day``, nothing else known unless ``kw`` says."""
+    fields: dict[str, object] = {
+        "closed_day": None,
+        "reason": None,
+        "allocation_day": None,
+        "first_consultation_day": None,
+        "counsellor_id": None,
+        "first_goal_day": None,
+        **kw,
+    }
+    return CaseFact(case_id=case_id, ags=ags, opened_day=opened_day, **fields)  # type: ignore[arg-type]
 
 
 async def project(workers: Workers, generation: int, *items: events.Event) -> None:

@@ -6,53 +6,26 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from wegweiser.casework.app import build
 from wegweiser.casework.settings import CaseworkSettings
-from wegweiser.common import devtokens
+from wegweiser.casework.testing import bearer, open_case, walk_in
 from wegweiser.common.http import PROBLEM_JSON
 from wegweiser.common.testing.apps import running
 
 pytestmark = pytest.mark.integration
 
 TODAY = dt.date.today()
-STUTTGART = "08111000"
-
-
-def bearer(dev_keys: Path) -> dict[str, str]:
-    token = devtokens.mint(
-        subject="s-mueller",
-        roles=["counsellor"],
-        key_dir=dev_keys,
-        provider_id="kreis-08111",
-        ags=[STUTTGART],
-    )
-    return {"Authorization": f"Bearer {token}", "Accept-Language": "en"}
-
-
-async def walk_in(client: httpx.AsyncClient, headers: dict[str, str]) -> str:
-    opened = await client.post(
-        "/v1/cases",
-        headers=headers,
-        json={
-            "ags": STUTTGART,
-            "opened_on": TODAY.isoformat(),
-            "persons": [{"family_name": "Haddad", "given_names": "Rania"}],
-        },
-    )
-    assert opened.status_code == 201, opened.text
-    case_id: str = opened.json()["case_id"]
-    return case_id
+HADDAD = walk_in("Haddad", "Rania")
 
 
 async def test_a_goal_whose_target_date_lies_before_its_start_is_a_422_naming_the_field(
     casework_env: dict[str, Any], database_url: str, dev_keys: Path
 ) -> None:
-    headers = bearer(dev_keys)
+    headers = bearer(dev_keys, language="en")
     async with running(build(CaseworkSettings(database_url=database_url, **casework_env))) as client:
-        case_id = await walk_in(client, headers)
+        case_id = (await open_case(client, headers, HADDAD))["case_id"]
         response = await client.post(
             f"/v1/cases/{case_id}/goals",
             headers=headers,
@@ -75,7 +48,7 @@ async def test_a_goal_whose_target_date_lies_before_its_start_is_a_422_naming_th
 async def test_a_consultation_sent_twice_is_recorded_once_and_its_id_not_reused(
     casework_env: dict[str, Any], database_url: str, dev_keys: Path
 ) -> None:
-    headers = bearer(dev_keys)
+    headers = bearer(dev_keys, language="en")
     body = {
         "consultation_id": str(uuid.uuid4()),
         "held_on": TODAY.isoformat(),
@@ -84,7 +57,7 @@ async def test_a_consultation_sent_twice_is_recorded_once_and_its_id_not_reused(
         "channel": "telefon",
     }
     async with running(build(CaseworkSettings(database_url=database_url, **casework_env))) as client:
-        case_id = await walk_in(client, headers)
+        case_id = (await open_case(client, headers, HADDAD))["case_id"]
         path = f"/v1/cases/{case_id}/consultations"
         first = await client.post(path, headers=headers, json=body)
         again = await client.post(path, headers=headers, json=body)
@@ -94,9 +67,8 @@ async def test_a_consultation_sent_twice_is_recorded_once_and_its_id_not_reused(
         assert [c["consultation_id"] for c in detail["consultations"]] == [body["consultation_id"]]
 
         changed = await client.post(path, headers=headers, json={**body, "duration_minutes": 45})
-        elsewhere = await client.post(
-            f"/v1/cases/{await walk_in(client, headers)}/consultations", headers=headers, json=body
-        )
+        other_case = (await open_case(client, headers, HADDAD))["case_id"]
+        elsewhere = await client.post(f"/v1/cases/{other_case}/consultations", headers=headers, json=body)
         for refused in (changed, elsewhere):
             assert refused.status_code == 409, refused.text
             assert refused.headers["content-type"].startswith(PROBLEM_JSON)

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from wegweiser.casework.app import build
 from wegweiser.casework.settings import CaseworkSettings
-from wegweiser.common import devtokens
+from wegweiser.casework.testing import bearer, open_case, walk_in
 from wegweiser.common.testing.apps import running
 
 pytestmark = pytest.mark.integration
@@ -20,26 +20,17 @@ TODAY = dt.date.today().isoformat()
 STUTTGART = "08111000"
 
 
-def bearer(
-    dev_keys: Path, subject: str, role: str, provider: str | None, ags: list[str] | None
-) -> dict[str, str]:
-    token = devtokens.mint(subject=subject, roles=[role], key_dir=dev_keys, provider_id=provider, ags=ags)
-    return {"Authorization": f"Bearer {token}"}
-
-
 def principals(dev_keys: Path) -> dict[str, dict[str, str]]:
     return {
-        "counsellor": bearer(dev_keys, "s-mueller", "counsellor", "kreis-08111", [STUTTGART]),
-        "supervisor": bearer(dev_keys, "s-weber", "supervisor", "kreis-08111", [STUTTGART]),
-        "counsellor_foreign_provider": bearer(
-            dev_keys, "c-nowak", "counsellor", "caritas-stuttgart", [STUTTGART]
-        ),
+        "counsellor": bearer(dev_keys, "s-mueller"),
+        "supervisor": bearer(dev_keys, "s-weber", "supervisor"),
+        "counsellor_foreign_provider": bearer(dev_keys, "c-nowak", provider_id="caritas-stuttgart"),
         "supervisor_foreign_provider": bearer(
-            dev_keys, "c-schmid", "supervisor", "caritas-stuttgart", [STUTTGART]
+            dev_keys, "c-schmid", "supervisor", provider_id="caritas-stuttgart"
         ),
-        "counsellor_foreign_ags": bearer(dev_keys, "s-yilmaz", "counsellor", "kreis-08111", ["08115003"]),
-        "admin": bearer(dev_keys, "admin", "admin", None, None),
-        "reception_authority": bearer(dev_keys, "uab", "reception_authority", None, [STUTTGART]),
+        "counsellor_foreign_ags": bearer(dev_keys, "s-yilmaz", ags=["08115003"]),
+        "admin": bearer(dev_keys, "admin", "admin", provider_id=None, ags=None),
+        "reception_authority": bearer(dev_keys, "uab", "reception_authority", provider_id=None),
         "anonymous": {},
     }
 
@@ -222,16 +213,7 @@ async def test_the_audit_log_refuses_update_and_delete_in_the_database(
 ) -> None:
     own = principals(dev_keys)["counsellor"]
     async with running(build(CaseworkSettings(database_url=database_url, **casework_env))) as client:
-        opened = await client.post(
-            "/v1/cases",
-            headers=own,
-            json={
-                "ags": STUTTGART,
-                "opened_on": TODAY,
-                "persons": [{"family_name": "A", "given_names": "B"}],
-            },
-        )
-        assert opened.status_code == 201
+        await open_case(client, own, walk_in("A", "B"))
     engine = create_async_engine(database_url)
     count = text("SELECT count(*), count(*) FILTER (WHERE actor = 's-mueller') FROM audit_log")
     try:

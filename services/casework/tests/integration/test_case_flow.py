@@ -11,20 +11,14 @@ import pytest
 
 from wegweiser.casework.app import build
 from wegweiser.casework.settings import CaseworkSettings
-from wegweiser.common import devtokens, events, topics
+from wegweiser.casework.testing import arrival_registered, arrived, bearer
+from wegweiser.common import events, topics
 from wegweiser.common.envelope import encode
 from wegweiser.common.testing.apps import eventually, running
 from wegweiser.common.testing.kafka import header, produce, read_all
 
 pytestmark = pytest.mark.integration
 TODAY = dt.date.today()
-
-
-def bearer(dev_keys: Path, subject: str, provider: str, ags: str) -> dict[str, str]:
-    token = devtokens.mint(
-        subject=subject, roles=["counsellor"], key_dir=dev_keys, provider_id=provider, ags=[ags]
-    )
-    return {"Authorization": f"Bearer {token}"}
 
 
 async def case_of(
@@ -38,28 +32,10 @@ async def test_referral_status_catalogue_and_relocation(
     casework_env: dict[str, Any], database_url: str, dev_keys: Path
 ) -> None:
     bootstrap = casework_env["kafka_bootstrap_servers"]
-    stuttgart = bearer(dev_keys, "s-mueller", "kreis-08111", "08111000")
-    biberach = bearer(dev_keys, "bc-hager", "kreis-08426", "08426021")
+    stuttgart = bearer(dev_keys, "s-mueller")
+    biberach = bearer(dev_keys, "bc-hager", provider_id="kreis-08426", ags=["08426021"])
     person_id = uuid.uuid4()
-    arrival = events.ArrivalRegistered(
-        ags="08111000",
-        arrival_id=uuid.uuid4(),
-        authority_id="uab-08111",
-        authority_reference=f"R-{uuid.uuid4().hex[:6]}",
-        allocation_date=TODAY,
-        persons=(
-            events.ArrivedPerson(
-                person_id=person_id,
-                role="head",
-                family_name="Haddad",
-                given_names="Rania",
-                date_of_birth="1988-03",
-                languages=("ar",),
-                phone="+49 711 1234",
-                email="rania@example.org",
-            ),
-        ),
-    )
+    arrival = arrival_registered(arrived(person_id=person_id))
     partner = f"vhs-{uuid.uuid4().hex[:6]}"
     now = dt.datetime.now(dt.UTC)
     catalogue = [

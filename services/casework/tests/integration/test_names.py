@@ -16,35 +16,15 @@ from alembic import command
 from wegweiser.casework.app import build
 from wegweiser.casework.migrations import MIGRATIONS
 from wegweiser.casework.settings import CaseworkSettings
-from wegweiser.common import devtokens
+from wegweiser.casework.testing import STUTTGART, bearer, walk_in
 from wegweiser.common.db import create_engine
 from wegweiser.common.migrations import upgrade_database
 from wegweiser.common.testing.apps import running
 
 pytestmark = pytest.mark.integration
 
-STUTTGART = "08111000"
 DECOMPOSED = "Ne\u0301meth"  # e and a combining acute accent, as some keyboards and files send it
 INITIAL = "ecfb11e25000"  # the revision before search names were folded
-
-
-def bearer(dev_keys: Path) -> dict[str, str]:
-    token = devtokens.mint(
-        subject="s-mueller",
-        roles=["counsellor"],
-        key_dir=dev_keys,
-        provider_id="kreis-08111",
-        ags=[STUTTGART],
-    )
-    return {"Authorization": f"Bearer {token}", "Accept-Language": "en"}
-
-
-def walk_in(family_name: str, given_names: str = "Anna") -> dict[str, Any]:
-    return {
-        "ags": STUTTGART,
-        "opened_on": dt.date.today().isoformat(),
-        "persons": [{"family_name": family_name, "given_names": given_names}],
-    }
 
 
 async def found(client: httpx.AsyncClient, headers: dict[str, str], name: str) -> list[str]:
@@ -56,7 +36,7 @@ async def found(client: httpx.AsyncClient, headers: dict[str, str], name: str) -
 async def test_search_finds_names_as_people_type_them(
     casework_env: dict[str, Any], database_url: str, dev_keys: Path
 ) -> None:
-    headers = bearer(dev_keys)
+    headers = bearer(dev_keys, language="en")
     async with running(build(CaseworkSettings(database_url=database_url, **casework_env))) as client:
         ids = {}
         for name in (DECOMPOSED, "Yılmaz", "Шевченко"):
@@ -74,7 +54,7 @@ async def test_search_finds_names_as_people_type_them(
 async def test_a_name_with_a_bidi_override_is_refused_naming_the_character(
     casework_env: dict[str, Any], database_url: str, dev_keys: Path
 ) -> None:
-    headers = bearer(dev_keys)
+    headers = bearer(dev_keys, language="en")
     async with running(build(CaseworkSettings(database_url=database_url, **casework_env))) as client:
         refused = await client.post("/v1/cases", headers=headers, json=walk_in("Haddad\u202e", "Rania"))
         contact = await client.post("/v1/cases", headers=headers, json=walk_in("Haddad"))
@@ -127,17 +107,17 @@ async def test_the_data_migration_folds_the_search_names_already_stored(database
 async def test_the_web_forms_store_names_in_nfc_and_refuse_invisible_characters(
     casework_env: dict[str, Any], database_url: str, dev_keys: Path
 ) -> None:
-    headers = bearer(dev_keys)
+    headers = bearer(dev_keys, language="en")
     async with running(build(CaseworkSettings(database_url=database_url, **casework_env))) as client:
         assert (await client.post("/login", data={"subject": "s-mueller"})).status_code == 303
         csrf = re.search(r'name="csrf" value="([^"]+)"', (await client.get("/cases/new")).text)
         assert csrf
-        walk_in = {"csrf": csrf.group(1), "ags": STUTTGART, "opened_on": dt.date.today().isoformat()}
+        form = {"csrf": csrf.group(1), "ags": STUTTGART, "opened_on": dt.date.today().isoformat()}
         refused = await client.post(
-            "/cases/new", data={**walk_in, "family_name": "Haddad\u202e", "given_names": "R"}
+            "/cases/new", data={**form, "family_name": "Haddad\u202e", "given_names": "R"}
         )
         opened = await client.post(
-            "/cases/new", data={**walk_in, "family_name": DECOMPOSED, "given_names": "Web"}
+            "/cases/new", data={**form, "family_name": DECOMPOSED, "given_names": "Web"}
         )
         assert opened.status_code == 303, opened.text
         case_id = opened.headers["location"].split("/")[2].split("?")[0]

@@ -12,25 +12,13 @@ import pytest
 
 from wegweiser.casework.app import build
 from wegweiser.casework.settings import CaseworkSettings
-from wegweiser.common import devtokens
+from wegweiser.casework.testing import STUTTGART, bearer, open_case, walk_in
 from wegweiser.common.http import PROBLEM_JSON
 from wegweiser.common.testing.apps import running
 
 pytestmark = pytest.mark.integration
 
 TODAY = dt.date.today()
-STUTTGART = "08111000"
-
-
-def bearer(dev_keys: Path) -> dict[str, str]:
-    token = devtokens.mint(
-        subject="s-mueller",
-        roles=["counsellor"],
-        key_dir=dev_keys,
-        provider_id="kreis-08111",
-        ags=[STUTTGART],
-    )
-    return {"Authorization": f"Bearer {token}", "Accept-Language": "en"}
 
 
 def hidden(page: str, name: str) -> str:
@@ -54,16 +42,16 @@ async def submit_twice(client: httpx.AsyncClient, path: str, data: dict[str, str
 async def test_a_web_form_submitted_twice_creates_once_and_lands_on_the_same_page(
     casework_env: dict[str, Any], database_url: str, dev_keys: Path
 ) -> None:
-    headers = bearer(dev_keys)
+    headers = bearer(dev_keys, language="en")
     async with running(build(CaseworkSettings(database_url=database_url, **casework_env))) as client:
         await sign_in(client, "s-mueller")
-        walk_in = {
+        new_case = {
             "ags": STUTTGART,
             "opened_on": TODAY.isoformat(),
             "family_name": "Doppel",
             "given_names": "Ida",
         }
-        opened = await submit_twice(client, "/cases/new", walk_in)
+        opened = await submit_twice(client, "/cases/new", new_case)
         assert [r.status_code for r in opened] == [303, 303]
         assert opened[0].headers["location"] == opened[1].headers["location"]
         cases = (await client.get("/v1/cases", headers=headers, params={"name": "Doppel"})).json()
@@ -123,16 +111,12 @@ async def test_an_invalid_form_keeps_nothing_of_its_token(
 async def test_api_creates_honour_the_idempotency_key(
     casework_env: dict[str, Any], database_url: str, dev_keys: Path
 ) -> None:
-    headers = bearer(dev_keys)
-    walk_in = {
-        "ags": STUTTGART,
-        "opened_on": TODAY.isoformat(),
-        # With a birth date: once the catalogue has reached casework, the Integrationskurs requires it.
-        "persons": [{"family_name": "Wiederholt", "given_names": "Ole", "date_of_birth": "1990-04"}],
-    }
+    headers = bearer(dev_keys, language="en")
+    # With a birth date: once the catalogue has reached casework, the Integrationskurs requires it.
+    opening = walk_in("Wiederholt", "Ole", date_of_birth="1990-04")
     async with running(build(CaseworkSettings(database_url=database_url, **casework_env))) as client:
         keyed = {**headers, "Idempotency-Key": "walk-in-1"}
-        first, again = [await client.post("/v1/cases", headers=keyed, json=walk_in) for _ in range(2)]
+        first, again = [await client.post("/v1/cases", headers=keyed, json=opening) for _ in range(2)]
         assert (first.status_code, again.status_code) == (201, 201), again.text
         assert again.json() == first.json()
         assert again.headers["idempotent-replayed"] == "true"
@@ -180,12 +164,7 @@ async def test_the_same_key_sent_twice_at_once_records_one_consultation(
     casework_env: dict[str, Any], database_url: str, dev_keys: Path
 ) -> None:
     """A double click reaches two workers at once: one records, the other answers as the first or 409."""
-    headers = bearer(dev_keys)
-    walk_in = {
-        "ags": STUTTGART,
-        "opened_on": TODAY.isoformat(),
-        "persons": [{"family_name": "Zugleich", "given_names": "Ada"}],
-    }
+    headers = bearer(dev_keys, language="en")
     body = {
         "held_on": TODAY.isoformat(),
         "duration_minutes": 20,
@@ -193,7 +172,7 @@ async def test_the_same_key_sent_twice_at_once_records_one_consultation(
         "channel": "telefon",
     }
     async with running(build(CaseworkSettings(database_url=database_url, **casework_env))) as client:
-        case_id = (await client.post("/v1/cases", headers=headers, json=walk_in)).json()["case_id"]
+        case_id = (await open_case(client, headers, walk_in("Zugleich", "Ada")))["case_id"]
         path = f"/v1/cases/{case_id}/consultations"
         for attempt in range(5):
             keyed = {**headers, "Idempotency-Key": f"together-{attempt}"}

@@ -22,12 +22,12 @@ from wegweiser.casework.db import (
     IdempotencyRow,
     ReferralRow,
 )
-from wegweiser.casework.domain.model import CasePerson, Consent, Consultation, Goal
+from wegweiser.casework.domain.model import Consent, Consultation, Goal
 from wegweiser.casework.migrations import MIGRATIONS
 from wegweiser.casework.retention import due_cases, purge
 from wegweiser.casework.settings import CaseworkSettings
-from wegweiser.common import devtokens, events
-from wegweiser.common.auth import Principal
+from wegweiser.casework.testing import COUNSELLOR, STUTTGART, bearer, head_of_household
+from wegweiser.common import events
 from wegweiser.common.db import OutboxRecord, create_engine, utcnow
 from wegweiser.common.envelope import Envelope, decode
 from wegweiser.common.migrations import upgrade_database
@@ -37,13 +37,6 @@ from wegweiser.common.testing.apps import running
 pytestmark = pytest.mark.integration
 
 KEY = "k" * 32
-STUTTGART = "08111000"
-COUNSELLOR = Principal(
-    subject="s-mueller",
-    roles=frozenset({"counsellor"}),
-    provider_id="kreis-08111",
-    ags=frozenset({STUTTGART}),
-)
 PERIOD = RetentionPeriod(months=24)
 UoW = Callable[[], h.CaseworkUnitOfWork]
 
@@ -60,16 +53,7 @@ async def unit_of_work(database_url: str) -> AsyncIterator[UoW]:
 async def full_case(uow: UoW, *, opened_on: dt.date, closed_on: dt.date | None) -> uuid.UUID:
     """A walk-in household with a note, a goal, a consent and a referral; closed on ``closed_on``."""
     today = closed_on or opened_on
-    person = CasePerson(
-        person_id=uuid.uuid4(),
-        role="head",
-        family_name="Haddad",
-        given_names="Rania",
-        date_of_birth="1988-03-14",
-        phone="+49 711 1234",
-        email="rania@example.org",
-        address="Königstraße 1, 70173 Stuttgart",
-    )
+    person = head_of_household(date_of_birth="1988-03-14")
     case = await h.open_walk_in_case(
         h.OpenWalkInCase(STUTTGART, opened_on, (person,), COUNSELLOR),
         uow=uow(),
@@ -242,12 +226,8 @@ async def test_outbox_records_published_before_the_cut_off_are_deleted(unit_of_w
             record.published_at = at
         await u.commit()
 
-    report = await purge(
-        unit_of_work,
-        period=PERIOD,
-        today=dt.date(2026, 11, 26),
-        outbox_before=utcnow() - dt.timedelta(days=7),
-    )
+    week_ago = utcnow() - dt.timedelta(days=7)
+    report = await purge(unit_of_work, period=PERIOD, today=dt.date(2026, 11, 26), outbox_before=week_ago)
 
     assert report.records["outbox_records"] == 2
     async with unit_of_work() as u:
@@ -261,11 +241,9 @@ async def test_answers_kept_for_repeated_requests_are_forgotten_after_the_cut_of
             u.answers.add(IdempotencyRow(owner="api:x", key=key, request_hash="h", created_at=at))
         await u.commit()
 
+    two_days_ago = utcnow() - dt.timedelta(hours=48)
     report = await purge(
-        unit_of_work,
-        period=PERIOD,
-        today=dt.date(2026, 11, 26),
-        answers_before=utcnow() - dt.timedelta(hours=48),
+        unit_of_work, period=PERIOD, today=dt.date(2026, 11, 26), answers_before=two_days_ago
     )
 
     assert report.records["idempotency_answers"] == 1
@@ -275,11 +253,7 @@ async def test_answers_kept_for_repeated_requests_are_forgotten_after_the_cut_of
 
 
 def admin_headers(dev_keys: Path, role: str = "admin") -> dict[str, str]:
-    provider = "kreis-08111" if role != "admin" else None
-    token = devtokens.mint(
-        subject=f"dev-{role}", roles=[role], key_dir=dev_keys, provider_id=provider, ags=[STUTTGART]
-    )
-    return {"Authorization": f"Bearer {token}"}
+    return bearer(dev_keys, f"dev-{role}", role, provider_id=None if role == "admin" else "kreis-08111")
 
 
 async def test_admin_erases_a_closed_case_on_request(

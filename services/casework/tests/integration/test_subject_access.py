@@ -11,21 +11,17 @@ from sqlmodel import col
 from wegweiser.casework.app import build
 from wegweiser.casework.db import AuditRow
 from wegweiser.casework.settings import CaseworkSettings
-from wegweiser.common import devtokens
+from wegweiser.casework.testing import STUTTGART, bearer, open_case, walk_in
 from wegweiser.common.testing.apps import running
 
 pytestmark = pytest.mark.integration
 
-STUTTGART = "08111000"
 DAY = "2026-03-02"
 
 
-def bearer(dev_keys: Path, role: str) -> dict[str, str]:
-    provider = None if role == "admin" else "kreis-08111"
-    token = devtokens.mint(
-        subject=f"dev-{role}", roles=[role], key_dir=dev_keys, provider_id=provider, ags=[STUTTGART]
-    )
-    return {"Authorization": f"Bearer {token}"}
+def role_bearer(dev_keys: Path, role: str) -> dict[str, str]:
+    """A token of Stuttgart's development user of ``role`` (an admin belongs to no provider)."""
+    return bearer(dev_keys, f"dev-{role}", role, provider_id=None if role == "admin" else "kreis-08111")
 
 
 def consultation(note: str, present: str) -> dict[str, Any]:
@@ -42,7 +38,7 @@ def consultation(note: str, present: str) -> dict[str, Any]:
 async def test_export_holds_the_persons_data_and_no_one_elses(
     casework_env: dict[str, Any], database_url: str, dev_keys: Path
 ) -> None:
-    admin, counsellor = bearer(dev_keys, "admin"), bearer(dev_keys, "counsellor")
+    admin, counsellor = role_bearer(dev_keys, "admin"), role_bearer(dev_keys, "counsellor")
     app = build(CaseworkSettings(database_url=database_url, **casework_env))
     async with running(app) as client:
         household = [
@@ -67,16 +63,7 @@ async def test_export_holds_the_persons_data_and_no_one_elses(
             consent = {"person_id": person, "purpose": "integrationskurs", "granted_on": DAY}
             granted = await client.post(f"/v1/cases/{cid}/consents", headers=counsellor, json=consent)
             assert granted.status_code == 201, granted.text
-        other = await client.post(
-            "/v1/cases",
-            headers=counsellor,
-            json={
-                "ags": STUTTGART,
-                "opened_on": DAY,
-                "persons": [{"family_name": "Ivanova", "given_names": "Olha"}],
-            },
-        )
-        assert other.status_code == 201
+        await open_case(client, counsellor, walk_in("Ivanova", "Olha", opened_on=DAY))
 
         path = f"/v1/admin/persons/{rania}/export"
         assert (await client.get(path, headers=counsellor)).status_code == 403

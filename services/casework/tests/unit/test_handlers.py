@@ -40,10 +40,12 @@ from wegweiser.casework.handlers import (
     transfer_case_for_relocation,
     withdraw_consent,
 )
+from wegweiser.casework.testing import COUNSELLOR, arrival_registered
 from wegweiser.casework.views import can_read_note
 from wegweiser.common import events
 from wegweiser.common.auth import Principal
 from wegweiser.common.envelope import Envelope
+from wegweiser.common.events import Programme
 from wegweiser.common.testing.fakes import FakeUnitOfWork
 
 TODAY = dt.date(2026, 11, 26)
@@ -202,37 +204,13 @@ class FakeCaseworkUnitOfWork(FakeUnitOfWork, CaseworkUnitOfWork):
         self._audit.pending = []
 
 
-def arrival(ags: str = "08111000", *persons: events.ArrivedPerson) -> events.ArrivalRegistered:
-    return events.ArrivalRegistered(
-        ags=ags,
-        arrival_id=uuid.uuid4(),
-        authority_id="uab-08111",
-        authority_reference="R-1",
-        allocation_date=dt.date(2026, 11, 2),
-        persons=persons
-        or (
-            events.ArrivedPerson(
-                person_id=uuid.uuid4(),
-                role="head",
-                family_name="Haddad",
-                given_names="Rania",
-                date_of_birth="1988-03",
-                languages=("ar",),
-                phone="+49 711 000",
-                email="r@example.org",
-            ),
-        ),
-    )
+def arrival(ags: str = "08111000") -> events.ArrivalRegistered:
+    """Rania's household, allocated three weeks before ``TODAY``."""
+    return arrival_registered(ags=ags, allocation_date=dt.date(2026, 11, 2))
 
 
 ENVELOPE = Envelope(
     id="e1", source="/wegweiser/intake", type="t", subject="s", time=dt.datetime.now(dt.UTC), headers={}
-)
-COUNSELLOR = Principal(
-    subject="s-mueller",
-    roles=frozenset({"counsellor"}),
-    provider_id="kreis-08111",
-    ags=frozenset({"08111000"}),
 )
 SUPERVISOR = COUNSELLOR.model_copy(update={"subject": "s-weber", "roles": frozenset({"supervisor"})})
 OTHER_PROVIDER = COUNSELLOR.model_copy(update={"provider_id": "caritas-stuttgart"})
@@ -342,14 +320,8 @@ async def test_a_consent_sent_twice_is_recorded_once_and_never_overwritten_throu
 async def test_a_referral_without_matching_consent_is_refused_and_sends_nothing() -> None:
     uow = FakeCaseworkUnitOfWork()
     case = await open_case(uow)
-    person = case.persons[0]
     with pytest.raises(CaseRefused) as refused:
-        await request_referral(
-            RequestReferral(case.case_id, person.person_id, "integrationskurs", COUNSELLOR),
-            uow=uow,
-            today=TODAY,
-            pseudonym_key=KEY,
-        )
+        await refer(uow, case, "integrationskurs")
     assert refused.value.code == "consent_missing"
     assert not [e for e in uow.published if isinstance(e, events.ReferralRequested)]
 
@@ -366,20 +338,10 @@ async def test_a_referral_carries_only_the_programmes_fields_and_the_consent_as_
     assert isinstance(granted, events.ConsentGranted) and granted.partner_id == "caritas-mbe"
 
     with pytest.raises(CaseRefused) as other_partner:
-        await request_referral(
-            RequestReferral(case.case_id, person.person_id, "mbe", COUNSELLOR, partner_id="diakonie-mbe"),
-            uow=uow,
-            today=TODAY,
-            pseudonym_key=KEY,
-        )
+        await refer(uow, case, "mbe", partner_id="diakonie-mbe")
     assert other_partner.value.code == "consent_other_partner"
 
-    referral = await request_referral(
-        RequestReferral(case.case_id, person.person_id, "mbe", COUNSELLOR, partner_id="caritas-mbe"),
-        uow=uow,
-        today=TODAY,
-        pseudonym_key=KEY,
-    )
+    referral = await refer(uow, case, "mbe", partner_id="caritas-mbe")
     requested = uow.published[-1]
     assert isinstance(requested, events.ReferralRequested)
     assert (
@@ -411,19 +373,9 @@ async def test_the_catalogue_decides_the_fields_and_its_partners_are_checked() -
         GrantConsent(case.case_id, consent, COUNSELLOR), uow=uow, today=TODAY, pseudonym_key=KEY
     )
     with pytest.raises(CaseRefused) as unknown:
-        await request_referral(
-            RequestReferral(case.case_id, person.person_id, "jobcenter", COUNSELLOR, partner_id="jc-ulm"),
-            uow=uow,
-            today=TODAY,
-            pseudonym_key=KEY,
-        )
+        await refer(uow, case, "jobcenter", partner_id="jc-ulm")
     assert unknown.value.code == "unknown_partner"
-    await request_referral(
-        RequestReferral(case.case_id, person.person_id, "jobcenter", COUNSELLOR, partner_id="jc-stuttgart"),
-        uow=uow,
-        today=TODAY,
-        pseudonym_key=KEY,
-    )
+    await refer(uow, case, "jobcenter", partner_id="jc-stuttgart")
     requested = uow.published[-1]
     assert isinstance(requested, events.ReferralRequested)
     assert {k for k, v in requested.person.model_dump().items() if v is not None} == {
@@ -451,13 +403,20 @@ async def test_withdrawing_consent_is_propagated_and_blocks_later_referrals() ->
         )
     assert again.value.code == "consent_withdrawn"
     with pytest.raises(CaseRefused) as refused:
-        await request_referral(
-            RequestReferral(case.case_id, person.person_id, "integrationskurs", COUNSELLOR),
-            uow=uow,
-            today=TODAY,
-            pseudonym_key=KEY,
-        )
+        await refer(uow, case, "integrationskurs")
     assert refused.value.code == "consent_missing"
+
+
+async def refer(
+    uow: FakeCaseworkUnitOfWork,
+    case: Case,
+    programme: Programme,
+    partner_id: str | None = None,
+) -> Referral:
+    """The counsellor refers the case's first person to ``programme``."""
+    person_id = case.persons[0].person_id
+    command = RequestReferral(case.case_id, person_id, programme, COUNSELLOR, partner_id=partner_id)
+    return await request_referral(command, uow=uow, today=TODAY, pseudonym_key=KEY)
 
 
 async def _relocate(uow: FakeCaseworkUnitOfWork, case: Case, new_ags: str) -> None:
@@ -528,12 +487,7 @@ async def test_referral_status_events_update_the_referral_but_never_go_backwards
     await grant_consent(
         GrantConsent(case.case_id, consent, COUNSELLOR), uow=uow, today=TODAY, pseudonym_key=KEY
     )
-    referral = await request_referral(
-        RequestReferral(case.case_id, person.person_id, "integrationskurs", COUNSELLOR),
-        uow=uow,
-        today=TODAY,
-        pseudonym_key=KEY,
-    )
+    referral = await refer(uow, case, "integrationskurs")
     at = dt.datetime(2026, 11, 27, 10, tzinfo=dt.UTC)
     common: dict[str, Any] = {
         "ags": case.ags,

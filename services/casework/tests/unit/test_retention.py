@@ -5,7 +5,8 @@ import uuid
 
 import pytest
 
-from wegweiser.casework.domain.model import Assignment, Case, CasePerson, CaseRefused
+from wegweiser.casework.domain.model import Assignment, Case, CaseRefused
+from wegweiser.casework.testing import head_of_household
 from wegweiser.common.retention import RetentionPeriod
 
 TWO_YEARS = RetentionPeriod(months=24)
@@ -18,18 +19,7 @@ def case(**changes: object) -> Case:
         provider_id="kreis-08111",
         arrival_id=uuid.uuid4(),
         opened_on=dt.date(2022, 1, 10),
-        persons=(
-            CasePerson(
-                person_id=uuid.uuid4(),
-                role="head",
-                family_name="Haddad",
-                given_names="Rania",
-                date_of_birth="1988-03",
-                phone="+49 711 1234",
-                email="rania@example.org",
-                address="Königstraße 1, Stuttgart",
-            ),
-        ),
+        persons=(head_of_household(),),
         assignment=Assignment(counsellor_id="s-mueller", team_id="team-1"),
         extension_justification="Sprachkurs noch nicht abgeschlossen",
         notes_from_provider="kreis-08115",

@@ -9,12 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import hypothesis
 import pytest
-import schemathesis
-from schemathesis import GenerationMode
-from schemathesis.python.asgi import shutdown_lifespans
 
+from wegweiser.common.testing.fuzz import fuzz
 from wegweiser.intake.app import build
 from wegweiser.intake.settings import IntakeSettings
 
@@ -28,40 +25,7 @@ def test_no_generated_request_makes_the_api_fail(
 ) -> None:
     app = build(intake_settings(quota_authority_burst=100_000, quota_ags_burst=100_000))
     headers = authority(ags=("08111000", "08115003", "08121000"))
-    cases = 0
-    failures: list[str] = []
-    try:
-        schema = schemathesis.openapi.from_asgi("/openapi.json", app)
-        for result in schema.get_all_operations():
-            operation = result.ok()  # type: ignore[union-attr]  # an invalid schema fails loudly here
-            for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-
-                @hypothesis.settings(
-                    max_examples=EXAMPLES_PER_OPERATION_AND_MODE,
-                    deadline=None,
-                    database=None,
-                    derandomize=True,
-                    suppress_health_check=list(hypothesis.HealthCheck),
-                    phases=[hypothesis.Phase.explicit, hypothesis.Phase.generate],
-                )
-                @hypothesis.given(case=operation.as_strategy(generation_mode=mode))
-                def check(case: schemathesis.Case) -> None:
-                    nonlocal cases
-                    cases += 1
-                    response = case.call(headers=headers)
-                    if response.status_code >= 500:
-                        failures.append(f"{response.status_code} {case.as_curl_command(headers=headers)}")
-                    elif response.status_code >= 400:
-                        content_type = response.headers.get("content-type", [""])
-                        assert "application/problem+json" in str(content_type), case.as_curl_command()
-
-                try:
-                    check()
-                except hypothesis.errors.Unsatisfiable:
-                    # Nothing to get wrong (e.g. no parameters): no schema-violating request exists.
-                    assert mode is GenerationMode.NEGATIVE, operation.label
-    finally:
-        shutdown_lifespans()
+    cases, failures = fuzz(app, headers, EXAMPLES_PER_OPERATION_AND_MODE)
     print(f"schemathesis: {cases} generated requests")
     assert cases >= 100
     assert failures == []

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import orjson
 import pytest
 from openpyxl import Workbook
@@ -33,6 +34,19 @@ def csv_file(*rows: str) -> bytes:
     return ("\n".join([HEADER, *rows]) + "\n").encode("cp1252")
 
 
+async def upload_csv(
+    client: httpx.AsyncClient,
+    authority: Any,
+    content: bytes,
+    *,
+    path: str = "/v1/imports",
+    language: str | None = None,
+) -> httpx.Response:
+    """Upload a CSV export as the reception authority's staff do (answers in ``language`` if given)."""
+    headers = {"Content-Type": "text/csv"} | ({"Accept-Language": language} if language else {})
+    return await client.post(path, content=content, headers=authority(**headers))
+
+
 async def test_a_csv_export_is_imported_in_one_go(intake_settings: Settings, authority: Any) -> None:
     day = YESTERDAY.strftime("%d.%m.%Y")
     prefix = uuid.uuid4().hex[:6]
@@ -42,11 +56,7 @@ async def test_a_csv_export_is_imported_in_one_go(intake_settings: Settings, aut
         f"{prefix}-2;;;Müller;Jana;17.04.1990;weiblich;UA;uk;§24;08111000;{YESTERDAY.isoformat()}",
     )
     async with running(build(intake_settings())) as client:
-        response = await client.post(
-            "/v1/imports?filename=liste.csv",
-            content=content,
-            headers=authority(**{"Content-Type": "text/csv"}),
-        )
+        response = await upload_csv(client, authority, content, path="/v1/imports?filename=liste.csv")
         assert response.status_code == 201, response.text
         job = response.json()
         assert (job["status"], job["rows_total"], job["households_total"], job["created"]) == (
@@ -65,9 +75,7 @@ async def test_a_csv_export_is_imported_in_one_go(intake_settings: Settings, aut
             await client.get(f"/v1/arrivals?authority_reference={prefix}-2", headers=authority())
         ).json()
         assert second[0]["persons"][0]["residence_status"] == "temporary_protection_24"
-        again = await client.post(
-            "/v1/imports", content=content, headers=authority(**{"Content-Type": "text/csv"})
-        )
+        again = await upload_csv(client, authority, content)
         assert again.json()["existing"] == 2 and again.json()["created"] == 0
 
 
@@ -82,14 +90,8 @@ async def test_a_broken_file_imports_nothing_and_reports_every_row(
         f"{prefix}-3;;;Ivanova;Olena;1979;w;UA;uk;§24;08115003;{day}",
     )
     async with running(build(intake_settings())) as client:
-        response = await client.post(
-            "/v1/imports", content=content, headers=authority(**{"Content-Type": "text/csv"})
-        )
-        english = await client.post(
-            "/v1/imports",
-            content=content,
-            headers=authority(**{"Content-Type": "text/csv", "Accept-Language": "en"}),
-        )
+        response = await upload_csv(client, authority, content)
+        english = await upload_csv(client, authority, content, language="en")
         assert response.status_code == 422, response.text
         problem = response.json()
         cells = {(e["row"], e["column"]) for e in problem["errors"]}
@@ -106,9 +108,7 @@ async def test_a_broken_file_imports_nothing_and_reports_every_row(
         assert "nothing was imported" in english.json()["detail"]
         nothing = await client.get(f"/v1/arrivals?authority_reference={prefix}-1", headers=authority())
         assert nothing.json() == []
-        missing = await client.post(
-            "/v1/imports", content=b"Name;Vorname\nA;B\n", headers=authority(**{"Content-Type": "text/csv"})
-        )
+        missing = await upload_csv(client, authority, b"Name;Vorname\nA;B\n")
         assert {e["column"] for e in missing.json()["errors"]} == {
             "Aktenzeichen",
             "Zielgemeinde (AGS)",
@@ -220,18 +220,14 @@ async def test_an_upload_with_a_bidi_control_in_a_name_reports_that_row(
         + "\n"
     ).encode()
     async with running(build(intake_settings())) as client:
-        response = await client.post(
-            "/v1/imports", content=content, headers=authority(**{"Content-Type": "text/csv"})
-        )
+        response = await upload_csv(client, authority, content)
         assert response.status_code == 422, response.text
         (error,) = response.json()["errors"]
         assert (error["row"], error["column"]) == (3, "Familienname")
         assert error["message"].startswith("Unsichtbares Steuerzeichen U+202E")
 
         fixed = content.replace("\u202e".encode(), b"")
-        imported = await client.post(
-            "/v1/imports", content=fixed, headers=authority(**{"Content-Type": "text/csv"})
-        )
+        imported = await upload_csv(client, authority, fixed)
         assert imported.status_code == 201, imported.text
         found = await client.get(f"/v1/arrivals?authority_reference={prefix}-1", headers=authority())
         assert found.json()[0]["persons"][0]["family_name"] == "Németh"

@@ -1,5 +1,4 @@
 import datetime as dt
-import uuid
 
 import pytest
 from pydantic import ValidationError
@@ -12,31 +11,14 @@ from wegweiser.intake.domain.model import (
     check_arrival,
     with_latin_names,
 )
+from wegweiser.intake.testing import arrival as build_arrival
+from wegweiser.intake.testing import person
 
 TODAY = dt.date(2026, 11, 26)
 
 
-def person(**overrides: object) -> Person:
-    return Person.model_validate(
-        {
-            "person_id": uuid.uuid4(),
-            "role": "head",
-            "family_name": "Haddad",
-            "given_names": "Rania",
-            **overrides,
-        }
-    )
-
-
 def arrival(*persons: Person, allocation_date: dt.date = TODAY) -> Arrival:
-    return Arrival(
-        arrival_id=uuid.uuid4(),
-        authority_id="uab-08111",
-        authority_reference="R-1",
-        ags="08111000",
-        allocation_date=allocation_date,
-        persons=persons or (person(),),
-    )
+    return build_arrival(*persons, allocation_date=allocation_date)
 
 
 @pytest.mark.parametrize("dob", ["1990", "1990-04", "1990-04-17"])

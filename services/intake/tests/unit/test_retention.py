@@ -1,28 +1,18 @@
 """Which arrivals are due for erasure, and what an erased arrival still allows (pure domain)."""
 
 import datetime as dt
-import uuid
 
 import pytest
 
 from wegweiser.common.retention import RetentionPeriod
-from wegweiser.intake.domain.model import Arrival, ArrivalConflict, Person
+from wegweiser.intake.domain.model import Arrival, ArrivalConflict
+from wegweiser.intake.testing import arrival as build_arrival
 
 TWO_YEARS = RetentionPeriod(months=24)
 
 
 def arrival(allocation_date: dt.date, **changes: object) -> Arrival:
-    head = Person.model_validate(
-        {"person_id": uuid.uuid4(), "role": "head", "family_name": "Haddad", "given_names": "Rania"}
-    )
-    return Arrival(
-        arrival_id=uuid.uuid4(),
-        authority_id="uab-08111",
-        authority_reference="UAB-2024-0001",
-        ags="08111000",
-        allocation_date=allocation_date,
-        persons=(head,),
-    ).model_copy(update=changes)
+    return build_arrival(allocation_date=allocation_date, authority_reference="UAB-2024-0001", **changes)
 
 
 def test_due_the_day_after_the_period_from_the_allocation_date_whatever_the_status() -> None:

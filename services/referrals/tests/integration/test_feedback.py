@@ -1,7 +1,6 @@
 """Partners answer over HTTP and over their feedback topic: idempotent, and only for their own referrals."""
 
 import asyncio
-import datetime as dt
 import os
 import sys
 import uuid
@@ -21,29 +20,13 @@ from wegweiser.common.testing.kafka import header, produce, read_all
 from wegweiser.referrals.app import build
 from wegweiser.referrals.deps import context_of
 from wegweiser.referrals.settings import ReferralsSettings
-from wegweiser.referrals.testing import read_to_end
+from wegweiser.referrals.testing import read_to_end, referral_requested
 
 pytestmark = pytest.mark.integration
 
 Bearer = Callable[..., dict[str, str]]
 EXAMPLE = Path(__file__).parents[2] / "examples" / "partner_consumer.py"
 A, B = "it-partner-a", "it-partner-b"
-
-
-def requested(partner_id: str) -> events.ReferralRequested:
-    return events.ReferralRequested.model_validate(
-        {
-            "ags": "08111000",
-            "referral_id": uuid.uuid4(),
-            "case_id": uuid.uuid4(),
-            "provider_id": "kreis-08111",
-            "programme": "mbe",
-            "partner_id": partner_id,
-            "requested_on": dt.date.today(),
-            "consent": {"consent_id": uuid.uuid4(), "programme": "mbe", "granted_on": dt.date.today()},
-            "person": {"person_pseudonym": "p" * 64, "family_name": "Haddad", "given_names": "Rania"},
-        }
-    )
 
 
 async def create_partners(client: httpx.AsyncClient, admin: dict[str, str], *ids: str) -> None:
@@ -65,7 +48,7 @@ async def test_http_answers_are_idempotent_scoped_and_explained(
     partner_a, partner_b = tokens("partner", partner_id=A), tokens("partner", partner_id=B)
     async with running(build(settings)) as client:
         await create_partners(client, tokens("admin"), A, B)
-        request = requested(A)
+        request = referral_requested("mbe", A)
         await produce(settings.kafka_bootstrap_servers, encode(request))
         await eventually(lambda: state_of(client, partner_a, request.referral_id), what="referral sent to A")
         url = f"/v1/partner/referrals/{request.referral_id}/feedback"
@@ -146,7 +129,7 @@ async def test_the_example_partner_answers_over_kafka_once_and_only_for_itself(
             stderr=asyncio.subprocess.STDOUT,
         )
         try:
-            request = requested(A)
+            request = referral_requested("mbe", A)
             await produce(bootstrap, encode(request))
             await eventually(
                 lambda: _is(state_of(client, partner_a, request.referral_id), "accepted"),

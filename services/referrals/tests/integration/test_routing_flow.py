@@ -1,6 +1,5 @@
 """Referrals on real PostgreSQL and Kafka: requests are routed, refused with reasons, delivered to topics."""
 
-import datetime as dt
 import json
 import uuid
 from collections.abc import Callable
@@ -16,6 +15,7 @@ from wegweiser.common.testing.apps import eventually, running
 from wegweiser.common.testing.kafka import header, produce, read_all
 from wegweiser.referrals.app import build
 from wegweiser.referrals.settings import ReferralsSettings
+from wegweiser.referrals.testing import CONTACT, referral_requested
 
 pytestmark = pytest.mark.integration
 
@@ -34,30 +34,6 @@ def partner_body(partner_id: str, **overrides: Any) -> dict[str, Any]:
     }
 
 
-def requested(
-    partner_id: str | None = None,
-    consent_partner: str | None = None,
-    programme: str = "integrationskurs",
-    consent_programme: str | None = None,
-) -> events.ReferralRequested:
-    return events.ReferralRequested.model_validate(
-        {
-            "ags": "08111000",
-            "referral_id": uuid.uuid4(),
-            "case_id": uuid.uuid4(),
-            "provider_id": "kreis-08111",
-            "programme": programme,
-            "partner_id": partner_id,
-            "requested_on": dt.date.today(),
-            "consent": {"consent_id": uuid.uuid4(), "programme": consent_programme or programme,
-                        "partner_id": consent_partner, "granted_on": dt.date.today()},
-            "person": {"person_pseudonym": "p" * 64, "family_name": "Haddad", "given_names": "Rania",
-                       "date_of_birth": "1988-03", "languages": ["ar"], "phone": "0711 1",
-                       "email": "rania@example.org", "address": "Hauptstr. 1"},
-        }
-    )  # fmt: skip
-
-
 async def referral_state(client: httpx.AsyncClient, headers: dict[str, str], referral_id: uuid.UUID) -> Any:
     response = await client.get(f"/v1/referrals/{referral_id}", headers=headers)
     return response.json() if response.status_code == 200 else None
@@ -72,10 +48,12 @@ async def test_requests_are_routed_or_refused_and_partners_get_only_the_minimum(
     async with running(build(settings)) as client:
         created = await client.post("/v1/admin/partners", json=partner_body(KAFKA_PARTNER), headers=admin)
         assert created.status_code in (201, 409), created.text
-        routed = requested()
-        refused = requested(consent_programme="mbe")
-        chosen_elsewhere = requested(partner_id=KAFKA_PARTNER, consent_partner="someone-else")
-        psych = requested(programme="psychosozial")
+        routed = referral_requested(**CONTACT)
+        refused = referral_requested(consent_programme="mbe", **CONTACT)
+        chosen_elsewhere = referral_requested(
+            partner_id=KAFKA_PARTNER, consent_partner="someone-else", **CONTACT
+        )
+        psych = referral_requested("psychosozial", **CONTACT)
         await produce(bootstrap, *(encode(e) for e in (routed, refused, chosen_elsewhere, psych)))
 
         sent = await eventually(lambda: referral_state(client, counsellor, routed.referral_id), what="routed")

@@ -1,6 +1,5 @@
 """The subject access export (GDPR Art. 15) from referrals: a case's referrals and the partner's answers."""
 
-import datetime as dt
 import uuid
 from collections.abc import Callable
 from functools import partial
@@ -8,33 +7,17 @@ from functools import partial
 import httpx
 import pytest
 
-from wegweiser.common import events
 from wegweiser.common.envelope import encode
 from wegweiser.common.testing.apps import eventually, running
 from wegweiser.common.testing.kafka import produce
 from wegweiser.referrals.app import build
 from wegweiser.referrals.settings import ReferralsSettings
+from wegweiser.referrals.testing import referral_requested
 
 pytestmark = pytest.mark.integration
 
 Bearer = Callable[..., dict[str, str]]
 PARTNER = "it-sar-partner"
-
-
-def requested(case_id: uuid.UUID, given_names: str) -> events.ReferralRequested:
-    return events.ReferralRequested.model_validate(
-        {
-            "ags": "08111000",
-            "referral_id": uuid.uuid4(),
-            "case_id": case_id,
-            "provider_id": "kreis-08111",
-            "programme": "mbe",
-            "partner_id": PARTNER,
-            "requested_on": dt.date.today(),
-            "consent": {"consent_id": uuid.uuid4(), "programme": "mbe", "granted_on": dt.date.today()},
-            "person": {"person_pseudonym": "p" * 64, "family_name": "Haddad", "given_names": given_names},
-        }
-    )
 
 
 async def sent(client: httpx.AsyncClient, partner: dict[str, str], referral_id: uuid.UUID) -> bool | None:
@@ -48,9 +31,9 @@ async def test_export_holds_the_case_referrals_and_partner_answers(
     admin, partner = tokens("admin"), tokens("partner", partner_id=PARTNER)
     case_id, other_case = uuid.uuid4(), uuid.uuid4()
     mine, sibling, foreign = (
-        requested(case_id, "Rania"),
-        requested(case_id, "Omar"),
-        requested(other_case, "Olha"),
+        referral_requested("mbe", PARTNER, case_id=case_id, given_names="Rania"),
+        referral_requested("mbe", PARTNER, case_id=case_id, given_names="Omar"),
+        referral_requested("mbe", PARTNER, case_id=other_case, given_names="Olha"),
     )
     async with running(build(settings)) as client:
         body = {"partner_id": PARTNER, "organisation": "Test", "programmes": ["mbe"],

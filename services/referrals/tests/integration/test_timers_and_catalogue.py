@@ -16,7 +16,7 @@ from wegweiser.referrals.app import build
 from wegweiser.referrals.clock import FakeClock
 from wegweiser.referrals.deps import context_of
 from wegweiser.referrals.settings import ReferralsSettings
-from wegweiser.referrals.testing import read_to_end
+from wegweiser.referrals.testing import read_to_end, referral_requested
 
 pytestmark = pytest.mark.integration
 
@@ -26,22 +26,6 @@ RUN = uuid.uuid4().hex[:6]
 FRIDAY = dt.datetime(2026, 12, 18, 9, 0, tzinfo=dt.UTC)
 
 
-def requested(partner_id: str) -> events.ReferralRequested:
-    return events.ReferralRequested.model_validate(
-        {
-            "ags": "08426001",
-            "referral_id": uuid.uuid4(),
-            "case_id": uuid.uuid4(),
-            "provider_id": "kreis-08426",
-            "programme": "mbe",
-            "partner_id": partner_id,
-            "requested_on": FRIDAY.date(),
-            "consent": {"consent_id": uuid.uuid4(), "programme": "mbe", "granted_on": FRIDAY.date()},
-            "person": {"person_pseudonym": "p" * 64, "family_name": "Haddad", "given_names": "Rania"},
-        }
-    )
-
-
 async def test_reminder_then_expiry_on_bw_working_days_across_a_restart(
     settings: ReferralsSettings, tokens: Bearer
 ) -> None:
@@ -49,7 +33,9 @@ async def test_reminder_then_expiry_on_bw_working_days_across_a_restart(
     settings = settings.model_copy(update={"remind_after_working_days": 2, "expire_after_working_days": 5})
     clock = FakeClock(FRIDAY)
     staff = tokens("counsellor", provider_id="kreis-08426", ags=["08426001"])
-    request = requested(partner_id)
+    request = referral_requested(
+        "mbe", partner_id, ags="08426001", provider_id="kreis-08426", requested_on=FRIDAY.date()
+    )
 
     async def state() -> str | None:
         response = await client.get(f"/v1/referrals/{request.referral_id}", headers=staff)

@@ -1,6 +1,5 @@
 """Webhook delivery: while one partner is down, another partner's deliveries all complete."""
 
-import datetime as dt
 import uuid
 from collections.abc import Callable
 
@@ -13,7 +12,7 @@ from wegweiser.common.testing.kafka import produce
 from wegweiser.referrals.app import build
 from wegweiser.referrals.deps import context_of
 from wegweiser.referrals.settings import ReferralsSettings
-from wegweiser.referrals.testing import WebhookReceiver, closed_port_url
+from wegweiser.referrals.testing import WebhookReceiver, closed_port_url, referral_requested
 
 pytestmark = pytest.mark.integration
 
@@ -28,28 +27,8 @@ KREIS = "08426"
 
 
 def requested(partner_id: str) -> events.ReferralRequested:
-    return events.ReferralRequested.model_validate(
-        {
-            "ags": "08111000",
-            "referral_id": uuid.uuid4(),
-            "case_id": uuid.uuid4(),
-            "provider_id": "kreis-08111",
-            "programme": "psychosozial",
-            "partner_id": partner_id,
-            "requested_on": dt.date.today(),
-            "consent": {
-                "consent_id": uuid.uuid4(),
-                "programme": "psychosozial",
-                "granted_on": dt.date.today(),
-            },
-            "person": {
-                "person_pseudonym": "p" * 64,
-                "family_name": "Haddad",
-                "given_names": "Rania",
-                "phone": "0711 1",
-            },
-        }
-    )
+    """A psychosocial referral: the partner gets her first name and phone number."""
+    return referral_requested("psychosozial", partner_id, phone="0711 1")
 
 
 async def test_a_dead_partner_opens_its_breaker_and_never_delays_the_others(

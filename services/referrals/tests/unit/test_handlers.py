@@ -4,6 +4,7 @@ import dataclasses
 import datetime as dt
 import json
 import uuid
+from typing import Any
 
 import pytest
 
@@ -12,7 +13,7 @@ from wegweiser.common.dispatch import EventDispatcher
 from wegweiser.common.engine import MalformedRecord, Record
 from wegweiser.common.events import Programme
 from wegweiser.referrals.clock import FakeClock
-from wegweiser.referrals.domain.catalogue import Partner, default_programmes
+from wegweiser.referrals.domain.catalogue import default_programmes
 from wegweiser.referrals.domain.lifecycle import InvalidTransition
 from wegweiser.referrals.handlers import (
     Policy,
@@ -29,23 +30,17 @@ from wegweiser.referrals.handlers import (
     seed_catalogue,
 )
 from wegweiser.referrals.holiday_calendar import HolidayCalendar
-from wegweiser.referrals.testing import FakeReferralsUnitOfWork
+from wegweiser.referrals.testing import CONTACT, FakeReferralsUnitOfWork, partner, referral_requested
 
 # Monday 2 November 2026, 09:00 in Berlin.
 MONDAY = dt.datetime(2026, 11, 2, 8, 0, tzinfo=dt.UTC)
-KAFKA = Partner(
-    partner_id="vhs-stuttgart",
-    organisation="VHS Stuttgart",
-    programmes=("integrationskurs",),
-    kreise=("08111",),
-    delivery="kafka",
-)
-HOOK = Partner(
-    partner_id="psz-stuttgart",
-    organisation="PSZ Stuttgart",
-    programmes=("psychosozial",),
+KAFKA = partner("vhs-stuttgart", "integrationskurs", kreise=("08111",), organisation="VHS Stuttgart")
+HOOK = partner(
+    "psz-stuttgart",
+    "psychosozial",
     kreise=("08111",),
     delivery="webhook",
+    organisation="PSZ Stuttgart",
     webhook_url="https://psz.example/hooks",
 )
 
@@ -71,43 +66,26 @@ async def setup() -> tuple[FakeReferralsUnitOfWork, Policy, FakeClock]:
 
 
 def requested(
-    programme: Programme = "integrationskurs",
-    partner_id: str | None = None,
-    consent_programme: Programme | None = None,
-    consent_partner: str | None = None,
-    ags: str = "08111000",
+    programme: Programme = "integrationskurs", partner_id: str | None = None, **changes: Any
 ) -> events.ReferralRequested:
-    return events.ReferralRequested(
-        ags=ags,
-        referral_id=uuid.uuid4(),
-        case_id=uuid.uuid4(),
-        provider_id="kreis-08111",
-        programme=programme,
-        partner_id=partner_id,
-        requested_on=MONDAY.date(),
-        consent=events.ConsentScope(
-            consent_id=uuid.uuid4(),
-            programme=consent_programme or programme,
-            partner_id=consent_partner,
-            granted_on=MONDAY.date(),
-        ),
-        person=events.ReferralPerson(
-            person_pseudonym="p" * 64,
-            family_name="Haddad",
-            given_names="Rania",
-            date_of_birth="1988-03",
-            languages=("ar",),
-            phone="0711 1",
-            email="rania@example.org",
-            address="Hauptstr. 1",
-        ),
-    )
+    """Monday's request with Rania's contact details: a partner must get only its programme's minimum."""
+    return referral_requested(programme, partner_id, requested_on=MONDAY.date(), **CONTACT, **changes)
 
 
 async def handle(uow: FakeReferralsUnitOfWork, policy: Policy, event: events.ReferralRequested) -> None:
     async with uow:
         await receive_request(event, None, uow, policy=policy)
         await uow.commit()
+
+
+async def answer_on_topic(
+    uow: FakeReferralsUnitOfWork, policy: Policy, feedback: events.PartnerFeedback, *, partner_id: str
+) -> tuple[str, events.Event | None]:
+    """A partner's answer as read from ``partner_id``'s topic; the last message sent to a partner."""
+    async with uow:
+        await on_partner_feedback(feedback, None, uow, partner_id=partner_id, policy=policy)
+        await uow.commit()
+    return uow.sent_to[-1]
 
 
 async def test_a_kafka_partner_gets_only_the_minimum_data_on_its_topic() -> None:
@@ -227,18 +205,12 @@ async def test_a_refused_kafka_answer_is_recorded_and_answered_on_the_partners_t
     feedback = events.PartnerFeedback(
         ags="08111000", referral_id=event.referral_id, feedback_id=uuid.uuid4(), outcome="completed"
     )
-    async with uow:
-        await on_partner_feedback(feedback, None, uow, partner_id="vhs-stuttgart", policy=policy)
-        await uow.commit()
-    topic, rejected = uow.sent_to[-1]
+    topic, rejected = await answer_on_topic(uow, policy, feedback, partner_id="vhs-stuttgart")
     assert topic == "wegweiser.partner.vhs-stuttgart.referrals.v1"
     assert isinstance(rejected, events.PartnerFeedbackRejected) and rejected.code == "invalid_transition"
     assert uow.fake_referrals.feedback_rows[("vhs-stuttgart", feedback.feedback_id)].rejected_code
     # Written on a foreign partner's topic: that partner learns nothing beyond "unknown referral".
-    async with uow:
-        await on_partner_feedback(feedback, None, uow, partner_id="psz-stuttgart", policy=policy)
-        await uow.commit()
-    topic, rejected = uow.sent_to[-1]
+    topic, rejected = await answer_on_topic(uow, policy, feedback, partner_id="psz-stuttgart")
     assert topic == "wegweiser.partner.psz-stuttgart.referrals.v1"
     assert isinstance(rejected, events.PartnerFeedbackRejected) and rejected.code == "unknown_referral"
     assert uow.fake_referrals.rows[event.referral_id].state == "sent"
@@ -304,9 +276,7 @@ async def test_catalogue_changes_are_published_and_removal_ends_in_a_tombstone()
     async def topics(partner_ids: object) -> None:
         created.append(partner_ids)
 
-    jmd = Partner(
-        partner_id="jmd-ulm", organisation="JMD Ulm", programmes=("jmd",), kreise=("08421",), delivery="kafka"
-    )
+    jmd = partner("jmd-ulm", "jmd", kreise=("08421",), organisation="JMD Ulm")
     saved = await create_partner(jmd, uow=uow, clock=clock, ensure_topics=topics)
     assert created == [["jmd-ulm"]] and saved.webhook_secret is None
     published = uow.published[-1]

@@ -8,21 +8,12 @@ from wegweiser.common.events import Programme
 from wegweiser.common.partner_areas import Place
 from wegweiser.referrals.domain.catalogue import Partner, default_programmes, minimum_person_data
 from wegweiser.referrals.domain.routing import Refused, Routed, RoutingRequest, route
+from wegweiser.referrals.testing import partner
 
 LEONBERG = Place("08115028", "08115", "08")
 SINDELFINGEN = Place("08115045", "08115", "08")
 STUTTGART = Place("08111000", "08111", "08")
 PROGRAMMES = {p.programme: p for p in default_programmes()}
-
-
-def partner(partner_id: str, *programmes: Programme, **area: tuple[str, ...]) -> Partner:
-    return Partner(
-        partner_id=partner_id,
-        organisation=f"Org {partner_id}",
-        programmes=programmes,
-        delivery="kafka",
-        **area,
-    )
 
 
 PARTNERS = [
@@ -60,9 +51,12 @@ def refused(decision: Routed | Refused) -> str:
     return decision.reason
 
 
-def at(place: Place, req: RoutingRequest | None = None) -> Routed | Refused:
+def at(
+    place: Place, req: RoutingRequest | None = None, partners: list[Partner] = PARTNERS
+) -> Routed | Refused:
+    """Route ``req`` (by default an Integrationskurs) with its programme's catalogue entry."""
     req = req or request()
-    return route(req, programme=PROGRAMMES[req.programme], partners=PARTNERS, place=place)
+    return route(req, programme=PROGRAMMES[req.programme], partners=partners, place=place)
 
 
 def test_the_most_local_partner_wins() -> None:
@@ -73,35 +67,17 @@ def test_the_most_local_partner_wins() -> None:
 
 
 def test_the_chosen_partner_wins_even_outside_its_area() -> None:
-    decision = route(
-        request(chosen="vhs-stuttgart"),
-        programme=PROGRAMMES["integrationskurs"],
-        partners=PARTNERS,
-        place=LEONBERG,
-    )
-    assert routed(decision) == ("vhs-stuttgart", "chosen")
-    consented = route(
-        request(consent_partner="sprachschule-bb"),
-        programme=PROGRAMMES["integrationskurs"],
-        partners=PARTNERS,
-        place=STUTTGART,
-    )
-    assert routed(consented) == ("sprachschule-bb", "consent")
+    assert routed(at(LEONBERG, request(chosen="vhs-stuttgart"))) == ("vhs-stuttgart", "chosen")
+    assert routed(at(STUTTGART, request(consent_partner="sprachschule-bb"))) == ("sprachschule-bb", "consent")
 
 
 def test_several_partners_at_one_level_share_the_load_stably() -> None:
     twins = [partner("a", "mbe", kreise=("08111",)), partner("b", "mbe", kreise=("08111",))]
-    chosen = {
-        routed(route(r, programme=PROGRAMMES["mbe"], partners=twins, place=STUTTGART))[0]
-        for r in (request("mbe") for _ in range(40))
-    }
+    chosen = {routed(at(STUTTGART, request("mbe"), twins))[0] for _ in range(40)}
     assert chosen == {"a", "b"}
     one = request("mbe")
-    first = route(one, programme=PROGRAMMES["mbe"], partners=twins, place=STUTTGART)
-    assert all(
-        route(one, programme=PROGRAMMES["mbe"], partners=twins[::-1], place=STUTTGART) == first
-        for _ in range(3)
-    )
+    first = at(STUTTGART, one, twins)
+    assert all(at(STUTTGART, one, twins[::-1]) == first for _ in range(3))
 
 
 @pytest.mark.parametrize(
@@ -121,10 +97,7 @@ def test_several_partners_at_one_level_share_the_load_stably() -> None:
     ],
 )
 def test_refusals_carry_a_reason(req: RoutingRequest, place: Place, reason: str) -> None:
-    assert (
-        refused(route(req, programme=PROGRAMMES["integrationskurs"], partners=PARTNERS, place=place))
-        == reason
-    )
+    assert refused(at(place, req)) == reason
 
 
 def test_a_paused_programme_is_refused() -> None:

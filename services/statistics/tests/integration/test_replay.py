@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import Any
 
@@ -77,9 +78,9 @@ async def test_replay_is_exactly_once_beside_the_live_path_and_across_a_restart(
             (await generations.create(live_offsets={})).id for _ in range(4)
         ]
 
-        reference = await replay(
-            bootstrap_servers=kafka_bootstrap, engine=engine, generation=clean, plan=ReplayPlan([topic], ends)
-        )
+        # Every run reads the same topic into the same database; only generation, plan and workers vary.
+        replay_into = functools.partial(replay, bootstrap_servers=kafka_bootstrap, engine=engine)
+        reference = await replay_into(generation=clean, plan=ReplayPlan([topic], ends))
         assert (reference.read, reference.duplicates, reference.malformed) == (total, 1, 0)
 
         # The live path already applied the second half (through the generation's inbox) when the
@@ -98,35 +99,27 @@ async def test_replay_is_exactly_once_beside_the_live_path_and_across_a_restart(
                             batch = Batch()
                             batch.add(event, time_us=at)
                             await flush(batch, writer)
-        overlap = await replay(
-            bootstrap_servers=kafka_bootstrap,
-            engine=engine,
+        overlap = await replay_into(
             generation=mirrored,
             plan=ReplayPlan([topic], ends, live_offsets=half),
         )
         assert overlap.duplicates > 1  # the mirrored half and the re-published copy
 
         # Stopped halfway (a crash after a committed batch), then resumed to the end.
-        first = await replay(
-            bootstrap_servers=kafka_bootstrap,
-            engine=engine,
+        first = await replay_into(
             generation=resumed,
             plan=ReplayPlan([topic], half),
             flush_events=50,
         )
         assert first.read == sum(half.values())
-        second = await replay(
-            bootstrap_servers=kafka_bootstrap,
-            engine=engine,
+        second = await replay_into(
             generation=resumed,
             plan=ReplayPlan([topic], ends),
         )
         assert (second.read, second.applied, second.duplicates) == (total, reference.applied, 1)
 
         # Two worker processes over disjoint partitions, as large rebuilds run.
-        split = await replay(
-            bootstrap_servers=kafka_bootstrap,
-            engine=engine,
+        split = await replay_into(
             generation=parallel,
             plan=ReplayPlan([topic], ends),
             workers=2,

@@ -9,22 +9,25 @@ import io
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import text
+from statistics_builders import arrival, consultation
 
 from wegweiser.common import devtokens, events, topics
 from wegweiser.common.envelope import OutgoingRecord, encode
 from wegweiser.common.testing.apps import eventually, running
 from wegweiser.common.testing.kafka import create_topic, header, produce, read_all
 from wegweiser.statistics.app import build
-from wegweiser.statistics.projection.tables import table_name
+from wegweiser.statistics.projection.tables import NAMES, table_name
 from wegweiser.statistics.settings import StatisticsSettings
 
 pytestmark = pytest.mark.integration
+
+E = TypeVar("E", bound=events.Event)
 
 STUTTGART, AIDLINGEN, ALTDORF = "08111000", "08115001", "08115002"
 
@@ -36,7 +39,7 @@ class Fixture:
         self.items: list[tuple[events.Event, dt.datetime]] = []
         self.clock = dt.datetime(2025, 1, 1, 8, tzinfo=dt.UTC)
 
-    def add(self, event: events.Event, day: str) -> events.Event:
+    def add(self, event: E, day: str) -> E:
         self.clock = max(
             self.clock + dt.timedelta(seconds=1), dt.datetime.fromisoformat(f"{day}T09:00:00+00:00")
         )
@@ -44,23 +47,7 @@ class Fixture:
         return event
 
     def household(self, ags: str, allocated: str, persons: int) -> uuid.UUID:
-        arrival_id = uuid.uuid4()
-        self.add(
-            events.ArrivalRegisteredFact(
-                ags=ags,
-                arrival_id=arrival_id,
-                allocation_date=dt.date.fromisoformat(allocated),
-                household_size=persons,
-                persons=tuple(
-                    events.PersonFact(
-                        pseudonym=uuid.uuid4().hex * 2, role="head", age_band="27-44", sex="unknown"
-                    )
-                    for _ in range(persons)
-                ),
-            ),
-            allocated,
-        )
-        return arrival_id
+        return self.add(arrival(ags, allocated, persons), allocated).arrival_id
 
     def case(
         self, ags: str, allocated: str, opened: str, consultations: list[tuple[str, str, bool]]
@@ -81,13 +68,12 @@ class Fixture:
         )
         for held, type_, interpreter in consultations:
             self.add(
-                events.ConsultationRecorded(
-                    ags=ags,
-                    case_id=case_id,
-                    consultation_id=uuid.uuid4(),
-                    held_on=dt.date.fromisoformat(held),
+                consultation(
+                    ags,
+                    case_id,
+                    held,
+                    type_,
                     duration_minutes=45,
-                    type=type_,
                     channel="persoenlich",
                     interpreter_used=interpreter,
                     handlungsfelder=("sprache",),
@@ -344,17 +330,8 @@ async def test_live_projection_outputs_and_a_rebuild_that_publishes_the_same(
             assert await table_rows(again, 3, name) == await table_rows(again, 2, name), name
 
 
-PROJECTION_TABLES = (
-    "arrivals",
-    "cases",
-    "moves",
-    "consultations",
-    "breakdowns",
-    "persons",
-    "goals",
-    "referrals",
-    "published",
-)
+# What a rebuild must reproduce: every table but the bookkeeping of how the events were read.
+PROJECTION_TABLES = tuple(name for name in NAMES if name not in ("applied", "offsets", "dead_letters"))
 
 
 async def _serving(client: httpx.AsyncClient, headers: dict[str, str], generation: int) -> bool:

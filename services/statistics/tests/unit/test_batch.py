@@ -6,6 +6,8 @@ import datetime as dt
 import itertools
 import uuid
 
+from statistics_builders import consultation as build_consultation
+
 from wegweiser.common import events
 from wegweiser.statistics.projection.batch import Batch, Caches, person_key
 
@@ -14,14 +16,11 @@ T0 = 1_700_000_000_000_000
 
 
 def consultation(day: dt.date, *persons: str, ags: str = "08111000") -> events.ConsultationRecorded:
-    return events.ConsultationRecorded(
-        ags=ags,
-        case_id=CASE,
-        consultation_id=uuid.uuid4(),
-        held_on=day,
-        duration_minutes=30,
-        type="folgeberatung",
-        channel="telefon",
+    return build_consultation(
+        ags,
+        CASE,
+        day.isoformat(),
+        "folgeberatung",
         interpreter_used=True,
         handlungsfelder=("sprache", "wohnen", "sprache"),
         person_pseudonyms=persons,
@@ -42,17 +41,12 @@ def status(model: type[events.Event], at: dt.datetime, **extra: object) -> event
     )
 
 
+# One delta per fact table of a generation: all of them but the bookkeeping and what was published.
+DELTAS = ("arrivals", "cases", "moves", "consultations", "breakdowns", "persons", "goals", "referrals")
+
+
 def snapshot(batch: Batch) -> tuple[object, ...]:
-    return (
-        batch.arrivals,
-        batch.cases,
-        batch.moves,
-        batch.consultations,
-        batch.breakdowns,
-        batch.persons,
-        batch.goals,
-        batch.referrals,
-    )
+    return tuple(getattr(batch, name) for name in DELTAS)
 
 
 def test_consultations_count_at_the_municipality_and_break_down_at_the_kreis() -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from statistics_builders import case_fact
+
 from wegweiser.statistics.geography import Region, RegionTree
 from wegweiser.statistics.periods import PeriodRange
 from wegweiser.statistics.publication.compute import CaseFact, Facts, FamilyCells, Frame, all_families
@@ -32,16 +34,7 @@ def d(text: str) -> int:
 
 
 def case(case_id: str, ags: str, opened: str, **kw: object) -> CaseFact:
-    fields: dict[str, object] = {
-        "closed_day": None,
-        "reason": None,
-        "allocation_day": None,
-        "first_consultation_day": None,
-        "counsellor_id": None,
-        "first_goal_day": None,
-    }
-    fields.update(kw)
-    return CaseFact(case_id=case_id, ags=ags, opened_day=d(opened), **fields)  # type: ignore[arg-type]
+    return case_fact(case_id, ags, d(opened), **kw)
 
 
 def published(facts: Facts) -> dict[tuple[str, str, str, str], float | None]:

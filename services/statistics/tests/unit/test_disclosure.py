@@ -7,6 +7,7 @@ from collections import Counter
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from statistics_builders import case_fact
 
 from wegweiser.statistics.geography import DEPTH, Region, RegionTree
 from wegweiser.statistics.periods import PeriodRange
@@ -92,16 +93,7 @@ def test_the_kreis_total_equals_its_municipalities_and_a_year_its_months() -> No
 
 
 def case(case_id: str, ags: str, opened: dt.date, **kw: object) -> CaseFact:
-    fields: dict[str, object] = {
-        "closed_day": None,
-        "reason": None,
-        "allocation_day": None,
-        "first_consultation_day": None,
-        "counsellor_id": None,
-        "first_goal_day": None,
-    }
-    fields.update(kw)
-    return CaseFact(case_id=case_id, ags=ags, opened_day=opened.toordinal(), **fields)  # type: ignore[arg-type]
+    return case_fact(case_id, ags, opened.toordinal(), **kw)
 
 
 def test_medians_and_shares_appear_only_where_their_base_may_be_shown() -> None:

@@ -1,4 +1,4 @@
-"""Fakes that subclass the real ports, for unit tests of the handlers without I/O."""
+"""Test support for referrals: fakes of the ports, request builders, a partner's webhook endpoint."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from typing import Any
 import uvicorn
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
+from wegweiser.common import events
 from wegweiser.common.events import Event
 from wegweiser.common.testing.fakes import FakeUnitOfWork
 from wegweiser.referrals.db import CatalogueRepository, DeliveryRepository, FeedbackRow, ReferralRepository
@@ -141,6 +142,65 @@ class FakeReferralsUnitOfWork(FakeUnitOfWork, ReferralsUnitOfWork):
 
     def publish_tombstone(self, topic: str, key: str) -> None:
         self.sent_to.append((topic, None))
+
+
+def partner(partner_id: str, *programmes: str, delivery: str = "kafka", **details: Any) -> Partner:
+    """A partner offering ``programmes``; ``details`` name its area (``ags``, ``kreise``, ``laender``) etc."""
+    fields = {"organisation": f"Org {partner_id}", "delivery": delivery, **details}
+    return Partner.model_validate({"partner_id": partner_id, "programmes": programmes, **fields})
+
+
+# What casework knows of Rania Haddad beyond her name, for tests where a partner's minimum data matters.
+CONTACT: dict[str, Any] = {
+    "date_of_birth": "1988-03",
+    "languages": ["ar"],
+    "phone": "0711 1",
+    "email": "rania@example.org",
+    "address": "Hauptstr. 1",
+}
+
+
+def referral_requested(
+    programme: str = "integrationskurs",
+    partner_id: str | None = None,
+    *,
+    consent_programme: str | None = None,
+    consent_partner: str | None = None,
+    ags: str = "08111000",
+    provider_id: str = "kreis-08111",
+    requested_on: dt.date | None = None,
+    case_id: uuid.UUID | None = None,
+    **person: Any,
+) -> events.ReferralRequested:
+    """Casework's request for Rania Haddad, consented for ``programme`` (or ``consent_programme``).
+
+    ``person`` adds to or replaces her name (e.g. ``**CONTACT``); the request and consent date from
+    ``requested_on`` (default today).
+    """
+    on = requested_on or dt.date.today()
+    return events.ReferralRequested.model_validate(
+        {
+            "ags": ags,
+            "referral_id": uuid.uuid4(),
+            "case_id": case_id or uuid.uuid4(),
+            "provider_id": provider_id,
+            "programme": programme,
+            "partner_id": partner_id,
+            "requested_on": on,
+            "consent": {
+                "consent_id": uuid.uuid4(),
+                "programme": consent_programme or programme,
+                "partner_id": consent_partner,
+                "granted_on": on,
+            },
+            "person": {
+                "person_pseudonym": "p" * 64,
+                "family_name": "Haddad",
+                "given_names": "Rania",
+                **person,
+            },
+        }
+    )
 
 
 async def read_to_end(
