@@ -70,7 +70,15 @@ def render(
     return templates.TemplateResponse(
         request,
         template,
-        {"ctx": ctx, "lang": lang, "path": request.url.path, "today": localtime.today(), **values},
+        {
+            "ctx": ctx,
+            "lang": lang,
+            "brand": t("app.name", lang),
+            "home": "/cases",
+            "path": request.url.path,
+            "today": localtime.today(),
+            **values,
+        },
         status_code=status,
     )
 
