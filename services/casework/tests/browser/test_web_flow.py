@@ -22,12 +22,6 @@ from wegweiser.common.testing.kafka import produce
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
-REPO = Path(__file__).resolve().parents[4]
-ARTIFACTS = REPO / "artifacts" / "casework-browser"
-# A form post writes the case, its history and an outbox row; on a busy 2-core CI machine that has
-# taken longer than Playwright's 5 s default, so assertions wait as long as page actions do.
-expect.set_options(timeout=15_000)
-
 
 @pytest.fixture
 def service(database_url: str, casework_env: dict[str, Any], tmp_path: Path) -> Iterator[str]:
@@ -70,8 +64,7 @@ async def test_a_counsellors_day_in_the_browser(
     await produce(casework_env["kafka_bootstrap_servers"], encode(registered))
 
     page = await browser.new_page()
-    page.set_default_timeout(15_000)
-    journey = Journey(page, ARTIFACTS)
+    journey = Journey(page, "casework")
 
     # Sign in on the development login page.
     await page.goto(f"{service}/cases")

@@ -25,10 +25,6 @@ from wegweiser.common.testing.browser import Journey, serve
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
-REPO = Path(__file__).resolve().parents[4]
-ARTIFACTS = REPO / "artifacts" / "intake-browser"
-expect.set_options(timeout=15_000)
-
 
 @pytest.fixture
 def service(database_url: str, service_env: dict[str, Any], tmp_path: Path) -> Iterator[str]:
@@ -73,8 +69,7 @@ async def test_a_clerk_uploads_a_file_in_the_browser(
 ) -> None:
     prefix = f"UAB-{uuid.uuid4().hex[:6]}"
     page = await browser.new_page()
-    page.set_default_timeout(15_000)
-    journey = Journey(page, ARTIFACTS)
+    journey = Journey(page, "intake")
 
     # Sign in on the development login page.
     await page.goto(f"{service}/upload")

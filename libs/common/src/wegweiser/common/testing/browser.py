@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 from axe_playwright_python.async_playwright import Axe
-from playwright.async_api import BrowserContext, Page, async_playwright
+from playwright.async_api import BrowserContext, Page, async_playwright, expect
 
 from wegweiser.common.testing.infra import free_port
 
@@ -36,6 +36,10 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 CHROMIUM_INSTALLED = os.path.exists(CHROMIUM)
+ARTIFACTS = Path(__file__).resolve().parents[6] / "artifacts"  # the repository's, git-ignored
+# A form post writes a case, its history and an outbox row; on a busy 2-core CI machine that has taken
+# longer than Playwright's 5 s default, so page actions and assertions both wait this long.
+TIMEOUT_MS = 15_000
 BLOCKING = {"serious", "critical"}
 READY_WITHIN_S = 90
 
@@ -91,6 +95,7 @@ def _wait_until_ready(process: subprocess.Popen[bytes], url: str, log_path: Path
 @asynccontextmanager
 async def chromium(profile_dir: Path, **options: Any) -> AsyncIterator[BrowserContext]:
     """A headless Chromium with a German locale; ``options`` add to Playwright's context options."""
+    expect.set_options(timeout=TIMEOUT_MS)
     assert CHROMIUM_INSTALLED, (
         "Debian's chromium is missing: ./dev test installs it (apt-get install chromium)"
     )
@@ -104,6 +109,7 @@ async def chromium(profile_dir: Path, **options: Any) -> AsyncIterator[BrowserCo
             locale="de-DE",
             **options,
         )
+        context.set_default_timeout(TIMEOUT_MS)
         try:
             yield context
         finally:
@@ -111,15 +117,18 @@ async def chromium(profile_dir: Path, **options: Any) -> AsyncIterator[BrowserCo
 
 
 class Journey:
-    """Screenshots and axe scans, numbered in the order a person sees the screens."""
+    """Screenshots and axe scans, numbered in the order a person sees the screens.
 
-    def __init__(self, page: Page, artifacts: Path) -> None:
+    Kept in ``artifacts/<service>-browser/`` with the scans' summary, ``axe-report.json``.
+    """
+
+    def __init__(self, page: Page, service: str) -> None:
         self.page = page
-        self.artifacts = artifacts
+        self.artifacts = ARTIFACTS / f"{service}-browser"
         self.step = 0
         self.axe = Axe()
         self.violations: dict[str, list[dict[str, Any]]] = {}
-        artifacts.mkdir(parents=True, exist_ok=True)
+        self.artifacts.mkdir(parents=True, exist_ok=True)
 
     async def record(self, name: str) -> None:
         self.step += 1

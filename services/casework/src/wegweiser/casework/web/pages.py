@@ -55,7 +55,11 @@ def programme_name(code: str, lang: str) -> str:
 templates = Jinja2Templates(directory=[WEB / "templates", common_web.TEMPLATES])
 templates.env.filters["local"] = local_time
 templates.env.globals.update(
-    t=t, municipality_name=municipality_name, programme_name=programme_name, required_label=required_label
+    t=t,
+    municipality_name=municipality_name,
+    programme_name=programme_name,
+    required_label=required_label,
+    home="/cases",  # where the frame's brand link leads
 )
 
 
@@ -70,15 +74,7 @@ def render(
     return templates.TemplateResponse(
         request,
         template,
-        {
-            "ctx": ctx,
-            "lang": lang,
-            "brand": t("app.name", lang),
-            "home": "/cases",
-            "path": request.url.path,
-            "today": localtime.today(),
-            **values,
-        },
+        {"ctx": ctx, "lang": lang, "path": request.url.path, "today": localtime.today(), **values},
         status_code=status,
     )
 
