@@ -6,7 +6,6 @@ every step in ``artifacts/casework-browser/`` (git-ignored).
 """
 
 import datetime as dt
-import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +16,7 @@ from playwright.async_api import BrowserContext, expect
 
 from wegweiser.common import events
 from wegweiser.common.envelope import encode
-from wegweiser.common.testing.browser import Journey, serve
+from wegweiser.common.testing.browser import Journey, expect_login_page, serve
 from wegweiser.common.testing.kafka import produce
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -67,11 +66,7 @@ async def test_a_counsellors_day_in_the_browser(
     journey = Journey(page, "casework")
 
     # Sign in on the development login page.
-    await page.goto(f"{service}/cases")
-    await expect(page).to_have_url(re.compile(r"/login\?next="))
-    assert await page.get_attribute("html", "lang") == "de"
-    await page.keyboard.press("Tab")
-    assert await page.evaluate("document.activeElement.className") == "skip-link"  # first stop: the skip link
+    await expect_login_page(page, f"{service}/cases")
     # The first user to try is a counsellor (the admin, last, sees no case); each says what they see.
     await expect(page.locator("tbody tr").first.locator("td").first).to_have_text("Integrationsmanager/in")
     await expect(page.locator("tbody tr").last).to_contain_text("sieht keine Fälle")

@@ -9,7 +9,6 @@ an axe-core scan of every screen (no serious or critical violation) and a screen
 from __future__ import annotations
 
 import io
-import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +20,7 @@ from openpyxl import Workbook, load_workbook
 from playwright.async_api import BrowserContext, expect
 
 from wegweiser.common import devtokens
-from wegweiser.common.testing.browser import Journey, serve
+from wegweiser.common.testing.browser import Journey, expect_login_page, serve
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -72,11 +71,7 @@ async def test_a_clerk_uploads_a_file_in_the_browser(
     journey = Journey(page, "intake")
 
     # Sign in on the development login page.
-    await page.goto(f"{service}/upload")
-    await expect(page).to_have_url(re.compile(r"/login\?next="))
-    assert await page.get_attribute("html", "lang") == "de"
-    await page.keyboard.press("Tab")
-    assert await page.evaluate("document.activeElement.className") == "skip-link"
+    await expect_login_page(page, f"{service}/upload")
     await journey.record("login")
     await page.get_by_role("button", name="Anmelden als Sabine Keller").click()
     await expect(page.get_by_role("heading", level=1)).to_have_text("Zuweisungen hochladen")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -114,6 +115,16 @@ async def chromium(profile_dir: Path, **options: Any) -> AsyncIterator[BrowserCo
             yield context
         finally:
             await context.close()
+
+
+async def expect_login_page(page: Page, url: str) -> None:
+    """Open ``url`` without a session: the browser lands on the login page, in German, and the frame's
+    first Tab stop is its skip link."""
+    await page.goto(url)
+    await expect(page).to_have_url(re.compile(r"/login\?next="))
+    assert await page.get_attribute("html", "lang") == "de"
+    await page.keyboard.press("Tab")
+    assert await page.evaluate("document.activeElement.className") == "skip-link"
 
 
 class Journey:
