@@ -4,13 +4,16 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from wegweiser.common import devtokens, topics
 from wegweiser.common.telemetry import configure_telemetry
 from wegweiser.common.testing import infra
+
+if TYPE_CHECKING:
+    from playwright.async_api import BrowserContext
 
 
 @pytest.fixture(scope="session")
@@ -57,3 +60,12 @@ def service_env(kafka_bootstrap: str, dev_keys: Path) -> dict[str, Any]:
 def telemetry() -> None:
     """Real tracer and meter providers, as the services have in production, so trace headers flow."""
     configure_telemetry("tests")
+
+
+@pytest.fixture
+async def browser(tmp_path: Path) -> AsyncIterator["BrowserContext"]:
+    """Debian's Chromium, headless, for a browser test (``-m browser``); downloads are kept."""
+    from wegweiser.common.testing.browser import chromium  # Playwright is loaded by browser tests only
+
+    async with chromium(tmp_path / "chromium-profile", accept_downloads=True) as context:
+        yield context

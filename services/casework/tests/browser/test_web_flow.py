@@ -6,135 +6,32 @@ every step in ``artifacts/casework-browser/`` (git-ignored).
 """
 
 import datetime as dt
-import json
-import os
-import re
-import subprocess
-import sys
-import time
 import uuid
-from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from axe_playwright_python.async_playwright import Axe
-from playwright.async_api import BrowserContext, Page, async_playwright, expect
+from playwright.async_api import BrowserContext, expect
 
 from wegweiser.common import events
 from wegweiser.common.envelope import encode
-from wegweiser.common.testing.infra import free_port
+from wegweiser.common.testing.browser import Journey, expect_login_page, serve
 from wegweiser.common.testing.kafka import produce
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
-
-REPO = Path(__file__).resolve().parents[4]
-ARTIFACTS = REPO / "artifacts" / "casework-browser"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-CHROMIUM_INSTALLED = os.path.exists(CHROMIUM)
-BLOCKING = {"serious", "critical"}
-# A form post writes the case, its history and an outbox row; on a busy 2-core CI machine that has
-# taken longer than Playwright's 5 s default, so assertions wait as long as page actions do.
-expect.set_options(timeout=15_000)
 
 
 @pytest.fixture
 def service(database_url: str, casework_env: dict[str, Any], tmp_path: Path) -> Iterator[str]:
     """casework as people run it (``python -m wegweiser.casework``) on its own port and database."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "CASEWORK_DATABASE_URL": database_url,
-        "CASEWORK_PORT": str(port),
-        "KAFKA_BOOTSTRAP_SERVERS": casework_env["kafka_bootstrap_servers"],
-        "AUTH_JWKS_URL": casework_env["auth_jwks_url"],
-        "WEGWEISER_CONSUMER_GROUP_PREFIX": casework_env["consumer_group_prefix"],
-        "LOG_LEVEL": "WARNING",
-    }
-    log = (tmp_path / "casework.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "wegweiser.casework"], env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert process.poll() is None, (tmp_path / "casework.log").read_text()[-3000:]
-            try:
-                if httpx.get(f"{url}/health/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "casework not ready within 90 s"
-            time.sleep(0.3)
+    with serve("casework", database_url, casework_env, tmp_path / "casework.log") as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
-        # Shown by pytest only when the test failed: the service's side of the story.
-        print("casework log (end):\n" + (tmp_path / "casework.log").read_text(errors="replace")[-5000:])
 
 
-@pytest.fixture
-async def browser(tmp_path: Path) -> AsyncIterator[BrowserContext]:
-    assert CHROMIUM_INSTALLED, (
-        "Debian's chromium is missing: ./dev test installs it (apt-get install chromium)"
-    )
-    async with async_playwright() as pw:
-        context = await pw.chromium.launch_persistent_context(
-            user_data_dir=str(tmp_path / "chromium-profile"),
-            executable_path=CHROMIUM,
-            args=CHROMIUM_ARGS,
-            headless=True,
-            viewport={"width": 1280, "height": 900},
-            locale="de-DE",
-        )
-        try:
-            yield context
-        finally:
-            await context.close()
-
-
-class Journey:
-    """Screenshots and axe scans, numbered in the order a person sees the screens."""
-
-    def __init__(self, page: Page) -> None:
-        self.page = page
-        self.step = 0
-        self.axe = Axe()
-        self.violations: dict[str, list[dict[str, Any]]] = {}
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-
-    async def record(self, name: str, *, scan: bool = True) -> None:
-        self.step += 1
-        label = f"{self.step:02d}-{name}"
-        await self.page.screenshot(path=str(ARTIFACTS / f"{label}.png"), full_page=True)
-        if scan:
-            results = await self.axe.run(self.page)
-            self.violations[label] = [
-                {"id": v["id"], "impact": v["impact"], "nodes": len(v["nodes"]), "help": v["help"]}
-                for v in results.response["violations"]
-            ]
-
-    def report(self) -> dict[str, Any]:
-        impacts = Counter(v["impact"] for vs in self.violations.values() for v in vs)
-        return {"screens": len(self.violations), "by_impact": dict(impacts), "violations": self.violations}
+def person(family_name: str, **details: Any) -> events.ArrivedPerson:
+    """A member of the arriving household, with an id of their own."""
+    return events.ArrivedPerson(person_id=uuid.uuid4(), family_name=family_name, **details)
 
 
 def arrival(family_name: str) -> events.ArrivalRegistered:
@@ -145,22 +42,15 @@ def arrival(family_name: str) -> events.ArrivalRegistered:
         authority_reference=f"B-{uuid.uuid4().hex[:6]}",
         allocation_date=dt.date.today() - dt.timedelta(days=3),
         persons=(
-            events.ArrivedPerson(
-                person_id=uuid.uuid4(),
+            person(
+                family_name,
                 role="head",
-                family_name=family_name,
                 given_names="Rania",
                 date_of_birth="1988-03",
                 languages=("ar",),
                 phone="+49 711 5550100",
             ),
-            events.ArrivedPerson(
-                person_id=uuid.uuid4(),
-                role="child",
-                family_name=family_name,
-                given_names="Omar",
-                date_of_birth="2016",
-            ),
+            person(family_name, role="child", given_names="Omar", date_of_birth="2016"),
         ),
     )
 
@@ -173,15 +63,10 @@ async def test_a_counsellors_day_in_the_browser(
     await produce(casework_env["kafka_bootstrap_servers"], encode(registered))
 
     page = await browser.new_page()
-    page.set_default_timeout(15_000)
-    journey = Journey(page)
+    journey = Journey(page, "casework")
 
     # Sign in on the development login page.
-    await page.goto(f"{service}/cases")
-    await expect(page).to_have_url(re.compile(r"/login\?next="))
-    assert await page.get_attribute("html", "lang") == "de"
-    await page.keyboard.press("Tab")
-    assert await page.evaluate("document.activeElement.className") == "skip-link"  # first stop: the skip link
+    await expect_login_page(page, f"{service}/cases")
     # The first user to try is a counsellor (the admin, last, sees no case); each says what they see.
     await expect(page.locator("tbody tr").first.locator("td").first).to_have_text("Integrationsmanager/in")
     await expect(page.locator("tbody tr").last).to_contain_text("sieht keine Fälle")
@@ -322,12 +207,4 @@ async def test_a_counsellors_day_in_the_browser(
     await expect(log).to_contain_text("s-mueller")
     await journey.record("audit-log")
 
-    report = journey.report()
-    (ARTIFACTS / "axe-report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
-    blocking = {
-        screen: [v for v in found if v["impact"] in BLOCKING]
-        for screen, found in report["violations"].items()
-        if any(v["impact"] in BLOCKING for v in found)
-    }
-    assert blocking == {}, json.dumps(blocking, indent=2)
-    assert report["screens"] == 15
+    journey.assert_accessible(screens=15)

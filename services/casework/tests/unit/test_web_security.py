@@ -18,7 +18,7 @@ async def test_every_kind_of_page_carries_the_security_headers(tmp_path: Path) -
         login = await client.get("/login")
         redirect = await client.get("/cases", follow_redirects=False)  # no session: to the login page
         style = await client.get("/static/app.css")
-        kern = await client.get("/static/kern/kern.min.css")  # the one vendored copy in common.web
+        kern = await client.get("/static/common/vendor/kern/kern.min.css")  # common.web's frame links it
         api = await client.get("/v1/cases")
     assert login.status_code == 200 and login.headers["content-type"].startswith("text/html")
     assert login.headers["content-security-policy"] == PAGE_POLICY

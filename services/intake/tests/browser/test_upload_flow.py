@@ -9,130 +9,27 @@ an axe-core scan of every screen (no serious or critical violation) and a screen
 from __future__ import annotations
 
 import io
-import json
-import os
-import re
-import subprocess
-import sys
-import time
 import uuid
-from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from axe_playwright_python.async_playwright import Axe
 from openpyxl import Workbook, load_workbook
-from playwright.async_api import BrowserContext, Page, async_playwright, expect
+from playwright.async_api import BrowserContext, expect
 
 from wegweiser.common import devtokens
-from wegweiser.common.testing.infra import free_port
+from wegweiser.common.testing.browser import Journey, expect_login_page, serve
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
-
-REPO = Path(__file__).resolve().parents[4]
-ARTIFACTS = REPO / "artifacts" / "intake-browser"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-CHROMIUM_INSTALLED = os.path.exists(CHROMIUM)
-BLOCKING = {"serious", "critical"}
-expect.set_options(timeout=15_000)
 
 
 @pytest.fixture
 def service(database_url: str, service_env: dict[str, Any], tmp_path: Path) -> Iterator[str]:
     """intake as people run it (``python -m wegweiser.intake``) on its own port and database."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "INTAKE_DATABASE_URL": database_url,
-        "INTAKE_PORT": str(port),
-        "KAFKA_BOOTSTRAP_SERVERS": service_env["kafka_bootstrap_servers"],
-        "AUTH_JWKS_URL": service_env["auth_jwks_url"],
-        "WEGWEISER_CONSUMER_GROUP_PREFIX": service_env["consumer_group_prefix"],
-        "LOG_LEVEL": "WARNING",
-    }
-    log_path = tmp_path / "intake.log"
-    log = log_path.open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "wegweiser.intake"], env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert process.poll() is None, log_path.read_text()[-3000:]
-            try:
-                if httpx.get(f"{url}/health/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "intake not ready within 90 s"
-            time.sleep(0.3)
+    with serve("intake", database_url, service_env, tmp_path / "intake.log") as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
-        print("intake log (end):\n" + log_path.read_text(errors="replace")[-5000:])
-
-
-@pytest.fixture
-async def browser(tmp_path: Path) -> AsyncIterator[BrowserContext]:
-    assert CHROMIUM_INSTALLED, "Debian's chromium is missing: ./dev test installs it"
-    async with async_playwright() as pw:
-        context = await pw.chromium.launch_persistent_context(
-            user_data_dir=str(tmp_path / "chromium-profile"),
-            executable_path=CHROMIUM,
-            args=CHROMIUM_ARGS,
-            headless=True,
-            viewport={"width": 1280, "height": 900},
-            locale="de-DE",
-            accept_downloads=True,
-        )
-        try:
-            yield context
-        finally:
-            await context.close()
-
-
-class Journey:
-    """Screenshots and axe scans, numbered in the order the clerk sees the screens."""
-
-    def __init__(self, page: Page) -> None:
-        self.page = page
-        self.step = 0
-        self.axe = Axe()
-        self.violations: dict[str, list[dict[str, Any]]] = {}
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-
-    async def record(self, name: str) -> None:
-        self.step += 1
-        label = f"{self.step:02d}-{name}"
-        await self.page.screenshot(path=str(ARTIFACTS / f"{label}.png"), full_page=True)
-        results = await self.axe.run(self.page)
-        self.violations[label] = [
-            {"id": v["id"], "impact": v["impact"], "nodes": len(v["nodes"]), "help": v["help"]}
-            for v in results.response["violations"]
-        ]
-
-    def report(self) -> dict[str, Any]:
-        impacts = Counter(v["impact"] for vs in self.violations.values() for v in vs)
-        return {"screens": len(self.violations), "by_impact": dict(impacts), "violations": self.violations}
 
 
 def file_from_template(template: bytes, prefix: str) -> bytes:
@@ -171,15 +68,10 @@ async def test_a_clerk_uploads_a_file_in_the_browser(
 ) -> None:
     prefix = f"UAB-{uuid.uuid4().hex[:6]}"
     page = await browser.new_page()
-    page.set_default_timeout(15_000)
-    journey = Journey(page)
+    journey = Journey(page, "intake")
 
     # Sign in on the development login page.
-    await page.goto(f"{service}/upload")
-    await expect(page).to_have_url(re.compile(r"/login\?next="))
-    assert await page.get_attribute("html", "lang") == "de"
-    await page.keyboard.press("Tab")
-    assert await page.evaluate("document.activeElement.className") == "skip-link"
+    await expect_login_page(page, f"{service}/upload")
     await journey.record("login")
     await page.get_by_role("button", name="Anmelden als Sabine Keller").click()
     await expect(page.get_by_role("heading", level=1)).to_have_text("Zuweisungen hochladen")
@@ -293,12 +185,4 @@ async def test_a_clerk_uploads_a_file_in_the_browser(
     await expect(page.locator("#f-file-error")).to_have_text("Please choose a file.")
     await journey.record("upload-error-english")
 
-    report = journey.report()
-    (ARTIFACTS / "axe-report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
-    blocking = {
-        screen: [v for v in found if v["impact"] in BLOCKING]
-        for screen, found in report["violations"].items()
-        if any(v["impact"] in BLOCKING for v in found)
-    }
-    assert blocking == {}, json.dumps(blocking, indent=2)
-    assert report["screens"] == 6
+    journey.assert_accessible(screens=6)

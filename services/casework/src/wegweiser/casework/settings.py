@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from urllib.parse import unquote, urlparse
-
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from wegweiser.common.engine import EngineConfig
-from wegweiser.common.settings import PseudonymKeyMixin, RetentionMixin, ServiceSettings
+from wegweiser.common.settings import PseudonymKeyMixin, RetentionMixin
+from wegweiser.common.web.session import WebSettings
 
 # Every handler holds a database connection: keep what runs at once (12 partitions × 2) below the pool
 # (10 + 20 overflow), so a replay of a long topic cannot starve the web UI or time out.
 CONSUMER_ENGINE = EngineConfig(max_in_flight_per_partition=2, max_in_flight_per_ags=2)
 
 
-class CaseworkSettings(RetentionMixin, PseudonymKeyMixin, ServiceSettings):
+class CaseworkSettings(RetentionMixin, PseudonymKeyMixin, WebSettings):
     """Retention (``CASEWORK_RETENTION_MONTHS``, default 24, counted from the case's closure): see
     ``RetentionMixin`` and ``retention.py``. The consumers' engine: ``CASEWORK_ENGINE__<FIELD>`` (any
-    field of ``EngineConfig``, e.g. ``CASEWORK_ENGINE__MAX_ATTEMPTS=8``); unset fields keep the defaults."""
+    field of ``EngineConfig``, e.g. ``CASEWORK_ENGINE__MAX_ATTEMPTS=8``); unset fields keep the defaults.
+    The web UI's sign-in: ``CASEWORK_DEV_LOGIN``, ``CASEWORK_SESSION_COOKIE_*`` (``WebSettings``)."""
 
     model_config = SettingsConfigDict(
         env_prefix="CASEWORK_",
@@ -31,32 +30,15 @@ class CaseworkSettings(RetentionMixin, PseudonymKeyMixin, ServiceSettings):
 
     port: int = 8002
     database_url: str = "sqlite+aiosqlite:///casework.db"
-    # Development sign-in and the development data set: on by default only while tokens are checked
-    # against the local development key set (a file JWKS); with an OIDC provider both are off.
-    dev_login: bool | None = None
+    # The development data set, like the development sign-in: on by default only while tokens are
+    # checked against the local development key set (a file JWKS); with an OIDC provider it is off.
     seed_development_data: bool | None = None
-    session_cookie_secure: bool = False
-    session_cookie_name: str = "wegweiser_session"
     idempotency_retention_h: int = Field(
         48, ge=1, description="how long answers to an Idempotency-Key or a form token are kept"
     )
     engine: EngineConfig = Field(
         CONSUMER_ENGINE, description="tuning of the arrival and referral-status consumers"
     )
-
-    @property
-    def dev_key_dir(self) -> Path | None:
-        """The development key pair's folder when the JWKS is a local file, else None (production)."""
-        url = urlparse(self.auth_jwks_url)
-        return Path(unquote(url.path)).parent if url.scheme == "file" else None
-
-    @property
-    def dev_login_enabled(self) -> bool:
-        return (
-            self.dev_key_dir is not None
-            if self.dev_login is None
-            else self.dev_login and bool(self.dev_key_dir)
-        )
 
     @property
     def seed_enabled(self) -> bool:

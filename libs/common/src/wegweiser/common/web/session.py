@@ -1,21 +1,24 @@
 """Sign-in for web pages: a session cookie holding a JWT, validated on every request like a bearer token.
 
-In development a login page mints the token for a development user (``devtokens``); in production the
-cookie is set after an OpenID Connect login. Also the language choice (``?lang=``, then a cookie,
-German by default) and a CSRF token bound to the session.
+In development a login page mints the token for a development user (``DevUser``, ``dev_sign_in``); in
+production the cookie is set after an OpenID Connect login. Also the language choice (``?lang=``, then a
+cookie, German by default) and a CSRF token bound to the session.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, unquote, urlparse
 
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
+from wegweiser.common import devtokens
 from wegweiser.common.auth import JwksValidator, Principal, Unauthorized
 from wegweiser.common.settings import ServiceSettings
 
@@ -96,6 +99,35 @@ def signed_in(token: str, target: str, settings: WebSettings) -> Response:
         max_age=8 * 3600,
     )
     return response
+
+
+@dataclass(frozen=True, slots=True)
+class DevUser:
+    """A development user as the login page lists them (``kern/login.html``) and the token claims they get."""
+
+    subject: str
+    display_name: str
+    role: str
+    org: str
+    claims: Mapping[str, Any] = field(default_factory=dict)
+
+
+def dev_sign_in(user: DevUser | None, target: str, settings: WebSettings) -> Response:
+    """Sign in as a development user with a token of the local development key, or back to ``/login``.
+
+    Refused for an unknown user (``None``) and whenever the development sign-in is off.
+    """
+    if user is None or not settings.dev_login_enabled or settings.dev_key_dir is None:
+        return RedirectResponse("/login", status_code=303)
+    token = devtokens.mint(
+        subject=user.subject,
+        roles=[user.role],
+        key_dir=settings.dev_key_dir,
+        issuer=settings.auth_issuer,
+        audience=settings.auth_audience,
+        **user.claims,
+    )
+    return signed_in(token, target, settings)
 
 
 def signed_out(target: str, settings: WebSettings) -> Response:

@@ -7,7 +7,6 @@ token (``PageDep``); without a valid one the browser is sent to the login page (
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import hmac
 from pathlib import Path
 from typing import Annotated, Any
@@ -24,28 +23,15 @@ from wegweiser.casework.handlers import CaseworkUnitOfWork
 from wegweiser.casework.programmes import PROGRAMME_NAMES
 from wegweiser.casework.settings import CaseworkSettings
 from wegweiser.casework.web.forms import required_label
-from wegweiser.casework.web.messages import LANGUAGES, t
+from wegweiser.casework.web.messages import t
 from wegweiser.common import localtime
+from wegweiser.common import web as common_web
 from wegweiser.common.auth import Principal, Unauthorized
 from wegweiser.common.regions import catalogue
+from wegweiser.common.web.session import LoginRequired, csrf_token, language
 
 WEB = Path(__file__).parent
 STAFF_ROLES = ("counsellor", "supervisor", "admin")
-
-
-class LoginRequired(Exception):
-    """No valid session: the browser is sent to the login page."""
-
-
-def language(request: Request) -> str:
-    """``?lang=`` wins, then the cookie; German by default."""
-    wanted = request.query_params.get("lang") or request.cookies.get("lang") or "de"
-    return wanted if wanted in LANGUAGES else "de"
-
-
-def csrf_token(session_token: str) -> str:
-    """Bound to the session; a cross-site form cannot know it (the cookie is also SameSite=Lax)."""
-    return hashlib.sha256(f"csrf:{session_token}".encode()).hexdigest()[:32]
 
 
 def local_time(value: dt.datetime) -> str:
@@ -66,10 +52,14 @@ def programme_name(code: str, lang: str) -> str:
     return en if lang == "en" else de
 
 
-templates = Jinja2Templates(directory=str(WEB / "templates"))
+templates = Jinja2Templates(directory=[WEB / "templates", common_web.TEMPLATES])
 templates.env.filters["local"] = local_time
 templates.env.globals.update(
-    t=t, municipality_name=municipality_name, programme_name=programme_name, required_label=required_label
+    t=t,
+    municipality_name=municipality_name,
+    programme_name=programme_name,
+    required_label=required_label,
+    home="/cases",  # where the frame's brand link leads
 )
 
 

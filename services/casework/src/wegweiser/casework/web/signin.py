@@ -9,13 +9,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from wegweiser.casework.db import StaffRow
+from wegweiser.casework.db import ProviderRow, StaffRow
 from wegweiser.casework.deps import SettingsDep, UnitOfWorkDep
+from wegweiser.casework.handlers import CaseworkUnitOfWork
 from wegweiser.casework.web.pages import render
-from wegweiser.common import devtokens
+from wegweiser.common.web.session import DevUser, dev_sign_in, safe_next, signed_out
 
 router = APIRouter(include_in_schema=False)
-SESSION_HOURS = 8
+HOME = "/cases"
 FIRST_TRY = ("counsellor", "supervisor", "admin")
 """The order a newcomer should try the development users in: the admin sees no case at all."""
 
@@ -31,70 +32,60 @@ def newcomer_order(staff: list[StaffRow], open_cases: dict[str, int]) -> list[St
     return sorted(staff, key=key)
 
 
+def dev_user(member: StaffRow, provider: ProviderRow | None) -> DevUser:
+    """A staff member as a development user: signed in for their provider and its municipalities."""
+    claims = {"provider_id": member.provider_id, "ags": list(provider.ags) if provider else None}
+    org = provider.name if provider else ""
+    return DevUser(member.subject, member.display_name, member.role, org, claims)
+
+
+async def staff_users(uow: CaseworkUnitOfWork) -> list[DevUser]:
+    """The active staff, in the order a newcomer should try them, with their provider's name."""
+    async with uow:
+        providers = {p.provider_id: p for p in await uow.org.providers()}
+        active = [s for s in await uow.org.staff() if s.active]
+        staff = newcomer_order(active, await uow.cases.open_by_provider())
+    return [dev_user(s, providers.get(s.provider_id or "")) for s in staff]
+
+
+async def staff_user(uow: CaseworkUnitOfWork, subject: str) -> DevUser | None:
+    """The active staff member to sign in as, or None for an unknown or inactive one."""
+    async with uow:
+        member = await uow.org.member(subject)
+        provider = await uow.org.provider(member.provider_id) if member and member.provider_id else None
+    if member is None or not member.active:
+        return None
+    return dev_user(member, provider)
+
+
 @router.get("/login", response_class=HTMLResponse)
 async def login_page(
-    request: Request, settings: SettingsDep, uow: UnitOfWorkDep, next: str = "/cases"
+    request: Request, settings: SettingsDep, uow: UnitOfWorkDep, next: str = HOME
 ) -> Response:
-    users: list[tuple[StaffRow, str]] = []
-    if settings.dev_login_enabled:
-        async with uow:
-            providers = {p.provider_id: p.name for p in await uow.org.providers()}
-            active = [s for s in await uow.org.staff() if s.active]
-            staff = newcomer_order(active, await uow.cases.open_by_provider())
-            users = [(s, providers.get(s.provider_id or "", "")) for s in staff]
+    enabled = settings.dev_login_enabled
     return render(
         request,
         None,
         "login.html",
-        users=users,
-        enabled=settings.dev_login_enabled,
-        next=safe_next(next),
+        users=await staff_users(uow) if enabled else [],
+        enabled=enabled,
+        next=safe_next(next, HOME),
     )
 
 
 @router.post("/login")
 async def login(request: Request, settings: SettingsDep, uow: UnitOfWorkDep) -> Response:
     form = await request.form()
-    if not settings.dev_login_enabled or settings.dev_key_dir is None:
-        return RedirectResponse("/login", status_code=303)
-    async with uow:
-        member = await uow.org.member(str(form.get("subject", "")))
-        provider = await uow.org.provider(member.provider_id) if member and member.provider_id else None
-    if member is None or not member.active:
-        return RedirectResponse("/login", status_code=303)
-    token = devtokens.mint(
-        subject=member.subject,
-        roles=[member.role],
-        key_dir=settings.dev_key_dir,
-        issuer=settings.auth_issuer,
-        audience=settings.auth_audience,
-        provider_id=member.provider_id,
-        ags=list(provider.ags) if provider else None,
-    )
-    response = RedirectResponse(safe_next(str(form.get("next", "/cases"))), status_code=303)
-    response.set_cookie(
-        settings.session_cookie_name,
-        token,
-        httponly=True,
-        samesite="lax",
-        secure=settings.session_cookie_secure,
-        max_age=SESSION_HOURS * 3600,
-    )
-    return response
+    enabled = settings.dev_login_enabled
+    user = await staff_user(uow, str(form.get("subject", ""))) if enabled else None
+    return dev_sign_in(user, safe_next(str(form.get("next", HOME)), HOME), settings)
 
 
 @router.post("/logout")
 async def logout(settings: SettingsDep) -> Response:
-    response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(settings.session_cookie_name)
-    return response
+    return signed_out("/login", settings)
 
 
 @router.get("/")
 async def home() -> Response:
-    return RedirectResponse("/cases", status_code=303)
-
-
-def safe_next(target: str) -> str:
-    """Only local paths: an open redirect after sign-in would help phishing."""
-    return target if target.startswith("/") and not target.startswith("//") else "/cases"
+    return RedirectResponse(HOME, status_code=303)

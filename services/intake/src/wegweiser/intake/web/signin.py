@@ -9,10 +9,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from wegweiser.common import devtokens
-from wegweiser.common.web.session import csrf_ok, safe_next, signed_in, signed_out
+from wegweiser.common.web.session import DevUser, csrf_ok, dev_sign_in, safe_next, signed_out
 from wegweiser.intake.deps import SettingsDep
-from wegweiser.intake.web.clerks import DEV_CLERKS
+from wegweiser.intake.web.clerks import DEV_CLERKS, DevClerk
 from wegweiser.intake.web.pages import render
 
 router = APIRouter(include_in_schema=False)
@@ -41,18 +40,14 @@ async def login_page(request: Request, settings: SettingsDep, next: str = HOME) 
 async def login(request: Request, settings: SettingsDep) -> Response:
     form = await request.form()
     clerk = next((c for c in DEV_CLERKS if c.subject == form.get("subject")), None)
-    if not settings.dev_login_enabled or settings.dev_key_dir is None or clerk is None:
-        return RedirectResponse("/login", status_code=303)
-    token = devtokens.mint(
-        subject=clerk.subject,
-        roles=[clerk.role],
-        key_dir=settings.dev_key_dir,
-        issuer=settings.auth_issuer,
-        audience=settings.auth_audience,
-        authority_id=clerk.authority_id,
-        ags=list(clerk.ags),
-    )
-    return signed_in(token, safe_next(str(form.get("next", HOME)), HOME), settings)
+    target = safe_next(str(form.get("next", HOME)), HOME)
+    return dev_sign_in(dev_user(clerk) if clerk else None, target, settings)
+
+
+def dev_user(clerk: DevClerk) -> DevUser:
+    """A development clerk signs in as a clerk of their reception authority."""
+    claims = {"authority_id": clerk.authority_id, "ags": list(clerk.ags)}
+    return DevUser(clerk.subject, clerk.display_name, clerk.role, clerk.org, claims)
 
 
 @router.post("/logout")

@@ -1,9 +1,6 @@
-// Small progressive enhancements; every screen works without JavaScript.
+// Casework's progressive enhancement on top of the shared frame.js; every screen works without JavaScript.
 (function () {
   "use strict";
-  // Move focus to the error summary so screen readers and keyboard users land on it (GOV.UK pattern).
-  var summary = document.getElementById("error-summary");
-  if (summary) { summary.focus(); }
   // Live referral status: refresh the fragment while a referral is still in progress.
   document.querySelectorAll("[data-poll]").forEach(function (el) {
     var seconds = parseInt(el.getAttribute("data-poll-seconds") || "10", 10);
