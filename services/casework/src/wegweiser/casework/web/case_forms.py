@@ -1,7 +1,8 @@
 """The forms that change a case (consultation, goal, consent, referral, assignment, closure, extension).
 
 Each is a ``CaseForm``: GET shows it, POST validates, runs the handler and goes back to the case, or
-re-renders it with a message beside each field. The routes themselves live with their business area.
+re-renders it with a message beside each field. Each business area mounts its forms on its own router;
+``case_action`` serves the changes made by one button on the case page, without a form of their own.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi.responses import RedirectResponse, Response
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
@@ -21,7 +23,7 @@ from wegweiser.casework.domain.model import Case, CaseRefused
 from wegweiser.casework.idempotency import once, remembered
 from wegweiser.casework.web.forms import Field, apply, field_errors
 from wegweiser.casework.web.messages import t
-from wegweiser.casework.web.pages import WebContext
+from wegweiser.casework.web.pages import PageDep, WebContext
 from wegweiser.common.idempotency import request_digest, valid_key
 
 HANDLUNGSFELDER = [
@@ -51,6 +53,21 @@ class CaseForm:
     done: str  # the ?done= message on the case page
     anchor: str = ""
     info: InfoOf = no_info  # a note above the fields, from what was entered so far
+
+    def mount(self, router: APIRouter) -> None:
+        """GET shows the form and POST submits it, both at ``/cases/{case_id}/<slug>``."""
+        path = f"/cases/{{case_id}}/{self.slug}"
+
+        async def show(case_id: uuid.UUID, ctx: PageDep) -> Response:
+            return await self.show(ctx, case_id)
+
+        async def post(case_id: uuid.UUID, ctx: PageDep) -> Response:
+            return await self.post(ctx, case_id)
+
+        for endpoint, method, name in ((show, "GET", "form"), (post, "POST", "submit")):
+            router.add_api_route(
+                path, endpoint, methods=[method], response_class=HTMLResponse, name=f"{name}_{self.slug}"
+            )
 
     async def show(self, ctx: WebContext, case_id: uuid.UUID) -> Response:
         case = await case_for_form(ctx, case_id)
@@ -159,6 +176,20 @@ async def form_once(
     return RedirectResponse(earlier.body.decode() if earlier.status_code else pending, status_code=303)
 
 
+async def case_action(
+    ctx: WebContext, case_id: uuid.UUID, change: Awaitable[object], *, done: str, anchor: str
+) -> Response:
+    """Await a change made by one button on the case page: back to the case with the ``?done=`` message,
+    or an error page when the case is out of reach or its rules refuse the change."""
+    try:
+        await change
+    except h.CaseNotFound:
+        return ctx.not_found()
+    except CaseRefused as exc:
+        return ctx.refused(exc, back=f"/cases/{case_id}")
+    return RedirectResponse(f"/cases/{case_id}?done={done}{anchor}", status_code=303)
+
+
 def form_values(form: FormData) -> dict[str, Any]:
     """Submitted values without the CSRF and form tokens; a list where a field was given more than once."""
     values: dict[str, Any] = {}
@@ -187,6 +218,11 @@ def persons(case: Case, lang: str) -> list[tuple[str, str]]:
 
 def codes(prefix: str, values: list[str], lang: str) -> list[tuple[str, str]]:
     return [(v, t(f"{prefix}.{v}", lang)) for v in values]
+
+
+def code_select(name: str, prefix: str, values: list[str], lang: str) -> Field:
+    """A required choice from a code list, each code shown by its catalogue text ``<prefix>.<code>``."""
+    return Field(name, t(f"field.{name}", lang), "select", options=codes(prefix, values, lang), required=True)
 
 
 def as_list(value: Any) -> list[str]:

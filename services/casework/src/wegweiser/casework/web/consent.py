@@ -6,12 +6,12 @@ import uuid
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from wegweiser.casework import handlers as h
-from wegweiser.casework.domain.model import Case, CaseRefused, Consent
+from wegweiser.casework.domain.model import Case, Consent
 from wegweiser.casework.programmes import PROGRAMME_NAMES
-from wegweiser.casework.web.case_forms import CaseForm, partner_field, partners, persons
+from wegweiser.casework.web.case_forms import CaseForm, case_action, partner_field, partners, persons
 from wegweiser.casework.web.forms import Field, blank_to_none
 from wegweiser.casework.web.messages import t
 from wegweiser.casework.web.pages import PageDep, WebContext, programme_name
@@ -72,29 +72,14 @@ async def grant_consent(ctx: WebContext, case: Case, v: dict[str, Any]) -> Conse
 
 
 CONSENT = CaseForm("consents/new", "consent.title", consent_fields, grant_consent, "consent", "#consents")
-
-
-@router.get("/cases/{case_id}/consents/new", response_class=HTMLResponse, name="form_consents/new")
-async def consent_form(case_id: uuid.UUID, ctx: PageDep) -> Response:
-    return await CONSENT.show(ctx, case_id)
-
-
-@router.post("/cases/{case_id}/consents/new", response_class=HTMLResponse, name="submit_consents/new")
-async def consent_submit(case_id: uuid.UUID, ctx: PageDep) -> Response:
-    return await CONSENT.post(ctx, case_id)
+CONSENT.mount(router)
 
 
 @router.post("/cases/{case_id}/consents/{consent_id}/withdraw", response_class=HTMLResponse)
 async def consent_withdraw(case_id: uuid.UUID, consent_id: uuid.UUID, ctx: PageDep) -> Response:
-    form = await ctx.form()
-    if form is None:
+    if await ctx.form() is None:
         return ctx.csrf_failed()
-    try:
-        await h.withdraw_consent(
-            h.WithdrawConsent(case_id, consent_id, ctx.principal), uow=ctx.uow, today=ctx.today
-        )
-    except h.CaseNotFound:
-        return ctx.not_found()
-    except CaseRefused as exc:
-        return ctx.refused(exc, back=f"/cases/{case_id}")
-    return RedirectResponse(f"/cases/{case_id}?done=withdrawn#consents", status_code=303)
+    withdraw = h.withdraw_consent(
+        h.WithdrawConsent(case_id, consent_id, ctx.principal), uow=ctx.uow, today=ctx.today
+    )
+    return await case_action(ctx, case_id, withdraw, done="withdrawn", anchor="#consents")

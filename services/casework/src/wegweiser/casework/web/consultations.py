@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.responses import HTMLResponse, Response
 
 from wegweiser.casework import handlers as h
 from wegweiser.casework.domain.model import Case, Consultation
-from wegweiser.casework.web.case_forms import HANDLUNGSFELDER, CaseForm, as_list, codes, persons
+from wegweiser.casework.web.case_forms import HANDLUNGSFELDER, CaseForm, as_list, code_select, codes, persons
 from wegweiser.casework.web.forms import Field, blank_to_none
 from wegweiser.casework.web.messages import t
-from wegweiser.casework.web.pages import PageDep, WebContext
+from wegweiser.casework.web.pages import WebContext
 
 router = APIRouter(include_in_schema=False)
 
@@ -32,16 +30,8 @@ async def consultation_fields(ctx: WebContext, case: Case) -> list[Field]:
             required=True,
             attrs={"min": "1", "max": "600", "inputmode": "numeric"},
         ),
-        Field(
-            "type",
-            t("field.type", lang),
-            "select",
-            options=codes("ct", CONSULTATION_TYPES, lang),
-            required=True,
-        ),
-        Field(
-            "channel", t("field.channel", lang), "select", options=codes("ch", CHANNELS, lang), required=True
-        ),
+        code_select("type", "ct", CONSULTATION_TYPES, lang),
+        code_select("channel", "ch", CHANNELS, lang),
         Field("interpreter_used", t("field.interpreter_used", lang), "checkbox"),
         Field(
             "interpreter_language",
@@ -97,15 +87,4 @@ CONSULTATION = CaseForm(
     "consultation",
     "#timeline",
 )
-
-
-@router.get("/cases/{case_id}/consultations/new", response_class=HTMLResponse, name="form_consultations/new")
-async def consultation_form(case_id: uuid.UUID, ctx: PageDep) -> Response:
-    return await CONSULTATION.show(ctx, case_id)
-
-
-@router.post(
-    "/cases/{case_id}/consultations/new", response_class=HTMLResponse, name="submit_consultations/new"
-)
-async def consultation_submit(case_id: uuid.UUID, ctx: PageDep) -> Response:
-    return await CONSULTATION.post(ctx, case_id)
+CONSULTATION.mount(router)

@@ -95,11 +95,4 @@ async def referral_status_fragment(case_id: uuid.UUID, ctx: PageDep) -> Response
     return ctx.render("_referrals.html", case=case, referrals=referrals, partners=await partners(ctx))
 
 
-@router.get("/cases/{case_id}/referrals/new", response_class=HTMLResponse, name="form_referrals/new")
-async def referral_form(case_id: uuid.UUID, ctx: PageDep) -> Response:
-    return await REFERRAL.show(ctx, case_id)
-
-
-@router.post("/cases/{case_id}/referrals/new", response_class=HTMLResponse, name="submit_referrals/new")
-async def referral_submit(case_id: uuid.UUID, ctx: PageDep) -> Response:
-    return await REFERRAL.post(ctx, case_id)
+REFERRAL.mount(router)
