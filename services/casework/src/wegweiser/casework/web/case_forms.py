@@ -7,10 +7,11 @@ re-renders it with a message beside each field. Each business area mounts its fo
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -21,7 +22,7 @@ from wegweiser.casework import handlers as h
 from wegweiser.casework.db import IdempotencyRow, PartnerRow
 from wegweiser.casework.domain.model import Case, CaseRefused
 from wegweiser.casework.idempotency import once, remembered
-from wegweiser.casework.web.forms import Field, apply, field_errors
+from wegweiser.casework.web.forms import Field, Options, apply, blank_to_none, field_errors
 from wegweiser.casework.web.messages import t
 from wegweiser.casework.web.pages import PageDep, WebContext
 from wegweiser.common.idempotency import request_digest, valid_key
@@ -36,6 +37,18 @@ FORM_TOKEN = "form_token"
 FieldsOf = Callable[[WebContext, Case], Awaitable[list[Field]]]
 Submit = Callable[[WebContext, Case, dict[str, Any]], Awaitable[object]]
 InfoOf = Callable[[WebContext, dict[str, Any]], Awaitable[str | None]]
+
+
+class HandlerArgs(TypedDict):
+    """What a handler that records personal data takes from the page besides its command."""
+
+    uow: h.CaseworkUnitOfWork
+    today: dt.date
+    pseudonym_key: str
+
+
+def handler_args(ctx: WebContext) -> HandlerArgs:
+    return HandlerArgs(uow=ctx.uow, today=ctx.today, pseudonym_key=ctx.settings.pseudonym_key)
 
 
 async def no_info(ctx: WebContext, values: dict[str, Any]) -> str | None:
@@ -220,9 +233,24 @@ def codes(prefix: str, values: list[str], lang: str) -> list[tuple[str, str]]:
     return [(v, t(f"{prefix}.{v}", lang)) for v in values]
 
 
+def required_select(name: str, options: Options, lang: str, *, hint: str | None = None) -> Field:
+    """A choice the form cannot do without, labelled by the catalogue's ``field.<name>``."""
+    return Field(name, t(f"field.{name}", lang), "select", options=options, required=True, hint=hint)
+
+
 def code_select(name: str, prefix: str, values: list[str], lang: str) -> Field:
     """A required choice from a code list, each code shown by its catalogue text ``<prefix>.<code>``."""
-    return Field(name, t(f"field.{name}", lang), "select", options=codes(prefix, values, lang), required=True)
+    return required_select(name, codes(prefix, values, lang), lang)
+
+
+def form_texts(values: dict[str, Any], *names: str) -> dict[str, Any]:
+    """The named fields as entered, a blank one as None: what the domain model validates."""
+    return {name: blank_to_none(values.get(name)) for name in names}
+
+
+def language_code(value: Any) -> str | None:
+    """An ISO 639 code as entered, in lower case; None when blank."""
+    return (blank_to_none(value) or "").lower() or None
 
 
 def as_list(value: Any) -> list[str]:

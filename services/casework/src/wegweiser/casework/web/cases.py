@@ -19,6 +19,7 @@ from wegweiser.casework.web.case_forms import (
     case_for_form,
     code_select,
     form_once,
+    form_texts,
     new_form_token,
     partners,
 )
@@ -330,7 +331,7 @@ async def close_fields(ctx: WebContext, case: Case) -> list[Field]:
 
 
 async def close(ctx: WebContext, case: Case, v: dict[str, Any]) -> Case:
-    form = CloseForm.model_validate({k: blank_to_none(v.get(k)) for k in ("reason", "closed_on")})
+    form = CloseForm.model_validate(form_texts(v, "reason", "closed_on"))
     return await h.close_case(
         h.CloseCase(case.case_id, form.reason, form.closed_on, ctx.principal), uow=ctx.uow, today=ctx.today
     )

@@ -11,8 +11,18 @@ from fastapi.responses import HTMLResponse, Response
 from wegweiser.casework import handlers as h
 from wegweiser.casework.domain.model import Case, Consent
 from wegweiser.casework.programmes import PROGRAMME_NAMES
-from wegweiser.casework.web.case_forms import CaseForm, case_action, partner_field, partners, persons
-from wegweiser.casework.web.forms import Field, blank_to_none
+from wegweiser.casework.web.case_forms import (
+    CaseForm,
+    case_action,
+    form_texts,
+    handler_args,
+    language_code,
+    partner_field,
+    partners,
+    persons,
+    required_select,
+)
+from wegweiser.casework.web.forms import Field
 from wegweiser.casework.web.messages import t
 from wegweiser.casework.web.pages import PageDep, WebContext, programme_name
 
@@ -25,15 +35,8 @@ async def consent_fields(ctx: WebContext, case: Case) -> list[Field]:
         ("case_transfer", t("purpose.case_transfer", lang))
     ]
     return [
-        Field("person_id", t("field.person_id", lang), "select", options=persons(case, lang), required=True),
-        Field(
-            "purpose",
-            t("field.purpose", lang),
-            "select",
-            options=purposes,
-            required=True,
-            hint=t("field.purpose.hint", lang),
-        ),
+        required_select("person_id", persons(case, lang), lang),
+        required_select("purpose", purposes, lang, hint=t("field.purpose.hint", lang)),
         partner_field(
             list((await partners(ctx)).values()), lang, hint=t("field.partner_id.consent_hint", lang)
         ),
@@ -54,21 +57,12 @@ async def consent_fields(ctx: WebContext, case: Case) -> list[Field]:
 async def grant_consent(ctx: WebContext, case: Case, v: dict[str, Any]) -> Consent:
     consent = Consent.model_validate(
         {
-            "person_id": blank_to_none(v.get("person_id")),
-            "purpose": blank_to_none(v.get("purpose")),
-            "partner_id": blank_to_none(v.get("partner_id")),
-            "granted_on": blank_to_none(v.get("granted_on")),
-            "language": (blank_to_none(v.get("language")) or "").lower() or None,
+            **form_texts(v, "person_id", "purpose", "partner_id", "granted_on", "guardian_name"),
+            "language": language_code(v.get("language")),
             "by_guardian": v.get("by_guardian") == "on",
-            "guardian_name": blank_to_none(v.get("guardian_name")),
         }
     )
-    return await h.grant_consent(
-        h.GrantConsent(case.case_id, consent, ctx.principal),
-        uow=ctx.uow,
-        today=ctx.today,
-        pseudonym_key=ctx.settings.pseudonym_key,
-    )
+    return await h.grant_consent(h.GrantConsent(case.case_id, consent, ctx.principal), **handler_args(ctx))
 
 
 CONSENT = CaseForm("consents/new", "consent.title", consent_fields, grant_consent, "consent", "#consents")

@@ -10,8 +10,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from wegweiser.casework import handlers as h
 from wegweiser.casework.domain.model import Case, Goal
-from wegweiser.casework.web.case_forms import HANDLUNGSFELDER, CaseForm, case_action, code_select, persons
-from wegweiser.casework.web.forms import Field, blank_to_none
+from wegweiser.casework.web.case_forms import (
+    HANDLUNGSFELDER,
+    CaseForm,
+    case_action,
+    code_select,
+    form_texts,
+    handler_args,
+    persons,
+)
+from wegweiser.casework.web.forms import Field
 from wegweiser.casework.web.messages import t
 from wegweiser.casework.web.pages import PageDep, WebContext
 from wegweiser.common.events import GoalStatus
@@ -39,17 +47,9 @@ async def goal_fields(ctx: WebContext, case: Case) -> list[Field]:
 
 async def set_goal(ctx: WebContext, case: Case, v: dict[str, Any]) -> Goal:
     goal = Goal.model_validate(
-        {
-            k: blank_to_none(v.get(k))
-            for k in ("handlungsfeld", "description", "person_id", "set_on", "target_date")
-        }
+        form_texts(v, "handlungsfeld", "description", "person_id", "set_on", "target_date")
     )
-    return await h.set_goal(
-        h.SetGoal(case.case_id, goal, ctx.principal),
-        uow=ctx.uow,
-        today=ctx.today,
-        pseudonym_key=ctx.settings.pseudonym_key,
-    )
+    return await h.set_goal(h.SetGoal(case.case_id, goal, ctx.principal), **handler_args(ctx))
 
 
 GOAL = CaseForm("goals/new", "goal.title", goal_fields, set_goal, "goal", "#plan")
