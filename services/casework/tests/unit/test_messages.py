@@ -7,20 +7,21 @@ from pydantic import ValidationError
 
 from wegweiser.casework.domain.model import Consultation
 from wegweiser.casework.web.forms import field_errors
-from wegweiser.casework.web.messages import MESSAGES, t
+from wegweiser.casework.web.messages import CATALOGUE, t
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "wegweiser" / "casework"
 
 
 def test_every_refusal_code_and_template_key_has_a_german_and_an_english_text() -> None:
+    messages = CATALOGUE.messages
     codes = set(re.findall(r'CaseRefused\(\s*"(\w+)"', "".join(p.read_text() for p in SRC.rglob("*.py"))))
     assert {"consent_missing", "case_closed", "guardian_required"} <= codes
-    missing = sorted(c for c in codes if f"r.{c}" not in MESSAGES)
+    missing = sorted(c for c in codes if f"r.{c}" not in messages)
     templates = "".join(p.read_text() for p in (SRC / "web" / "templates").glob("*.html"))
     keys = set(re.findall(r"\bt\('([a-z_.0-9]+)'", templates))
-    missing += sorted(k for k in keys if not k.endswith(".") and k not in MESSAGES)
+    missing += sorted(k for k in keys if not k.endswith(".") and k not in messages)
     assert missing == []
-    assert all(de and en for de, en in MESSAGES.values())
+    assert all(de and en for de, en in messages.values())
 
 
 def test_validation_errors_become_one_message_per_field_in_the_users_language() -> None:

@@ -1,17 +1,20 @@
 """The forms that change a case (consultation, goal, consent, referral, assignment, closure, extension).
 
 Each is a ``CaseForm``: GET shows it, POST validates, runs the handler and goes back to the case, or
-re-renders it with a message beside each field. The routes themselves live with their business area.
+re-renders it with a message beside each field. Each business area mounts its forms on its own router;
+``case_action`` serves the changes made by one button on the case page, without a form of their own.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
-from fastapi.responses import RedirectResponse, Response
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
@@ -19,9 +22,9 @@ from wegweiser.casework import handlers as h
 from wegweiser.casework.db import IdempotencyRow, PartnerRow
 from wegweiser.casework.domain.model import Case, CaseRefused
 from wegweiser.casework.idempotency import once, remembered
-from wegweiser.casework.web.forms import Field, apply, field_errors
+from wegweiser.casework.web.forms import Field, Options, apply, blank_to_none, field_errors
 from wegweiser.casework.web.messages import t
-from wegweiser.casework.web.pages import WebContext
+from wegweiser.casework.web.pages import PageDep, WebContext
 from wegweiser.common.idempotency import request_digest, valid_key
 
 HANDLUNGSFELDER = [
@@ -34,6 +37,18 @@ FORM_TOKEN = "form_token"
 FieldsOf = Callable[[WebContext, Case], Awaitable[list[Field]]]
 Submit = Callable[[WebContext, Case, dict[str, Any]], Awaitable[object]]
 InfoOf = Callable[[WebContext, dict[str, Any]], Awaitable[str | None]]
+
+
+class HandlerArgs(TypedDict):
+    """What a handler that records personal data takes from the page besides its command."""
+
+    uow: h.CaseworkUnitOfWork
+    today: dt.date
+    pseudonym_key: str
+
+
+def handler_args(ctx: WebContext) -> HandlerArgs:
+    return HandlerArgs(uow=ctx.uow, today=ctx.today, pseudonym_key=ctx.settings.pseudonym_key)
 
 
 async def no_info(ctx: WebContext, values: dict[str, Any]) -> str | None:
@@ -51,6 +66,21 @@ class CaseForm:
     done: str  # the ?done= message on the case page
     anchor: str = ""
     info: InfoOf = no_info  # a note above the fields, from what was entered so far
+
+    def mount(self, router: APIRouter) -> None:
+        """GET shows the form and POST submits it, both at ``/cases/{case_id}/<slug>``."""
+        path = f"/cases/{{case_id}}/{self.slug}"
+
+        async def show(case_id: uuid.UUID, ctx: PageDep) -> Response:
+            return await self.show(ctx, case_id)
+
+        async def post(case_id: uuid.UUID, ctx: PageDep) -> Response:
+            return await self.post(ctx, case_id)
+
+        for endpoint, method, name in ((show, "GET", "form"), (post, "POST", "submit")):
+            router.add_api_route(
+                path, endpoint, methods=[method], response_class=HTMLResponse, name=f"{name}_{self.slug}"
+            )
 
     async def show(self, ctx: WebContext, case_id: uuid.UUID) -> Response:
         case = await case_for_form(ctx, case_id)
@@ -159,6 +189,20 @@ async def form_once(
     return RedirectResponse(earlier.body.decode() if earlier.status_code else pending, status_code=303)
 
 
+async def case_action(
+    ctx: WebContext, case_id: uuid.UUID, change: Awaitable[object], *, done: str, anchor: str
+) -> Response:
+    """Await a change made by one button on the case page: back to the case with the ``?done=`` message,
+    or an error page when the case is out of reach or its rules refuse the change."""
+    try:
+        await change
+    except h.CaseNotFound:
+        return ctx.not_found()
+    except CaseRefused as exc:
+        return ctx.refused(exc, back=f"/cases/{case_id}")
+    return RedirectResponse(f"/cases/{case_id}?done={done}{anchor}", status_code=303)
+
+
 def form_values(form: FormData) -> dict[str, Any]:
     """Submitted values without the CSRF and form tokens; a list where a field was given more than once."""
     values: dict[str, Any] = {}
@@ -187,6 +231,26 @@ def persons(case: Case, lang: str) -> list[tuple[str, str]]:
 
 def codes(prefix: str, values: list[str], lang: str) -> list[tuple[str, str]]:
     return [(v, t(f"{prefix}.{v}", lang)) for v in values]
+
+
+def required_select(name: str, options: Options, lang: str, *, hint: str | None = None) -> Field:
+    """A choice the form cannot do without, labelled by the catalogue's ``field.<name>``."""
+    return Field(name, t(f"field.{name}", lang), "select", options=options, required=True, hint=hint)
+
+
+def code_select(name: str, prefix: str, values: list[str], lang: str) -> Field:
+    """A required choice from a code list, each code shown by its catalogue text ``<prefix>.<code>``."""
+    return required_select(name, codes(prefix, values, lang), lang)
+
+
+def form_texts(values: dict[str, Any], *names: str) -> dict[str, Any]:
+    """The named fields as entered, a blank one as None: what the domain model validates."""
+    return {name: blank_to_none(values.get(name)) for name in names}
+
+
+def language_code(value: Any) -> str | None:
+    """An ISO 639 code as entered, in lower case; None when blank."""
+    return (blank_to_none(value) or "").lower() or None
 
 
 def as_list(value: Any) -> list[str]:

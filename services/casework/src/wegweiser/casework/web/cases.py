@@ -17,8 +17,9 @@ from wegweiser.casework.web.case_forms import (
     FORM_TOKEN,
     CaseForm,
     case_for_form,
-    codes,
+    code_select,
     form_once,
+    form_texts,
     new_form_token,
     partners,
 )
@@ -324,19 +325,13 @@ async def assign(ctx: WebContext, case: Case, v: dict[str, Any]) -> Case:
 async def close_fields(ctx: WebContext, case: Case) -> list[Field]:
     lang = ctx.lang
     return [
-        Field(
-            "reason",
-            t("field.reason", lang),
-            "select",
-            options=codes("cr", CLOSURE_REASONS, lang),
-            required=True,
-        ),
+        code_select("reason", "cr", CLOSURE_REASONS, lang),
         Field("closed_on", t("field.closed_on", lang), "date", value=ctx.today.isoformat(), required=True),
     ]
 
 
 async def close(ctx: WebContext, case: Case, v: dict[str, Any]) -> Case:
-    form = CloseForm.model_validate({k: blank_to_none(v.get(k)) for k in ("reason", "closed_on")})
+    form = CloseForm.model_validate(form_texts(v, "reason", "closed_on"))
     return await h.close_case(
         h.CloseCase(case.case_id, form.reason, form.closed_on, ctx.principal), uow=ctx.uow, today=ctx.today
     )
@@ -363,36 +358,8 @@ async def extend(ctx: WebContext, case: Case, v: dict[str, Any]) -> Case:
 ASSIGN = CaseForm("assign", "assign.title", assign_fields, assign, "assigned")
 CLOSE = CaseForm("close", "close.title", close_fields, close, "closed")
 EXTEND = CaseForm("extend", "extend.title", extend_fields, extend, "extended")
-
-
-@router.get("/cases/{case_id}/assign", response_class=HTMLResponse, name="form_assign")
-async def assign_form(case_id: uuid.UUID, ctx: PageDep) -> Response:
-    return await ASSIGN.show(ctx, case_id)
-
-
-@router.post("/cases/{case_id}/assign", response_class=HTMLResponse, name="submit_assign")
-async def assign_submit(case_id: uuid.UUID, ctx: PageDep) -> Response:
-    return await ASSIGN.post(ctx, case_id)
-
-
-@router.get("/cases/{case_id}/close", response_class=HTMLResponse, name="form_close")
-async def close_form(case_id: uuid.UUID, ctx: PageDep) -> Response:
-    return await CLOSE.show(ctx, case_id)
-
-
-@router.post("/cases/{case_id}/close", response_class=HTMLResponse, name="submit_close")
-async def close_submit(case_id: uuid.UUID, ctx: PageDep) -> Response:
-    return await CLOSE.post(ctx, case_id)
-
-
-@router.get("/cases/{case_id}/extend", response_class=HTMLResponse, name="form_extend")
-async def extend_form(case_id: uuid.UUID, ctx: PageDep) -> Response:
-    return await EXTEND.show(ctx, case_id)
-
-
-@router.post("/cases/{case_id}/extend", response_class=HTMLResponse, name="submit_extend")
-async def extend_submit(case_id: uuid.UUID, ctx: PageDep) -> Response:
-    return await EXTEND.post(ctx, case_id)
+for case_form in (ASSIGN, CLOSE, EXTEND):
+    case_form.mount(router)
 
 
 def parse_date(value: str | None) -> dt.date | None:

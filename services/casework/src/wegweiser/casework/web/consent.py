@@ -6,13 +6,23 @@ import uuid
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from wegweiser.casework import handlers as h
-from wegweiser.casework.domain.model import Case, CaseRefused, Consent
+from wegweiser.casework.domain.model import Case, Consent
 from wegweiser.casework.programmes import PROGRAMME_NAMES
-from wegweiser.casework.web.case_forms import CaseForm, partner_field, partners, persons
-from wegweiser.casework.web.forms import Field, blank_to_none
+from wegweiser.casework.web.case_forms import (
+    CaseForm,
+    case_action,
+    form_texts,
+    handler_args,
+    language_code,
+    partner_field,
+    partners,
+    persons,
+    required_select,
+)
+from wegweiser.casework.web.forms import Field
 from wegweiser.casework.web.messages import t
 from wegweiser.casework.web.pages import PageDep, WebContext, programme_name
 
@@ -25,15 +35,8 @@ async def consent_fields(ctx: WebContext, case: Case) -> list[Field]:
         ("case_transfer", t("purpose.case_transfer", lang))
     ]
     return [
-        Field("person_id", t("field.person_id", lang), "select", options=persons(case, lang), required=True),
-        Field(
-            "purpose",
-            t("field.purpose", lang),
-            "select",
-            options=purposes,
-            required=True,
-            hint=t("field.purpose.hint", lang),
-        ),
+        required_select("person_id", persons(case, lang), lang),
+        required_select("purpose", purposes, lang, hint=t("field.purpose.hint", lang)),
         partner_field(
             list((await partners(ctx)).values()), lang, hint=t("field.partner_id.consent_hint", lang)
         ),
@@ -54,47 +57,23 @@ async def consent_fields(ctx: WebContext, case: Case) -> list[Field]:
 async def grant_consent(ctx: WebContext, case: Case, v: dict[str, Any]) -> Consent:
     consent = Consent.model_validate(
         {
-            "person_id": blank_to_none(v.get("person_id")),
-            "purpose": blank_to_none(v.get("purpose")),
-            "partner_id": blank_to_none(v.get("partner_id")),
-            "granted_on": blank_to_none(v.get("granted_on")),
-            "language": (blank_to_none(v.get("language")) or "").lower() or None,
+            **form_texts(v, "person_id", "purpose", "partner_id", "granted_on", "guardian_name"),
+            "language": language_code(v.get("language")),
             "by_guardian": v.get("by_guardian") == "on",
-            "guardian_name": blank_to_none(v.get("guardian_name")),
         }
     )
-    return await h.grant_consent(
-        h.GrantConsent(case.case_id, consent, ctx.principal),
-        uow=ctx.uow,
-        today=ctx.today,
-        pseudonym_key=ctx.settings.pseudonym_key,
-    )
+    return await h.grant_consent(h.GrantConsent(case.case_id, consent, ctx.principal), **handler_args(ctx))
 
 
 CONSENT = CaseForm("consents/new", "consent.title", consent_fields, grant_consent, "consent", "#consents")
-
-
-@router.get("/cases/{case_id}/consents/new", response_class=HTMLResponse, name="form_consents/new")
-async def consent_form(case_id: uuid.UUID, ctx: PageDep) -> Response:
-    return await CONSENT.show(ctx, case_id)
-
-
-@router.post("/cases/{case_id}/consents/new", response_class=HTMLResponse, name="submit_consents/new")
-async def consent_submit(case_id: uuid.UUID, ctx: PageDep) -> Response:
-    return await CONSENT.post(ctx, case_id)
+CONSENT.mount(router)
 
 
 @router.post("/cases/{case_id}/consents/{consent_id}/withdraw", response_class=HTMLResponse)
 async def consent_withdraw(case_id: uuid.UUID, consent_id: uuid.UUID, ctx: PageDep) -> Response:
-    form = await ctx.form()
-    if form is None:
+    if await ctx.form() is None:
         return ctx.csrf_failed()
-    try:
-        await h.withdraw_consent(
-            h.WithdrawConsent(case_id, consent_id, ctx.principal), uow=ctx.uow, today=ctx.today
-        )
-    except h.CaseNotFound:
-        return ctx.not_found()
-    except CaseRefused as exc:
-        return ctx.refused(exc, back=f"/cases/{case_id}")
-    return RedirectResponse(f"/cases/{case_id}?done=withdrawn#consents", status_code=303)
+    withdraw = h.withdraw_consent(
+        h.WithdrawConsent(case_id, consent_id, ctx.principal), uow=ctx.uow, today=ctx.today
+    )
+    return await case_action(ctx, case_id, withdraw, done="withdrawn", anchor="#consents")

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.responses import HTMLResponse, Response
 
 from wegweiser.casework import handlers as h
 from wegweiser.casework.domain.model import Case, Consultation
-from wegweiser.casework.web.case_forms import HANDLUNGSFELDER, CaseForm, as_list, codes, persons
-from wegweiser.casework.web.forms import Field, blank_to_none
+from wegweiser.casework.web.case_forms import (
+    HANDLUNGSFELDER,
+    CaseForm,
+    as_list,
+    code_select,
+    codes,
+    form_texts,
+    handler_args,
+    language_code,
+    persons,
+)
+from wegweiser.casework.web.forms import Field
 from wegweiser.casework.web.messages import t
-from wegweiser.casework.web.pages import PageDep, WebContext
+from wegweiser.casework.web.pages import WebContext
 
 router = APIRouter(include_in_schema=False)
 
@@ -32,16 +40,8 @@ async def consultation_fields(ctx: WebContext, case: Case) -> list[Field]:
             required=True,
             attrs={"min": "1", "max": "600", "inputmode": "numeric"},
         ),
-        Field(
-            "type",
-            t("field.type", lang),
-            "select",
-            options=codes("ct", CONSULTATION_TYPES, lang),
-            required=True,
-        ),
-        Field(
-            "channel", t("field.channel", lang), "select", options=codes("ch", CHANNELS, lang), required=True
-        ),
+        code_select("type", "ct", CONSULTATION_TYPES, lang),
+        code_select("channel", "ch", CHANNELS, lang),
         Field("interpreter_used", t("field.interpreter_used", lang), "checkbox"),
         Field(
             "interpreter_language",
@@ -69,23 +69,16 @@ async def record_consultation(ctx: WebContext, case: Case, v: dict[str, Any]) ->
     present = as_list(v.get("present_person_ids"))
     consultation = Consultation.model_validate(
         {
-            "held_on": blank_to_none(v.get("held_on")),
-            "duration_minutes": blank_to_none(v.get("duration_minutes")),
-            "type": blank_to_none(v.get("type")),
-            "channel": blank_to_none(v.get("channel")),
+            **form_texts(v, "held_on", "duration_minutes", "type", "channel", "note"),
             "interpreter_used": v.get("interpreter_used") == "on",
-            "interpreter_language": (blank_to_none(v.get("interpreter_language")) or "").lower() or None,
+            "interpreter_language": language_code(v.get("interpreter_language")),
             "handlungsfelder": as_list(v.get("handlungsfelder")),
             "present_person_ids": present,
             "persons_present": max(1, len(present)),
-            "note": blank_to_none(v.get("note")),
         }
     )
     return await h.record_consultation(
-        h.RecordConsultation(case.case_id, consultation, ctx.principal),
-        uow=ctx.uow,
-        today=ctx.today,
-        pseudonym_key=ctx.settings.pseudonym_key,
+        h.RecordConsultation(case.case_id, consultation, ctx.principal), **handler_args(ctx)
     )
 
 
@@ -97,15 +90,4 @@ CONSULTATION = CaseForm(
     "consultation",
     "#timeline",
 )
-
-
-@router.get("/cases/{case_id}/consultations/new", response_class=HTMLResponse, name="form_consultations/new")
-async def consultation_form(case_id: uuid.UUID, ctx: PageDep) -> Response:
-    return await CONSULTATION.show(ctx, case_id)
-
-
-@router.post(
-    "/cases/{case_id}/consultations/new", response_class=HTMLResponse, name="submit_consultations/new"
-)
-async def consultation_submit(case_id: uuid.UUID, ctx: PageDep) -> Response:
-    return await CONSULTATION.post(ctx, case_id)
+CONSULTATION.mount(router)

@@ -9,9 +9,17 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from wegweiser.casework import handlers as h
-from wegweiser.casework.domain.model import Case, CaseRefused, Goal
-from wegweiser.casework.web.case_forms import HANDLUNGSFELDER, CaseForm, codes, persons
-from wegweiser.casework.web.forms import Field, blank_to_none
+from wegweiser.casework.domain.model import Case, Goal
+from wegweiser.casework.web.case_forms import (
+    HANDLUNGSFELDER,
+    CaseForm,
+    case_action,
+    code_select,
+    form_texts,
+    handler_args,
+    persons,
+)
+from wegweiser.casework.web.forms import Field
 from wegweiser.casework.web.messages import t
 from wegweiser.casework.web.pages import PageDep, WebContext
 from wegweiser.common.events import GoalStatus
@@ -24,13 +32,7 @@ GOAL_STATES = ["open", "in_progress", "achieved", "dropped"]
 async def goal_fields(ctx: WebContext, case: Case) -> list[Field]:
     lang = ctx.lang
     return [
-        Field(
-            "handlungsfeld",
-            t("field.handlungsfeld", lang),
-            "select",
-            options=codes("hf", HANDLUNGSFELDER, lang),
-            required=True,
-        ),
+        code_select("handlungsfeld", "hf", HANDLUNGSFELDER, lang),
         Field("description", t("field.description", lang), "textarea", required=True),
         Field(
             "person_id",
@@ -45,30 +47,13 @@ async def goal_fields(ctx: WebContext, case: Case) -> list[Field]:
 
 async def set_goal(ctx: WebContext, case: Case, v: dict[str, Any]) -> Goal:
     goal = Goal.model_validate(
-        {
-            k: blank_to_none(v.get(k))
-            for k in ("handlungsfeld", "description", "person_id", "set_on", "target_date")
-        }
+        form_texts(v, "handlungsfeld", "description", "person_id", "set_on", "target_date")
     )
-    return await h.set_goal(
-        h.SetGoal(case.case_id, goal, ctx.principal),
-        uow=ctx.uow,
-        today=ctx.today,
-        pseudonym_key=ctx.settings.pseudonym_key,
-    )
+    return await h.set_goal(h.SetGoal(case.case_id, goal, ctx.principal), **handler_args(ctx))
 
 
 GOAL = CaseForm("goals/new", "goal.title", goal_fields, set_goal, "goal", "#plan")
-
-
-@router.get("/cases/{case_id}/goals/new", response_class=HTMLResponse, name="form_goals/new")
-async def goal_form(case_id: uuid.UUID, ctx: PageDep) -> Response:
-    return await GOAL.show(ctx, case_id)
-
-
-@router.post("/cases/{case_id}/goals/new", response_class=HTMLResponse, name="submit_goals/new")
-async def goal_submit(case_id: uuid.UUID, ctx: PageDep) -> Response:
-    return await GOAL.post(ctx, case_id)
+GOAL.mount(router)
 
 
 @router.post("/cases/{case_id}/goals/{goal_id}/status", response_class=HTMLResponse)
@@ -79,14 +64,9 @@ async def goal_status(case_id: uuid.UUID, goal_id: uuid.UUID, ctx: PageDep) -> R
     status = str(form.get("status", ""))
     if status not in GOAL_STATES:
         return RedirectResponse(f"/cases/{case_id}#plan", status_code=303)
-    try:
-        await h.change_goal_status(
-            h.ChangeGoalStatus(case_id, goal_id, cast(GoalStatus, status), ctx.principal),
-            uow=ctx.uow,
-            today=ctx.today,
-        )
-    except h.CaseNotFound:
-        return ctx.not_found()
-    except CaseRefused as exc:
-        return ctx.refused(exc, back=f"/cases/{case_id}")
-    return RedirectResponse(f"/cases/{case_id}?done=goal_status#plan", status_code=303)
+    change = h.change_goal_status(
+        h.ChangeGoalStatus(case_id, goal_id, cast(GoalStatus, status), ctx.principal),
+        uow=ctx.uow,
+        today=ctx.today,
+    )
+    return await case_action(ctx, case_id, change, done="goal_status", anchor="#plan")

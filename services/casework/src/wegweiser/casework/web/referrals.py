@@ -13,8 +13,16 @@ from wegweiser.casework import handlers as h
 from wegweiser.casework import views
 from wegweiser.casework.domain.model import Case, Referral
 from wegweiser.casework.programmes import PROGRAMME_NAMES, person_fields_for
-from wegweiser.casework.web.case_forms import CaseForm, partner_field, partners, persons
-from wegweiser.casework.web.forms import Field, blank_to_none
+from wegweiser.casework.web.case_forms import (
+    CaseForm,
+    form_texts,
+    handler_args,
+    partner_field,
+    partners,
+    persons,
+    required_select,
+)
+from wegweiser.casework.web.forms import Field
 from wegweiser.casework.web.messages import t
 from wegweiser.casework.web.pages import PageDep, WebContext, programme_name
 from wegweiser.common.events import Programme
@@ -32,14 +40,8 @@ class ReferralForm(BaseModel):
 async def referral_fields(ctx: WebContext, case: Case) -> list[Field]:
     lang = ctx.lang
     return [
-        Field("person_id", t("field.person_id", lang), "select", options=persons(case, lang), required=True),
-        Field(
-            "programme",
-            t("field.programme", lang),
-            "select",
-            options=[(p, programme_name(p, lang)) for p in PROGRAMME_NAMES],
-            required=True,
-        ),
+        required_select("person_id", persons(case, lang), lang),
+        required_select("programme", [(p, programme_name(p, lang)) for p in PROGRAMME_NAMES], lang),
         partner_field(list((await partners(ctx)).values()), lang),
         Field(
             "note_for_partner",
@@ -53,13 +55,11 @@ async def referral_fields(ctx: WebContext, case: Case) -> list[Field]:
 
 async def request_referral(ctx: WebContext, case: Case, v: dict[str, Any]) -> Referral:
     command = ReferralForm.model_validate(
-        {k: blank_to_none(v.get(k)) for k in ("person_id", "programme", "partner_id", "note_for_partner")}
+        form_texts(v, "person_id", "programme", "partner_id", "note_for_partner")
     )
     return await h.request_referral(
         h.RequestReferral(case_id=case.case_id, principal=ctx.principal, **command.model_dump()),
-        uow=ctx.uow,
-        today=ctx.today,
-        pseudonym_key=ctx.settings.pseudonym_key,
+        **handler_args(ctx),
     )
 
 
@@ -95,11 +95,4 @@ async def referral_status_fragment(case_id: uuid.UUID, ctx: PageDep) -> Response
     return ctx.render("_referrals.html", case=case, referrals=referrals, partners=await partners(ctx))
 
 
-@router.get("/cases/{case_id}/referrals/new", response_class=HTMLResponse, name="form_referrals/new")
-async def referral_form(case_id: uuid.UUID, ctx: PageDep) -> Response:
-    return await REFERRAL.show(ctx, case_id)
-
-
-@router.post("/cases/{case_id}/referrals/new", response_class=HTMLResponse, name="submit_referrals/new")
-async def referral_submit(case_id: uuid.UUID, ctx: PageDep) -> Response:
-    return await REFERRAL.post(ctx, case_id)
+REFERRAL.mount(router)

@@ -17,9 +17,9 @@ import math
 import uuid
 from dataclasses import dataclass
 from pathlib import PurePath
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.datastructures import FormData, UploadFile
 
@@ -27,8 +27,9 @@ from wegweiser.common.localtime import today
 from wegweiser.intake.api.uploads import ImportOut
 from wegweiser.intake.deps import ImportsDep, QuotasDep, SettingsDep, UnitOfWorkDep
 from wegweiser.intake.domain.imports import ImportJob
-from wegweiser.intake.handlers import start_import
-from wegweiser.intake.imports import Validated, import_command, validate_upload
+from wegweiser.intake.handlers import IntakeUnitOfWork, start_import
+from wegweiser.intake.imports import ImportWorker, Validated, import_command, validate_upload
+from wegweiser.intake.quotas import Quotas
 from wegweiser.intake.settings import IntakeSettings
 from wegweiser.intake.upload_reader import XLSX_MEDIA_TYPE, UnreadableFile
 from wegweiser.intake.upload_writer import as_csv, as_file, as_xlsx, failed_rows, template_rows
@@ -62,16 +63,27 @@ async def template(kind: Literal["xlsx", "csv"], clerk: ClerkDep) -> Response:
     return _attachment(content, media_type, f"zuweisungen-vorlage.{kind}")
 
 
+@dataclass(frozen=True, slots=True)
+class Importer:
+    """What importing a checked file takes: the limits, the database, the authority's quota, the worker."""
+
+    settings: IntakeSettings
+    uow: IntakeUnitOfWork
+    quotas: Quotas
+    imports: ImportWorker
+
+
+def _importer(settings: SettingsDep, uow: UnitOfWorkDep, quotas: QuotasDep, imports: ImportsDep) -> Importer:
+    return Importer(settings, uow, quotas, imports)
+
+
+ImporterDep = Annotated[Importer, Depends(_importer)]
+
+
 @router.post("")
-async def check(
-    request: Request,
-    clerk: ClerkDep,
-    settings: SettingsDep,
-    uow: UnitOfWorkDep,
-    quotas: QuotasDep,
-    imports: ImportsDep,
-) -> Response:
+async def check(request: Request, clerk: ClerkDep, importer: ImporterDep) -> Response:
     """Check the whole file: import it when it is clean, otherwise answer with the error report."""
+    settings = importer.settings
     if _too_large(request, settings):
         return _form(request, clerk, settings, t("upload.too_large", clerk.lang, mb=_mb(settings)), 413)
     form = await request.form(max_files=1, max_fields=5)
@@ -80,23 +92,16 @@ async def check(
     upload, problem = await _file_of(form, clerk.lang, settings)
     if upload is None:
         return _form(request, clerk, settings, problem, 422)
-    return await _checked(request, clerk, upload, settings, uow, quotas, imports, valid_part=False)
+    return await _checked(request, clerk, upload, importer, valid_part=False)
 
 
 @router.post("/import")
-async def import_valid_rows(
-    request: Request,
-    clerk: ClerkDep,
-    settings: SettingsDep,
-    uow: UnitOfWorkDep,
-    quotas: QuotasDep,
-    imports: ImportsDep,
-) -> Response:
+async def import_valid_rows(request: Request, clerk: ClerkDep, importer: ImporterDep) -> Response:
     """The clerk chose to import the valid households of a file with errors."""
-    upload = await _returned_file(request, clerk, settings)
+    upload = await _returned_file(request, clerk, importer.settings)
     if isinstance(upload, Response):
         return upload
-    return await _checked(request, clerk, upload, settings, uow, quotas, imports, valid_part=True)
+    return await _checked(request, clerk, upload, importer, valid_part=True)
 
 
 @router.post("/failed-rows")
@@ -146,16 +151,9 @@ async def import_progress(import_id: uuid.UUID, clerk: ClerkDep, uow: UnitOfWork
 
 
 async def _checked(
-    request: Request,
-    clerk: Clerk,
-    upload: Upload,
-    settings: IntakeSettings,
-    uow: UnitOfWorkDep,
-    quotas: QuotasDep,
-    imports: ImportsDep,
-    *,
-    valid_part: bool,
+    request: Request, clerk: Clerk, upload: Upload, importer: Importer, *, valid_part: bool
 ) -> Response:
+    settings, uow = importer.settings, importer.uow
     validated = await _validate(upload, clerk, settings)
     if isinstance(validated, str):
         return _form(request, clerk, settings, validated, 422)
@@ -167,7 +165,7 @@ async def _checked(
         return _form(request, clerk, settings, t("upload.no_rows", clerk.lang), 422)
     households = len(validated.households)
     synchronous = households <= settings.import_sync_max_households
-    if synchronous and (wait := quotas.admit_authority(clerk.authority_id, households)) > 0:
+    if synchronous and (wait := importer.quotas.admit_authority(clerk.authority_id, households)) > 0:
         return _form(request, clerk, settings, t("upload.quota", clerk.lang, s=math.ceil(wait)), 429)
     command = import_command(
         validated,
@@ -179,7 +177,7 @@ async def _checked(
     )
     job = await start_import(command, uow=uow, today=today(), pseudonym_key=settings.pseudonym_key)
     if job.status != "completed":
-        imports.wake()
+        importer.imports.wake()
         return RedirectResponse(f"/upload/imports/{job.import_id}", status_code=303)
     async with uow:
         found = await uow.arrivals.by_references(
