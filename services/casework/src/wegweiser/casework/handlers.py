@@ -129,16 +129,22 @@ def _pseudonyms(case: Case, key: str, person_ids: tuple[uuid.UUID, ...] | None =
 
 
 def _person(p: events.ArrivedPerson) -> CasePerson:
-    return CasePerson(
-        person_id=p.person_id,
-        role=p.role,
-        family_name=p.family_name,
-        given_names=p.given_names,
-        date_of_birth=p.date_of_birth,
-        sex=p.sex,
-        languages=p.languages,
-        phone=p.phone,
-        email=p.email,
+    """The fields casework keeps, by name; what intake does not know (the address) counsellors add."""
+    return CasePerson.model_validate(p, from_attributes=True)
+
+
+def _audit_intake_change(
+    uow: CaseworkUnitOfWork, case: Case, action: str, envelope: Envelope, **detail: object
+) -> None:
+    """No person acted: intake's event did, and its id (``source``) says which one."""
+    uow.audit.append(
+        actor=SYSTEM,
+        actor_role="intake",
+        provider_id=None,
+        case_id=case.case_id,
+        action=action,
+        **detail,
+        source=envelope.id,
     )
 
 
@@ -165,14 +171,7 @@ async def open_case_for_arrival(
         persons=tuple(_person(p) for p in event.persons),
     )
     uow.cases.add(case)
-    uow.audit.append(
-        actor=SYSTEM,
-        actor_role="intake",
-        provider_id=None,
-        case_id=case.case_id,
-        action="open",
-        source=envelope.id,
-    )
+    _audit_intake_change(uow, case, "open", envelope)
     uow.publish(
         events.CaseOpened(
             ags=case.ags,
@@ -209,15 +208,7 @@ async def correct_case_for_arrival(
             )
         persons.append(fresh)
     await uow.cases.save(case.model_copy(update={"persons": tuple(persons)}))
-    uow.audit.append(
-        actor=SYSTEM,
-        actor_role="intake",
-        provider_id=None,
-        case_id=case.case_id,
-        action="correct",
-        fields=list(event.corrected_fields),
-        source=envelope.id,
-    )
+    _audit_intake_change(uow, case, "correct", envelope, fields=list(event.corrected_fields))
 
 
 async def transfer_case_for_relocation(
@@ -241,18 +232,16 @@ async def transfer_case_for_relocation(
         }
     )
     await uow.cases.save(moved)
-    uow.audit.append(
-        actor=SYSTEM,
-        actor_role="intake",
-        provider_id=None,
-        case_id=case.case_id,
-        action="transfer",
+    _audit_intake_change(
+        uow,
+        case,
+        "transfer",
+        envelope,
         from_ags=case.ags,
         to_ags=event.new_ags,
         from_provider=case.provider_id,
         to_provider=new_provider,
         notes_transferred=follow,
-        source=envelope.id,
     )
     uow.publish(
         events.CaseTransferred(
@@ -278,15 +267,7 @@ async def close_case_for_withdrawal(
     await uow.cases.save(
         case.model_copy(update={"status": "closed", "closed_on": on, "closure_reason": "other"})
     )
-    uow.audit.append(
-        actor=SYSTEM,
-        actor_role="intake",
-        provider_id=None,
-        case_id=case.case_id,
-        action="close",
-        reason="arrival_withdrawn",
-        source=envelope.id,
-    )
+    _audit_intake_change(uow, case, "close", envelope, reason="arrival_withdrawn")
     uow.publish(events.CaseClosed(ags=case.ags, case_id=case.case_id, closed_on=on, reason="other"))
 
 
@@ -328,11 +309,8 @@ async def apply_referral_status(event: events.Event, envelope: Envelope, uow: Ca
 async def programme_published(
     event: events.ProgrammePublished, envelope: Envelope, uow: CaseworkUnitOfWork
 ) -> None:
-    """Latest wins: the compacted topic may replay older versions after a rebalance."""
-    current = await uow.catalogue.programme(event.programme)
-    if current is not None and current.published_at is not None and current.published_at > event.published_at:
-        return
-    await uow.catalogue.put_programme(
+    """Latest wins (``put_latest``): the compacted topic may replay older versions after a rebalance."""
+    await uow.catalogue.put_latest(
         ProgrammeRow(
             code=event.programme,
             name_de=event.name_de,
@@ -348,10 +326,7 @@ async def programme_published(
 async def partner_published(
     event: events.PartnerPublished, envelope: Envelope, uow: CaseworkUnitOfWork
 ) -> None:
-    current = await uow.catalogue.partner(event.partner_id)
-    if current is not None and current.published_at is not None and current.published_at > event.published_at:
-        return
-    await uow.catalogue.put_partner(
+    await uow.catalogue.put_latest(
         PartnerRow(
             partner_id=event.partner_id,
             name=event.organisation,
@@ -367,11 +342,10 @@ async def partner_published(
 
 async def partner_removed(event: events.PartnerRemoved, envelope: Envelope, uow: CaseworkUnitOfWork) -> None:
     current = await uow.catalogue.partner(event.partner_id)
-    if current is None or (current.published_at is not None and current.published_at > event.published_at):
-        return
-    current.active = False
-    current.published_at = event.published_at
-    await uow.catalogue.put_partner(current)
+    if current is not None:  # a partner never published stays unknown
+        current.active = False
+        current.published_at = event.published_at
+        await uow.catalogue.put_latest(current)
 
 
 # --- commands from counsellors and supervisors ------------------------------------------------------------
