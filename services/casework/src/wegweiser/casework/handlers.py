@@ -39,6 +39,7 @@ from wegweiser.casework.domain.model import (
     check_referral,
     default_provider,
     notes_may_follow,
+    refusal_naming,
 )
 from wegweiser.casework.programmes import person_fields_for
 from wegweiser.common import events
@@ -172,17 +173,23 @@ async def open_case_for_arrival(
     )
     uow.cases.add(case)
     _audit_intake_change(uow, case, "open", envelope)
-    uow.publish(
-        events.CaseOpened(
-            ags=case.ags,
-            case_id=case.case_id,
-            provider_id=case.provider_id,
-            arrival_id=case.arrival_id,
-            allocation_date=event.allocation_date,
-            opened_on=case.opened_on,
-            household_size=len(case.persons),
-            person_pseudonyms=_pseudonyms(case, pseudonym_key),
-        )
+    uow.publish(_case_opened(case, pseudonym_key, allocation_date=event.allocation_date))
+
+
+def _case_opened(
+    case: Case, pseudonym_key: str, *, allocation_date: dt.date | None = None
+) -> events.CaseOpened:
+    """Codes, dates and pseudonyms of a new case, whether intake allocated it or it walked in."""
+    return events.CaseOpened(
+        ags=case.ags,
+        case_id=case.case_id,
+        provider_id=case.provider_id,
+        arrival_id=case.arrival_id,
+        walk_in=case.walk_in,
+        allocation_date=allocation_date,
+        opened_on=case.opened_on,
+        household_size=len(case.persons),
+        person_pseudonyms=_pseudonyms(case, pseudonym_key),
     )
 
 
@@ -373,7 +380,6 @@ async def open_walk_in_case(
         case_id=uuid.uuid4(),
         ags=cmd.ags,
         provider_id=cmd.principal.provider_id,
-        arrival_id=None,
         walk_in=True,
         opened_on=cmd.opened_on,
         persons=cmd.persons,
@@ -384,18 +390,7 @@ async def open_walk_in_case(
     async with uow:
         uow.cases.add(case)
         audit(uow, cmd.principal, "open", case, walk_in=True)
-        uow.publish(
-            events.CaseOpened(
-                ags=case.ags,
-                case_id=case.case_id,
-                provider_id=case.provider_id,
-                arrival_id=None,
-                walk_in=True,
-                opened_on=case.opened_on,
-                household_size=len(case.persons),
-                person_pseudonyms=_pseudonyms(case, pseudonym_key),
-            )
-        )
+        uow.publish(_case_opened(case, pseudonym_key))
         if case.assignment.counsellor_id:
             _publish_assigned(uow, case, today)
         await uow.commit()
@@ -740,11 +735,8 @@ def _check_required_fields(person: CasePerson, required: list[str]) -> None:
     """The programme cannot work without these details of the person (the catalogue names them)."""
     missing = [f for f in required if not getattr(person, f, None)]
     if missing:
-        raise CaseRefused(
-            "incomplete_person",
-            f"missing for this programme: {', '.join(missing)}",
-            field="person_id",
-            fields=", ".join(missing),
+        raise refusal_naming(
+            "incomplete_person", "missing for this programme: {}", missing, "person_id", "fields"
         )
 
 
