@@ -604,13 +604,6 @@ class AnswerLog:
             .values(status_code=status_code, body=body)
         )
 
-    async def forget_before(self, cutoff: dt.datetime) -> int:
-        """Answers older than ``cutoff``: a repeat comes within minutes, and they may hold names."""
-        result = await self.session.execute(
-            delete(IdempotencyRow).where(col(IdempotencyRow.created_at) < cutoff)
-        )
-        return int(getattr(result, "rowcount", 0) or 0)
-
 
 class AuditLog:
     """Append and read; there is deliberately no update or delete."""

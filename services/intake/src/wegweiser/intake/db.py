@@ -517,13 +517,6 @@ class ArrivalRepository:
             )
         )
 
-    async def forget_before(self, cutoff: dt.datetime) -> int:
-        """Stored answers older than ``cutoff`` (they repeat the request, names included)."""
-        result = await self.session.execute(
-            delete(IdempotencyRow).where(col(IdempotencyRow.created_at) < cutoff)
-        )
-        return int(getattr(result, "rowcount", 0) or 0)
-
 
 class ImportRepository:
     """Upload jobs: their progress, the validated content a job imports, the lease of the worker on it."""
