@@ -603,18 +603,5 @@ def _record_to_domain(record: Any) -> Arrival:
 
 
 def _to_domain(row: ArrivalRow) -> Arrival:
-    return Arrival(
-        arrival_id=row.arrival_id,
-        authority_id=row.authority_id,
-        authority_reference=row.authority_reference,
-        ags=row.ags,
-        allocation_date=row.allocation_date,
-        facility=row.facility,
-        status=row.status,
-        version=row.version,
-        persons=PERSONS.validate_json(row.persons),
-        relocated_on=row.relocated_on,
-        withdrawn_on=row.withdrawn_on,
-        withdrawal_reason=row.withdrawal_reason,
-        merged_into=row.merged_into,
-    )
+    """The same mapping as for a raw query's record: the row's columns by name."""
+    return _record_to_domain(row.model_dump())
