@@ -605,6 +605,15 @@ class AnswerLog:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class AuditActor:
+    """Who an audit entry names: a person (token subject and role) or the system, and for which provider."""
+
+    subject: str
+    role: str
+    provider_id: str | None
+
+
 class AuditLog:
     """Append and read; there is deliberately no update or delete."""
 
@@ -614,18 +623,16 @@ class AuditLog:
     def append(
         self,
         *,
-        actor: str,
-        actor_role: str,
-        provider_id: str | None,
+        by: AuditActor,
         action: str,
         case_id: uuid.UUID | None = None,
         **detail: Any,
     ) -> None:
         self.session.add(
             AuditRow(
-                actor=actor,
-                actor_role=actor_role,
-                provider_id=provider_id,
+                actor=by.subject,
+                actor_role=by.role,
+                provider_id=by.provider_id,
                 case_id=case_id,
                 action=action,
                 detail={k: _jsonable(v) for k, v in detail.items()},

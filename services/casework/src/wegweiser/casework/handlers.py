@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from wegweiser.casework.db import (
     AnswerLog,
+    AuditActor,
     AuditLog,
     CaseRepository,
     CatalogueRepository,
@@ -51,6 +52,7 @@ from wegweiser.common.pseudonyms import pseudonym
 from wegweiser.common.regions import kreis_of
 
 SYSTEM = "system"
+INTAKE = AuditActor(SYSTEM, "intake", None)
 
 
 class CaseworkUnitOfWork(UnitOfWork):
@@ -111,13 +113,15 @@ async def load_case(uow: CaseworkUnitOfWork, case_id: uuid.UUID, principal: Prin
     return case
 
 
+def actor_of(principal: Principal) -> AuditActor:
+    return AuditActor(principal.subject, role_of(principal), principal.provider_id)
+
+
 def audit(
     uow: CaseworkUnitOfWork, principal: Principal, action: str, case: Case | None, **detail: object
 ) -> None:
     uow.audit.append(
-        actor=principal.subject,
-        actor_role=role_of(principal),
-        provider_id=principal.provider_id,
+        by=actor_of(principal),
         case_id=case.case_id if case else None,
         action=action,
         **detail,
@@ -138,15 +142,7 @@ def _audit_intake_change(
     uow: CaseworkUnitOfWork, case: Case, action: str, envelope: Envelope, **detail: object
 ) -> None:
     """No person acted: intake's event did, and its id (``source``) says which one."""
-    uow.audit.append(
-        actor=SYSTEM,
-        actor_role="intake",
-        provider_id=None,
-        case_id=case.case_id,
-        action=action,
-        **detail,
-        source=envelope.id,
-    )
+    uow.audit.append(by=INTAKE, case_id=case.case_id, action=action, **detail, source=envelope.id)
 
 
 # --- consumers of intake's arrivals --------------------------------------------------------------------
@@ -850,8 +846,7 @@ async def erase_case(
     *,
     today: dt.date,
     reason: ErasureReason,
-    actor: str = SYSTEM,
-    actor_role: str = "retention",
+    by: tuple[str, str] = (SYSTEM, "retention"),
 ) -> dict[str, int] | None:
     """Erase a closed case's personal data in the caller's transaction; the row stays as a tombstone.
 
@@ -862,10 +857,10 @@ async def erase_case(
     if not await uow.cases.mark_erased(case.erase()):
         return None
     counts = await uow.cases.delete_records_of(case.case_id)
+    subject, role = by
+    # the provider is the controller whose data it was: its supervisors see the entry
     uow.audit.append(
-        actor=actor,
-        actor_role=actor_role,
-        provider_id=case.provider_id,  # the controller whose data it was: its supervisors see the entry
+        by=AuditActor(subject, role, case.provider_id),
         case_id=case.case_id,
         action="erase",
         reason=reason,
@@ -894,7 +889,7 @@ async def erase_case_on_request(
         if case.status == "erased":
             return None
         counts = await erase_case(
-            uow, case, today=today, reason="request", actor=cmd.principal.subject, actor_role="admin"
+            uow, case, today=today, reason="request", by=(cmd.principal.subject, "admin")
         )
         await uow.commit()
     return counts

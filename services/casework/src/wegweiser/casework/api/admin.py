@@ -43,9 +43,7 @@ async def export_person(
         sections = await subject_access.sections(uow, person_id, cases)
         for case in cases:
             uow.audit.append(
-                actor=principal.subject,
-                actor_role=h.role_of(principal),
-                provider_id=principal.provider_id,
+                by=h.actor_of(principal),
                 case_id=case.case_id,
                 action="admin.export_person",
                 person_id=person_id,
