@@ -12,7 +12,7 @@ import uuid
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
-from sqlalchemy import JSON, BigInteger, Column, Integer, LargeBinary, MetaData, event, text
+from sqlalchemy import JSON, BigInteger, Column, Integer, LargeBinary, MetaData, delete, event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
@@ -85,6 +85,12 @@ def create_engine(url: str) -> AsyncEngine:
     return create_async_engine(
         url, pool_size=DATABASE_POOL_SIZE // 3, max_overflow=DATABASE_POOL_SIZE * 2 // 3, pool_pre_ping=True
     )
+
+
+async def delete_created_before(session: AsyncSession, table: Any, cutoff: dt.datetime) -> int:
+    """Delete the rows of ``table`` (a table with ``created_at``) created before ``cutoff``; how many."""
+    result = await session.execute(delete(table).where(table.created_at < cutoff))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def forget_deleted_bytes(target: AsyncEngine | AsyncSession) -> None:

@@ -93,14 +93,18 @@ class ServiceRuntime:
             await upgrade_database(self.db, self.migrations)
             self._migrated = True
 
-    async def _prepare(self) -> None:
-        """Schema at head, topics there, producer connected: what both the service and the relay need."""
+    async def migrate_and_create_topics(self) -> None:
+        """Schema at head and, where the settings ask for it, the topics there."""
         await self.migrate()
         if self.settings.create_topics:
             await topics.ensure_topics(
                 self.settings.kafka_bootstrap_servers,
                 replication_factor=self.settings.topic_replication_factor,
             )
+
+    async def _prepare(self) -> None:
+        """Schema, topics, producer connected: what both the service and the relay need."""
+        await self.migrate_and_create_topics()
         await self.broker.start()
 
     async def start(self) -> None:
@@ -109,22 +113,27 @@ class ServiceRuntime:
             await self._start_producer()
             self._relay_task = asyncio.create_task(self.relay.run(), name=f"{self.service}-outbox-relay")
         for spec in self.consumer_specs:
-            engine = ConsumerEngine(
-                bootstrap_servers=self.settings.kafka_bootstrap_servers,
-                group_id=spec.group,
-                topics=[t.name for t in spec.topics],
-                handler=EventDispatcher(
-                    group=spec.group,
-                    handlers=spec.handlers,
-                    unit_of_work=self.unit_of_work,
-                    database_slots=self.consumer_database_slots,
-                ),
-                config=spec.config,
-                kreis_of=kreis_of,
-            )
+            engine = self._consumer(spec)
             await engine.start()
             self.consumers.append(engine)
         freeze_start_up_objects()
+
+    def _consumer(self, spec: ConsumerSpec) -> ConsumerEngine:
+        """The group's engine; its handlers share the service's unit of work and database slots."""
+        dispatcher = EventDispatcher(
+            group=spec.group,
+            handlers=spec.handlers,
+            unit_of_work=self.unit_of_work,
+            database_slots=self.consumer_database_slots,
+        )
+        return ConsumerEngine(
+            bootstrap_servers=self.settings.kafka_bootstrap_servers,
+            group_id=spec.group,
+            topics=[t.name for t in spec.topics],
+            handler=dispatcher,
+            config=spec.config,
+            kreis_of=kreis_of,
+        )
 
     async def stop(self) -> None:
         for engine in self.consumers:

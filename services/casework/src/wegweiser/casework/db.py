@@ -28,7 +28,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import registry
+from sqlalchemy.orm import object_mapper, registry
 from sqlmodel import Field, SQLModel, col
 
 from wegweiser.casework.domain.model import (
@@ -604,12 +604,14 @@ class AnswerLog:
             .values(status_code=status_code, body=body)
         )
 
-    async def forget_before(self, cutoff: dt.datetime) -> int:
-        """Answers older than ``cutoff``: a repeat comes within minutes, and they may hold names."""
-        result = await self.session.execute(
-            delete(IdempotencyRow).where(col(IdempotencyRow.created_at) < cutoff)
-        )
-        return int(getattr(result, "rowcount", 0) or 0)
+
+@dataclass(frozen=True, slots=True)
+class AuditActor:
+    """Who an audit entry names: a person (token subject and role) or the system, and for which provider."""
+
+    subject: str
+    role: str
+    provider_id: str | None
 
 
 class AuditLog:
@@ -621,18 +623,16 @@ class AuditLog:
     def append(
         self,
         *,
-        actor: str,
-        actor_role: str,
-        provider_id: str | None,
+        by: AuditActor,
         action: str,
         case_id: uuid.UUID | None = None,
         **detail: Any,
     ) -> None:
         self.session.add(
             AuditRow(
-                actor=actor,
-                actor_role=actor_role,
-                provider_id=provider_id,
+                actor=by.subject,
+                actor_role=by.role,
+                provider_id=by.provider_id,
                 case_id=case_id,
                 action=action,
                 detail={k: _jsonable(v) for k, v in detail.items()},
@@ -670,6 +670,9 @@ class AuditLog:
         return _detached(self.session, list((await self.session.execute(query)).scalars()))
 
 
+CatalogueRowT = TypeVar("CatalogueRowT", ProgrammeRow, PartnerRow)
+
+
 class CatalogueRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -681,9 +684,6 @@ class CatalogueRepository:
     async def programme(self, code: str) -> ProgrammeRow | None:
         return _one(self.session, await self.session.get(ProgrammeRow, code))
 
-    async def put_programme(self, row: ProgrammeRow) -> None:
-        await self.session.merge(row)
-
     async def partners(self) -> list[PartnerRow]:
         query = select(PartnerRow).where(col(PartnerRow.active)).order_by(PartnerRow.name)
         return _detached(self.session, list((await self.session.execute(query)).scalars()))
@@ -691,8 +691,21 @@ class CatalogueRepository:
     async def partner(self, partner_id: str) -> PartnerRow | None:
         return _one(self.session, await self.session.get(PartnerRow, partner_id))
 
-    async def put_partner(self, row: PartnerRow) -> None:
+    async def put_latest(self, row: CatalogueRowT) -> None:
+        """Store ``row`` unless the stored version was published later: latest wins, since the compacted
+        topic may replay older versions after a rebalance."""
+        stored = await self.session.get(type(row), object_mapper(row).primary_key_from_instance(row))
+        if stored is not None and _published_later(stored, row):
+            return
         await self.session.merge(row)
+
+
+def _published_later(stored: CatalogueRowT, row: CatalogueRowT) -> bool:
+    return (
+        stored.published_at is not None
+        and row.published_at is not None
+        and stored.published_at > row.published_at
+    )
 
 
 def _detached(session: AsyncSession, rows: list[RowT]) -> list[RowT]:
@@ -716,22 +729,28 @@ def _jsonable(value: object) -> object:
     return value
 
 
+# The columns that hold a ``Case`` field as it is; persons and assignment are stored differently.
+_CASE_FIELD_COLUMNS: set[str] = {
+    "case_id",
+    "ags",
+    "provider_id",
+    "arrival_id",
+    "walk_in",
+    "opened_on",
+    "status",
+    "closed_on",
+    "closure_reason",
+    "extension_justification",
+    "notes_from_provider",
+}
+
+
 def _row(case: Case) -> CaseRow:
     return CaseRow(
-        case_id=case.case_id,
-        ags=case.ags,
-        provider_id=case.provider_id,
-        arrival_id=case.arrival_id,
-        walk_in=case.walk_in,
-        opened_on=case.opened_on,
-        status=case.status,
+        **case.model_dump(include=_CASE_FIELD_COLUMNS),
         persons=[p.model_dump(mode="json") for p in case.persons],
         counsellor_id=case.assignment.counsellor_id,
         team_id=case.assignment.team_id,
-        closed_on=case.closed_on,
-        closure_reason=case.closure_reason,
-        extension_justification=case.extension_justification,
-        notes_from_provider=case.notes_from_provider,
         search_names=search_names(case.persons),
         search_dobs=" | ".join(p.date_of_birth or "" for p in case.persons),
     )
@@ -744,17 +763,7 @@ def search_names(persons: Iterable[CasePerson]) -> str:
 
 def _case(row: CaseRow) -> Case:
     return Case(
-        case_id=row.case_id,
-        ags=row.ags,
-        provider_id=row.provider_id,
-        arrival_id=row.arrival_id,
-        walk_in=row.walk_in,
-        opened_on=row.opened_on,
-        status=row.status,
+        **row.model_dump(include=_CASE_FIELD_COLUMNS),
         persons=tuple(CasePerson.model_validate(p) for p in row.persons),
         assignment=Assignment(counsellor_id=row.counsellor_id, team_id=row.team_id),
-        closed_on=row.closed_on,
-        closure_reason=row.closure_reason,
-        extension_justification=row.extension_justification,
-        notes_from_provider=row.notes_from_provider,
     )

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from wegweiser.casework.db import (
     AnswerLog,
+    AuditActor,
     AuditLog,
     CaseRepository,
     CatalogueRepository,
@@ -39,6 +40,7 @@ from wegweiser.casework.domain.model import (
     check_referral,
     default_provider,
     notes_may_follow,
+    refusal_naming,
 )
 from wegweiser.casework.programmes import person_fields_for
 from wegweiser.common import events
@@ -50,6 +52,7 @@ from wegweiser.common.pseudonyms import pseudonym
 from wegweiser.common.regions import kreis_of
 
 SYSTEM = "system"
+INTAKE = AuditActor(SYSTEM, "intake", None)
 
 
 class CaseworkUnitOfWork(UnitOfWork):
@@ -110,13 +113,15 @@ async def load_case(uow: CaseworkUnitOfWork, case_id: uuid.UUID, principal: Prin
     return case
 
 
+def actor_of(principal: Principal) -> AuditActor:
+    return AuditActor(principal.subject, role_of(principal), principal.provider_id)
+
+
 def audit(
     uow: CaseworkUnitOfWork, principal: Principal, action: str, case: Case | None, **detail: object
 ) -> None:
     uow.audit.append(
-        actor=principal.subject,
-        actor_role=role_of(principal),
-        provider_id=principal.provider_id,
+        by=actor_of(principal),
         case_id=case.case_id if case else None,
         action=action,
         **detail,
@@ -129,17 +134,15 @@ def _pseudonyms(case: Case, key: str, person_ids: tuple[uuid.UUID, ...] | None =
 
 
 def _person(p: events.ArrivedPerson) -> CasePerson:
-    return CasePerson(
-        person_id=p.person_id,
-        role=p.role,
-        family_name=p.family_name,
-        given_names=p.given_names,
-        date_of_birth=p.date_of_birth,
-        sex=p.sex,
-        languages=p.languages,
-        phone=p.phone,
-        email=p.email,
-    )
+    """The fields casework keeps, by name; what intake does not know (the address) counsellors add."""
+    return CasePerson.model_validate(p, from_attributes=True)
+
+
+def _audit_intake_change(
+    uow: CaseworkUnitOfWork, case: Case, action: str, envelope: Envelope, **detail: object
+) -> None:
+    """No person acted: intake's event did, and its id (``source``) says which one."""
+    uow.audit.append(by=INTAKE, case_id=case.case_id, action=action, **detail, source=envelope.id)
 
 
 # --- consumers of intake's arrivals --------------------------------------------------------------------
@@ -165,25 +168,24 @@ async def open_case_for_arrival(
         persons=tuple(_person(p) for p in event.persons),
     )
     uow.cases.add(case)
-    uow.audit.append(
-        actor=SYSTEM,
-        actor_role="intake",
-        provider_id=None,
+    _audit_intake_change(uow, case, "open", envelope)
+    uow.publish(_case_opened(case, pseudonym_key, allocation_date=event.allocation_date))
+
+
+def _case_opened(
+    case: Case, pseudonym_key: str, *, allocation_date: dt.date | None = None
+) -> events.CaseOpened:
+    """Codes, dates and pseudonyms of a new case, whether intake allocated it or it walked in."""
+    return events.CaseOpened(
+        ags=case.ags,
         case_id=case.case_id,
-        action="open",
-        source=envelope.id,
-    )
-    uow.publish(
-        events.CaseOpened(
-            ags=case.ags,
-            case_id=case.case_id,
-            provider_id=case.provider_id,
-            arrival_id=case.arrival_id,
-            allocation_date=event.allocation_date,
-            opened_on=case.opened_on,
-            household_size=len(case.persons),
-            person_pseudonyms=_pseudonyms(case, pseudonym_key),
-        )
+        provider_id=case.provider_id,
+        arrival_id=case.arrival_id,
+        walk_in=case.walk_in,
+        allocation_date=allocation_date,
+        opened_on=case.opened_on,
+        household_size=len(case.persons),
+        person_pseudonyms=_pseudonyms(case, pseudonym_key),
     )
 
 
@@ -209,15 +211,7 @@ async def correct_case_for_arrival(
             )
         persons.append(fresh)
     await uow.cases.save(case.model_copy(update={"persons": tuple(persons)}))
-    uow.audit.append(
-        actor=SYSTEM,
-        actor_role="intake",
-        provider_id=None,
-        case_id=case.case_id,
-        action="correct",
-        fields=list(event.corrected_fields),
-        source=envelope.id,
-    )
+    _audit_intake_change(uow, case, "correct", envelope, fields=list(event.corrected_fields))
 
 
 async def transfer_case_for_relocation(
@@ -241,18 +235,16 @@ async def transfer_case_for_relocation(
         }
     )
     await uow.cases.save(moved)
-    uow.audit.append(
-        actor=SYSTEM,
-        actor_role="intake",
-        provider_id=None,
-        case_id=case.case_id,
-        action="transfer",
+    _audit_intake_change(
+        uow,
+        case,
+        "transfer",
+        envelope,
         from_ags=case.ags,
         to_ags=event.new_ags,
         from_provider=case.provider_id,
         to_provider=new_provider,
         notes_transferred=follow,
-        source=envelope.id,
     )
     uow.publish(
         events.CaseTransferred(
@@ -278,15 +270,7 @@ async def close_case_for_withdrawal(
     await uow.cases.save(
         case.model_copy(update={"status": "closed", "closed_on": on, "closure_reason": "other"})
     )
-    uow.audit.append(
-        actor=SYSTEM,
-        actor_role="intake",
-        provider_id=None,
-        case_id=case.case_id,
-        action="close",
-        reason="arrival_withdrawn",
-        source=envelope.id,
-    )
+    _audit_intake_change(uow, case, "close", envelope, reason="arrival_withdrawn")
     uow.publish(events.CaseClosed(ags=case.ags, case_id=case.case_id, closed_on=on, reason="other"))
 
 
@@ -328,11 +312,8 @@ async def apply_referral_status(event: events.Event, envelope: Envelope, uow: Ca
 async def programme_published(
     event: events.ProgrammePublished, envelope: Envelope, uow: CaseworkUnitOfWork
 ) -> None:
-    """Latest wins: the compacted topic may replay older versions after a rebalance."""
-    current = await uow.catalogue.programme(event.programme)
-    if current is not None and current.published_at is not None and current.published_at > event.published_at:
-        return
-    await uow.catalogue.put_programme(
+    """Latest wins (``put_latest``): the compacted topic may replay older versions after a rebalance."""
+    await uow.catalogue.put_latest(
         ProgrammeRow(
             code=event.programme,
             name_de=event.name_de,
@@ -348,10 +329,7 @@ async def programme_published(
 async def partner_published(
     event: events.PartnerPublished, envelope: Envelope, uow: CaseworkUnitOfWork
 ) -> None:
-    current = await uow.catalogue.partner(event.partner_id)
-    if current is not None and current.published_at is not None and current.published_at > event.published_at:
-        return
-    await uow.catalogue.put_partner(
+    await uow.catalogue.put_latest(
         PartnerRow(
             partner_id=event.partner_id,
             name=event.organisation,
@@ -367,11 +345,10 @@ async def partner_published(
 
 async def partner_removed(event: events.PartnerRemoved, envelope: Envelope, uow: CaseworkUnitOfWork) -> None:
     current = await uow.catalogue.partner(event.partner_id)
-    if current is None or (current.published_at is not None and current.published_at > event.published_at):
-        return
-    current.active = False
-    current.published_at = event.published_at
-    await uow.catalogue.put_partner(current)
+    if current is not None:  # a partner never published stays unknown
+        current.active = False
+        current.published_at = event.published_at
+        await uow.catalogue.put_latest(current)
 
 
 # --- commands from counsellors and supervisors ------------------------------------------------------------
@@ -399,7 +376,6 @@ async def open_walk_in_case(
         case_id=uuid.uuid4(),
         ags=cmd.ags,
         provider_id=cmd.principal.provider_id,
-        arrival_id=None,
         walk_in=True,
         opened_on=cmd.opened_on,
         persons=cmd.persons,
@@ -410,18 +386,7 @@ async def open_walk_in_case(
     async with uow:
         uow.cases.add(case)
         audit(uow, cmd.principal, "open", case, walk_in=True)
-        uow.publish(
-            events.CaseOpened(
-                ags=case.ags,
-                case_id=case.case_id,
-                provider_id=case.provider_id,
-                arrival_id=None,
-                walk_in=True,
-                opened_on=case.opened_on,
-                household_size=len(case.persons),
-                person_pseudonyms=_pseudonyms(case, pseudonym_key),
-            )
-        )
+        uow.publish(_case_opened(case, pseudonym_key))
         if case.assignment.counsellor_id:
             _publish_assigned(uow, case, today)
         await uow.commit()
@@ -766,11 +731,8 @@ def _check_required_fields(person: CasePerson, required: list[str]) -> None:
     """The programme cannot work without these details of the person (the catalogue names them)."""
     missing = [f for f in required if not getattr(person, f, None)]
     if missing:
-        raise CaseRefused(
-            "incomplete_person",
-            f"missing for this programme: {', '.join(missing)}",
-            field="person_id",
-            fields=", ".join(missing),
+        raise refusal_naming(
+            "incomplete_person", "missing for this programme: {}", missing, "person_id", "fields"
         )
 
 
@@ -884,8 +846,7 @@ async def erase_case(
     *,
     today: dt.date,
     reason: ErasureReason,
-    actor: str = SYSTEM,
-    actor_role: str = "retention",
+    by: tuple[str, str] = (SYSTEM, "retention"),
 ) -> dict[str, int] | None:
     """Erase a closed case's personal data in the caller's transaction; the row stays as a tombstone.
 
@@ -896,10 +857,10 @@ async def erase_case(
     if not await uow.cases.mark_erased(case.erase()):
         return None
     counts = await uow.cases.delete_records_of(case.case_id)
+    subject, role = by
+    # the provider is the controller whose data it was: its supervisors see the entry
     uow.audit.append(
-        actor=actor,
-        actor_role=actor_role,
-        provider_id=case.provider_id,  # the controller whose data it was: its supervisors see the entry
+        by=AuditActor(subject, role, case.provider_id),
         case_id=case.case_id,
         action="erase",
         reason=reason,
@@ -928,7 +889,7 @@ async def erase_case_on_request(
         if case.status == "erased":
             return None
         counts = await erase_case(
-            uow, case, today=today, reason="request", actor=cmd.principal.subject, actor_role="admin"
+            uow, case, today=today, reason="request", by=(cmd.principal.subject, "admin")
         )
         await uow.commit()
     return counts

@@ -14,11 +14,12 @@ import datetime as dt
 import uuid
 from collections.abc import Callable
 
+from wegweiser.casework.db import IdempotencyRow
 from wegweiser.casework.handlers import CaseworkUnitOfWork, erase_case
 from wegweiser.casework.migrations import MIGRATIONS
 from wegweiser.casework.settings import CaseworkSettings
 from wegweiser.common import localtime
-from wegweiser.common.db import forget_deleted_bytes, utcnow
+from wegweiser.common.db import delete_created_before, forget_deleted_bytes, utcnow
 from wegweiser.common.outbox import prune_published
 from wegweiser.common.retention import PurgeReport, RetentionPeriod
 from wegweiser.common.retention_command import RetentionCommand
@@ -67,7 +68,10 @@ async def purge(
             await uow.commit()
     if answers_before is not None:
         async with unit_of_work() as uow:
-            report.records["idempotency_answers"] = await uow.answers.forget_before(answers_before)
+            # a repeat comes within minutes, and the stored answers may hold names
+            report.records["idempotency_answers"] = await delete_created_before(
+                uow.session, IdempotencyRow, answers_before
+            )
             await uow.commit()
     return report
 

@@ -517,13 +517,6 @@ class ArrivalRepository:
             )
         )
 
-    async def forget_before(self, cutoff: dt.datetime) -> int:
-        """Stored answers older than ``cutoff`` (they repeat the request, names included)."""
-        result = await self.session.execute(
-            delete(IdempotencyRow).where(col(IdempotencyRow.created_at) < cutoff)
-        )
-        return int(getattr(result, "rowcount", 0) or 0)
-
 
 class ImportRepository:
     """Upload jobs: their progress, the validated content a job imports, the lease of the worker on it."""
@@ -610,18 +603,5 @@ def _record_to_domain(record: Any) -> Arrival:
 
 
 def _to_domain(row: ArrivalRow) -> Arrival:
-    return Arrival(
-        arrival_id=row.arrival_id,
-        authority_id=row.authority_id,
-        authority_reference=row.authority_reference,
-        ags=row.ags,
-        allocation_date=row.allocation_date,
-        facility=row.facility,
-        status=row.status,
-        version=row.version,
-        persons=PERSONS.validate_json(row.persons),
-        relocated_on=row.relocated_on,
-        withdrawn_on=row.withdrawn_on,
-        withdrawal_reason=row.withdrawal_reason,
-        merged_into=row.merged_into,
-    )
+    """The same mapping as for a raw query's record: the row's columns by name."""
+    return _record_to_domain(row.model_dump())

@@ -21,10 +21,11 @@ import uuid
 from collections.abc import Callable
 
 from wegweiser.common import localtime
-from wegweiser.common.db import forget_deleted_bytes, utcnow
+from wegweiser.common.db import delete_created_before, forget_deleted_bytes, utcnow
 from wegweiser.common.outbox import prune_published
 from wegweiser.common.retention import PurgeReport, RetentionPeriod
 from wegweiser.common.retention_command import RetentionCommand
+from wegweiser.intake.db import IdempotencyRow
 from wegweiser.intake.handlers import IntakeUnitOfWork
 from wegweiser.intake.migrations import MIGRATIONS
 from wegweiser.intake.settings import IntakeSettings
@@ -73,7 +74,10 @@ async def purge(
         imports_before = dt.datetime.combine(latest + dt.timedelta(days=1), dt.time(), localtime.BERLIN)
         counts["imports"] = await uow.imports.forget_before(imports_before)
         if idempotency_before is not None:
-            counts["idempotency_answers"] = await uow.arrivals.forget_before(idempotency_before)
+            # the stored answers repeat the request, names included
+            counts["idempotency_answers"] = await delete_created_before(
+                uow.session, IdempotencyRow, idempotency_before
+            )
         if outbox_before is not None:
             counts["outbox_records"] = await prune_published(uow.session, before=outbox_before)
         await uow.commit()

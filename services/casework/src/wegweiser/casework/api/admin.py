@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse, Response
+from sqlmodel import SQLModel
 
 from wegweiser.casework import handlers as h
 from wegweiser.casework import subject_access
 from wegweiser.casework.api.models import ErasureOut, ProviderIn, RuleIn, StaffIn, TeamIn
 from wegweiser.casework.api.problems import invalid, not_found, refused
-from wegweiser.casework.db import ProviderRow, StaffRow, TeamRow
+from wegweiser.casework.db import OrgRepository, ProviderRow, StaffRow, TeamRow
 from wegweiser.casework.deps import AdminDep, TodayDep, UnitOfWorkDep
 from wegweiser.casework.domain.model import CaseRefused
+from wegweiser.casework.handlers import CaseworkUnitOfWork
 from wegweiser.common import subject_access as sar
+from wegweiser.common.auth import Principal
 from wegweiser.common.db import forget_deleted_bytes, utcnow
 from wegweiser.common.http import problem
 from wegweiser.common.regions import catalogue
@@ -39,9 +43,7 @@ async def export_person(
         sections = await subject_access.sections(uow, person_id, cases)
         for case in cases:
             uow.audit.append(
-                actor=principal.subject,
-                actor_role=h.role_of(principal),
-                provider_id=principal.provider_id,
+                by=h.actor_of(principal),
                 case_id=case.case_id,
                 action="admin.export_person",
                 person_id=person_id,
@@ -76,10 +78,24 @@ async def erase_case(
     return ErasureOut(case_id=case_id, erased_now=counts is not None, records=counts or {})
 
 
+async def _listing(
+    uow: CaseworkUnitOfWork, rows: Callable[[OrgRepository], Awaitable[Sequence[SQLModel]]]
+) -> list[dict[str, Any]]:
+    """An admin listing: every row as it is stored."""
+    async with uow:
+        return [row.model_dump() for row in await rows(uow.org)]
+
+
+async def _audited(uow: CaseworkUnitOfWork, principal: Principal, action: str, **detail: object) -> Response:
+    """The admin's change, audited and committed; 204."""
+    h.audit(uow, principal, action, None, **detail)
+    await uow.commit()
+    return Response(status_code=204)
+
+
 @router.get("/providers")
 async def list_providers(principal: AdminDep, uow: UnitOfWorkDep) -> list[dict[str, Any]]:
-    async with uow:
-        return [p.model_dump() for p in await uow.org.providers()]
+    return await _listing(uow, OrgRepository.providers)
 
 
 @router.put("/providers/{provider_id}", status_code=204)
@@ -91,15 +107,12 @@ async def put_provider(
         return invalid(request, "ags", f"unknown municipality: {', '.join(unknown)}")
     async with uow:
         await uow.org.put_provider(ProviderRow(provider_id=provider_id, **body.model_dump()))
-        h.audit(uow, principal, "admin.put_provider", None, provider_id=provider_id)
-        await uow.commit()
-    return Response(status_code=204)
+        return await _audited(uow, principal, "admin.put_provider", provider_id=provider_id)
 
 
 @router.get("/teams")
 async def list_teams(principal: AdminDep, uow: UnitOfWorkDep) -> list[dict[str, Any]]:
-    async with uow:
-        return [x.model_dump() for x in await uow.org.teams()]
+    return await _listing(uow, OrgRepository.teams)
 
 
 @router.put("/teams/{team_id}", status_code=204)
@@ -110,15 +123,12 @@ async def put_team(
         if await uow.org.provider(body.provider_id) is None:
             return invalid(request, "provider_id", "unknown provider")
         await uow.org.put_team(TeamRow(team_id=team_id, **body.model_dump()))
-        h.audit(uow, principal, "admin.put_team", None, team_id=team_id)
-        await uow.commit()
-    return Response(status_code=204)
+        return await _audited(uow, principal, "admin.put_team", team_id=team_id)
 
 
 @router.get("/staff")
 async def list_staff(principal: AdminDep, uow: UnitOfWorkDep) -> list[dict[str, Any]]:
-    async with uow:
-        return [s.model_dump() for s in await uow.org.staff()]
+    return await _listing(uow, OrgRepository.staff)
 
 
 @router.put("/staff/{subject}", status_code=204)
@@ -135,9 +145,7 @@ async def put_staff(
             if team is None or team.provider_id != body.provider_id:
                 return invalid(request, "team_id", "not a team of this provider")
         await uow.org.put_member(StaffRow(subject=subject, **body.model_dump()))
-        h.audit(uow, principal, "admin.put_staff", None, subject=subject)
-        await uow.commit()
-    return Response(status_code=204)
+        return await _audited(uow, principal, "admin.put_staff", subject=subject)
 
 
 @router.get("/provider-rules")
@@ -158,9 +166,7 @@ async def put_rule(
         if provider is None or ags not in provider.ags:
             return invalid(request, "provider_id", "provider does not serve this municipality")
         await uow.org.put_rule(ags, body.provider_id)
-        h.audit(uow, principal, "admin.put_rule", None, ags=ags, provider_id=body.provider_id)
-        await uow.commit()
-    return Response(status_code=204)
+        return await _audited(uow, principal, "admin.put_rule", ags=ags, provider_id=body.provider_id)
 
 
 @router.delete("/provider-rules/{ags}", status_code=204)
@@ -169,6 +175,4 @@ async def delete_rule(ags: str, principal: AdminDep, request: Request, uow: Unit
     async with uow:
         if not await uow.org.delete_rule(ags):
             return problem(request, 404, f"rule {ags}")
-        h.audit(uow, principal, "admin.delete_rule", None, ags=ags)
-        await uow.commit()
-    return Response(status_code=204)
+        return await _audited(uow, principal, "admin.delete_rule", ags=ags)

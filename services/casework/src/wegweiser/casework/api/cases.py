@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, Response
 
 from wegweiser.casework import handlers as h
 from wegweiser.casework import views
+from wegweiser.casework.api.change import ChangeDep
 from wegweiser.casework.api.models import (
     AssignmentIn,
     CaseDetail,
@@ -22,7 +23,7 @@ from wegweiser.casework.api.models import (
     GoalOut,
     WalkInCase,
 )
-from wegweiser.casework.api.problems import not_found, or_problem, refused
+from wegweiser.casework.api.problems import not_found, refused
 from wegweiser.casework.deps import SettingsDep, StaffDep, TodayDep, UnitOfWorkDep
 from wegweiser.casework.domain.model import Case, CasePerson, CaseRefused
 from wegweiser.casework.handlers import CaseworkUnitOfWork
@@ -131,47 +132,26 @@ async def get_case(
 
 
 @router.post("/cases/{case_id}/assignment", status_code=200, response_model=CaseOut)
-async def assign(
-    case_id: uuid.UUID,
-    body: AssignmentIn,
-    principal: StaffDep,
-    request: Request,
-    uow: UnitOfWorkDep,
-    today: TodayDep,
-) -> CaseOut | JSONResponse:
-    command = h.AssignCase(case_id, body.counsellor_id, body.team_id, principal)
-    return _case_out(await or_problem(request, h.assign_case(command, uow=uow, today=today)))
+async def assign(case_id: uuid.UUID, body: AssignmentIn, change: ChangeDep) -> CaseOut | JSONResponse:
+    command = h.AssignCase(case_id, body.counsellor_id, body.team_id, change.principal)
+    return _case_out(await change.or_problem(h.assign_case(command, uow=change.uow, today=change.today)))
 
 
 @router.post("/cases/{case_id}/closure", status_code=200, response_model=CaseOut)
-async def close(
-    case_id: uuid.UUID,
-    body: ClosureIn,
-    principal: StaffDep,
-    request: Request,
-    uow: UnitOfWorkDep,
-    today: TodayDep,
-) -> CaseOut | JSONResponse:
-    command = h.CloseCase(case_id, body.reason, body.closed_on, principal)
-    return _case_out(await or_problem(request, h.close_case(command, uow=uow, today=today)))
+async def close(case_id: uuid.UUID, body: ClosureIn, change: ChangeDep) -> CaseOut | JSONResponse:
+    command = h.CloseCase(case_id, body.reason, body.closed_on, change.principal)
+    return _case_out(await change.or_problem(h.close_case(command, uow=change.uow, today=change.today)))
 
 
 @router.post("/cases/{case_id}/extension", status_code=200, response_model=CaseOut)
-async def extend(
-    case_id: uuid.UUID, body: ExtensionIn, principal: StaffDep, request: Request, uow: UnitOfWorkDep
-) -> CaseOut | JSONResponse:
-    command = h.ExtendCase(case_id, body.justification, principal)
-    return _case_out(await or_problem(request, h.extend_case(command, uow=uow)))
+async def extend(case_id: uuid.UUID, body: ExtensionIn, change: ChangeDep) -> CaseOut | JSONResponse:
+    command = h.ExtendCase(case_id, body.justification, change.principal)
+    return _case_out(await change.or_problem(h.extend_case(command, uow=change.uow)))
 
 
 @router.put("/cases/{case_id}/persons/{person_id}/contact", response_model=CaseOut)
 async def contact(
-    case_id: uuid.UUID,
-    person_id: uuid.UUID,
-    body: ContactIn,
-    principal: StaffDep,
-    request: Request,
-    uow: UnitOfWorkDep,
+    case_id: uuid.UUID, person_id: uuid.UUID, body: ContactIn, change: ChangeDep
 ) -> CaseOut | JSONResponse:
-    command = h.UpdateContact(case_id, person_id, body.phone, body.email, body.address, principal)
-    return _case_out(await or_problem(request, h.update_contact(command, uow=uow)))
+    command = h.UpdateContact(case_id, person_id, body.phone, body.email, body.address, change.principal)
+    return _case_out(await change.or_problem(h.update_contact(command, uow=change.uow)))

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import Response
 
 from wegweiser.casework import handlers as h
+from wegweiser.casework.api.change import ChangeDep
 from wegweiser.casework.api.models import CatalogueOut, PartnerOut, ProgrammeOut, ReferralIn
-from wegweiser.casework.api.problems import or_problem
-from wegweiser.casework.deps import SettingsDep, StaffDep, TodayDep, UnitOfWorkDep
+from wegweiser.casework.deps import StaffDep, UnitOfWorkDep
 from wegweiser.casework.domain.model import Referral
-from wegweiser.casework.idempotency import answer_once
 from wegweiser.casework.programmes import BUILT_IN_MINIMUM, PROGRAMME_NAMES
 from wegweiser.common.idempotency import IDEMPOTENCY_HEADER
 
@@ -26,24 +25,13 @@ router = APIRouter()
     tags=["cases"],
     openapi_extra=IDEMPOTENCY_HEADER,
 )
-async def add_referral(
-    case_id: uuid.UUID,
-    body: ReferralIn,
-    principal: StaffDep,
-    request: Request,
-    uow: UnitOfWorkDep,
-    settings: SettingsDep,
-    today: TodayDep,
-) -> Referral | Response:
+async def add_referral(case_id: uuid.UUID, body: ReferralIn, change: ChangeDep) -> Referral | Response:
     """Refused (422, ``consent_missing`` or ``consent_other_partner``) without a matching consent."""
-    command = h.RequestReferral(case_id=case_id, principal=principal, **body.model_dump())
-    return await answer_once(
-        request,
-        principal,
-        uow,
-        lambda: or_problem(
-            request, h.request_referral(command, uow=uow, today=today, pseudonym_key=settings.pseudonym_key)
-        ),
+    command = h.RequestReferral(case_id=case_id, principal=change.principal, **body.model_dump())
+    return await change.once(
+        lambda: h.request_referral(
+            command, uow=change.uow, today=change.today, pseudonym_key=change.pseudonym_key
+        )
     )
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from wegweiser.casework import handlers as h
@@ -33,17 +35,21 @@ async def team_caseloads(principal: SupervisorDep, uow: UnitOfWorkDep) -> list[T
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class AuditQuery:
+    """The audit log's query parameters: narrowed to one case, to one actor, or both."""
+
+    case_id: uuid.UUID | None = None
+    actor: str | None = None
+
+
 @router.get("/audit", response_model=list[AuditEntryOut])
 async def audit_log(
-    principal: SupervisorDep,
-    request: Request,
-    uow: UnitOfWorkDep,
-    case_id: uuid.UUID | None = None,
-    actor: str | None = None,
+    principal: SupervisorDep, request: Request, uow: UnitOfWorkDep, query: Annotated[AuditQuery, Depends()]
 ) -> list[AuditEntryOut] | JSONResponse:
     """Append-only; supervisors see their provider's staff and the cases it holds."""
     try:
-        entries = await views.audit_entries(principal, uow=uow, case_id=case_id, actor=actor)
+        entries = await views.audit_entries(principal, uow=uow, case_id=query.case_id, actor=query.actor)
     except h.CaseNotFound:
-        return not_found(request, case_id)
+        return not_found(request, query.case_id)
     return [AuditEntryOut.model_validate(e, from_attributes=True) for e in entries]

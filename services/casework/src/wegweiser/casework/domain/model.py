@@ -216,7 +216,7 @@ class Case(BaseModel):
     case_id: uuid.UUID
     ags: str
     provider_id: str
-    arrival_id: uuid.UUID | None
+    arrival_id: uuid.UUID | None = None  # None: a walk-in case, intake never saw it
     walk_in: bool = False
     opened_on: dt.date
     status: CaseStatus = "open"
@@ -350,15 +350,22 @@ def check_referral(
             return consent
     restricted = sorted({c.partner_id for c in candidates if c.partner_id})
     if restricted:
-        raise CaseRefused(
+        raise refusal_naming(
             "consent_other_partner",
-            f"the consent covers only the partner {', '.join(restricted)}",
-            field="partner_id",
-            partners=", ".join(restricted),
+            "the consent covers only the partner {}",
+            restricted,
+            "partner_id",
+            "partners",
         )
     raise CaseRefused(
         "consent_missing", "no valid consent of this person for this programme", field="programme"
     )
+
+
+def refusal_naming(code: str, message: str, names: list[str], field: str, param: str) -> CaseRefused:
+    """A refusal that lists what is at fault: in the message (at ``{}``) and as the parameter ``param``."""
+    listed = ", ".join(names)
+    return CaseRefused(code, message.format(listed), field=field, **{param: listed})
 
 
 def notes_may_follow(consents: list[Consent]) -> bool:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from wegweiser.common import localtime, topics
+from wegweiser.common import localtime
 from wegweiser.common.runtime import ServiceRuntime
 from wegweiser.statistics.consumers import live_group, source_topics
 from wegweiser.statistics.ops.generations import Generations
@@ -57,12 +57,7 @@ class Workers:
 
     async def prepare(self) -> None:
         """Before the live engine joins its group: migrations, topics, and a first generation if none."""
-        await self.runtime.migrate()
-        if self.settings.create_topics:
-            await topics.ensure_topics(
-                self.settings.kafka_bootstrap_servers,
-                replication_factor=self.settings.topic_replication_factor,
-            )
+        await self.runtime.migrate_and_create_topics()
         await self.rebuilder.prepare()
 
     async def start(self) -> None:
