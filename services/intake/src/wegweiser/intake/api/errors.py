@@ -23,6 +23,16 @@ COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+def unknown_or_conflict(conflict: str) -> dict[int | str, dict[str, Any]]:
+    """The 404 and 409 answers of a route that changes one existing thing; ``conflict`` says when."""
+    return {404: {"description": "Unknown", **PROBLEM}, 409: {"description": conflict, **PROBLEM}}
+
+
+def visible_to(principal: Principal, *authority_ids: str | None) -> bool:
+    """An admin sees everything; others only what one of ``authority_ids`` (their own) registered."""
+    return "admin" in principal.roles or principal.authority_id in authority_ids
+
+
 class QuotaExceeded(Exception):
     def __init__(self, wait_s: float, what_de: str, what_en: str) -> None:
         super().__init__(what_en)
