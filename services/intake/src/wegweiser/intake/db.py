@@ -200,24 +200,10 @@ async def _row(
     return (await session.execute(query)).scalar_one_or_none()
 
 
-def _person_key(
-    person_id: uuid.UUID,
-    arrival_id: uuid.UUID,
-    match_key: str,
-    year: int,
-    month: int | None,
-    day: int | None,
-    nationalities: str,
-) -> PersonKey:
-    return PersonKey(
-        person_id=person_id,
-        arrival_id=arrival_id,
-        match_key=match_key,
-        birth_year=year,
-        birth_month=month,
-        birth_day=day,
-        nationalities=frozenset(nationalities.split(",")),
-    )
+def _person_key(*row: Any) -> PersonKey:
+    """A row of the duplicate index: PersonKey's fields in order, nationalities comma-separated."""
+    person_id, arrival_id, match_key, year, month, day, nationalities = row
+    return PersonKey(person_id, arrival_id, match_key, year, month, day, frozenset(nationalities.split(",")))
 
 
 def _arrival_tuple(arrival: Arrival) -> tuple[Any, ...]:
