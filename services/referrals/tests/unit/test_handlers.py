@@ -13,7 +13,6 @@ from wegweiser.common.dispatch import EventDispatcher
 from wegweiser.common.engine import MalformedRecord, Record
 from wegweiser.common.events import Programme
 from wegweiser.referrals.clock import FakeClock
-from wegweiser.referrals.domain.catalogue import default_programmes
 from wegweiser.referrals.domain.lifecycle import InvalidTransition
 from wegweiser.referrals.handlers import (
     Policy,
@@ -30,6 +29,7 @@ from wegweiser.referrals.handlers import (
     seed_catalogue,
 )
 from wegweiser.referrals.holiday_calendar import HolidayCalendar
+from wegweiser.referrals.seed import default_programmes
 from wegweiser.referrals.testing import CONTACT, FakeReferralsUnitOfWork, partner, referral_requested
 
 # Monday 2 November 2026, 09:00 in Berlin.

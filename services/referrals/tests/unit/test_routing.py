@@ -6,8 +6,9 @@ import pytest
 
 from wegweiser.common.events import Programme
 from wegweiser.common.partner_areas import Place
-from wegweiser.referrals.domain.catalogue import Partner, default_programmes, minimum_person_data
+from wegweiser.referrals.domain.catalogue import Partner, minimum_person_data
 from wegweiser.referrals.domain.routing import Refused, Routed, RoutingRequest, route
+from wegweiser.referrals.seed import default_programmes
 from wegweiser.referrals.testing import partner
 
 LEONBERG = Place("08115028", "08115", "08")

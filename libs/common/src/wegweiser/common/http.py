@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
@@ -42,6 +42,18 @@ def wants_english(request: Request) -> bool:
     """German unless the client prefers English (first language tag of Accept-Language)."""
     first = request.headers.get("accept-language", "de").split(",")[0].strip().lower()
     return first.startswith("en")
+
+
+def from_app_state(name: str) -> Any:
+    """``Depends`` on ``app.state.<name>``: routes ask for what ``app.build`` put there, by type.
+
+    Use as ``Annotated[Settings, from_app_state("settings")]``; the annotation gives the type.
+    """
+
+    def read(request: Request) -> Any:
+        return getattr(request.app.state, name)
+
+    return Depends(read)
 
 
 def problem(

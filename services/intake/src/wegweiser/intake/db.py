@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import TypeAdapter
 from sqlalchemy import (
@@ -37,6 +37,8 @@ from wegweiser.common.db import postgres_connection, utcnow
 from wegweiser.intake.domain.duplicates import DuplicateFlag, PersonKey
 from wegweiser.intake.domain.imports import ImportJob
 from wegweiser.intake.domain.model import Arrival, Person
+
+R = TypeVar("R", bound=SQLModel)
 
 
 class IntakeTable(SQLModel, registry=registry()):
@@ -188,24 +190,20 @@ _PERSON_INDEX_COLUMNS = [
 ]
 
 
-def _person_key(
-    person_id: uuid.UUID,
-    arrival_id: uuid.UUID,
-    match_key: str,
-    year: int,
-    month: int | None,
-    day: int | None,
-    nationalities: str,
-) -> PersonKey:
-    return PersonKey(
-        person_id=person_id,
-        arrival_id=arrival_id,
-        match_key=match_key,
-        birth_year=year,
-        birth_month=month,
-        birth_day=day,
-        nationalities=frozenset(nationalities.split(",")),
-    )
+async def _row(
+    session: AsyncSession, row_type: type[R], key: ColumnElement[bool], *, for_update: bool
+) -> R | None:
+    """The one row that ``key`` (a primary key comparison) finds, or None; locked when ``for_update``."""
+    query = select(row_type).where(key)
+    if for_update:
+        query = query.with_for_update()
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+def _person_key(*row: Any) -> PersonKey:
+    """A row of the duplicate index: PersonKey's fields in order, nationalities comma-separated."""
+    person_id, arrival_id, match_key, year, month, day, nationalities = row
+    return PersonKey(person_id, arrival_id, match_key, year, month, day, frozenset(nationalities.split(",")))
 
 
 def _arrival_tuple(arrival: Arrival) -> tuple[Any, ...]:
@@ -278,10 +276,9 @@ class ArrivalRepository:
         self.session.add(ArrivalRow(**_arrival_values(arrival, utcnow())))
 
     async def get(self, arrival_id: uuid.UUID, *, for_update: bool = False) -> Arrival | None:
-        query = select(ArrivalRow).where(col(ArrivalRow.arrival_id) == arrival_id)
-        if for_update:
-            query = query.with_for_update()
-        row = (await self.session.execute(query)).scalar_one_or_none()
+        row = await _row(
+            self.session, ArrivalRow, col(ArrivalRow.arrival_id) == arrival_id, for_update=for_update
+        )
         return _to_domain(row) if row else None
 
     async def with_person(self, person_id: uuid.UUID) -> list[Arrival]:
@@ -451,10 +448,9 @@ class ArrivalRepository:
         return set(result.scalars().all())
 
     async def flag(self, flag_id: uuid.UUID, *, for_update: bool = False) -> DuplicateFlag | None:
-        query = select(DuplicateFlagRow).where(col(DuplicateFlagRow.flag_id) == flag_id)
-        if for_update:
-            query = query.with_for_update()
-        row = (await self.session.execute(query)).scalar_one_or_none()
+        row = await _row(
+            self.session, DuplicateFlagRow, col(DuplicateFlagRow.flag_id) == flag_id, for_update=for_update
+        )
         return DuplicateFlag.model_validate(row, from_attributes=True) if row else None
 
     async def flags(
@@ -528,10 +524,9 @@ class ImportRepository:
         self.session.add(ImportRow(**job.model_dump(), payload=payload))
 
     async def get(self, import_id: uuid.UUID, *, for_update: bool = False) -> ImportJob | None:
-        query = select(ImportRow).where(col(ImportRow.import_id) == import_id)
-        if for_update:
-            query = query.with_for_update()
-        row = (await self.session.execute(query)).scalar_one_or_none()
+        row = await _row(
+            self.session, ImportRow, col(ImportRow.import_id) == import_id, for_update=for_update
+        )
         return ImportJob.model_validate(row, from_attributes=True) if row else None
 
     async def payload(self, import_id: uuid.UUID) -> str | None:
@@ -584,24 +579,14 @@ def _claimable(now: dt.datetime) -> ColumnElement[bool]:
     )
 
 
-def _record_to_domain(record: Any) -> Arrival:
-    return Arrival(
-        arrival_id=record["arrival_id"],
-        authority_id=record["authority_id"],
-        authority_reference=record["authority_reference"],
-        ags=record["ags"],
-        allocation_date=record["allocation_date"],
-        facility=record["facility"],
-        status=record["status"],
-        version=record["version"],
-        persons=PERSONS.validate_json(record["persons"]),
-        relocated_on=record["relocated_on"],
-        withdrawn_on=record["withdrawn_on"],
-        withdrawal_reason=record["withdrawal_reason"],
-        merged_into=record["merged_into"],
-    )
+_STORED_AS_IS = tuple(name for name in Arrival.model_fields if name != "persons")
+
+
+def _record_to_domain(record: Mapping[str, Any]) -> Arrival:
+    """An arrival from its stored columns (a raw record's, or an ORM row's via ``_to_domain``)."""
+    values = {name: record[name] for name in _STORED_AS_IS}
+    return Arrival(**values, persons=PERSONS.validate_json(record["persons"]))
 
 
 def _to_domain(row: ArrivalRow) -> Arrival:
-    """The same mapping as for a raw query's record: the row's columns by name."""
-    return _record_to_domain(row.model_dump())
+    return _record_to_domain({name: getattr(row, name) for name in (*_STORED_AS_IS, "persons")})

@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, Request
 
 from wegweiser.common.auth import Principal, require_role
+from wegweiser.common.http import from_app_state
 from wegweiser.common.runtime import ServiceRuntime
 from wegweiser.intake.handlers import IntakeUnitOfWork
 from wegweiser.intake.imports import ImportWorker
@@ -28,32 +29,17 @@ def install(
     app.state.imports = imports
 
 
-def _settings(request: Request) -> IntakeSettings:
-    settings: IntakeSettings = request.app.state.settings
-    return settings
-
-
 def _unit_of_work(request: Request) -> IntakeUnitOfWork:
     runtime: ServiceRuntime = request.app.state.runtime
     uow: IntakeUnitOfWork = runtime.unit_of_work()
     return uow
 
 
-def _quotas(request: Request) -> Quotas:
-    quotas: Quotas = request.app.state.quotas
-    return quotas
-
-
-def _imports(request: Request) -> ImportWorker:
-    imports: ImportWorker = request.app.state.imports
-    return imports
-
-
-SettingsDep = Annotated[IntakeSettings, Depends(_settings)]
+SettingsDep = Annotated[IntakeSettings, from_app_state("settings")]
 UnitOfWorkDep = Annotated[IntakeUnitOfWork, Depends(_unit_of_work)]
 """A fresh unit of work per request; handlers open and close its transactions themselves."""
-QuotasDep = Annotated[Quotas, Depends(_quotas)]
-ImportsDep = Annotated[ImportWorker, Depends(_imports)]
+QuotasDep = Annotated[Quotas, from_app_state("quotas")]
+ImportsDep = Annotated[ImportWorker, from_app_state("imports")]
 PrincipalDep = Annotated[Principal, require_role("reception_authority", "admin")]
 """The caller: a reception authority (or an admin), from a valid token."""
 AdminDep = Annotated[Principal, require_role("admin")]

@@ -273,25 +273,21 @@ def _publish_flags(
 ) -> None:
     ags = {a.arrival_id: a.ags for a in arrivals}
     for flag in flags:
+        pair = {
+            "ags": ags[flag.arrival_id],
+            "arrival_id": flag.arrival_id,
+            "candidate_arrival_id": flag.candidate_arrival_id,
+            "flag_id": flag.flag_id,
+        }
         uow.publish(
             events.DuplicateFlagged(
-                ags=ags[flag.arrival_id],
-                arrival_id=flag.arrival_id,
+                **pair,
                 person_id=flag.person_id,
-                candidate_arrival_id=flag.candidate_arrival_id,
                 candidate_person_id=flag.candidate_person_id,
                 match=flag.match,
-                flag_id=flag.flag_id,
             )
         )
-        uow.publish(
-            events.DuplicateFlaggedFact(
-                ags=ags[flag.arrival_id],
-                arrival_id=flag.arrival_id,
-                candidate_arrival_id=flag.candidate_arrival_id,
-                flag_id=flag.flag_id,
-            )
-        )
+        uow.publish(events.DuplicateFlaggedFact(**pair))  # without the persons
 
 
 # --- lifecycle ------------------------------------------------------------------------------------------
@@ -403,22 +399,9 @@ async def relocate_arrival(
             is_allocation_target=catalogue().is_allocation_target(cmd.new_ags),
         )
         await uow.arrivals.update(relocated)
-        uow.publish(
-            events.ArrivalRelocated(
-                ags=arrival.ags,
-                arrival_id=arrival.arrival_id,
-                new_ags=relocated.ags,
-                relocated_on=cmd.relocated_on,
-            )
-        )
-        uow.publish(
-            events.ArrivalRelocatedFact(
-                ags=arrival.ags,
-                arrival_id=arrival.arrival_id,
-                new_ags=relocated.ags,
-                relocated_on=cmd.relocated_on,
-            )
-        )
+        move = {"arrival_id": arrival.arrival_id, "new_ags": relocated.ags, "relocated_on": cmd.relocated_on}
+        uow.publish(events.ArrivalRelocated(ags=arrival.ags, **move))
+        uow.publish(events.ArrivalRelocatedFact(ags=arrival.ags, **move))  # the same, on the facts topic
         _keep_answer(uow, answer, relocated)
         await uow.commit()
     return relocated
@@ -454,23 +437,13 @@ async def withdraw_arrival(
 
 def _publish_withdrawn(uow: IntakeUnitOfWork, arrival: Arrival) -> None:
     assert arrival.withdrawn_on is not None
-    uow.publish(
-        events.ArrivalWithdrawn(
-            ags=arrival.ags,
-            arrival_id=arrival.arrival_id,
-            withdrawn_on=arrival.withdrawn_on,
-            reason=arrival.withdrawal_reason,
-            merged_into=arrival.merged_into,
-        )
-    )
-    uow.publish(
-        events.ArrivalWithdrawnFact(
-            ags=arrival.ags,
-            arrival_id=arrival.arrival_id,
-            withdrawn_on=arrival.withdrawn_on,
-            merged_into=arrival.merged_into,
-        )
-    )
+    facts = {
+        "arrival_id": arrival.arrival_id,
+        "withdrawn_on": arrival.withdrawn_on,
+        "merged_into": arrival.merged_into,
+    }
+    uow.publish(events.ArrivalWithdrawn(ags=arrival.ags, **facts, reason=arrival.withdrawal_reason))
+    uow.publish(events.ArrivalWithdrawnFact(ags=arrival.ags, **facts))  # without the free-text reason
 
 
 # --- duplicate review -----------------------------------------------------------------------------------

@@ -28,11 +28,10 @@ from wegweiser.referrals.consumers import (
 from wegweiser.referrals.delivery.addresses import AddressGuard
 from wegweiser.referrals.delivery.worker import WebhookWorker, WorkerConfig
 from wegweiser.referrals.deps import ReferralsContext, attach
-from wegweiser.referrals.domain.catalogue import default_programmes
 from wegweiser.referrals.handlers import Policy, ReferralsUnitOfWork, Seed, seed_catalogue
 from wegweiser.referrals.holiday_calendar import HolidayCalendar
 from wegweiser.referrals.migrations import MIGRATIONS
-from wegweiser.referrals.seed import example_partners
+from wegweiser.referrals.seed import default_programmes, example_partners
 from wegweiser.referrals.settings import ReferralsSettings
 
 

@@ -169,78 +169,75 @@ def _messages(schemas: dict[str, Any]) -> dict[str, dict[str, Any]]:
     respond_by = dt.datetime(2026, 11, 16, 23, 0, tzinfo=dt.UTC)
     common = {"ags": "08111000", "referral_id": referral_id, "partner_id": "vhs-stuttgart"}
     ours, theirs = "/wegweiser/referrals", "/partners/vhs-stuttgart"
-    offered = _message(
-        events.PartnerReferralOffered,
-        title="Referral offered",
-        summary="A person referred to you, with only the programme's minimum personal data.",
-        example=events.PartnerReferralOffered(
-            **common,
-            programme="integrationskurs",
-            municipality="Stuttgart, Landeshauptstadt",
-            requested_on=dt.date(2026, 11, 2),
-            respond_by=respond_by,
-            referring_provider_id="kreis-08111",
-            person=events.PartnerPerson(
-                family_name="Haddad",
-                given_names="Rania",
-                date_of_birth="1988-03",
-                languages=("ar", "en"),
-                phone="+49 711 000000",
+    # key in the channel, title, summary, example (of the event class), source
+    messages: tuple[tuple[str, str, str, Event, str], ...] = (
+        (
+            "referralOffered",
+            "Referral offered",
+            "A person referred to you, with only the programme's minimum personal data.",
+            events.PartnerReferralOffered(
+                **common,
+                programme="integrationskurs",
+                municipality="Stuttgart, Landeshauptstadt",
+                requested_on=dt.date(2026, 11, 2),
+                respond_by=respond_by,
+                referring_provider_id="kreis-08111",
+                person=events.PartnerPerson(
+                    family_name="Haddad",
+                    given_names="Rania",
+                    date_of_birth="1988-03",
+                    languages=("ar", "en"),
+                    phone="+49 711 000000",
+                ),
             ),
+            ours,
         ),
-        source=ours,
-        schemas=schemas,
-    )
-    reminder = _message(
-        events.PartnerReferralReminder,
-        title="Reminder",
-        summary="No answer yet; the referral expires at respond_by.",
-        example=events.PartnerReferralReminder(**common, respond_by=respond_by),
-        source=ours,
-        schemas=schemas,
-    )
-    withdrawn = _message(
-        events.PartnerReferralWithdrawn,
-        title="Referral withdrawn",
-        summary="Consent withdrawn or referral expired: stop and delete the personal data you received.",
-        example=events.PartnerReferralWithdrawn(**common, reason="consent_withdrawn"),
-        source=ours,
-        schemas=schemas,
-    )
-    rejected = _message(
-        events.PartnerFeedbackRejected,
-        title="Feedback rejected",
-        summary="One of your answers could not be applied; the referral is unchanged.",
-        example=events.PartnerFeedbackRejected(
-            **common,
-            feedback_id=uuid.UUID("0d7e5c1a-9a43-4e55-8f7a-1b2c3d4e5f60"),
-            code="invalid_transition",
-            detail_de="Eine Überweisung im Zustand „abgelehnt“ kann man nicht beginnen.",
-            detail_en="A referral that is declined cannot start.",
+        (
+            "referralReminder",
+            "Reminder",
+            "No answer yet; the referral expires at respond_by.",
+            events.PartnerReferralReminder(**common, respond_by=respond_by),
+            ours,
         ),
-        source=ours,
-        schemas=schemas,
-    )
-    feedback = _message(
-        events.PartnerFeedback,
-        title="Referral feedback",
-        summary="Your answer: accepted, declined (reason), started, completed or dropped.",
-        example=events.PartnerFeedback(
-            ags="08111000",
-            referral_id=referral_id,
-            feedback_id=uuid.UUID("0d7e5c1a-9a43-4e55-8f7a-1b2c3d4e5f60"),
-            outcome="accepted",
-            occurred_at=at,
+        (
+            "referralWithdrawn",
+            "Referral withdrawn",
+            "Consent withdrawn or referral expired: stop and delete the personal data you received.",
+            events.PartnerReferralWithdrawn(**common, reason="consent_withdrawn"),
+            ours,
         ),
-        source=theirs,
-        schemas=schemas,
+        (
+            "feedbackRejected",
+            "Feedback rejected",
+            "One of your answers could not be applied; the referral is unchanged.",
+            events.PartnerFeedbackRejected(
+                **common,
+                feedback_id=uuid.UUID("0d7e5c1a-9a43-4e55-8f7a-1b2c3d4e5f60"),
+                code="invalid_transition",
+                detail_de="Eine Überweisung im Zustand „abgelehnt“ kann man nicht beginnen.",
+                detail_en="A referral that is declined cannot start.",
+            ),
+            ours,
+        ),
+        (
+            "referralFeedback",
+            "Referral feedback",
+            "Your answer: accepted, declined (reason), started, completed or dropped.",
+            events.PartnerFeedback(
+                ags="08111000",
+                referral_id=referral_id,
+                feedback_id=uuid.UUID("0d7e5c1a-9a43-4e55-8f7a-1b2c3d4e5f60"),
+                outcome="accepted",
+                occurred_at=at,
+            ),
+            theirs,
+        ),
     )
     return {
-        "referralOffered": offered,
-        "referralReminder": reminder,
-        "referralWithdrawn": withdrawn,
-        "feedbackRejected": rejected,
-        "referralFeedback": feedback,
+        key: _message(
+            type(example), title=title, summary=summary, example=example, source=source, schemas=schemas
+        )
+        for key, title, summary, example, source in messages
     }
 
 

@@ -173,6 +173,10 @@ def _common_partner_fields(referral: Referral) -> dict[str, object]:
 # --- referral requests --------------------------------------------------------------------------------
 
 
+_REQUEST_FIELDS = {"referral_id", "case_id", "ags", "provider_id", "programme", "requested_on"}
+"""What a referral takes over from its request as it is (the consent is nested in the event)."""
+
+
 async def receive_request(
     event: events.ReferralRequested, envelope: object, uow: ReferralsUnitOfWork, *, policy: Policy
 ) -> None:
@@ -181,14 +185,7 @@ async def receive_request(
         return  # the same request again (e.g. re-emitted by casework with a new ce_id)
     now = policy.clock.now()
     referral = Referral(
-        referral_id=event.referral_id,
-        case_id=event.case_id,
-        ags=event.ags,
-        provider_id=event.provider_id,
-        programme=event.programme,
-        consent_id=event.consent.consent_id,
-        requested_on=event.requested_on,
-        updated_at=now,
+        **event.model_dump(include=_REQUEST_FIELDS), consent_id=event.consent.consent_id, updated_at=now
     )
     programme = await uow.catalogue.programme(event.programme)
     decision: Routed | Refused = route(
@@ -512,12 +509,7 @@ async def create_partner(
         if await uow.catalogue.partner(partner.partner_id) is not None:
             raise PartnerExists(partner.partner_id)
         secret = new_secret() if partner.delivery == "webhook" else None
-        await uow.catalogue.save_partner(partner, webhook_secret=secret)
-        uow.publish(partner_event(partner, clock.now()))
-        if partner.delivery == "kafka":
-            await ensure_topics([partner.partner_id])
-        await uow.commit()
-    return SavedPartner(partner, secret)
+        return await _save_and_announce(partner, secret, uow=uow, clock=clock, ensure_topics=ensure_topics)
 
 
 async def update_partner(
@@ -530,11 +522,23 @@ async def update_partner(
         secret = None
         if partner.delivery == "webhook" and await uow.catalogue.webhook_secret(partner.partner_id) is None:
             secret = new_secret()
-        await uow.catalogue.save_partner(partner, webhook_secret=secret)
-        uow.publish(partner_event(partner, clock.now()))
-        if partner.delivery == "kafka":
-            await ensure_topics([partner.partner_id])
-        await uow.commit()
+        return await _save_and_announce(partner, secret, uow=uow, clock=clock, ensure_topics=ensure_topics)
+
+
+async def _save_and_announce(
+    partner: Partner,
+    secret: str | None,
+    *,
+    uow: ReferralsUnitOfWork,
+    clock: Clock,
+    ensure_topics: EnsureTopics,
+) -> SavedPartner:
+    """Save and publish the partner, a Kafka partner's topics made sure of, and commit."""
+    await uow.catalogue.save_partner(partner, webhook_secret=secret)
+    uow.publish(partner_event(partner, clock.now()))
+    if partner.delivery == "kafka":
+        await ensure_topics([partner.partner_id])
+    await uow.commit()
     return SavedPartner(partner, secret)
 
 

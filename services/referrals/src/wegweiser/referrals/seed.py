@@ -7,7 +7,11 @@ so a development stack never sends personal data anywhere else.
 
 from __future__ import annotations
 
-from wegweiser.referrals.domain.catalogue import Partner
+from importlib.resources import files
+
+from pydantic import TypeAdapter
+
+from wegweiser.referrals.domain.catalogue import Partner, ProgrammeInfo
 
 EXAMPLE = "Beispieldatensatz (fiktiv)."
 RECEIVER = "http://127.0.0.1:8090/webhooks"
@@ -55,6 +59,15 @@ EXAMPLES: tuple[tuple[str, str, tuple[str, ...], str, dict[str, tuple[str, ...]]
     ("iq-netzwerk-bw", "IQ Netzwerk Baden-Württemberg – Anerkennungsberatung", ("anerkennungsberatung",),
      "kafka", {"laender": ("08",)}),
 )  # fmt: skip
+
+
+def default_programmes() -> list[ProgrammeInfo]:
+    """docs/domain.md's referral targets; the fields are our reading of what each partner needs to act.
+
+    Kept as data (``programmes.json``): ten entries of texts and field lists, validated on loading.
+    """
+    text = files("wegweiser.referrals").joinpath("programmes.json").read_text(encoding="utf-8")
+    return TypeAdapter(list[ProgrammeInfo]).validate_json(text)
 
 
 def example_partners() -> list[Partner]:

@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from wegweiser.common.auth import Forbidden, JwksValidator, Principal, Role, Unauthorized, require_role
-from wegweiser.common.http import wants_english
+from wegweiser.common.http import from_app_state, wants_english
 from wegweiser.statistics.ops.workers import Workers
 from wegweiser.statistics.read.published import Published
 from wegweiser.statistics.settings import StatisticsSettings
@@ -20,30 +20,10 @@ DASHBOARD_COOKIE = "wegweiser_token"
 READER_ROLES: tuple[Role, ...] = ("statistics_reader", "admin")
 
 
-def get_settings(request: Request) -> StatisticsSettings:
-    settings: StatisticsSettings = request.app.state.settings
-    return settings
-
-
-def get_workers(request: Request) -> Workers:
-    workers: Workers = request.app.state.workers
-    return workers
-
-
-def get_published(request: Request) -> Published:
-    published: Published = request.app.state.published
-    return published
-
-
-def get_validator(request: Request) -> JwksValidator:
-    validator: JwksValidator = request.app.state.auth
-    return validator
-
-
-SettingsDep = Annotated[StatisticsSettings, Depends(get_settings)]
-WorkersDep = Annotated[Workers, Depends(get_workers)]
-PublishedDep = Annotated[Published, Depends(get_published)]
-ValidatorDep = Annotated[JwksValidator, Depends(get_validator)]
+SettingsDep = Annotated[StatisticsSettings, from_app_state("settings")]
+WorkersDep = Annotated[Workers, from_app_state("workers")]
+PublishedDep = Annotated[Published, from_app_state("published")]
+ValidatorDep = Annotated[JwksValidator, from_app_state("auth")]
 EnglishDep = Annotated[bool, Depends(wants_english)]
 """True when the caller prefers English (Accept-Language); German otherwise."""
 

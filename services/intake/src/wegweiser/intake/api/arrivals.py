@@ -13,7 +13,7 @@ from wegweiser.common.http import problem
 from wegweiser.common.localtime import today
 from wegweiser.common.names import normalised
 from wegweiser.intake.api.admission import admit, municipality_message
-from wegweiser.intake.api.errors import COMMON_ERRORS, PROBLEM, QuotaExceeded, authority_of
+from wegweiser.intake.api.errors import COMMON_ERRORS, PROBLEM, QuotaExceeded, authority_of, visible_to
 from wegweiser.intake.api.idempotency import IDEMPOTENCY_HEADER, answer_once
 from wegweiser.intake.api.models import PRINTABLE, ArrivalIn, ArrivalOut, arrival_json
 from wegweiser.intake.deps import PrincipalDep, QuotasDep, SettingsDep, UnitOfWorkDep
@@ -88,7 +88,7 @@ async def get(
     """Status of an arrival registered by the caller's authority (others answer 404)."""
     async with uow:
         arrival = await uow.arrivals.get(arrival_id)
-    if arrival is None or ("admin" not in principal.roles and arrival.authority_id != principal.authority_id):
+    if arrival is None or not visible_to(principal, arrival.authority_id):
         return problem(request, 404, f"arrival {arrival_id}")
     return ArrivalOut.of(arrival)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from wegweiser.common.auth import Principal
 from wegweiser.common.http import problem
 from wegweiser.common.localtime import today
-from wegweiser.intake.api.errors import PROBLEM, authority_of
+from wegweiser.intake.api.errors import PROBLEM, authority_of, unknown_or_conflict, visible_to
 from wegweiser.intake.api.idempotency import IDEMPOTENCY_HEADER, answer_once
 from wegweiser.intake.api.models import ArrivalOut
 from wegweiser.intake.deps import PrincipalDep, UnitOfWorkDep
@@ -28,10 +28,7 @@ from wegweiser.intake.handlers import (
 
 router = APIRouter(prefix="/v1", tags=["duplicates"])
 
-DECISION_ERRORS: dict[int | str, dict[str, Any]] = {
-    404: {"description": "Unknown", **PROBLEM},
-    409: {"description": "Decided already, or an arrival is no longer active", **PROBLEM},
-}
+DECISION_ERRORS = unknown_or_conflict("Decided already, or an arrival is no longer active")
 
 
 class DecisionIn(BaseModel):
@@ -69,48 +66,38 @@ async def get_duplicate(
 ) -> DuplicateFlag | JSONResponse:
     async with uow:
         flag = await uow.arrivals.flag(flag_id)
-    admin = "admin" in principal.roles
-    if flag is None or not (
-        admin or principal.authority_id in (flag.authority_id, flag.candidate_authority_id)
-    ):
+    if flag is None or not visible_to(principal, flag.authority_id, flag.candidate_authority_id):
         return problem(request, 404, f"duplicate {flag_id}")
     return flag
 
 
-@router.post(
-    "/duplicates/{flag_id}/merge",
-    response_model=DecisionOut,
-    responses=DECISION_ERRORS,
-    openapi_extra=IDEMPOTENCY_HEADER,
-    summary="Merge: the later arrival is retired into the earlier one (arrival.withdrawn, merged_into)",
-    operation_id="decide_v1_duplicates__flag_id__merge_post",  # as published before the routes moved
-)
-async def merge(
-    flag_id: uuid.UUID,
-    principal: PrincipalDep,
-    request: Request,
-    uow: UnitOfWorkDep,
-    body: DecisionIn | None = None,
-) -> Response:
-    return await _decide("merged", flag_id, body, principal=principal, request=request, uow=uow)
+def _add_decision_route(decision: Literal["merged", "dismissed"], step: str, summary: str) -> None:
+    """``POST /duplicates/{flag_id}/<step>`` records ``decision``; merge and dismissal differ only so."""
+
+    @router.post(
+        f"/duplicates/{{flag_id}}/{step}",
+        response_model=DecisionOut,
+        responses=DECISION_ERRORS,
+        openapi_extra=IDEMPOTENCY_HEADER,
+        summary=summary,
+        operation_id=f"decide_v1_duplicates__flag_id__{step}_post",  # as published before the routes moved
+    )
+    async def decide(
+        flag_id: uuid.UUID,
+        principal: PrincipalDep,
+        request: Request,
+        uow: UnitOfWorkDep,
+        body: DecisionIn | None = None,
+    ) -> Response:
+        return await _decide(decision, flag_id, body, principal=principal, request=request, uow=uow)
 
 
-@router.post(
-    "/duplicates/{flag_id}/dismissal",
-    response_model=DecisionOut,
-    responses=DECISION_ERRORS,
-    openapi_extra=IDEMPOTENCY_HEADER,
-    summary="Dismiss: not the same person; recorded with who and when",
-    operation_id="decide_v1_duplicates__flag_id__dismissal_post",  # as published before the routes moved
+_add_decision_route(
+    "merged",
+    "merge",
+    "Merge: the later arrival is retired into the earlier one (arrival.withdrawn, merged_into)",
 )
-async def dismiss(
-    flag_id: uuid.UUID,
-    principal: PrincipalDep,
-    request: Request,
-    uow: UnitOfWorkDep,
-    body: DecisionIn | None = None,
-) -> Response:
-    return await _decide("dismissed", flag_id, body, principal=principal, request=request, uow=uow)
+_add_decision_route("dismissed", "dismissal", "Dismiss: not the same person; recorded with who and when")
 
 
 def _decision_answer(result: Decision) -> tuple[int, bytes]:

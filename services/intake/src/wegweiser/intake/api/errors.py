@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from wegweiser.common.auth import Forbidden, Principal
+from wegweiser.common.bilingual import BilingualError
 from wegweiser.common.http import problem, wants_english
 from wegweiser.intake.domain.model import ArrivalConflict, ArrivalRejected
 from wegweiser.intake.handlers import ArrivalNotFound, FlagNotFound
@@ -23,19 +24,26 @@ COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-class QuotaExceeded(Exception):
+def unknown_or_conflict(conflict: str) -> dict[int | str, dict[str, Any]]:
+    """The 404 and 409 answers of a route that changes one existing thing; ``conflict`` says when."""
+    return {404: {"description": "Unknown", **PROBLEM}, 409: {"description": conflict, **PROBLEM}}
+
+
+def visible_to(principal: Principal, *authority_ids: str | None) -> bool:
+    """An admin sees everything; others only what one of ``authority_ids`` (their own) registered."""
+    return "admin" in principal.roles or principal.authority_id in authority_ids
+
+
+class QuotaExceeded(BilingualError):
+    """The authority's or the municipality's quota is exhausted for ``wait_s`` seconds (HTTP 429)."""
+
     def __init__(self, wait_s: float, what_de: str, what_en: str) -> None:
-        super().__init__(what_en)
+        super().__init__(what_de, what_en)
         self.wait_s = wait_s
-        self.what_de = what_de
-        self.what_en = what_en
 
 
-class PayloadTooLarge(Exception):
-    def __init__(self, message_de: str, message_en: str) -> None:
-        super().__init__(message_en)
-        self.message_de = message_de
-        self.message_en = message_en
+class PayloadTooLarge(BilingualError):
+    """More than a route accepts (HTTP 413)."""
 
 
 def authority_of(principal: Principal) -> str:
@@ -68,14 +76,14 @@ async def _too_many(request: Request, exc: Exception) -> JSONResponse:
     return problem(
         request,
         429,
-        exc.what_en if wants_english(request) else exc.what_de,
+        exc.text(english=wants_english(request)),
         headers={"Retry-After": retry_after(exc.wait_s)},
     )
 
 
 async def _too_large(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, PayloadTooLarge)
-    return problem(request, 413, exc.message_en if wants_english(request) else exc.message_de)
+    return problem(request, 413, exc.text(english=wants_english(request)))
 
 
 def install_error_handlers(app: FastAPI) -> None:

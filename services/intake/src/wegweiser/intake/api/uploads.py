@@ -14,7 +14,7 @@ from wegweiser.common.http import problem, wants_english
 from wegweiser.common.localtime import today
 from wegweiser.common.request_limits import max_body
 from wegweiser.intake.api.admission import authority_exhausted
-from wegweiser.intake.api.errors import PROBLEM, PayloadTooLarge, authority_of
+from wegweiser.intake.api.errors import PROBLEM, PayloadTooLarge, authority_of, visible_to
 from wegweiser.intake.api.idempotency import IDEMPOTENCY_HEADER, answer_once
 from wegweiser.intake.api.models import PRINTABLE
 from wegweiser.intake.deps import ImportsDep, PrincipalDep, QuotasDep, SettingsDep, UnitOfWorkDep
@@ -171,6 +171,6 @@ async def progress(
     """Progress of an import: rows and households done of the total."""
     async with uow:
         job = await uow.imports.get(import_id)
-    if job is None or ("admin" not in principal.roles and job.authority_id != principal.authority_id):
+    if job is None or not visible_to(principal, job.authority_id):
         return problem(request, 404, f"import {import_id}")
     return ImportOut.of(job)

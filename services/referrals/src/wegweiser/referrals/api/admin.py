@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -17,6 +19,8 @@ from wegweiser.referrals.domain.catalogue import Partner, PartnerSpec, Programme
 from wegweiser.referrals.handlers import (
     PartnerExists,
     PartnerNotFound,
+    ReferralsUnitOfWork,
+    SavedPartner,
     create_partner,
     remove_partner,
     republish_catalogue,
@@ -98,16 +102,9 @@ async def post_partner(
     if errors := await invalid_partner(body, context):
         return problem(request, 422, errors=errors)
     try:
-        saved = await create_partner(
-            Partner(**body.model_dump()),
-            uow=uow,
-            clock=context.policy.clock,
-            ensure_topics=context.partner_topics.ensure,
-        )
+        return await _save_partner(create_partner, body, context, uow)
     except PartnerExists:
         return problem(request, 409, f"partner id {body.partner_id} is taken (ids are never reused)")
-    context.catalogue_changed()
-    return PartnerOut.of(saved.partner, admin=True, secret=saved.webhook_secret)
 
 
 @router.put("/partners/{partner_id}", response_model=PartnerOut)
@@ -120,14 +117,24 @@ async def put_partner(
     if errors := await invalid_partner(body, context):
         return problem(request, 422, errors=errors)
     try:
-        saved = await update_partner(
-            Partner(**body.model_dump()),
-            uow=uow,
-            clock=context.policy.clock,
-            ensure_topics=context.partner_topics.ensure,
-        )
+        return await _save_partner(update_partner, body, context, uow)
     except PartnerNotFound:
         return problem(request, 404, f"partner {partner_id}")
+
+
+async def _save_partner(
+    save: Callable[..., Awaitable[SavedPartner]],
+    body: PartnerSpec,
+    context: ReferralsContext,
+    uow: ReferralsUnitOfWork,
+) -> PartnerOut:
+    """Create or update: the catalogue changes and the admin sees the partner (with a new secret, if any)."""
+    saved = await save(
+        Partner(**body.model_dump()),
+        uow=uow,
+        clock=context.policy.clock,
+        ensure_topics=context.partner_topics.ensure,
+    )
     context.catalogue_changed()
     return PartnerOut.of(saved.partner, admin=True, secret=saved.webhook_secret)
 

@@ -38,7 +38,7 @@ class FeedbackOut(BaseModel):
 
 def transition_problem(request: Request, exc: InvalidTransition) -> JSONResponse:
     """409 for a step the lifecycle forbids; 422 naming the field for a missing or unknown reason."""
-    detail = exc.en if wants_english(request) else exc.de
+    detail = exc.text(english=wants_english(request))
     if exc.code in ("reason_required", "unknown_reason"):
         errors = [{"field": "reason", "message": detail, "type": exc.code}]
         return problem(request, 422, detail, code=exc.code, errors=errors)

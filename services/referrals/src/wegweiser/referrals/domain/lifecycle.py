@@ -15,6 +15,7 @@ from typing import Literal, cast, get_args
 
 from pydantic import BaseModel, ConfigDict
 
+from wegweiser.common.bilingual import BilingualError
 from wegweiser.common.events import DeclineReason, DropReason, Programme, UnroutableReason
 from wegweiser.common.retention import RetentionPeriod
 from wegweiser.referrals.domain.workdays import BERLIN
@@ -72,12 +73,12 @@ ACTION_NAMES: dict[Action, tuple[str, str]] = {
 }
 
 
-class InvalidTransition(ValueError):
+class InvalidTransition(BilingualError, ValueError):
     """The lifecycle forbids the step; ``code`` for machines, German and English text for people."""
 
     def __init__(self, code: str, de: str, en: str) -> None:
-        super().__init__(en)
-        self.code, self.de, self.en = code, de, en
+        super().__init__(de, en)
+        self.code = code
 
 
 class Referral(BaseModel):

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from wegweiser.common import events
 from wegweiser.common.events import Event
@@ -207,42 +208,19 @@ class Batch:
 
 
 _EMPTY_CASE = CaseDelta()
+D = TypeVar("D", ArrivalDelta, CaseDelta, GoalDelta, ReferralDelta)
 
 
-def _arrival(batch: Batch, arrival_id: int) -> ArrivalDelta:
-    key = arrival_id
-    delta = batch.arrivals.get(key)
+def _delta(deltas: dict[int, D], key: int, empty: Callable[[], D]) -> D:
+    """The batch's delta of one entity, started empty when the batch first meets it."""
+    delta = deltas.get(key)
     if delta is None:
-        delta = batch.arrivals[key] = ArrivalDelta()
-    return delta
-
-
-def _case(batch: Batch, case_id: int) -> CaseDelta:
-    key = case_id
-    delta = batch.cases.get(key)
-    if delta is None:
-        delta = batch.cases[key] = CaseDelta()
-    return delta
-
-
-def _goal(batch: Batch, goal_id: int) -> GoalDelta:
-    key = goal_id
-    delta = batch.goals.get(key)
-    if delta is None:
-        delta = batch.goals[key] = GoalDelta()
-    return delta
-
-
-def _referral(batch: Batch, referral_id: int) -> ReferralDelta:
-    key = referral_id
-    delta = batch.referrals.get(key)
-    if delta is None:
-        delta = batch.referrals[key] = ReferralDelta()
+        delta = deltas[key] = empty()
     return delta
 
 
 def _arrival_snapshot(batch: Batch, e: Any, at: int) -> None:
-    d = _arrival(batch, e.arrival_id.int)
+    d = _delta(batch.arrivals, e.arrival_id.int, ArrivalDelta)
     if _newer(d.snap_at, at):
         d.snap_at, d.ags = at, e.ags
         d.allocation_day, d.allocation_month = e.allocation_date.toordinal(), month_id(e.allocation_date)
@@ -250,19 +228,19 @@ def _arrival_snapshot(batch: Batch, e: Any, at: int) -> None:
 
 
 def _arrival_relocated(batch: Batch, e: events.ArrivalRelocatedFact, at: int) -> None:
-    d = _arrival(batch, e.arrival_id.int)
+    d = _delta(batch.arrivals, e.arrival_id.int, ArrivalDelta)
     if _newer(d.reloc_at, at):
         d.reloc_at, d.relocated_to = at, e.new_ags
 
 
 def _arrival_withdrawn(batch: Batch, e: events.ArrivalWithdrawnFact, at: int) -> None:
-    d = _arrival(batch, e.arrival_id.int)
+    d = _delta(batch.arrivals, e.arrival_id.int, ArrivalDelta)
     if _newer(d.withdrawn_at, at):
         d.withdrawn_at, d.withdrawn_day = at, e.withdrawn_on.toordinal()
 
 
 def _case_opened(batch: Batch, e: events.CaseOpened, at: int) -> None:
-    d = _case(batch, e.case_id.int)
+    d = _delta(batch.cases, e.case_id.int, CaseDelta)
     if _newer(d.open_at, at):
         d.open_at, d.ags, d.provider_id = at, e.ags, e.provider_id
         d.opened_day = e.opened_on.toordinal()
@@ -271,13 +249,13 @@ def _case_opened(batch: Batch, e: events.CaseOpened, at: int) -> None:
 
 
 def _case_assigned(batch: Batch, e: events.CaseAssigned, at: int) -> None:
-    d = _case(batch, e.case_id.int)
+    d = _delta(batch.cases, e.case_id.int, CaseDelta)
     if _newer(d.assign_at, at):
         d.assign_at, d.counsellor_id = at, e.counsellor_id
 
 
 def _case_closed(batch: Batch, e: events.CaseClosed, at: int) -> None:
-    d = _case(batch, e.case_id.int)
+    d = _delta(batch.cases, e.case_id.int, CaseDelta)
     if _newer(d.close_at, at):
         d.close_at, d.closed_day, d.reason = at, e.closed_on.toordinal(), e.reason
 
@@ -322,21 +300,21 @@ def _consultation(batch: Batch, e: events.ConsultationRecorded, at: int) -> None
 
 
 def _goal_set(batch: Batch, e: events.GoalSet, at: int) -> None:
-    d = _goal(batch, e.goal_id.int)
+    d = _delta(batch.goals, e.goal_id.int, GoalDelta)
     if _newer(d.set_at, at):
         d.set_at, d.case_id, d.ags, d.field = at, e.case_id.int, e.ags, e.handlungsfeld
         d.set_day, d.set_month = e.set_on.toordinal(), month_id(e.set_on)
 
 
 def _goal_status(batch: Batch, e: events.GoalStatusChanged, at: int) -> None:
-    d = _goal(batch, e.goal_id.int)
+    d = _delta(batch.goals, e.goal_id.int, GoalDelta)
     if _newer(d.status_at, at):
         d.status_at, d.status, d.status_ags = at, e.status, e.ags
         d.status_field, d.status_month = e.handlungsfeld, month_id(e.changed_on)
 
 
 def _referral_status(batch: Batch, e: Any, at: int) -> None:
-    d = _referral(batch, e.referral_id.int)
+    d = _delta(batch.referrals, e.referral_id.int, ReferralDelta)
     occurred = int(e.occurred_at.timestamp() * 1_000_000)
     if _newer(d.status_at, occurred):
         d.status_at, d.status, d.ags = occurred, events.REFERRAL_STATUS_OF[type(e)], e.ags

@@ -204,43 +204,45 @@ async def replay(
     are split among that many processes: each reads, decodes and writes its own partitions and stores
     their positions in its own transactions, so exactness and resumption work as with one.
     """
-    progress = progress or Progress()
+    job = _Job(
+        bootstrap_servers,
+        engine,
+        generation,
+        plan,
+        flush_events,
+        flush_interval_s,
+        progress or Progress(),
+        on_progress,
+    )
     partitions = sorted(plan.target)
     if workers > 1 and engine.dialect.name == "postgresql" and len(partitions) > 1:
         async with Sink(engine, generation) as sink:
             stored = await sink.stored_offsets()
         remaining = sum(o - stored.get(tp, (0,))[0] for tp, o in plan.target.items())
         if remaining >= parallel_from:
-            return await _replay_in_processes(
-                bootstrap_servers,
-                engine,
-                generation,
-                plan,
-                flush_events,
-                flush_interval_s,
-                progress,
-                on_progress,
-                workers,
-            )
-    return await _replay_here(
-        bootstrap_servers, engine, generation, plan, flush_events, flush_interval_s, progress, on_progress
-    )
+            return await _replay_in_processes(job, workers)
+    return await _replay_here(job)
 
 
-async def _replay_here(
-    bootstrap_servers: str,
-    engine: AsyncEngine,
-    generation: int,
-    plan: ReplayPlan,
-    flush_events: int,
-    flush_interval_s: float,
-    progress: Progress,
-    on_progress: Callable[[Progress], Any] | None,
-) -> Progress:
-    async with Sink(engine, generation) as sink:
+@dataclass(frozen=True)
+class _Job:
+    """One replay's inputs, as both ways of running it (here, or split among processes) take them."""
+
+    bootstrap_servers: str
+    engine: AsyncEngine
+    generation: int
+    plan: ReplayPlan
+    flush_events: int
+    flush_interval_s: float
+    progress: Progress
+    on_progress: Callable[[Progress], Any] | None
+
+
+async def _replay_here(job: _Job) -> Progress:
+    async with Sink(job.engine, job.generation) as sink:
         stored = await sink.stored_offsets()
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap_servers,
+            bootstrap_servers=job.bootstrap_servers,
             **client_options(),
             group_id=None,
             enable_auto_commit=False,
@@ -248,7 +250,7 @@ async def _replay_here(
             isolation_level="read_committed",
             max_partition_fetch_bytes=8 * 1024 * 1024,
             fetch_max_bytes=64 * 1024 * 1024,
-            client_id=f"wegweiser-statistics-replay-g{generation}",
+            client_id=f"wegweiser-statistics-replay-g{job.generation}",
         )
         await consumer.start()
         collecting = gc.isenabled()
@@ -257,9 +259,18 @@ async def _replay_here(
         # batch is frozen (excluded from collection) until the replay ends.
         gc.disable()
         try:
-            run = _Replay(consumer, sink, plan, stored, progress, flush_events, flush_interval_s, on_progress)
+            run = _Replay(
+                consumer,
+                sink,
+                job.plan,
+                stored,
+                job.progress,
+                job.flush_events,
+                job.flush_interval_s,
+                job.on_progress,
+            )
             await run.run()
-            return progress
+            return job.progress
         finally:
             gc.unfreeze()
             if collecting:
@@ -270,38 +281,28 @@ async def _replay_here(
 _FIELDS = ("total", "read", "applied", "duplicates", "malformed", "ignored")
 
 
-async def _replay_in_processes(
-    bootstrap_servers: str,
-    engine: AsyncEngine,
-    generation: int,
-    plan: ReplayPlan,
-    flush_events: int,
-    flush_interval_s: float,
-    progress: Progress,
-    on_progress: Callable[[Progress], Any] | None,
-    workers: int,
-) -> Progress:
+async def _replay_in_processes(job: _Job, workers: int) -> Progress:
     """Run the replay in ``workers`` processes over disjoint partitions; sum their progress here.
 
     Each worker is ``python -m wegweiser.statistics.projection.replay`` with its share of the plan on
     stdin and one JSON line of progress per written batch on stdout.
     """
-    partitions = sorted(plan.target)
-    url = engine.url.render_as_string(hide_password=False)
+    progress, partitions = job.progress, sorted(job.plan.target)
+    url = job.engine.url.render_as_string(hide_password=False)
     processes = []
     for index in range(workers):
         mine = partitions[index::workers]
-        job = {
-            "bootstrap_servers": bootstrap_servers,
+        share = {
+            "bootstrap_servers": job.bootstrap_servers,
             "url": url,
-            "generation": generation,
-            "topics": plan.topics,
-            "target": offsets_to_json({tp: plan.target[tp] for tp in mine}),
-            "live_offsets": offsets_to_json({tp: o for tp, o in plan.live_offsets.items() if tp in mine}),
-            "risky_ids": sorted(plan.risky_ids),
-            "dedupe_window_ms": plan.dedupe_window_ms,
-            "flush_events": flush_events,
-            "flush_interval_s": flush_interval_s,
+            "generation": job.generation,
+            "topics": job.plan.topics,
+            "target": offsets_to_json({tp: job.plan.target[tp] for tp in mine}),
+            "live_offsets": offsets_to_json({tp: o for tp, o in job.plan.live_offsets.items() if tp in mine}),
+            "risky_ids": sorted(job.plan.risky_ids),
+            "dedupe_window_ms": job.plan.dedupe_window_ms,
+            "flush_events": job.flush_events,
+            "flush_interval_s": job.flush_interval_s,
         }
         process = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -312,7 +313,7 @@ async def _replay_in_processes(
             limit=1024 * 1024,
         )
         assert process.stdin is not None
-        process.stdin.write(json.dumps(job).encode() + b"\n")
+        process.stdin.write(json.dumps(share).encode() + b"\n")
         await process.stdin.drain()
         process.stdin.close()
         processes.append(process)
@@ -336,8 +337,8 @@ async def _replay_in_processes(
                 progress.ignored,
             ) = totals[: len(_FIELDS)]
             progress.rate = totals[len(_FIELDS)] / max(time.monotonic() - began, 1e-9)
-            if on_progress is not None:
-                result = on_progress(progress)
+            if job.on_progress is not None:
+                result = job.on_progress(progress)
                 if asyncio.iscoroutine(result):
                     await result
         if await process.wait() != 0:
@@ -379,14 +380,16 @@ def _worker_main() -> None:
         progress = Progress()
         try:
             await _replay_here(
-                job["bootstrap_servers"],
-                engine,
-                job["generation"],
-                plan,
-                job["flush_events"],
-                job["flush_interval_s"],
-                progress,
-                report,
+                _Job(
+                    job["bootstrap_servers"],
+                    engine,
+                    job["generation"],
+                    plan,
+                    job["flush_events"],
+                    job["flush_interval_s"],
+                    progress,
+                    report,
+                )
             )
             report(progress)
         finally:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -22,6 +23,8 @@ from sqlalchemy import (
     Text,
     Uuid,
 )
+from sqlalchemy.schema import SchemaItem
+from sqlalchemy.types import TypeEngine
 
 NAMES = (
     "applied",
@@ -38,6 +41,8 @@ NAMES = (
     "published",
 )
 
+ColumnType = TypeEngine[Any] | type[TypeEngine[Any]]
+
 
 def table_name(generation: int, name: str) -> str:
     return f"stat_g{generation}_{name}"
@@ -52,30 +57,29 @@ def generation_metadata(generation: int) -> MetaData:
     """The DDL of one generation (created when the generation is, dropped when it is retired)."""
     md = MetaData()
 
-    def t(name: str, *columns: Column, pk: tuple[str, ...] | None = None) -> Table:
-        extra = [PrimaryKeyConstraint(*pk)] if pk else []
-        return Table(table_name(generation, name), md, *columns, *extra)
+    def t(name: str, *columns: SchemaItem) -> Table:
+        return Table(table_name(generation, name), md, *columns)
+
+    def keyed(name: str, key: tuple[tuple[str, ColumnType], ...], *values: Column) -> Table:
+        """A table whose leading ``key`` columns together are its primary key."""
+        key_columns = (Column(column, kind) for column, kind in key)
+        return t(name, *key_columns, *values, PrimaryKeyConstraint(*(column for column, _ in key)))
 
     big, txt, i = BigInteger, Text, Integer
     t("applied", Column("event_id", Uuid(as_uuid=False), primary_key=True))
-    t(
+    keyed(
         "offsets",
-        Column("topic", txt),
-        Column("partition", i),
+        (("topic", txt), ("partition", i)),
         Column("next_offset", big, nullable=False),
         Column("window_offset", big, nullable=False),
         *(Column(c, big, nullable=False) for c in ("applied", "duplicates", "malformed", "ignored")),
-        pk=("topic", "partition"),
     )
-    t(
+    keyed(
         "dead_letters",
-        Column("topic", txt),
-        Column("partition", i),
-        Column("record_offset", big),
+        (("topic", txt), ("partition", i), ("record_offset", big)),
         Column("ce_type", txt),
         Column("ce_id", txt),
         Column("reason", txt, nullable=False),
-        pk=("topic", "partition", "record_offset"),
     )
     uid = Uuid(as_uuid=True)
     t(
@@ -93,38 +97,14 @@ def generation_metadata(generation: int) -> MetaData:
         *(Column(c, i) for c in ("opened_day", "allocation_day", "closed_day", "first_consultation_day")),
         Column("walk_in", Boolean),
     )
-    t(
-        "moves",
-        Column("case_id", uid),
-        Column("moved_day", i),
-        Column("to_ags", txt),
-        Column("from_ags", txt),
-        pk=("case_id", "moved_day", "to_ags"),
-    )
-    t(
-        "consultations",
-        Column("ags", txt),
-        Column("month", i),
-        Column("n", big, nullable=False),
-        pk=("ags", "month"),
-    )
-    t(
+    keyed("moves", (("case_id", uid), ("moved_day", i), ("to_ags", txt)), Column("from_ags", txt))
+    keyed("consultations", (("ags", txt), ("month", i)), Column("n", big, nullable=False))
+    keyed(
         "breakdowns",
-        Column("kreis", txt),
-        Column("month", i),
-        Column("dimension", txt),
-        Column("code", txt),
+        (("kreis", txt), ("month", i), ("dimension", txt), ("code", txt)),
         Column("n", big, nullable=False),
-        pk=("kreis", "month", "dimension", "code"),
     )
-    t(
-        "persons",
-        Column("ags", txt),
-        Column("year", i),
-        Column("pkey", big),
-        Column("months", i, nullable=False),
-        pk=("ags", "year", "pkey"),
-    )
+    keyed("persons", (("ags", txt), ("year", i), ("pkey", big)), Column("months", i, nullable=False))
     t(
         "goals",
         Column("goal_id", uid, primary_key=True),
@@ -141,15 +121,11 @@ def generation_metadata(generation: int) -> MetaData:
         *(Column(c, txt) for c in ("ags", "programme", "status")),
         *(Column(c, i) for c in ("requested_day", "requested_month", "started_day", "started_month")),
     )
-    t(
+    keyed(
         "published",
-        Column("family", txt),
-        Column("period", txt),
-        Column("region", txt),
-        Column("series", txt),
+        (("family", txt), ("period", txt), ("region", txt), ("series", txt)),
         Column("value", Float),
         Column("suppressed", Boolean, nullable=False),
-        pk=("family", "period", "region", "series"),
     )
     return md
 

@@ -7,7 +7,8 @@ live event's small one never wait on each other in a cycle.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from operator import attrgetter
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -142,87 +143,27 @@ def _uuid(value: int | None) -> str | None:
     return None if value is None else f"{value:032x}"
 
 
+def _entity_rows(spec: tables.Upsert, deltas: Mapping[int, object]) -> list[tuple[Any, ...]]:
+    """One row per entity delta, key first, in ``spec``'s column order (the spec names what is written)."""
+    columns = spec.columns[1:]
+    values = attrgetter(*(name for name, _ in columns))
+    uuids = [i for i, (_, kind) in enumerate(columns) if kind == tables.U]
+    rows: list[tuple[Any, ...]] = []
+    for key, delta in deltas.items():
+        row = list(values(delta))
+        for i in uuids:
+            row[i] = _uuid(row[i])
+        rows.append((_uuid(key), *row))
+    return rows
+
+
 async def flush(batch: Batch, writer: Writer) -> None:
     """Write a batch's deltas (tables in a fixed order)."""
-    await writer.upsert(
-        tables.ARRIVALS,
-        [
-            (
-                _uuid(k),
-                d.snap_at,
-                d.ags,
-                d.allocation_day,
-                d.allocation_month,
-                d.persons,
-                d.reloc_at,
-                d.relocated_to,
-                d.withdrawn_at,
-                d.withdrawn_day,
-            )
-            for k, d in batch.arrivals.items()
-        ],
-    )
-    await writer.upsert(
-        tables.CASES,
-        [
-            (
-                _uuid(k),
-                d.open_at,
-                d.ags,
-                d.provider_id,
-                d.opened_day,
-                d.allocation_day,
-                d.walk_in,
-                d.close_at,
-                d.closed_day,
-                d.reason,
-                d.assign_at,
-                d.counsellor_id,
-                d.first_consultation_day,
-            )
-            for k, d in batch.cases.items()
-        ],
-    )
+    await writer.upsert(tables.ARRIVALS, _entity_rows(tables.ARRIVALS, batch.arrivals))
+    await writer.upsert(tables.CASES, _entity_rows(tables.CASES, batch.cases))
     await writer.upsert(tables.MOVES, [(_uuid(c), day, ags, v) for (c, day, ags), v in batch.moves.items()])
     await writer.upsert(tables.CONSULTATIONS, [(*k, n) for k, n in batch.consultations.items()])
     await writer.upsert(tables.BREAKDOWNS, [(*k, n) for k, n in batch.breakdowns.items()])
     await writer.upsert(tables.PERSONS, [(*k, bits) for k, bits in batch.persons.items()])
-    await writer.upsert(
-        tables.GOALS,
-        [
-            (
-                _uuid(k),
-                d.set_at,
-                _uuid(d.case_id),
-                d.ags,
-                d.field,
-                d.set_day,
-                d.set_month,
-                d.status_at,
-                d.status,
-                d.status_ags,
-                d.status_field,
-                d.status_month,
-            )
-            for k, d in batch.goals.items()
-        ],
-    )
-    await writer.upsert(
-        tables.REFERRALS,
-        [
-            (
-                _uuid(k),
-                d.status_at,
-                _uuid(d.case_id),
-                d.ags,
-                d.programme,
-                d.requested_day,
-                d.requested_month,
-                d.status,
-                d.start_at,
-                d.started_day,
-                d.started_month,
-            )
-            for k, d in batch.referrals.items()
-        ],
-    )
+    await writer.upsert(tables.GOALS, _entity_rows(tables.GOALS, batch.goals))
+    await writer.upsert(tables.REFERRALS, _entity_rows(tables.REFERRALS, batch.referrals))

@@ -131,6 +131,13 @@ def _breakdown(*keys: str, level: RegionLevel = BREAKDOWN_LEVEL) -> tuple[tuple[
     return tuple((k, level) for k in keys)
 
 
+def _total_of(
+    family: str, parts: tuple[str, ...], *, time: TimeKind = "flow", total: str = "total"
+) -> Family:
+    """A total and the parts that add up to it; the parts exist from ``BREAKDOWN_LEVEL`` up."""
+    return Family(family, time, (total, *parts), equations=((total, parts),), min_level=_breakdown(*parts))
+
+
 _CONS_TYPES = _keys("type", TYPES)
 _CONS_CHANNELS = _keys("channel", CHANNELS)
 _CONS_INTERPRETER = ("interpreter:yes", "interpreter:no")
@@ -145,13 +152,7 @@ FAMILIES: dict[str, Family] = {
     f.id: f
     for f in (
         Family("arrivals", "flow", ("total",)),
-        Family(
-            "cases",
-            "stock",
-            ("active", "plan:yes", "plan:no"),
-            equations=(("active", ("plan:yes", "plan:no")),),
-            min_level=_breakdown("plan:yes", "plan:no"),
-        ),
+        _total_of("cases", ("plan:yes", "plan:no"), time="stock", total="active"),
         Family("persons", "flow", ("total",)),
         Family(
             "consultations",
@@ -166,20 +167,8 @@ FAMILIES: dict[str, Family] = {
             min_level=_breakdown(*_CONS_TYPES, *_CONS_CHANNELS, *_CONS_INTERPRETER, *_CONS_FIELDS),
         ),
         Family("first_consultations", "flow", ("total",)),
-        Family(
-            "goals_set",
-            "flow",
-            ("total", *_GOAL_FIELDS),
-            equations=(("total", _GOAL_FIELDS),),
-            min_level=_breakdown(*_GOAL_FIELDS),
-        ),
-        Family(
-            "goals_achieved",
-            "flow",
-            ("total", *_GOAL_FIELDS),
-            equations=(("total", _GOAL_FIELDS),),
-            min_level=_breakdown(*_GOAL_FIELDS),
-        ),
+        _total_of("goals_set", _GOAL_FIELDS),
+        _total_of("goals_achieved", _GOAL_FIELDS),
         Family(
             "referrals",
             "flow",
@@ -201,20 +190,8 @@ FAMILIES: dict[str, Family] = {
                 *_breakdown(*_REF_CROSS, level=CROSS_LEVEL),
             ),
         ),
-        Family(
-            "course_start",
-            "flow",
-            ("total", *_REF_PROGRAMMES),
-            equations=(("total", _REF_PROGRAMMES),),
-            min_level=_breakdown(*_REF_PROGRAMMES),
-        ),
-        Family(
-            "closures",
-            "flow",
-            ("total", *_REASONS),
-            equations=(("total", _REASONS),),
-            min_level=_breakdown(*_REASONS),
-        ),
+        _total_of("course_start", _REF_PROGRAMMES),
+        _total_of("closures", _REASONS),
     )
 }
 

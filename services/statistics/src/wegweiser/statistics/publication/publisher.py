@@ -12,10 +12,10 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col
@@ -42,8 +42,11 @@ log = logging.getLogger(__name__)
 FEED_CHUNK = 2000
 
 
-@dataclass(frozen=True)
-class PublicationStats:
+class PublicationStats(BaseModel):
+    """What one publication wrote; the operations API answers with it (``read.schemas.PublicationOut``)."""
+
+    model_config = ConfigDict(frozen=True)
+
     generation: int
     cells: int
     suppressed: int
@@ -121,7 +124,14 @@ class Publisher:
                 seconds,
                 sent,
             )
-            return PublicationStats(generation, len(pub.cells), pub.suppressed, pub.unplaced, seconds, sent)
+            return PublicationStats(
+                generation=generation,
+                cells=len(pub.cells),
+                suppressed=pub.suppressed,
+                unplaced=pub.unplaced,
+                seconds=seconds,
+                feed_messages=sent,
+            )
 
     async def feed_switched(self, generation: int) -> int:
         """After a switch: feed what the new generation publishes differently (no recomputation)."""

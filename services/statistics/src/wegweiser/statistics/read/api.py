@@ -158,7 +158,7 @@ async def publish_now(
         return await _not_ready(request, workers, english=english)
     result = await workers.publisher.publish(active.id, feed=True)
     assert result is not None  # waited for the lock
-    return PublicationOut(**result.__dict__)
+    return PublicationOut(**result.model_dump())
 
 
 @documentation.get("/asyncapi.json", include_in_schema=False)

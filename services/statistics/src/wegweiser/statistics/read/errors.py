@@ -23,7 +23,7 @@ async def unknown_indicator(request: Request, exc: Exception) -> JSONResponse:
 
 async def bad_query(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, BadQuery)
-    message = exc.en if wants_english(request) else exc.de
+    message = exc.text(english=wants_english(request))
     return problem(request, 422, message, errors=[{"field": exc.field, "message": message}])
 
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from wegweiser.statistics.db import Generation
 from wegweiser.statistics.projection.replay import Progress
 from wegweiser.statistics.publication.indicators import Indicator
+from wegweiser.statistics.publication.publisher import PublicationStats
 from wegweiser.statistics.read import views
 from wegweiser.statistics.read.views import Value
 
@@ -119,13 +120,8 @@ class ProjectionOut(BaseModel):
     generations: list[RebuildOut]
 
 
-class PublicationOut(BaseModel):
-    generation: int
-    cells: int
-    suppressed: int
-    unplaced: int
-    seconds: float
-    feed_messages: int
+class PublicationOut(PublicationStats):
+    pass  # the publisher's figures under the published schema's name (and without a description)
 
 
 def indicator_out(i: Indicator, *, english: bool) -> IndicatorOut:

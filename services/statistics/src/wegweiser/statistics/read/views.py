@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from wegweiser.common.bilingual import BilingualError
 from wegweiser.common.events.statistics import RegionLevel
 from wegweiser.statistics.geography import DEPTH, Region, RegionTree
 from wegweiser.statistics.periods import Period, PeriodRange
@@ -31,14 +32,12 @@ class UnknownIndicator(LookupError):
     pass
 
 
-class BadQuery(ValueError):
+class BadQuery(BilingualError, ValueError):
     """A query parameter that names nothing publishable; ``field`` says which."""
 
     def __init__(self, field: str, de: str, en: str) -> None:
-        super().__init__(en)
+        super().__init__(de, en)
         self.field = field
-        self.de = de
-        self.en = en
 
 
 @dataclass(frozen=True)
