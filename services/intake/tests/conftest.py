@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 
 from wegweiser.common import devtokens
+from wegweiser.common.devstack import DEMO_PERSONS
 from wegweiser.intake.settings import IntakeSettings
 
 Body = Callable[..., dict[str, Any]]
@@ -22,19 +24,7 @@ def _household(reference: str, *, ags: str = "08111000", **overrides: Any) -> di
         "ags": ags,
         "allocation_date": (dt.date.today() - dt.timedelta(days=1)).isoformat(),
         "facility": "LEA Ellwangen",
-        "persons": [
-            {
-                "role": "head",
-                "family_name": "Haddad",
-                "given_names": "Rania",
-                "date_of_birth": "1988-03",
-                "sex": "female",
-                "nationalities": ["SY"],
-                "languages": ["ar"],
-                "residence_status": "recognised_refugee",
-            },
-            {"role": "child", "family_name": "Haddad", "given_names": "Omar", "date_of_birth": "2016"},
-        ],
+        "persons": copy.deepcopy(DEMO_PERSONS),
         **overrides,
     }
 

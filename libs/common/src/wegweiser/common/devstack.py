@@ -154,7 +154,7 @@ def demo_tokens() -> dict[str, str]:
     }
 
 
-_DEMO_PERSONS = [
+DEMO_PERSONS = [  # the household of the demo and of the tests' arrivals
     {
         "role": "head",
         "family_name": "Haddad",
@@ -190,7 +190,7 @@ def seed(stack: ServiceProcesses, tokens: Mapping[str, str]) -> None:
                 "authority_reference": reference,
                 "ags": "08111000",
                 "allocation_date": today.isoformat(),
-                "persons": _DEMO_PERSONS,
+                "persons": DEMO_PERSONS,
             },
             timeout=10,
         )

@@ -11,7 +11,7 @@ import datetime as dt
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypedDict
+from typing import Any, TypedDict, get_args
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -25,12 +25,10 @@ from wegweiser.casework.idempotency import once, remembered
 from wegweiser.casework.web.forms import Field, Options, apply, blank_to_none, field_errors
 from wegweiser.casework.web.messages import t
 from wegweiser.casework.web.pages import PageDep, WebContext
+from wegweiser.common.events import Handlungsfeld
 from wegweiser.common.idempotency import request_digest, valid_key
 
-HANDLUNGSFELDER = [
-    "sprache", "arbeit_ausbildung", "bildung_schule_kita", "wohnen", "gesundheit_psychosozial",
-    "aufenthalt_recht", "finanzen_leistungen", "familie", "gesellschaftliche_teilhabe", "rueckkehr",
-]  # fmt: skip
+HANDLUNGSFELDER: list[str] = list(get_args(Handlungsfeld))
 MULTI = {"handlungsfelder", "present_person_ids"}
 FORM_TOKEN = "form_token"
 
@@ -68,27 +66,21 @@ class CaseForm:
     info: InfoOf = no_info  # a note above the fields, from what was entered so far
 
     def mount(self, router: APIRouter) -> None:
-        """GET shows the form and POST submits it, both at ``/cases/{case_id}/<slug>``."""
+        """GET shows the form and POST submits it, both at ``/cases/{case_id}/<slug>``; the endpoints
+        are the two methods below, so every form's routes are found as this class's."""
         path = f"/cases/{{case_id}}/{self.slug}"
-
-        async def show(case_id: uuid.UUID, ctx: PageDep) -> Response:
-            return await self.show(ctx, case_id)
-
-        async def post(case_id: uuid.UUID, ctx: PageDep) -> Response:
-            return await self.post(ctx, case_id)
-
-        for endpoint, method, name in ((show, "GET", "form"), (post, "POST", "submit")):
+        for endpoint, method, name in ((self.show, "GET", "form"), (self.post, "POST", "submit")):
             router.add_api_route(
                 path, endpoint, methods=[method], response_class=HTMLResponse, name=f"{name}_{self.slug}"
             )
 
-    async def show(self, ctx: WebContext, case_id: uuid.UUID) -> Response:
+    async def show(self, case_id: uuid.UUID, ctx: PageDep) -> Response:
         case = await case_for_form(ctx, case_id)
         if case is None:
             return ctx.not_found()
         return await self._render(ctx, case, await self.fields(ctx, case), {}, status=200)
 
-    async def post(self, ctx: WebContext, case_id: uuid.UUID) -> Response:
+    async def post(self, case_id: uuid.UUID, ctx: PageDep) -> Response:
         form = await ctx.form()
         if form is None:
             return ctx.csrf_failed()

@@ -71,33 +71,40 @@ async def get_duplicate(
     return flag
 
 
-def _add_decision_route(decision: Literal["merged", "dismissed"], step: str, summary: str) -> None:
-    """``POST /duplicates/{flag_id}/<step>`` records ``decision``; merge and dismissal differ only so."""
-
-    @router.post(
-        f"/duplicates/{{flag_id}}/{step}",
-        response_model=DecisionOut,
-        responses=DECISION_ERRORS,
-        openapi_extra=IDEMPOTENCY_HEADER,
-        summary=summary,
-        operation_id=f"decide_v1_duplicates__flag_id__{step}_post",  # as published before the routes moved
-    )
-    async def decide(
-        flag_id: uuid.UUID,
-        principal: PrincipalDep,
-        request: Request,
-        uow: UnitOfWorkDep,
-        body: DecisionIn | None = None,
-    ) -> Response:
-        return await _decide(decision, flag_id, body, principal=principal, request=request, uow=uow)
-
-
-_add_decision_route(
-    "merged",
-    "merge",
-    "Merge: the later arrival is retired into the earlier one (arrival.withdrawn, merged_into)",
+@router.post(
+    "/duplicates/{flag_id}/merge",
+    response_model=DecisionOut,
+    responses=DECISION_ERRORS,
+    openapi_extra=IDEMPOTENCY_HEADER,
+    summary="Merge: the later arrival is retired into the earlier one (arrival.withdrawn, merged_into)",
+    operation_id="decide_v1_duplicates__flag_id__merge_post",  # as published before the routes moved
 )
-_add_decision_route("dismissed", "dismissal", "Dismiss: not the same person; recorded with who and when")
+async def merge(
+    flag_id: uuid.UUID,
+    principal: PrincipalDep,
+    request: Request,
+    uow: UnitOfWorkDep,
+    body: DecisionIn | None = None,
+) -> Response:
+    return await _decide("merged", flag_id, body, principal=principal, request=request, uow=uow)
+
+
+@router.post(
+    "/duplicates/{flag_id}/dismissal",
+    response_model=DecisionOut,
+    responses=DECISION_ERRORS,
+    openapi_extra=IDEMPOTENCY_HEADER,
+    summary="Dismiss: not the same person; recorded with who and when",
+    operation_id="decide_v1_duplicates__flag_id__dismissal_post",  # as published before the routes moved
+)
+async def dismiss(
+    flag_id: uuid.UUID,
+    principal: PrincipalDep,
+    request: Request,
+    uow: UnitOfWorkDep,
+    body: DecisionIn | None = None,
+) -> Response:
+    return await _decide("dismissed", flag_id, body, principal=principal, request=request, uow=uow)
 
 
 def _decision_answer(result: Decision) -> tuple[int, bytes]:
