@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel, col, or_
 
+from wegweiser.common.audit import AuditEntry
 from wegweiser.common.db import postgres_connection, utcnow
 from wegweiser.intake.domain.duplicates import DuplicateFlag, PersonKey
 from wegweiser.intake.domain.imports import ImportJob
@@ -43,6 +44,12 @@ R = TypeVar("R", bound=SQLModel)
 
 class IntakeTable(SQLModel, registry=registry()):
     pass
+
+
+class AuditRow(IntakeTable, AuditEntry, table=True):
+    """Who exported which person's or case's data, when (``wegweiser.common.audit``); append-only."""
+
+    __tablename__ = "audit_log"
 
 
 class ArrivalRow(IntakeTable, table=True):

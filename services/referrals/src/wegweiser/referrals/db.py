@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel, col
 
+from wegweiser.common.audit import AuditEntry
 from wegweiser.common.db import utcnow
 from wegweiser.referrals.domain.catalogue import Partner, ProgrammeInfo
 from wegweiser.referrals.domain.lifecycle import TERMINAL, Referral
@@ -24,6 +25,12 @@ from wegweiser.referrals.domain.lifecycle import TERMINAL, Referral
 
 class ReferralsTable(SQLModel, registry=registry()):
     pass
+
+
+class AuditRow(ReferralsTable, AuditEntry, table=True):
+    """Who exported which person's or case's data, when (``wegweiser.common.audit``); append-only."""
+
+    __tablename__ = "audit_log"
 
 
 class KnownCase(ReferralsTable, table=True):

@@ -81,3 +81,41 @@ def create_idempotency_keys(owner: str, owner_length: int) -> None:
         timestamp("created_at"),
     )
     create_indexes("idempotency_keys", "created_at")
+
+
+def append_only(table: str) -> list[str]:
+    """The statements by which the database itself refuses UPDATE and DELETE on ``table``.
+
+    A later revision that alters ``table`` in batch mode (SQLite copies the table) must run them again.
+    """
+    refusal = f"'{table} is append-only'"
+    if op.get_bind().dialect.name == "sqlite":
+        return [
+            f"CREATE TRIGGER {table}_no_{verb} BEFORE {verb.upper()} ON {table} "
+            f"BEGIN SELECT RAISE(ABORT, {refusal}); END"
+            for verb in ("update", "delete")
+        ]
+    return [
+        f"CREATE OR REPLACE FUNCTION {table}_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+        f"$$ BEGIN RAISE EXCEPTION {refusal}; END $$",
+        f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE OR TRUNCATE "
+        f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION {table}_append_only()",
+    ]
+
+
+def create_audit_log() -> None:
+    """Create the append-only ``audit_log`` of ``wegweiser.common.audit.AuditEntry`` (intake, referrals)."""
+    op.create_table(
+        "audit_log",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True),
+        timestamp("at"),
+        sa.Column("actor", sa.String(length=200), nullable=False),
+        sa.Column("actor_role", sa.String(length=60), nullable=False),
+        sa.Column("action", sa.String(length=60), nullable=False),
+        sa.Column("person_id", sa.Uuid(), nullable=True),
+        sa.Column("case_id", sa.Uuid(), nullable=True),
+        sa.Column("detail", sa.JSON(), nullable=False),
+    )
+    create_indexes("audit_log", "at", "person_id", "case_id")
+    for statement in append_only("audit_log"):
+        op.execute(statement)

@@ -27,29 +27,34 @@ from wegweiser.common.regions import catalogue
 router = APIRouter(prefix="/admin", tags=["administration"])
 
 
-@router.get("/persons/{person_id}/export", response_model=None)
+@router.get("/persons/{person_id}/export", response_model=None, responses=sar.OPENAPI_RESPONSES)
 async def export_person(
     person_id: uuid.UUID,
     principal: AdminDep,
     request: Request,
     uow: UnitOfWorkDep,
     accept_language: str | None = Header(None),
-) -> dict[str, Any] | JSONResponse:
-    """Everything casework holds about one person (GDPR Art. 15); reading it is audited on each case."""
+) -> Response:
+    """Everything casework holds about one person (GDPR Art. 15); reading it is audited on each case.
+
+    JSON, or a readable PDF of the same document with ``Accept: application/pdf``.
+    """
     async with uow:
         cases = await subject_access.person_cases(uow, person_id)
         if not cases:
             return problem(request, 404, f"person {person_id}")
         sections = await subject_access.sections(uow, person_id, cases)
+        media = "pdf" if sar.wants_pdf(request.headers.get("accept")) else "json"
         for case in cases:
             uow.audit.append(
                 by=h.actor_of(principal),
                 case_id=case.case_id,
                 action="admin.export_person",
                 person_id=person_id,
+                format=media,
             )
         await uow.commit()
-    return sar.document(
+    doc = sar.document(
         service="casework",
         person_id=person_id,
         sections=sections,
@@ -57,6 +62,7 @@ async def export_person(
         english=sar.wants_english(accept_language),
         now=utcnow(),
     )
+    return await sar.answer(request, doc)
 
 
 @router.post("/cases/{case_id}/erase", response_model=ErasureOut)

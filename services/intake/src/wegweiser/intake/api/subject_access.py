@@ -1,6 +1,7 @@
 """Subject access export (GDPR Art. 15): the arrivals in which one person appears, for an admin.
 
-Only this person's own record from each household; the other members appear as a count.
+Only this person's own record from each household; the other members appear as a count. JSON, or a
+readable PDF with ``Accept: application/pdf``; every export is recorded in intake's ``audit_log``.
 """
 
 from __future__ import annotations
@@ -9,11 +10,12 @@ import uuid
 from typing import Any
 
 from fastapi import APIRouter, Header, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from wegweiser.common import subject_access as sar
 from wegweiser.common.db import utcnow
 from wegweiser.common.http import problem
+from wegweiser.intake.db import AuditRow
 from wegweiser.intake.deps import AdminDep, UnitOfWorkDep
 from wegweiser.intake.domain.model import Arrival
 
@@ -22,20 +24,23 @@ router = APIRouter(prefix="/v1/admin", tags=["administration"])
 TITLES = {"arrivals": ("Ankünfte (Zuweisungen)", "Arrivals (allocations)")}
 
 
-@router.get("/persons/{person_id}/export", response_model=None)
+@router.get("/persons/{person_id}/export", response_model=None, responses=sar.OPENAPI_RESPONSES)
 async def export_person(
     person_id: uuid.UUID,
     principal: AdminDep,
     request: Request,
     uow: UnitOfWorkDep,
     accept_language: str | None = Header(None),
-) -> dict[str, Any] | JSONResponse:
+) -> Response:
     """Everything intake holds about one person; a full export asks casework and referrals too."""
     async with uow:
         arrivals = await uow.arrivals.with_person(person_id)
-    if not arrivals:
-        return problem(request, 404, f"person {person_id}")
-    return sar.document(
+        if not arrivals:
+            return problem(request, 404, f"person {person_id}")
+        media = "pdf" if sar.wants_pdf(request.headers.get("accept")) else "json"
+        uow.session.add(AuditRow.of(principal, "admin.export_person", person_id=person_id, format=media))
+        await uow.commit()
+    doc = sar.document(
         service="intake",
         person_id=person_id,
         sections={"arrivals": [_arrival(a, person_id) for a in arrivals]},
@@ -43,6 +48,7 @@ async def export_person(
         english=sar.wants_english(accept_language),
         now=utcnow(),
     )
+    return await sar.answer(request, doc)
 
 
 def _arrival(arrival: Arrival, person_id: uuid.UUID) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 Referrals holds no person id, only the case (rows are pseudonymous), so the export is keyed by case.
 A household's case may hold referrals of several members: the admin passes the ``referral_id`` values
-that casework's export lists for the person, and gets only those.
+that casework's export lists for the person, and gets only those. JSON, or a readable PDF with
+``Accept: application/pdf``; every export is recorded in referrals' ``audit_log``.
 """
 
 from __future__ import annotations
@@ -12,14 +13,14 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from sqlalchemy import select
 from sqlmodel import col
 
 from wegweiser.common import subject_access as sar
 from wegweiser.common.db import utcnow
 from wegweiser.common.http import problem
-from wegweiser.referrals.db import FeedbackRow, KnownCase, ReferralRow, WebhookDeliveryRow
+from wegweiser.referrals.db import AuditRow, FeedbackRow, KnownCase, ReferralRow, WebhookDeliveryRow
 from wegweiser.referrals.deps import AdminDep, UnitOfWorkDep
 from wegweiser.referrals.handlers import ReferralsUnitOfWork
 
@@ -32,7 +33,7 @@ TITLES = {
 }
 
 
-@router.get("/cases/{case_id}/export", response_model=None)
+@router.get("/cases/{case_id}/export", response_model=None, responses=sar.OPENAPI_RESPONSES)
 async def export_case(
     case_id: uuid.UUID,
     admin: AdminDep,
@@ -40,14 +41,20 @@ async def export_case(
     uow: UnitOfWorkDep,
     referral_id: Annotated[list[uuid.UUID] | None, Query()] = None,
     accept_language: str | None = Header(None),
-) -> dict[str, Any] | JSONResponse:
+) -> Response:
     """Everything referrals holds about a case's referrals; a full export asks casework and intake too."""
     async with uow:
         known = await uow.session.get(KnownCase, case_id)
         sections = await _sections(uow, case_id, referral_id)
-    if known is None and not sections["referrals"]:
-        return problem(request, 404, f"case {case_id}")
-    return sar.document(
+        if known is None and not sections["referrals"]:
+            return problem(request, 404, f"case {case_id}")
+        exported = [r["referral_id"] for r in sections["referrals"]]
+        media = "pdf" if sar.wants_pdf(request.headers.get("accept")) else "json"
+        uow.session.add(
+            AuditRow.of(admin, "admin.export_case", case_id=case_id, referral_ids=exported, format=media)
+        )
+        await uow.commit()
+    doc = sar.document(
         service="referrals",
         person_id=None,
         case_id=case_id,
@@ -56,6 +63,7 @@ async def export_case(
         english=sar.wants_english(accept_language),
         now=utcnow(),
     )
+    return await sar.answer(request, doc)
 
 
 async def _sections(
