@@ -1,10 +1,12 @@
 """The subject access export (GDPR Art. 15): one person's data from casework, no one else's, audited."""
 
+import io
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import select
 from sqlmodel import col
 
@@ -102,3 +104,40 @@ async def test_export_holds_the_persons_data_and_no_one_elses(
     assert unknown.headers["content-type"].startswith("application/problem+json")
     assert len(audited) == 2  # the German and the English read, each on Rania's case
     assert set(audited) == {(uuid.UUID(cid), "dev-admin", rania)}
+
+
+async def test_pdf_export_prints_cyrillic_names_and_is_audited(
+    casework_env: dict[str, Any], database_url: str, dev_keys: Path
+) -> None:
+    admin, counsellor = role_bearer(dev_keys, "admin"), role_bearer(dev_keys, "counsellor")
+    pdf = {"Accept": "application/pdf"}
+    app = build(CaseworkSettings(database_url=database_url, **casework_env))
+    async with running(app) as client:
+        opened = await open_case(client, counsellor, walk_in("Шевченко", "Олена", opened_on=DAY))
+        case = (await client.get(f"/v1/cases/{opened['case_id']}", headers=counsellor)).json()
+        person = case["persons"][0]["person_id"]
+        path = f"/v1/admin/persons/{person}/export"
+        refused = await client.get(path, headers={**counsellor, **pdf})
+        answer = await client.get(path, headers={**admin, **pdf})
+        unknown = await client.get(f"/v1/admin/persons/{uuid.uuid4()}/export", headers={**admin, **pdf})
+        async with app.state.runtime.unit_of_work() as u:
+            query = select(AuditRow).where(col(AuditRow.action) == "admin.export_person")
+            audited = [(a.case_id, a.actor, a.detail) for a in (await u.session.execute(query)).scalars()]
+
+    assert refused.status_code == 403
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert answer.status_code == 200 and answer.headers["content-type"] == "application/pdf"
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(answer.content)).pages)
+    assert "Олена Шевченко" in text and "Fallbearbeitung (casework)" in text
+    for title in (
+        "Person",
+        "Fälle",
+        "Beratungen",
+        "Integrationsplan und Ziele",
+        "Protokolleinträge zum Fall",
+    ):
+        assert title in text
+    assert "Eröffnet am 02.03.2026" in text
+    assert unknown.status_code == 404
+    assert unknown.headers["content-type"].startswith("application/problem+json")
+    assert audited == [(uuid.UUID(case["case_id"]), "dev-admin", {"person_id": person, "format": "pdf"})]
