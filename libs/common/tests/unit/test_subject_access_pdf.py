@@ -110,3 +110,17 @@ def test_person_name_is_found_in_any_section() -> None:
         subject_access_pdf.person_name({"A": [], "B": {"x": [PERSON]}}) == "Çağla Шевченко محمد Yılmaz-Németh"
     )
     assert subject_access_pdf.person_name({"A": [{"referral_id": "r"}]}) is None
+
+
+def test_a_note_longer_than_a_page_continues_on_the_next() -> None:
+    note = " ".join(f"Satz {n}: Beratung zu Sprachkurs und Wohnung." for n in range(400))
+    reader, text = text_of(subject_access_pdf.render(export(goals=[{"note": note}])))
+
+    assert len(reader.pages) >= 3
+    assert "Satz 0:" in text and "Satz 399:" in text
+
+
+def test_only_right_to_left_text_is_shaped() -> None:
+    latin = {**PERSON, "given_names": "Çağla Шевченко"}
+    assert subject_access_pdf.needs_shaping(export())
+    assert not subject_access_pdf.needs_shaping({"sections": {"Person": latin}})

@@ -3,13 +3,16 @@
 A person reads it, so it shows labels instead of field names, dates as people write them and one table
 per entry; the JSON stays the complete machine-readable copy. Names may be in any script: Noto Sans
 (Latin, Greek, Cyrillic) and Noto Sans Arabic come from font packages (not from the machine) and are
-embedded as subsets; HarfBuzz shapes Arabic so it reads joined and right to left.
+embedded as subsets; HarfBuzz shapes Arabic so it reads joined and right to left (only documents with
+right-to-left text are shaped: shaping makes fpdf2's line breaking several times slower).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import tomllib
+import unicodedata
 from collections.abc import Iterator, Mapping
 from functools import cache
 from importlib.resources import files
@@ -18,12 +21,12 @@ from typing import Any
 import fontpkg_noto_sans
 import fontpkg_noto_sans_arabic
 from fpdf import FPDF
-from fpdf.fonts import FontFace
 
 from wegweiser.common.localtime import BERLIN
 
 TEXT_FONT, ARABIC_FONT = "NotoSans", "NotoSansArabic"
 LABEL_SHARE = 0.36  # of the text width, for the label column of an entry's table
+LINE = 4.6  # mm, the height of a line of the 9 pt table text
 MAX_DEPTH = 4  # nested values deeper than this print as one line (a partner message's body, say)
 
 
@@ -47,7 +50,7 @@ def field_label(key: str, language: str) -> str:
 def render(doc: Mapping[str, Any]) -> bytes:
     """The PDF of a ``wegweiser.subject-access.v1`` document, in the document's language."""
     language = str(doc.get("language", "de"))
-    pdf = _Pdf(language, str(doc.get("schema", "")))
+    pdf = _Pdf(language, str(doc.get("schema", "")), shaping=needs_shaping(doc))
     pdf.add_page()
     _front(pdf, doc, language)
     for title, content in doc.get("sections", {}).items():
@@ -58,7 +61,7 @@ def render(doc: Mapping[str, Any]) -> bytes:
 class _Pdf(FPDF):
     """A4 with the embedded fonts and a footer naming the format and the page."""
 
-    def __init__(self, language: str, schema: str) -> None:
+    def __init__(self, language: str, schema: str, *, shaping: bool) -> None:
         super().__init__(format="A4")
         self.words, self.schema = words(language)["document"], schema
         self.set_title(f"{self.words['title']} {self.words['subtitle']}")
@@ -66,7 +69,7 @@ class _Pdf(FPDF):
         self.add_font(TEXT_FONT, "", str(_font_file(fontpkg_noto_sans.ROOT, "NotoSans[")))
         self.add_font(ARABIC_FONT, "", str(_font_file(fontpkg_noto_sans_arabic.ROOT, "NotoSansArabic[")))
         self.set_fallback_fonts([ARABIC_FONT], exact_match=False)
-        self.set_text_shaping(True)
+        self.set_text_shaping(shaping)
         self.set_auto_page_break(True, margin=18)
         self.set_font(TEXT_FONT, size=10)
 
@@ -78,6 +81,12 @@ class _Pdf(FPDF):
         self.cell(0, 5, f"{self.schema} · {page}", align="R")
 
 
+def needs_shaping(doc: Mapping[str, Any]) -> bool:
+    """Right-to-left text (Arabic, Hebrew) needs HarfBuzz; without it rendering is several times faster."""
+    text = json.dumps(doc, ensure_ascii=False)
+    return any(unicodedata.bidirectional(char) in ("R", "AL") for char in set(text))
+
+
 def _font_file(root: Any, prefix: str) -> Any:
     """The upright (not italic) font file of a font package."""
     return next(p for p in sorted((root / "files").iterdir()) if p.name.startswith(prefix))
@@ -85,17 +94,23 @@ def _font_file(root: Any, prefix: str) -> Any:
 
 def _front(pdf: _Pdf, doc: Mapping[str, Any], language: str) -> None:
     """Title, whom and what the copy is about, who made it and when."""
-    said = words(language)
-    pdf.set_font(size=17)
-    pdf.multi_cell(0, 8, said["document"]["title"], new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font(size=12)
-    pdf.multi_cell(0, 7, said["document"]["subtitle"], new_x="LMARGIN", new_y="NEXT")
+    said = words(language)["document"]
+    _say(pdf, said["title"], size=17, height=8)
+    _say(pdf, said["subtitle"], size=12, height=7)
     pdf.ln(3)
-    facts = list(_facts(doc, language))
-    _table(pdf, facts)
-    pdf.set_font(size=9)
-    pdf.multi_cell(0, 5, said["document"]["note"], new_x="LMARGIN", new_y="NEXT")
+    _table(pdf, list(_facts(doc, language)))
+    _say(pdf, said["note"], size=9, height=5)
     pdf.ln(2)
+
+
+def _say(
+    pdf: _Pdf, text: str, *, size: float, height: float, color: tuple[int, int, int] = (0, 0, 0)
+) -> None:
+    """A paragraph over the full width."""
+    pdf.set_font(size=size)
+    pdf.set_text_color(*color)
+    pdf.multi_cell(0, height, text, new_x="LMARGIN", new_y="NEXT", align="L")
+    pdf.set_text_color(0)
 
 
 def _facts(doc: Mapping[str, Any], language: str) -> Iterator[tuple[str, str]]:
@@ -128,42 +143,42 @@ def person_name(value: Any) -> str | None:
 
 def _section(pdf: _Pdf, title: str, content: Any, language: str) -> None:
     """One section: its title, then one table per entry (a section that is one record is one entry)."""
+    said = words(language)["document"]
     pdf.ln(3)
-    pdf.set_font(size=13)
-    pdf.set_text_color(0, 70, 130)
-    pdf.multi_cell(0, 7, title, new_x="LMARGIN", new_y="NEXT")
-    pdf.set_text_color(0)
+    if pdf.will_page_break(7 + 4 * LINE):  # the title stays with the first lines under it
+        pdf.add_page()
+    _say(pdf, title, size=13, height=7, color=(0, 70, 130))
     entries = content if isinstance(content, list) else [content]
     if not entries:
-        pdf.set_font(size=10)
-        pdf.multi_cell(0, 6, words(language)["document"]["empty"], new_x="LMARGIN", new_y="NEXT")
+        _say(pdf, said["empty"], size=10, height=6)
     for number, entry in enumerate(entries, start=1):
         if len(entries) > 1:
-            pdf.set_font(size=9)
-            pdf.set_text_color(90)
-            label = f"{words(language)['document']['entry']} {number}/{len(entries)}"
-            pdf.multi_cell(0, 5, label, new_x="LMARGIN", new_y="NEXT")
-            pdf.set_text_color(0)
+            if pdf.will_page_break(4 * LINE):  # the entry's number stays with its first lines
+                pdf.add_page()
+            _say(pdf, f"{said['entry']} {number}/{len(entries)}", size=9, height=5, color=(90, 90, 90))
         _table(pdf, list(rows(entry, language)))
         pdf.ln(1)
 
 
 def _table(pdf: _Pdf, pairs: list[tuple[str, str]]) -> None:
-    """Label and value side by side; long values wrap and the table breaks across pages."""
+    """Label and value side by side, a rule under each; a long value (a note) continues on the next page."""
     pdf.set_font(size=9)
-    widths = (LABEL_SHARE, 1 - LABEL_SHARE)
-    labels = FontFace(color=(70, 70, 70))
-    with pdf.table(
-        col_widths=widths,
-        first_row_as_headings=False,
-        line_height=5,
-        padding=1,
-        borders_layout="HORIZONTAL_LINES",
-    ) as table:
-        for label, value in pairs:
-            row = table.row()
-            row.cell(label, style=labels)
-            row.cell(value)
+    label_width = pdf.epw * LABEL_SHARE
+    for label, value in pairs:
+        label_height = pdf.multi_cell(label_width - 2, LINE, label, dry_run=True, output="HEIGHT")
+        if pdf.will_page_break(max(label_height, 2 * LINE)):
+            pdf.add_page()
+        top, page = pdf.get_y(), pdf.page
+        pdf.set_text_color(70)
+        pdf.multi_cell(label_width - 2, LINE, label, new_x="RIGHT", new_y="TOP", align="L")
+        pdf.set_text_color(0)
+        pdf.set_x(pdf.l_margin + label_width)
+        pdf.multi_cell(0, LINE, value, new_x="LMARGIN", new_y="NEXT", align="L")
+        if pdf.page == page:
+            pdf.set_y(max(pdf.get_y(), top + label_height))
+        pdf.set_draw_color(160)
+        pdf.line(pdf.l_margin, pdf.get_y() + 0.6, pdf.l_margin + pdf.epw, pdf.get_y() + 0.6)
+        pdf.ln(1.4)
 
 
 def rows(value: Any, language: str, prefix: str = "", depth: int = 0) -> Iterator[tuple[str, str]]:
