@@ -165,7 +165,7 @@ def _table(pdf: _Pdf, pairs: list[tuple[str, str]]) -> None:
     pdf.set_font(size=9)
     label_width = pdf.epw * LABEL_SHARE
     for label, value in pairs:
-        label_height = pdf.multi_cell(label_width - 2, LINE, label, dry_run=True, output="HEIGHT")
+        label_height = _height(pdf, label_width - 2, label)
         if pdf.will_page_break(max(label_height, 2 * LINE)):
             pdf.add_page()
         top, page = pdf.get_y(), pdf.page
@@ -179,6 +179,12 @@ def _table(pdf: _Pdf, pairs: list[tuple[str, str]]) -> None:
         pdf.set_draw_color(160)
         pdf.line(pdf.l_margin, pdf.get_y() + 0.6, pdf.l_margin + pdf.epw, pdf.get_y() + 0.6)
         pdf.ln(1.4)
+
+
+def _height(pdf: _Pdf, width: float, text: str) -> float:
+    """How tall ``text`` wraps in ``width`` (fpdf2 types the dry run's answer as a union)."""
+    answer: Any = pdf.multi_cell(width, LINE, text, dry_run=True, output="HEIGHT")
+    return float(answer)
 
 
 def rows(value: Any, language: str, prefix: str = "", depth: int = 0) -> Iterator[tuple[str, str]]:
