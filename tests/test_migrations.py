@@ -19,7 +19,6 @@ from sqlalchemy import Column, Integer, MetaData, Table, insert, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from wegweiser.casework.db import AuditRow
 from wegweiser.casework.migrations import MIGRATIONS as CASEWORK
 from wegweiser.common import cli
 from wegweiser.common.db import create_engine
@@ -140,12 +139,15 @@ async def test_replicas_starting_together_migrate_once(database_url: str) -> Non
             await e.dispose()
 
 
-async def test_casework_audit_log_is_append_only_in_the_database(engine: AsyncEngine) -> None:
-    """Triggers, which autogenerate cannot compare: the initial revision creates them on both backends."""
-    await upgrade_database(engine, CASEWORK)
+@pytest.mark.parametrize("migrations", [CASEWORK, INTAKE, REFERRALS], ids=lambda m: m.service)
+async def test_audit_log_is_append_only_in_the_database(engine: AsyncEngine, migrations: Migrations) -> None:
+    """Triggers, which autogenerate cannot compare: the revisions create them on both backends (casework's
+    case audit log; intake's and referrals' log of subject access exports)."""
+    await upgrade_database(engine, migrations)
+    audit_log = migrations.metadata.tables["audit_log"]
     async with engine.begin() as conn:
         await conn.execute(
-            insert(AuditRow).values(
+            insert(audit_log).values(
                 at=dt.datetime.now(dt.UTC), actor="a", actor_role="r", action="x", detail={}
             )
         )
