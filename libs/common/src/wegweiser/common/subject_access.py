@@ -81,9 +81,14 @@ def wants_pdf(accept: str | None) -> bool:
     return ranks.get(PDF, 0.0) > 0 and ranks[PDF] >= json_rank
 
 
+def media(request: Request) -> str:
+    """``"pdf"`` or ``"json"``: what ``answer`` will send, for the audit entry written before it."""
+    return "pdf" if wants_pdf(request.headers.get("accept")) else "json"
+
+
 async def answer(request: Request, doc: dict[str, Any]) -> Response:
     """The document as the client asked for it: JSON, or the PDF (rendered off the event loop)."""
-    if not wants_pdf(request.headers.get("accept")):
+    if media(request) == "json":
         return JSONResponse(doc)
     body = await asyncio.to_thread(subject_access_pdf.render, doc)
     subject = doc.get("person_id") or doc.get("case_id")

@@ -18,8 +18,7 @@ from functools import cache
 from importlib.resources import files
 from typing import Any
 
-import fontpkg_noto_sans
-import fontpkg_noto_sans_arabic
+import fontpkg
 from fpdf import FPDF
 
 from wegweiser.common.localtime import BERLIN
@@ -66,8 +65,9 @@ class _Pdf(FPDF):
         self.words, self.schema = words(language)["document"], schema
         self.set_title(f"{self.words['title']} {self.words['subtitle']}")
         self.set_lang(language)
-        self.add_font(TEXT_FONT, "", str(_font_file(fontpkg_noto_sans.ROOT, "NotoSans[")))
-        self.add_font(ARABIC_FONT, "", str(_font_file(fontpkg_noto_sans_arabic.ROOT, "NotoSansArabic[")))
+        # The packages' variable fonts at their default instance (regular); fontpkg finds the files.
+        self.add_font(TEXT_FONT, "", str(fontpkg.path("Noto Sans")))
+        self.add_font(ARABIC_FONT, "", str(fontpkg.path("Noto Sans Arabic")))
         self.set_fallback_fonts([ARABIC_FONT], exact_match=False)
         self.set_text_shaping(shaping)
         self.set_auto_page_break(True, margin=18)
@@ -85,11 +85,6 @@ def needs_shaping(doc: Mapping[str, Any]) -> bool:
     """Right-to-left text (Arabic, Hebrew) needs HarfBuzz; without it rendering is several times faster."""
     text = json.dumps(doc, ensure_ascii=False)
     return any(unicodedata.bidirectional(char) in ("R", "AL") for char in set(text))
-
-
-def _font_file(root: Any, prefix: str) -> Any:
-    """The upright (not italic) font file of a font package."""
-    return next(p for p in sorted((root / "files").iterdir()) if p.name.startswith(prefix))
 
 
 def _front(pdf: _Pdf, doc: Mapping[str, Any], language: str) -> None:

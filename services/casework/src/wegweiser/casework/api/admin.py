@@ -44,14 +44,13 @@ async def export_person(
         if not cases:
             return problem(request, 404, f"person {person_id}")
         sections = await subject_access.sections(uow, person_id, cases)
-        media = "pdf" if sar.wants_pdf(request.headers.get("accept")) else "json"
         for case in cases:
             uow.audit.append(
                 by=h.actor_of(principal),
                 case_id=case.case_id,
                 action="admin.export_person",
                 person_id=person_id,
-                format=media,
+                format=sar.media(request),
             )
         await uow.commit()
     doc = sar.document(

@@ -37,8 +37,9 @@ async def export_person(
         arrivals = await uow.arrivals.with_person(person_id)
         if not arrivals:
             return problem(request, 404, f"person {person_id}")
-        media = "pdf" if sar.wants_pdf(request.headers.get("accept")) else "json"
-        uow.session.add(AuditRow.of(principal, "admin.export_person", person_id=person_id, format=media))
+        uow.session.add(
+            AuditRow.of(principal, "admin.export_person", person_id=person_id, format=sar.media(request))
+        )
         await uow.commit()
     doc = sar.document(
         service="intake",

@@ -49,9 +49,10 @@ async def export_case(
         if known is None and not sections["referrals"]:
             return problem(request, 404, f"case {case_id}")
         exported = [r["referral_id"] for r in sections["referrals"]]
-        media = "pdf" if sar.wants_pdf(request.headers.get("accept")) else "json"
         uow.session.add(
-            AuditRow.of(admin, "admin.export_case", case_id=case_id, referral_ids=exported, format=media)
+            AuditRow.of(
+                admin, "admin.export_case", case_id=case_id, referral_ids=exported, format=sar.media(request)
+            )
         )
         await uow.commit()
     doc = sar.document(
