@@ -380,7 +380,8 @@ scram_listener() {
 
 is_our_broker() {
 	# Guard against pid reuse: the process must really be kafka.Kafka with our config file.
-	tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -qF "kafka.Kafka $CONFIG_DIR/server.properties"
+	# (stderr first: a process gone meanwhile fails the < redirection, which bash reports before 2>)
+	tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline" | grep -qF "kafka.Kafka $CONFIG_DIR/server.properties"
 }
 
 # Prints the pid of our broker: from the pid file, or (pid file lost) by scanning /proc for a

@@ -24,6 +24,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 OFFERED = "de.wegweiser.referrals.partner.referral.offered.v1"
 REMINDER = "de.wegweiser.referrals.partner.referral.reminder.v1"
 WITHDRAWN = "de.wegweiser.referrals.partner.referral.withdrawn.v1"
+ERASED = "de.wegweiser.referrals.partner.referral.erased.v1"
 REJECTED = "de.wegweiser.referrals.partner.feedback.rejected.v1"
 FEEDBACK = "de.wegweiser.partner.referral.feedback.v1"
 
@@ -100,6 +101,8 @@ async def run(args: argparse.Namespace) -> None:
                         print(f"reminder for {message['referral_id']}: answer by {message['respond_by']}")
                     elif ce_type == WITHDRAWN:
                         print(f"withdrawn {message['referral_id']} ({message['reason']}): delete its data")
+                    elif ce_type == ERASED:
+                        print(f"erased {message['referral_id']} ({message['reason']}): delete its data now")
                     elif ce_type == REJECTED:
                         print(f"answer rejected for {message['referral_id']}: {message['detail_en']}")
                     # Unknown types are ignored: new message types may be added within a version.

@@ -195,6 +195,8 @@ async def test_an_erased_case_is_gone_for_people_and_ignores_late_arrival_events
         )
         await u.commit()
     await purge(unit_of_work, period=PERIOD, today=dt.date(2026, 11, 26))
+    # intake erases the arrival the case was opened for on this event (a walk-in names none)
+    assert [e.arrival_id for e in await erased_events(unit_of_work)] == [arrived.arrival_id]
 
     corrected = events.ArrivalCorrected(
         **arrived.model_dump(exclude={"occurred_at"}), corrected_fields=("persons",)

@@ -1,6 +1,7 @@
 """Referrals' retention on PostgreSQL: finished referrals after the period, all of a case on case.erased."""
 
 import datetime as dt
+import json
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -13,10 +14,11 @@ from sqlmodel import col
 from wegweiser.common import events
 from wegweiser.common.db import create_engine
 from wegweiser.common.envelope import encode
+from wegweiser.common.events.referrals import partner_referrals_topic
 from wegweiser.common.migrations import upgrade_database
 from wegweiser.common.retention import RetentionPeriod
 from wegweiser.common.testing.apps import eventually, running
-from wegweiser.common.testing.kafka import produce
+from wegweiser.common.testing.kafka import header, produce, read_all
 from wegweiser.referrals.app import build
 from wegweiser.referrals.background import sweep_personal_data
 from wegweiser.referrals.clock import FakeClock
@@ -145,7 +147,9 @@ async def test_finished_referrals_are_erased_after_the_period_from_their_final_s
 async def test_case_erased_from_casework_erases_every_referral_of_the_case(
     service_env: dict[str, Any], database_url: str
 ) -> None:
-    settings = ReferralsSettings(database_url=database_url, seed_catalogue=False, **service_env)
+    """...and the partner that was offered them (the example catalogue's vhs-stuttgart, on Kafka) reads
+    one ``referral.erased`` per referral on its own topic."""
+    settings = ReferralsSettings(database_url=database_url, **service_env)
     app = build(settings)
     erased_case, other_case = uuid.uuid4(), uuid.uuid4()
     async with running(app) as _client:
@@ -170,3 +174,13 @@ async def test_case_erased_from_casework_erases_every_referral_of_the_case(
             assert await remaining(sessions, table, theirs) == 1
         async with sessions() as session:
             assert await session.get(KnownCase, other_case) is not None
+        notices = await read_all(
+            settings.kafka_bootstrap_servers,
+            partner_referrals_topic("vhs-stuttgart").name,
+            expected=2,
+            where=lambda r: (
+                header(r, "ce_type") == events.PartnerReferralErased.ce_type()
+                and json.loads(r.value or b"{}")["referral_id"] in {str(m) for m in mine}
+            ),
+        )
+        assert sorted(json.loads(n.value or b"{}")["referral_id"] for n in notices) == sorted(map(str, mine))

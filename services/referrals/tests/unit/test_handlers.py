@@ -21,6 +21,7 @@ from wegweiser.referrals.handlers import (
     Seed,
     apply_feedback,
     create_partner,
+    on_case_erased,
     on_consent_withdrawn,
     on_partner_feedback,
     receive_request,
@@ -267,6 +268,31 @@ async def test_withdrawn_consent_stops_the_referral_and_tells_the_partner() -> N
     first, notice = uow.fake_deliveries.queued
     assert first["status"] == "cancelled" and first["body"] is None
     assert notice["ce_type"] == events.PartnerReferralWithdrawn.ce_type() and notice["status"] == "pending"
+
+
+async def test_an_erased_case_erases_its_referrals_and_tells_every_partner_that_was_offered_one() -> None:
+    uow, policy, _ = await setup()
+    course, counselling, other_case = requested(), requested("psychosozial"), requested()
+    counselling = counselling.model_copy(update={"case_id": course.case_id})
+    for event in (course, counselling, other_case):
+        await handle(uow, policy, event)
+    erased = events.CaseErased(
+        ags="08111000", case_id=course.case_id, erased_on=MONDAY.date(), reason="request"
+    )
+    async with uow:
+        await on_case_erased(erased, None, uow)
+        await uow.commit()
+    assert list(uow.fake_referrals.rows) == [other_case.referral_id]
+    topic, notice = uow.sent_to[-1]
+    assert topic == "wegweiser.partner.vhs-stuttgart.referrals.v1"
+    assert isinstance(notice, events.PartnerReferralErased) and notice.reason == "request"
+    assert notice.referral_id == course.referral_id and "Haddad" not in notice.model_dump_json()
+    webhook_notice = uow.fake_deliveries.queued[-1]
+    assert webhook_notice["ce_type"] == events.PartnerReferralErased.ce_type()
+    assert (
+        webhook_notice["referral_id"] == counselling.referral_id and b"Haddad" not in webhook_notice["body"]
+    )
+    assert [t for t, m in uow.sent_to if isinstance(m, events.PartnerReferralErased)] == [topic]
 
 
 async def test_catalogue_changes_are_published_and_removal_ends_in_a_tombstone() -> None:

@@ -81,7 +81,10 @@ class ServiceAccess:
 
 
 SERVICES: dict[str, ServiceAccess] = {
-    "intake": ServiceAccess(produces=(topics.ARRIVALS, topics.INTAKE_FACTS)),
+    "intake": ServiceAccess(
+        produces=(topics.ARRIVALS, topics.INTAKE_FACTS),
+        consumes=(Consumes("intake-erasures", (topics.CASES,)),),  # case.erased: erase the arrival too
+    ),
     "casework": ServiceAccess(
         produces=(topics.CASES, topics.REFERRAL_REQUESTS),
         consumes=(

@@ -852,7 +852,8 @@ async def erase_case(
 
     Notes, plan, consents and referrals are deleted (statistics has its pseudonymous facts already);
     the audit log keeps who did what when, with ids but never content, and gets one entry for this.
-    ``case.erased`` tells referrals to erase its partner data. None when another run erased it first.
+    ``case.erased`` tells referrals to erase its partner data and intake the arrival.
+    None when another run erased it first.
     """
     if not await uow.cases.mark_erased(case.erase()):
         return None
@@ -868,7 +869,10 @@ async def erase_case(
         persons=len(case.persons),
         **counts,
     )
-    uow.publish(events.CaseErased(ags=case.ags, case_id=case.case_id, erased_on=today, reason=reason))
+    erased = events.CaseErased(
+        ags=case.ags, case_id=case.case_id, erased_on=today, reason=reason, arrival_id=case.arrival_id
+    )
+    uow.publish(erased)
     return {"persons": len(case.persons), **counts}
 
 

@@ -11,7 +11,7 @@ from wegweiser.common.http import install_health, install_problem_handlers, moun
 from wegweiser.common.periodic import every, running
 from wegweiser.common.runtime import ServiceRuntime
 from wegweiser.common.web_security import SecurityHeaders
-from wegweiser.intake import deps, imports, retention, web
+from wegweiser.intake import consumers, deps, imports, retention, web
 from wegweiser.intake.api import arrivals, batches, corrections, duplicates, errors, subject_access, uploads
 from wegweiser.intake.handlers import IntakeUnitOfWork
 from wegweiser.intake.migrations import MIGRATIONS
@@ -24,6 +24,7 @@ def build(settings: IntakeSettings) -> FastAPI:
         service="intake",
         settings=settings,
         migrations=MIGRATIONS,
+        consumers=consumers.consumer_specs(settings),
         unit_of_work=IntakeUnitOfWork,
         relay_producer=True,  # ~2 events per arrival: the relay's cost per record counts
     )

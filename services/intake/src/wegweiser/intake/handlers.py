@@ -713,3 +713,26 @@ async def import_chunk(
         await uow.imports.save(job, lease_until=cmd.lease_until if job.status == "running" else None)
         await uow.commit()
     return job
+
+
+# --- erasure --------------------------------------------------------------------------------------------
+
+
+async def erase_arrival(uow: IntakeUnitOfWork, arrival: Arrival) -> int | None:
+    """Erase the persons of ``arrival`` with their duplicate-index entries and flags; the row stays
+    (status ``erased``) so a resent arrival is recognised. The number of flags deleted, or None when a
+    concurrent erasure was first (the conditional UPDATE lets exactly one win)."""
+    if not await uow.arrivals.mark_erased(arrival.erased()):
+        return None
+    await uow.arrivals.unindex_arrival(arrival.arrival_id)
+    return await uow.arrivals.delete_flags_of(arrival.arrival_id)
+
+
+async def erase_arrival_of_case(event: events.CaseErased, envelope: object, uow: IntakeUnitOfWork) -> None:
+    """Casework erased the case (on request, or its retention ended): the arrival it was opened for
+    goes too, before intake's own retention period would take it. A walk-in case has no arrival."""
+    if event.arrival_id is None:
+        return
+    arrival = await uow.arrivals.get(event.arrival_id)
+    if arrival is not None and arrival.status != "erased":
+        await erase_arrival(uow, arrival)

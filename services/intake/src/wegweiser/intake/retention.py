@@ -26,7 +26,7 @@ from wegweiser.common.outbox import prune_published
 from wegweiser.common.retention import PurgeReport, RetentionPeriod
 from wegweiser.common.retention_command import RetentionCommand
 from wegweiser.intake.db import IdempotencyRow
-from wegweiser.intake.handlers import IntakeUnitOfWork
+from wegweiser.intake.handlers import IntakeUnitOfWork, erase_arrival
 from wegweiser.intake.migrations import MIGRATIONS
 from wegweiser.intake.settings import IntakeSettings
 
@@ -60,10 +60,9 @@ async def purge(
             for arrival in found:
                 if not arrival.due_for_erasure(period, today=today):
                     continue
-                if not await uow.arrivals.mark_erased(arrival.erased()):
+                flags = await erase_arrival(uow, arrival)
+                if flags is None:
                     continue  # a concurrent run was first
-                await uow.arrivals.unindex_arrival(arrival.arrival_id)
-                flags = await uow.arrivals.delete_flags_of(arrival.arrival_id)
                 report.erased.append(arrival.arrival_id)
                 counts["persons"] = counts.get("persons", 0) + len(arrival.persons)
                 counts["duplicate_flags"] = counts.get("duplicate_flags", 0) + flags

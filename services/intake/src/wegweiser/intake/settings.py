@@ -3,6 +3,7 @@
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from wegweiser.common.engine import EngineConfig
 from wegweiser.common.settings import PseudonymKeyMixin, RetentionMixin
 from wegweiser.common.web.session import WebSettings
 
@@ -19,6 +20,9 @@ class IntakeSettings(RetentionMixin, PseudonymKeyMixin, WebSettings):
     database_url: str = "sqlite+aiosqlite:///intake.db"
     # Cookies are shared by every port of a host: casework's session on the same machine stays apart.
     session_cookie_name: str = "wegweiser_intake_session"
+    engine: EngineConfig = Field(
+        default_factory=EngineConfig, description="tuning of the case-erasure consumer (INTAKE_ENGINE__*)"
+    )
 
     # Admission control, per process (see quotas.py): tokens are arrivals.
     quota_authority_per_s: float = Field(50.0, gt=0, description="Arrivals per second per authority")

@@ -36,7 +36,9 @@ How a partner agency receives referrals from Wegweiser and answers them.
   you do not know (we only add optional fields within a version); ignore `ce_type`s you do not know.
 * **Personal data**: a `referral.offered` carries only the fields the programme needs (see the
   catalogue) and only because the person consented to this programme and, where restricted, to you.
-  Delete it when asked by `referral.withdrawn` and in line with your own retention rules.
+  Delete it when asked by `referral.withdrawn` or `referral.erased` (the person's data was erased on
+  our side: at their request or after the retention period; delete at once, whatever the referral's
+  state) and in line with your own retention rules.
 * **Answering**: send `referral.feedback` with the `referral_id`, a `feedback_id` of your choice
   (reuse it when you resend the same answer: duplicates are ignored) and an `outcome`:
   `accepted` or `declined` (with `reason`) before `respond_by`, later `started`, `completed` or
@@ -207,6 +209,13 @@ def _messages(schemas: dict[str, Any]) -> dict[str, dict[str, Any]]:
             ours,
         ),
         (
+            "referralErased",
+            "Person's data erased",
+            "Erased on our side (on request, or retention over): delete what you received, in any state.",
+            events.PartnerReferralErased(**common, reason="request"),
+            ours,
+        ),
+        (
             "feedbackRejected",
             "Feedback rejected",
             "One of your answers could not be applied; the referral is unchanged.",
@@ -294,7 +303,7 @@ def document() -> dict[str, Any]:
         "id": "urn:de:wegweiser:referrals:partner-interface",
         "info": {
             "title": "Wegweiser Referrals: partner interface",
-            "version": "1.0.0",
+            "version": "1.1.0",  # 1.1.0: referral.erased added
             "description": DESCRIPTION,
             "license": {
                 "name": "EUPL-1.2",
@@ -317,6 +326,7 @@ def document() -> dict[str, Any]:
                         "referralOffered",
                         "referralReminder",
                         "referralWithdrawn",
+                        "referralErased",
                         "feedbackRejected",
                     )
                 ],

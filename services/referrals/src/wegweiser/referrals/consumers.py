@@ -16,7 +16,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 from faststream.kafka import KafkaBroker
 
@@ -31,11 +31,12 @@ from wegweiser.common.events.referrals import partner_feedback_topic, partner_re
 from wegweiser.common.outbox import Send
 from wegweiser.common.regions import kreis_of
 from wegweiser.common.runtime import ConsumerSpec
-from wegweiser.referrals.db import KnownCase, ReferralRepository
+from wegweiser.referrals.db import KnownCase
 from wegweiser.referrals.handlers import (
     TOMBSTONE_HEADER,
     Policy,
     ReferralsUnitOfWork,
+    on_case_erased,
     on_consent_withdrawn,
     on_partner_feedback,
     receive_request,
@@ -54,14 +55,6 @@ async def on_case_opened(event: events.CaseOpened, envelope: Envelope, uow: Unit
                 case_id=event.case_id, ags=event.ags, provider_id=event.provider_id, opened_on=event.opened_on
             )
         )
-
-
-async def on_case_erased(event: events.CaseErased, envelope: Envelope, uow: UnitOfWork) -> None:
-    """Casework erased the case (retention period over, or on request): so do we, for all its referrals.
-
-    Pending webhook payloads go with their rows; what a partner received is under its own retention.
-    """
-    await ReferralRepository(uow.session).erase_case(event.case_id)
 
 
 REQUESTS_AND_CASES: tuple[type[Event], ...] = (
@@ -83,7 +76,8 @@ def event_handlers(policy: Policy) -> dict[type[Event], EventHandler]:
         events.ReferralRequested: partial(receive_request, policy=policy),
         events.CaseOpened: on_case_opened,
         events.ConsentWithdrawn: partial(on_consent_withdrawn, policy=policy),
-        events.CaseErased: on_case_erased,
+        # like the handlers above it gets this service's unit of work (ReferralsUnitOfWork)
+        events.CaseErased: cast(EventHandler, on_case_erased),
         events.PartnerFeedback: partial(on_partner_feedback, policy=policy),
     }
 

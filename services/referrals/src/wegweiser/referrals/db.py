@@ -219,6 +219,10 @@ class ReferralRepository:
         )
         return [_referral(r) for r in (await self.session.execute(query)).scalars()]
 
+    async def by_case(self, case_id: uuid.UUID) -> list[Referral]:
+        query = select(ReferralRow).where(col(ReferralRow.case_id) == case_id)
+        return [_referral(r) for r in (await self.session.execute(query)).scalars()]
+
     async def by_consent(self, consent_id: uuid.UUID) -> list[Referral]:
         query = select(ReferralRow).where(col(ReferralRow.consent_id) == consent_id)
         return [_referral(r) for r in (await self.session.execute(query)).scalars()]

@@ -471,6 +471,21 @@ async def on_consent_withdrawn(
             )
 
 
+async def on_case_erased(event: events.CaseErased, envelope: object, uow: ReferralsUnitOfWork) -> None:
+    """Casework erased the case (retention over, or on request): so do we, for all its referrals, and
+    every partner that was offered one of them is told to delete what it received (``referral.erased``).
+
+    Pending webhook payloads go with their rows; the notice holds ids only, so it may outlive them.
+    """
+    offered = [r for r in await uow.referrals.by_case(event.case_id) if r.partner_id is not None]
+    await uow.referrals.erase_case(event.case_id)
+    for referral in offered:
+        partner = await uow.catalogue.partner(referral.partner_id) if referral.partner_id else None
+        if partner is not None and not partner.removed:
+            notice = events.PartnerReferralErased(**_common_partner_fields(referral), reason=event.reason)
+            await deliver(uow, partner, notice)
+
+
 # --- catalogue ----------------------------------------------------------------------------------------
 
 

@@ -81,6 +81,15 @@ class FakeReferrals(ReferralRepository):
     async def by_consent(self, consent_id: uuid.UUID) -> list[Referral]:
         return [r for r in self.rows.values() if r.consent_id == consent_id]
 
+    async def by_case(self, case_id: uuid.UUID) -> list[Referral]:
+        return [r for r in self.rows.values() if r.case_id == case_id]
+
+    async def erase_case(self, case_id: uuid.UUID) -> dict[str, int]:
+        erased = [r.referral_id for r in await self.by_case(case_id)]
+        for referral_id in erased:
+            del self.rows[referral_id]
+        return {"referrals": len(erased)}
+
     async def feedback(self, partner_id: str, feedback_id: uuid.UUID) -> FeedbackRow | None:
         return self.feedback_rows.get((partner_id, feedback_id))
 

@@ -137,6 +137,9 @@ class CaseErased(_CaseEvent):
 
     erased_on: dt.date
     reason: Literal["retention", "request"]
+    arrival_id: uuid.UUID | None = Field(
+        None, description="the arrival the case was opened for (intake erases it too); None for a walk-in"
+    )
 
 
 # --- referral requests (referrals.requests.v1, personal, consented) -------------------------------

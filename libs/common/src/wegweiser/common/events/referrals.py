@@ -278,6 +278,15 @@ class PartnerReferralWithdrawn(_PartnerMessage):
     reason: Literal["consent_withdrawn", "expired"]
 
 
+class PartnerReferralErased(_PartnerMessage):
+    """The person's data was erased on our side (retention over, or at the person's request): delete
+    now everything received for this referral, whatever its state. Answers to it are refused from now."""
+
+    name: ClassVar[str] = "referral.erased"
+
+    reason: Literal["retention", "request"]
+
+
 class PartnerFeedbackRejected(_PartnerMessage):
     """An answer on the feedback topic could not be applied; nothing changed."""
 
