@@ -54,7 +54,15 @@ async def test_export_holds_the_persons_arrival_and_no_one_elses(
     assert arrival["arrival_id"] == arrival_id and arrival["household_size"] == 2
     assert arrival["person"] == me
     assert other["person_id"] not in answer.text and other["given_names"] not in answer.text
-    assert list(english.json()["sections"]) == ["Arrivals (allocations)"]
+    assert doc["sections"]["Protokolleinträge zur Person (frühere Auskünfte)"] == []
+    sections = english.json()["sections"]
+    assert list(sections) == ["Arrivals (allocations)", "Audit entries about the person (earlier exports)"]
+    [earlier] = sections["Audit entries about the person (earlier exports)"]
+    assert (earlier["actor"], earlier["action"], earlier["detail"]) == (
+        "dev-admin",
+        "admin.export_person",
+        {"format": "json"},
+    )
     assert unknown.status_code == 404
     assert unknown.headers["content-type"].startswith("application/problem+json")
 
@@ -87,6 +95,8 @@ async def test_pdf_export_names_the_person_as_written_and_is_audited(
     assert "Yılmaz-Németh" in text and "Çağla" in text and "Ankünfte (Zuweisungen)" in text
     assert "Auskunft über gespeicherte personenbezogene Daten" in text and "Zuweisungsdatum" in text
     assert "Arrivals (allocations)" in pdf_text(english.content)
+    assert "Audit entries about the person (earlier exports)" in pdf_text(english.content)
+    assert "admin.export_person" in pdf_text(english.content)
     assert unknown.status_code == 404
     assert unknown.headers["content-type"].startswith("application/problem+json")
     person_id = uuid.UUID(me["person_id"])

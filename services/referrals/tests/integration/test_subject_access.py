@@ -91,6 +91,11 @@ async def test_export_holds_the_case_referrals_and_partner_answers(
         "declined",
         "no_capacity",
     )
+    [earlier] = narrowed["Protokolleinträge (frühere Auskünfte)"]  # the whole case's export, as far as mine
+    assert (earlier["action"], earlier["detail"]) == (
+        "admin.export_case",
+        {"referral_ids": [str(mine.referral_id)], "format": "json"},
+    )
     assert str(sibling.referral_id) not in only_mine.text
     assert "Data sent to partners" in english.json()["sections"]
     assert unknown.status_code == 404

@@ -4,7 +4,7 @@ Casework audits every read and change of a case in its ``audit_log``; intake and
 same kind of table for what they must account for, today the subject access export (GDPR Art. 15): who
 read which person's or case's data, when. Each service declares its table from ``AuditEntry`` in its
 own registry; ``migrations.shared.create_audit_log`` creates it append-only (the database refuses
-UPDATE and DELETE). Entries hold ids, never names.
+UPDATE and DELETE). Entries hold ids, never names; a person's own entries are part of their export.
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ import datetime as dt
 import uuid
 from typing import Any, Self
 
-from sqlalchemy import JSON, BigInteger, Integer
-from sqlmodel import Field, SQLModel
+from sqlalchemy import JSON, BigInteger, Integer, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import Field, SQLModel, col
 
 from wegweiser.common.auth import Principal
 from wegweiser.common.db import utcnow
@@ -55,3 +56,25 @@ class AuditEntry(SQLModel):
             case_id=case_id,
             detail=detail,
         )
+
+
+async def entries_about(
+    session: AsyncSession,
+    table: type[AuditEntry],
+    *,
+    person_id: uuid.UUID | None = None,
+    case_id: uuid.UUID | None = None,
+) -> list[dict[str, Any]]:
+    """The audit entries about a person (or else a case), oldest first: part of their export (Art. 15)."""
+    column = col(table.person_id) if person_id is not None else col(table.case_id)
+    query = select(table).where(column == (person_id or case_id)).order_by(col(table.id))
+    return [
+        {
+            "at": e.at.isoformat(),
+            "actor": e.actor,
+            "actor_role": e.actor_role,
+            "action": e.action,
+            "detail": e.detail,
+        }
+        for e in (await session.execute(query)).scalars()
+    ]

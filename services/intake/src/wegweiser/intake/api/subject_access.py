@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import Response
 
+from wegweiser.common import audit
 from wegweiser.common import subject_access as sar
 from wegweiser.common.db import utcnow
 from wegweiser.common.http import problem
@@ -21,7 +22,13 @@ from wegweiser.intake.domain.model import Arrival
 
 router = APIRouter(prefix="/v1/admin", tags=["administration"])
 
-TITLES = {"arrivals": ("Ankünfte (Zuweisungen)", "Arrivals (allocations)")}
+TITLES = {
+    "arrivals": ("Ankünfte (Zuweisungen)", "Arrivals (allocations)"),
+    "audit": (
+        "Protokolleinträge zur Person (frühere Auskünfte)",
+        "Audit entries about the person (earlier exports)",
+    ),
+}
 
 
 @router.get("/persons/{person_id}/export", response_model=None, responses=sar.OPENAPI_RESPONSES)
@@ -37,6 +44,7 @@ async def export_person(
         arrivals = await uow.arrivals.with_person(person_id)
         if not arrivals:
             return problem(request, 404, f"person {person_id}")
+        history = await audit.entries_about(uow.session, AuditRow, person_id=person_id)
         uow.session.add(
             AuditRow.of(principal, "admin.export_person", person_id=person_id, format=sar.media(request))
         )
@@ -44,7 +52,7 @@ async def export_person(
     doc = sar.document(
         service="intake",
         person_id=person_id,
-        sections={"arrivals": [_arrival(a, person_id) for a in arrivals]},
+        sections={"arrivals": [_arrival(a, person_id) for a in arrivals], "audit": history},
         titles=TITLES,
         english=sar.wants_english(accept_language),
         now=utcnow(),

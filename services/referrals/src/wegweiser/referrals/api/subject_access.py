@@ -17,6 +17,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from sqlmodel import col
 
+from wegweiser.common import audit
 from wegweiser.common import subject_access as sar
 from wegweiser.common.db import utcnow
 from wegweiser.common.http import problem
@@ -30,6 +31,7 @@ TITLES = {
     "referrals": ("Vermittlungen", "Referrals"),
     "sent_to_partners": ("An Partner übermittelte Daten", "Data sent to partners"),
     "partner_answers": ("Antworten und Rückmeldungen der Partner", "Partner answers and feedback"),
+    "audit": ("Protokolleinträge (frühere Auskünfte)", "Audit entries (earlier exports)"),
 }
 
 
@@ -49,6 +51,9 @@ async def export_case(
         if known is None and not sections["referrals"]:
             return problem(request, 404, f"case {case_id}")
         exported = [r["referral_id"] for r in sections["referrals"]]
+        sections["audit"] = _about(
+            await audit.entries_about(uow.session, AuditRow, case_id=case_id), exported
+        )
         uow.session.add(
             AuditRow.of(
                 admin, "admin.export_case", case_id=case_id, referral_ids=exported, format=sar.media(request)
@@ -92,6 +97,16 @@ async def _sections(
         "sent_to_partners": [_delivery(d) for d in deliveries.scalars()],
         "partner_answers": [f.model_dump(mode="json") for f in feedback.scalars()],
     }
+
+
+def _about(entries: list[dict[str, Any]], exported: list[str]) -> list[dict[str, Any]]:
+    """Earlier exports that covered these referrals, naming only them (not a household member's)."""
+    about = []
+    for entry in entries:
+        mine = [r for r in entry["detail"].get("referral_ids", []) if r in exported]
+        if mine:
+            about.append({**entry, "detail": {**entry["detail"], "referral_ids": mine}})
+    return about
 
 
 def _delivery(row: WebhookDeliveryRow) -> dict[str, Any]:
