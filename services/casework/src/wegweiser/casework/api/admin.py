@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlmodel import SQLModel
 
 from wegweiser.casework import handlers as h
-from wegweiser.casework import subject_access
+from wegweiser.casework import organisation, subject_access
 from wegweiser.casework.api.models import ErasureOut, ProviderIn, RuleIn, StaffIn, TeamIn
 from wegweiser.casework.api.problems import invalid, not_found, refused
 from wegweiser.casework.db import OrgRepository, ProviderRow, StaffRow, TeamRow
@@ -159,20 +159,16 @@ async def put_rule(
     ags: str, body: RuleIn, principal: AdminDep, request: Request, uow: UnitOfWorkDep
 ) -> Response:
     """Which provider takes new arrivals in ``ags`` (existing cases stay where they are)."""
-    if not catalogue().is_allocation_target(ags):
-        return invalid(request, "ags", "unknown municipality")
-    async with uow:
-        provider = await uow.org.provider(body.provider_id)
-        if provider is None or ags not in provider.ags:
-            return invalid(request, "provider_id", "provider does not serve this municipality")
-        await uow.org.put_rule(ags, body.provider_id)
-        return await _audited(uow, principal, "admin.put_rule", ags=ags, provider_id=body.provider_id)
+    try:
+        await organisation.set_provider_rule(uow, principal, ags, body.provider_id)
+    except organisation.RuleRefused as exc:
+        return invalid(request, exc.field, exc.message)
+    return Response(status_code=204)
 
 
 @router.delete("/provider-rules/{ags}", status_code=204)
 async def delete_rule(ags: str, principal: AdminDep, request: Request, uow: UnitOfWorkDep) -> Response:
     """Back to the default: the Kreis's provider ``kreis-<kreis_ags>``."""
-    async with uow:
-        if not await uow.org.delete_rule(ags):
-            return problem(request, 404, f"rule {ags}")
-        return await _audited(uow, principal, "admin.delete_rule", ags=ags)
+    if not await organisation.reset_provider_rule(uow, principal, ags):
+        return problem(request, 404, f"rule {ags}")
+    return Response(status_code=204)

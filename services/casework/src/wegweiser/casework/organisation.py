@@ -1,0 +1,77 @@
+"""The admin's changes to who serves which municipality, shared by the admin API and the admin desk.
+
+One handler per change, so the API (``api/admin.py``) and the web form (``web/admin.py``) check the
+same rules and write the same audit entry; a refusal names its field and a catalogue code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from wegweiser.casework.db import ProviderRow, ProviderRuleRow, StaffRow, TeamRow
+from wegweiser.casework.handlers import CaseworkUnitOfWork, audit
+from wegweiser.common.auth import Principal
+from wegweiser.common.regions import catalogue
+
+
+class RuleRefused(ValueError):
+    """A provider rule the admin may not set: ``field`` is at fault, ``code`` names the reason."""
+
+    def __init__(self, field: str, code: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Organisation:
+    """Everything the admin desk shows about casework's organisation (no personal data of clients)."""
+
+    providers: list[ProviderRow]
+    rules: list[ProviderRuleRow]
+    teams: list[TeamRow]
+    staff: list[StaffRow]
+
+    def provider_name(self, provider_id: str | None) -> str:
+        names = {p.provider_id: p.name for p in self.providers}
+        return names.get(provider_id or "", provider_id or "")
+
+    def team_name(self, team_id: str | None) -> str:
+        names = {t.team_id: t.name for t in self.teams}
+        return names.get(team_id or "", team_id or "")
+
+
+async def organisation(uow: CaseworkUnitOfWork) -> Organisation:
+    async with uow:
+        return Organisation(
+            providers=await uow.org.providers(),
+            rules=await uow.org.rules(),
+            teams=await uow.org.teams(),
+            staff=await uow.org.staff(),
+        )
+
+
+async def set_provider_rule(
+    uow: CaseworkUnitOfWork, principal: Principal, ags: str, provider_id: str
+) -> None:
+    """Which provider takes new arrivals in ``ags`` (existing cases stay where they are); audited."""
+    if not catalogue().is_allocation_target(ags):
+        raise RuleRefused("ags", "admin.unknown_ags", "unknown municipality")
+    async with uow:
+        provider = await uow.org.provider(provider_id)
+        if provider is None or ags not in provider.ags:
+            raise RuleRefused("provider_id", "admin.not_serving", "provider does not serve this municipality")
+        await uow.org.put_rule(ags, provider_id)
+        audit(uow, principal, "admin.put_rule", None, ags=ags, provider_id=provider_id)
+        await uow.commit()
+
+
+async def reset_provider_rule(uow: CaseworkUnitOfWork, principal: Principal, ags: str) -> bool:
+    """Back to the default, the Kreis's provider ``kreis-<kreis_ags>``; False when no rule was set."""
+    async with uow:
+        if not await uow.org.delete_rule(ags):
+            return False
+        audit(uow, principal, "admin.delete_rule", None, ags=ags)
+        await uow.commit()
+    return True
