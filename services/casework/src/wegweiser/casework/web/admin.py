@@ -130,7 +130,7 @@ async def dead_letters(ctx: PageDep) -> Response:
         by_ags=by_municipality(entries),
         ags=ags or "",
         done=done if done in DONE else None,
-        retried=ctx.request.query_params.get("n", ""),
+        retried=int(n) if (n := ctx.request.query_params.get("n", "0")).isdigit() else 0,
         reason=dlq_desk.reason,
         is_dead=dlq_desk.is_dead,
         at=dead_lettered_at,
@@ -158,6 +158,7 @@ async def retry_dead_letters(ctx: PageDep) -> Response:
     async with ctx.uow:
         audit(ctx.uow, ctx.principal, "admin.dlq_retry", None, entries=ids, outcome=report)
         await ctx.uow.commit()
+    replayed = sum(line.startswith("replayed") for line in report)
     back = str(form.get("ags", "")).strip()
     query = f"&ags={back}" if back.isdigit() else ""
-    return RedirectResponse(f"/admin/dlq?done=retried&n={len(ids)}{query}", status_code=303)
+    return RedirectResponse(f"/admin/dlq?done=retried&n={replayed}{query}", status_code=303)
