@@ -79,7 +79,9 @@ async def test_the_admin_desk_and_the_supervisors_deadlines_in_the_browser(
     await page.get_by_role("button", name="Speichern").click()
     await expect(page.get_by_role("status")).to_contain_text("Die Zuständigkeit wurde gespeichert.")
     await journey.record("admin-desk")
-    await page.evaluate("window.scrollTo(0, 0)")  # the form's answer jumps to #rules; the README shows the top
+    await page.evaluate(
+        "window.scrollTo(0, 0)"
+    )  # the form's answer jumps to #rules; the README shows the top
     await page.screenshot(path=str(journey.artifacts / "desk.png"), full_page=False)
 
     # The stuck record of Stuttgart, with its reason; retried with one button.

@@ -8,7 +8,6 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from fastapi import FastAPI
 from sqlmodel import col, select
@@ -18,7 +17,7 @@ from wegweiser.casework.app import build
 from wegweiser.casework.db import AuditRow
 from wegweiser.casework.handlers import CaseworkUnitOfWork
 from wegweiser.casework.settings import CONSUMER_ENGINE, CaseworkSettings
-from wegweiser.casework.testing import STUTTGART, bearer, open_case, walk_in
+from wegweiser.casework.testing import STUTTGART, bearer, hidden, open_case, sign_in, walk_in
 from wegweiser.common import events
 from wegweiser.common.envelope import encode
 from wegweiser.common.testing.apps import eventually, running
@@ -27,17 +26,6 @@ from wegweiser.common.testing.kafka import produce
 pytestmark = pytest.mark.integration
 
 FAULT = "Adressdienst nicht erreichbar"
-
-
-def hidden(page: str, name: str) -> str:
-    found = re.search(rf'name="{name}" value="([^"]*)"', page)
-    assert found, f"no hidden field {name}"
-    return found.group(1)
-
-
-async def sign_in(client: httpx.AsyncClient, subject: str) -> None:
-    response = await client.post("/login", data={"subject": subject, "next": "/cases"})
-    assert response.status_code == 303 and "wegweiser_session" in response.cookies
 
 
 def rows(page: str) -> dict[str, str]:
@@ -71,15 +59,8 @@ def arrival(family_name: str) -> events.ArrivalRegistered:
 def corrected(registered: events.ArrivalRegistered, family_name: str) -> events.ArrivalCorrected:
     """A later event of the same arrival: it must wait (parked) while the arrival is dead-lettered."""
     head = registered.persons[0].model_copy(update={"family_name": family_name})
-    return events.ArrivalCorrected(
-        ags=registered.ags,
-        arrival_id=registered.arrival_id,
-        authority_id=registered.authority_id,
-        authority_reference=registered.authority_reference,
-        allocation_date=registered.allocation_date,
-        persons=(head,),
-        corrected_fields=("family_name",),
-    )
+    snapshot = registered.model_dump(exclude={"persons"})
+    return events.ArrivalCorrected(**snapshot, persons=(head,), corrected_fields=("family_name",))
 
 
 async def test_a_stuck_arrival_is_listed_with_its_reason_retried_from_the_desk_and_then_processed(
