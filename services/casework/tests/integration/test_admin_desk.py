@@ -159,6 +159,12 @@ async def test_the_admin_changes_who_takes_new_arrivals_through_the_api_handler_
         assert saved.status_code == 303
         rules = (await client.get("/v1/admin/provider-rules", headers=admin_api)).json()
         assert {"ags": STUTTGART, "provider_id": "caritas-stuttgart"} in rules
+        # The API refuses the same rule for the same reason (the one handler), and audits nothing then.
+        api_refused = await client.put(
+            f"/v1/admin/provider-rules/{STUTTGART}", headers=admin_api, json={"provider_id": "kreis-08426"}
+        )
+        assert api_refused.status_code == 422
+        assert api_refused.json()["errors"][0]["field"] == "provider_id"
 
         reset = await client.post(f"/admin/provider-rules/{STUTTGART}/reset", data={"csrf": csrf})
         assert reset.status_code == 303

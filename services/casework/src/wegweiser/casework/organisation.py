@@ -13,15 +13,30 @@ from wegweiser.casework.handlers import CaseworkUnitOfWork, audit
 from wegweiser.common.auth import Principal
 from wegweiser.common.regions import catalogue
 
+REFUSALS = {
+    "admin.unknown_ags": ("ags", "unknown municipality"),
+    "admin.not_serving": ("provider_id", "provider does not serve this municipality"),
+}
+"""Why a provider rule is refused: catalogue code -> (the field at fault, the API's message)."""
+
 
 class RuleRefused(ValueError):
-    """A provider rule the admin may not set: ``field`` is at fault, ``code`` names the reason."""
+    """A provider rule the admin may not set; raised with a code of ``REFUSALS``."""
 
-    def __init__(self, field: str, code: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.code = code
-        self.message = message
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+
+    @property
+    def code(self) -> str:
+        return str(self.args[0])
+
+    @property
+    def field(self) -> str:
+        return REFUSALS[self.code][0]
+
+    @property
+    def message(self) -> str:
+        return REFUSALS[self.code][1]
 
 
 @dataclass(frozen=True)
@@ -57,11 +72,11 @@ async def set_provider_rule(
 ) -> None:
     """Which provider takes new arrivals in ``ags`` (existing cases stay where they are); audited."""
     if not catalogue().is_allocation_target(ags):
-        raise RuleRefused("ags", "admin.unknown_ags", "unknown municipality")
+        raise RuleRefused("admin.unknown_ags")
     async with uow:
         provider = await uow.org.provider(provider_id)
         if provider is None or ags not in provider.ags:
-            raise RuleRefused("provider_id", "admin.not_serving", "provider does not serve this municipality")
+            raise RuleRefused("admin.not_serving")
         await uow.org.put_rule(ags, provider_id)
         audit(uow, principal, "admin.put_rule", None, ags=ags, provider_id=provider_id)
         await uow.commit()

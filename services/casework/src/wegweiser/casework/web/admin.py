@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from typing import Any
 
 from aiokafka.errors import KafkaError
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import FormData
 
 from wegweiser.casework import organisation
 from wegweiser.casework.consumers import consumer_groups
@@ -52,8 +52,19 @@ def rule_fields(ctx: WebContext, org: organisation.Organisation, values: dict[st
     ]
 
 
+async def posted_by_admin(ctx: WebContext) -> FormData | Response:
+    """The admin's posted form, or the page that refuses it (not an admin: 403; a foreign form: 400)."""
+    if not ctx.is_admin:
+        return ctx.forbidden()
+    form = await ctx.form()
+    return ctx.csrf_failed() if form is None else form
+
+
 async def desk_page(
-    ctx: WebContext, status: int = 200, values: dict[str, str] | None = None, error: Any = None
+    ctx: WebContext,
+    status: int = 200,
+    values: dict[str, str] | None = None,
+    error: organisation.RuleRefused | None = None,
 ) -> Response:
     org = await organisation.organisation(ctx.uow)
     fields = rule_fields(ctx, org, values or {})
@@ -75,11 +86,9 @@ async def admin_desk(ctx: PageDep) -> Response:
 @router.post("/admin/provider-rules", response_class=HTMLResponse)
 async def set_rule(ctx: PageDep) -> Response:
     """The admin API's ``PUT /v1/admin/provider-rules/{ags}`` as a form."""
-    if not ctx.is_admin:
-        return ctx.forbidden()
-    form = await ctx.form()
-    if form is None:
-        return ctx.csrf_failed()
+    form = await posted_by_admin(ctx)
+    if isinstance(form, Response):
+        return form
     values = {k: str(form.get(k, "")).strip() for k in ("ags", "provider_id")}
     try:
         await organisation.set_provider_rule(ctx.uow, ctx.principal, values["ags"], values["provider_id"])
@@ -91,10 +100,9 @@ async def set_rule(ctx: PageDep) -> Response:
 @router.post("/admin/provider-rules/{ags}/reset", response_class=HTMLResponse)
 async def reset_rule(ags: str, ctx: PageDep) -> Response:
     """The admin API's ``DELETE /v1/admin/provider-rules/{ags}`` as a button."""
-    if not ctx.is_admin:
-        return ctx.forbidden()
-    if await ctx.form() is None:
-        return ctx.csrf_failed()
+    refused = await posted_by_admin(ctx)
+    if isinstance(refused, Response):
+        return refused
     if not await organisation.reset_provider_rule(ctx.uow, ctx.principal, ags):
         return ctx.not_found()
     return RedirectResponse("/admin?done=rule_reset#rules", status_code=303)
@@ -140,11 +148,9 @@ async def dead_letters(ctx: PageDep) -> Response:
 @router.post("/admin/dlq/retry", response_class=HTMLResponse)
 async def retry_dead_letters(ctx: PageDep) -> Response:
     """``wegweiser dlq replay`` for the chosen entries; the replay and its outcome are audited."""
-    if not ctx.is_admin:
-        return ctx.forbidden()
-    form = await ctx.form()
-    if form is None:
-        return ctx.csrf_failed()
+    form = await posted_by_admin(ctx)
+    if isinstance(form, Response):
+        return form
     ids = [str(v) for v in form.getlist("entry")]
     groups = consumer_groups(ctx.settings)
     try:
