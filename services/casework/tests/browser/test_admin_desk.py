@@ -84,6 +84,13 @@ async def test_the_admin_desk_and_the_supervisors_deadlines_in_the_browser(
     )  # the form's answer jumps to #rules; the README shows the top
     await page.screenshot(path=str(journey.artifacts / "desk.png"), full_page=False)
 
+    # Deniz Yılmaz moves to Team Stuttgart-Nord.
+    await page.get_by_role("link", name="Deniz Yılmaz ändern").click()
+    await page.get_by_label("Team (optional)").select_option("s-nord")
+    await journey.record("staff-form")
+    await page.get_by_role("button", name="Speichern").click()
+    await expect(page.get_by_role("status")).to_contain_text("Die Angaben zur Person wurden gespeichert.")
+
     # The stuck record of Stuttgart, with its reason; retried with one button.
     await nav.get_by_role("link", name="Hängende Ereignisse").click()
     await page.get_by_label("Gemeindeschlüssel (AGS)").fill(STUTTGART)
@@ -112,7 +119,7 @@ async def test_the_admin_desk_and_the_supervisors_deadlines_in_the_browser(
     await expect(deadlines).to_contain_text(f"{family}, Anna")
     await journey.record("deadlines")
 
-    journey.assert_accessible(screens=6)
+    journey.assert_accessible(screens=7)
     assert journey.report()["by_impact"] == {}, journey.report()["violations"]
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(journey.artifacts / "desk.png", SCREENSHOT)

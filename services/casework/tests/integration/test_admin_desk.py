@@ -173,9 +173,30 @@ async def test_the_admin_changes_who_takes_new_arrivals_through_the_api_handler_
         forged = await client.post(f"/admin/provider-rules/{STUTTGART}/reset", data={"csrf": "forged"})
         assert forged.status_code == 400
 
+        # Staff: Deniz Yılmaz moves to Team Stuttgart-Nord; a team of another provider is refused.
+        form = (await client.get("/admin/staff/s-yilmaz")).text
+        staff = {"csrf": hidden(form, "csrf"), "display_name": "Deniz Yılmaz", "role": "counsellor"}
+        staff |= {"provider_id": "kreis-08111", "active": "on"}
+        foreign = await client.post("/admin/staff/s-yilmaz", data={**staff, "team_id": "caritas-im"})
+        assert foreign.status_code == 422 and "gehört nicht zum gewählten Träger" in foreign.text
+        moved = await client.post("/admin/staff/s-yilmaz", data={**staff, "team_id": "s-nord"})
+        assert moved.status_code == 303
+        members = (await client.get("/v1/admin/staff", headers=admin_api)).json()
+        assert {"subject": "s-yilmaz", "team_id": "s-nord", "active": True}.items() <= next(
+            m for m in members if m["subject"] == "s-yilmaz"
+        ).items()
+        api_foreign = await client.put(
+            "/v1/admin/staff/s-yilmaz",
+            headers=admin_api,
+            json={"display_name": "Deniz Yılmaz", "role": "counsellor", "provider_id": "kreis-08111"}
+            | {"team_id": "caritas-im"},
+        )
+        assert api_foreign.status_code == 422 and api_foreign.json()["errors"][0]["field"] == "team_id"
+
         assert await admin_audit(app) == [
             ("admin.put_rule", {"ags": STUTTGART, "provider_id": "caritas-stuttgart"}),
             ("admin.delete_rule", {"ags": STUTTGART}),
+            ("admin.put_staff", {"subject": "s-yilmaz"}),
         ]
 
 

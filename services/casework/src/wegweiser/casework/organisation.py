@@ -1,4 +1,4 @@
-"""The admin's changes to who serves which municipality, shared by the admin API and the admin desk.
+"""The admin's changes to who serves which municipality and to staff, shared by the admin API and desk.
 
 One handler per change, so the API (``api/admin.py``) and the web form (``web/admin.py``) check the
 same rules and write the same audit entry; a refusal names its field and a catalogue code.
@@ -16,12 +16,14 @@ from wegweiser.common.regions import catalogue
 REFUSALS = {
     "admin.unknown_ags": ("ags", "unknown municipality"),
     "admin.not_serving": ("provider_id", "provider does not serve this municipality"),
+    "admin.unknown_provider": ("provider_id", "unknown provider"),
+    "admin.foreign_team": ("team_id", "not a team of this provider"),
 }
-"""Why a provider rule is refused: catalogue code -> (the field at fault, the API's message)."""
+"""Why an admin's change is refused: catalogue code -> (the field at fault, the API's message)."""
 
 
-class RuleRefused(ValueError):
-    """A provider rule the admin may not set; raised with a code of ``REFUSALS``."""
+class AdminRefused(ValueError):
+    """A change the admin may not make; raised with a code of ``REFUSALS``."""
 
     def __init__(self, code: str) -> None:
         super().__init__(code)
@@ -72,11 +74,11 @@ async def set_provider_rule(
 ) -> None:
     """Which provider takes new arrivals in ``ags`` (existing cases stay where they are); audited."""
     if not catalogue().is_allocation_target(ags):
-        raise RuleRefused("admin.unknown_ags")
+        raise AdminRefused("admin.unknown_ags")
     async with uow:
         provider = await uow.org.provider(provider_id)
         if provider is None or ags not in provider.ags:
-            raise RuleRefused("admin.not_serving")
+            raise AdminRefused("admin.not_serving")
         await uow.org.put_rule(ags, provider_id)
         audit(uow, principal, "admin.put_rule", None, ags=ags, provider_id=provider_id)
         await uow.commit()
@@ -90,3 +92,22 @@ async def reset_provider_rule(uow: CaseworkUnitOfWork, principal: Principal, ags
         audit(uow, principal, "admin.delete_rule", None, ags=ags)
         await uow.commit()
     return True
+
+
+async def put_member(uow: CaseworkUnitOfWork, principal: Principal, member: StaffRow) -> None:
+    """Add or change a staff member (role, provider, team, active); audited.
+
+    Everyone but an admin works for a provider, and a team is one of that provider's.
+    """
+    async with uow:
+        if member.role != "admin" and (
+            member.provider_id is None or await uow.org.provider(member.provider_id) is None
+        ):
+            raise AdminRefused("admin.unknown_provider")
+        if member.team_id is not None:
+            team = await uow.org.team(member.team_id)
+            if team is None or team.provider_id != member.provider_id:
+                raise AdminRefused("admin.foreign_team")
+        await uow.org.put_member(member)
+        audit(uow, principal, "admin.put_staff", None, subject=member.subject)
+        await uow.commit()

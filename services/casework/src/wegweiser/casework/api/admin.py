@@ -135,17 +135,11 @@ async def list_staff(principal: AdminDep, uow: UnitOfWorkDep) -> list[dict[str, 
 async def put_staff(
     subject: str, body: StaffIn, principal: AdminDep, request: Request, uow: UnitOfWorkDep
 ) -> Response:
-    async with uow:
-        if body.role != "admin" and (
-            body.provider_id is None or await uow.org.provider(body.provider_id) is None
-        ):
-            return invalid(request, "provider_id", "unknown provider")
-        if body.team_id is not None:
-            team = await uow.org.team(body.team_id)
-            if team is None or team.provider_id != body.provider_id:
-                return invalid(request, "team_id", "not a team of this provider")
-        await uow.org.put_member(StaffRow(subject=subject, **body.model_dump()))
-        return await _audited(uow, principal, "admin.put_staff", subject=subject)
+    try:
+        await organisation.put_member(uow, principal, StaffRow(subject=subject, **body.model_dump()))
+    except organisation.AdminRefused as exc:
+        return invalid(request, exc.field, exc.message)
+    return Response(status_code=204)
 
 
 @router.get("/provider-rules")
@@ -161,7 +155,7 @@ async def put_rule(
     """Which provider takes new arrivals in ``ags`` (existing cases stay where they are)."""
     try:
         await organisation.set_provider_rule(uow, principal, ags, body.provider_id)
-    except organisation.RuleRefused as exc:
+    except organisation.AdminRefused as exc:
         return invalid(request, exc.field, exc.message)
     return Response(status_code=204)
 

@@ -25,7 +25,7 @@ from wegweiser.common.engine import dlq_desk
 from wegweiser.common.engine.dlq_command import DlqEntry
 
 router = APIRouter(include_in_schema=False)
-DONE = ("rule_set", "rule_reset", "retried")
+DONE = ("rule_set", "rule_reset", "retried", "staff_saved")
 
 
 def rule_fields(ctx: WebContext, org: organisation.Organisation, values: dict[str, str]) -> list[Field]:
@@ -64,7 +64,7 @@ async def desk_page(
     ctx: WebContext,
     status: int = 200,
     values: dict[str, str] | None = None,
-    error: organisation.RuleRefused | None = None,
+    error: organisation.AdminRefused | None = None,
 ) -> Response:
     org = await organisation.organisation(ctx.uow)
     fields = rule_fields(ctx, org, values or {})
@@ -92,7 +92,7 @@ async def set_rule(ctx: PageDep) -> Response:
     values = {k: str(form.get(k, "")).strip() for k in ("ags", "provider_id")}
     try:
         await organisation.set_provider_rule(ctx.uow, ctx.principal, values["ags"], values["provider_id"])
-    except organisation.RuleRefused as exc:
+    except organisation.AdminRefused as exc:
         return await desk_page(ctx, 422, values, exc)
     return RedirectResponse("/admin?done=rule_set#rules", status_code=303)
 
