@@ -1,5 +1,5 @@
 """The admin desk in a real browser (issue 14): the admin sets who takes new arrivals in Stuttgart, finds a
-stuck record of Stuttgart with its reason and retries it; the supervisor sees the cases near their
+stuck records of Stuttgart with their reason and retries them; the supervisor sees the cases near their
 deadline. Every screen is scanned by axe-core (no violation at all); the desk's screenshot is the README's.
 """
 
@@ -55,8 +55,7 @@ async def test_the_admin_desk_and_the_supervisors_deadlines_in_the_browser(
     async with httpx.AsyncClient(base_url=service) as api:
         opened = await api.post("/v1/cases", headers=bearer(dev_keys), json=walk_in(family, opened_on=near))
         assert opened.status_code == 201, opened.text
-    record = poison()
-    await produce(casework_env["kafka_bootstrap_servers"], record)
+    await produce(casework_env["kafka_bootstrap_servers"], poison(), poison())
 
     page = await browser.new_page()
     journey = Journey(page, "casework-admin")
@@ -91,20 +90,21 @@ async def test_the_admin_desk_and_the_supervisors_deadlines_in_the_browser(
     await page.get_by_role("button", name="Speichern").click()
     await expect(page.get_by_role("status")).to_contain_text("Die Angaben zur Person wurden gespeichert.")
 
-    # The stuck record of Stuttgart, with its reason; retried with one button.
+    # The stuck records of Stuttgart, with their reason; retried with the municipality's button.
     await nav.get_by_role("link", name="Hängende Ereignisse").click()
     await page.get_by_label("Gemeindeschlüssel (AGS)").fill(STUTTGART)
     row = page.locator("tr[data-entry]", has_text="fehlgeschlagen")
     for _ in range(60):
         await page.get_by_role("button", name="Filter anwenden").click()
-        if await row.count():
+        if await row.count() == 2:
             break
         await page.wait_for_timeout(500)
+    await expect(row).to_have_count(2)
     await expect(row.first).to_contain_text("MalformedRecord")
     await expect(row.first).to_contain_text(events.ArrivalRegistered.ce_type())
     await journey.record("dead-letters")
-    await row.first.get_by_role("button", name="Erneut versuchen").click()
-    await expect(page.get_by_role("status")).to_contain_text("1 Ereignis(se) wurden erneut")
+    await page.get_by_role("button", name="Alle 2 fehlgeschlagenen von Stuttgart").click()
+    await expect(page.get_by_role("status")).to_contain_text("2 Ereignis(se) wurden erneut")
     await journey.record("retried")
     await page.goto(f"{service}/admin/dlq?lang=en")
     await expect(page.get_by_role("heading", level=1)).to_have_text("Stuck events of casework")
