@@ -142,6 +142,8 @@ async def test_the_admin_changes_who_takes_new_arrivals_through_the_api_handler_
         assert (await client.get("/admin/dlq")).status_code == 403
         client.cookies.clear()
         await sign_in(client, "admin")
+        landing = await client.get("/cases")  # where the sign-in leads: an admin has no caseload
+        assert landing.status_code == 303 and landing.headers["location"] == "/admin"
         desk = await client.get("/admin")
         assert desk.status_code == 200
         for shown in ("Caritas", "Andrea Weber", "Leitung", "Team Stuttgart-Nord", "(08111000)"):
