@@ -3,7 +3,6 @@ double click, and an API request repeated with the same ``Idempotency-Key``."""
 
 import asyncio
 import datetime as dt
-import re
 from pathlib import Path
 from typing import Any
 
@@ -12,24 +11,13 @@ import pytest
 
 from wegweiser.casework.app import build
 from wegweiser.casework.settings import CaseworkSettings
-from wegweiser.casework.testing import STUTTGART, bearer, open_case, walk_in
+from wegweiser.casework.testing import STUTTGART, bearer, hidden, open_case, sign_in, walk_in
 from wegweiser.common.http import PROBLEM_JSON
 from wegweiser.common.testing.apps import running
 
 pytestmark = pytest.mark.integration
 
 TODAY = dt.date.today()
-
-
-def hidden(page: str, name: str) -> str:
-    found = re.search(rf'name="{name}" value="([^"]+)"', page)
-    assert found, f"no hidden field {name}"
-    return found.group(1)
-
-
-async def sign_in(client: httpx.AsyncClient, subject: str) -> None:
-    response = await client.post("/login", data={"subject": subject, "next": "/cases"})
-    assert response.status_code == 303 and "wegweiser_session" in response.cookies
 
 
 async def submit_twice(client: httpx.AsyncClient, path: str, data: dict[str, str]) -> list[httpx.Response]:

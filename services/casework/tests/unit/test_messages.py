@@ -6,6 +6,8 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from wegweiser.casework.domain.model import Consultation
+from wegweiser.casework.organisation import REFUSALS
+from wegweiser.casework.web.admin import DONE
 from wegweiser.casework.web.forms import field_errors
 from wegweiser.casework.web.messages import CATALOGUE, t
 
@@ -49,3 +51,11 @@ def test_validation_errors_become_one_message_per_field_in_the_users_language() 
         )
     except ValidationError as exc:
         assert field_errors(exc, "en") == {"interpreter_language": "Please give the interpreter's language."}
+
+
+def test_every_admin_refusal_and_desk_message_has_a_text() -> None:
+    """The admin desk shows a refusal by its code next to its field; the codes are catalogue keys."""
+    keys = set(REFUSALS) | {f"admin.done.{done}" for done in DONE}
+    keys |= {f"admin.kind.{kind}" for kind in ("municipality", "landratsamt", "welfare")}
+    assert sorted(k for k in keys if k not in CATALOGUE.messages) == []
+    assert {field for field, _ in REFUSALS.values()} == {"ags", "provider_id", "team_id"}

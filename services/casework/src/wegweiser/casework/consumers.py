@@ -81,3 +81,8 @@ def consumer_specs(settings: CaseworkSettings) -> list[ConsumerSpec]:
             handlers=_handlers_for(registry, topics.REFERRAL_CATALOGUE),
         ),
     ]
+
+
+def consumer_groups(settings: CaseworkSettings) -> list[str]:
+    """The consumer groups casework runs: whose dead-letter topics its admin desk lists and retries."""
+    return [spec.group for spec in consumer_specs(settings)]

@@ -6,6 +6,7 @@ Used by the unit and integration tests only; nothing in the service imports it.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -49,6 +50,19 @@ def bearer(
     )
     headers = {"Authorization": f"Bearer {token}"}
     return headers if language is None else {**headers, "Accept-Language": language}
+
+
+def hidden(page: str, name: str) -> str:
+    """The value of a form's hidden field (``csrf``, ``form_token``) in a page's HTML."""
+    found = re.search(rf'name="{name}" value="([^"]*)"', page)
+    assert found, f"no hidden field {name}"
+    return found.group(1)
+
+
+async def sign_in(client: httpx.AsyncClient, subject: str) -> None:
+    """Sign in to the web UI as a development user (the session cookie stays on ``client``)."""
+    response = await client.post("/login", data={"subject": subject, "next": "/cases"})
+    assert response.status_code == 303 and "wegweiser_session" in response.cookies
 
 
 def walk_in(

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlmodel import SQLModel
 
 from wegweiser.casework import handlers as h
-from wegweiser.casework import subject_access
+from wegweiser.casework import organisation, subject_access
 from wegweiser.casework.api.models import ErasureOut, ProviderIn, RuleIn, StaffIn, TeamIn
 from wegweiser.casework.api.problems import invalid, not_found, refused
 from wegweiser.casework.db import OrgRepository, ProviderRow, StaffRow, TeamRow
@@ -140,17 +140,11 @@ async def list_staff(principal: AdminDep, uow: UnitOfWorkDep) -> list[dict[str, 
 async def put_staff(
     subject: str, body: StaffIn, principal: AdminDep, request: Request, uow: UnitOfWorkDep
 ) -> Response:
-    async with uow:
-        if body.role != "admin" and (
-            body.provider_id is None or await uow.org.provider(body.provider_id) is None
-        ):
-            return invalid(request, "provider_id", "unknown provider")
-        if body.team_id is not None:
-            team = await uow.org.team(body.team_id)
-            if team is None or team.provider_id != body.provider_id:
-                return invalid(request, "team_id", "not a team of this provider")
-        await uow.org.put_member(StaffRow(subject=subject, **body.model_dump()))
-        return await _audited(uow, principal, "admin.put_staff", subject=subject)
+    try:
+        await organisation.put_member(uow, principal, StaffRow(subject=subject, **body.model_dump()))
+    except organisation.AdminRefused as exc:
+        return invalid(request, exc.field, exc.message)
+    return Response(status_code=204)
 
 
 @router.get("/provider-rules")
@@ -164,20 +158,16 @@ async def put_rule(
     ags: str, body: RuleIn, principal: AdminDep, request: Request, uow: UnitOfWorkDep
 ) -> Response:
     """Which provider takes new arrivals in ``ags`` (existing cases stay where they are)."""
-    if not catalogue().is_allocation_target(ags):
-        return invalid(request, "ags", "unknown municipality")
-    async with uow:
-        provider = await uow.org.provider(body.provider_id)
-        if provider is None or ags not in provider.ags:
-            return invalid(request, "provider_id", "provider does not serve this municipality")
-        await uow.org.put_rule(ags, body.provider_id)
-        return await _audited(uow, principal, "admin.put_rule", ags=ags, provider_id=body.provider_id)
+    try:
+        await organisation.set_provider_rule(uow, principal, ags, body.provider_id)
+    except organisation.AdminRefused as exc:
+        return invalid(request, exc.field, exc.message)
+    return Response(status_code=204)
 
 
 @router.delete("/provider-rules/{ags}", status_code=204)
 async def delete_rule(ags: str, principal: AdminDep, request: Request, uow: UnitOfWorkDep) -> Response:
     """Back to the default: the Kreis's provider ``kreis-<kreis_ags>``."""
-    async with uow:
-        if not await uow.org.delete_rule(ags):
-            return problem(request, 404, f"rule {ags}")
-        return await _audited(uow, principal, "admin.delete_rule", ags=ags)
+    if not await organisation.reset_provider_rule(uow, principal, ags):
+        return problem(request, 404, f"rule {ags}")
+    return Response(status_code=204)

@@ -10,12 +10,14 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from wegweiser.casework.web import (
+    admin,
     cases,
     consent,
     consultations,
     plan,
     referrals,
     signin,
+    staff,
     supervision,
 )
 from wegweiser.casework.web.pages import WEB
@@ -23,7 +25,7 @@ from wegweiser.common import web as common_web
 from wegweiser.common.web.session import install_session
 
 # ``cases`` first: its /cases/new must come before /cases/{case_id}.
-ROUTERS = (signin, cases, consultations, plan, consent, referrals, supervision)
+ROUTERS = (signin, cases, consultations, plan, consent, referrals, supervision, admin, staff)
 
 
 def install(app: FastAPI) -> None:

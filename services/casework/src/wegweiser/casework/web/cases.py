@@ -48,6 +48,8 @@ DONE_KEYS = {
 
 @router.get("/cases", response_class=HTMLResponse)
 async def caseload_page(ctx: PageDep) -> Response:
+    if ctx.is_admin and not ctx.principal.has_any("counsellor", "supervisor"):
+        return RedirectResponse("/admin", status_code=303)  # an admin holds no caseload: the desk instead
     q = ctx.request.query_params
     view = q.get("view") or ("mine" if "counsellor" in ctx.principal.roles else "all")
     status = q.get("status", "open")

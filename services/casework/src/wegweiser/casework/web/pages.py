@@ -110,6 +110,10 @@ class WebContext:
     def is_supervisor(self) -> bool:
         return "supervisor" in self.principal.roles
 
+    @property
+    def is_admin(self) -> bool:
+        return "admin" in self.principal.roles
+
     def render(self, template: str, status: int = 200, **values: Any) -> HTMLResponse:
         return render(self.request, self, template, status, **values)
 

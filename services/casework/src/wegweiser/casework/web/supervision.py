@@ -1,8 +1,10 @@
-"""For supervisors in the web UI: open cases per team and counsellor, and the audit log."""
+"""For supervisors in the web UI: open cases per team and counsellor, the cases near their deadline,
+and the audit log."""
 
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
@@ -22,7 +24,11 @@ async def team_page(ctx: PageDep) -> Response:
         teams = await views.team_caseloads(ctx.principal, uow=ctx.uow)
     except Forbidden:
         return ctx.forbidden()
-    return ctx.render("team.html", teams=teams)
+    # The same list as the caseload's "deadline near" filter, over the whole provider (audited there).
+    near = views.CaseloadFilter(view="all", status="open", warning_only=True)
+    deadlines = await views.caseload(ctx.principal, near, uow=ctx.uow, today=ctx.today)
+    near_by_counsellor = Counter(r.case.assignment.counsellor_id for r in deadlines)
+    return ctx.render("team.html", teams=teams, deadlines=deadlines, near=near_by_counsellor)
 
 
 @router.get("/audit", response_class=HTMLResponse)
