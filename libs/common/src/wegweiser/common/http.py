@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from wegweiser.common import validation_text
 from wegweiser.common.auth import Forbidden, Unauthorized
-from wegweiser.common.request_limits import RequestSizeLimit
+from wegweiser.common.request_limits import BodyRefused, RequestSizeLimit
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -107,6 +107,8 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         detail = exc.detail if isinstance(exc.detail, str) and exc.detail not in TITLES_TEXT else None
+        if isinstance(exc, BodyRefused):
+            detail = exc.en if wants_english(request) else exc.de
         return problem(request, exc.status_code, detail, headers=exc.headers)
 
     async def crash(request: Request, exc: Exception) -> JSONResponse:
