@@ -134,6 +134,19 @@ async def test_any_idempotency_key_is_taken_as_intake_takes_it(
         assert (first.json()["changed"], again.json()["duplicate"]) == (True, True)
         assert await state_of(client, partner_a, request.referral_id) == "accepted"
 
+        # One name for the status (issue 14): ``status``, with the deprecated ``state`` still answered.
+        assert first.json()["status"] == first.json()["state"] == "accepted"
+        for query in ("status", "state"):
+            listed = await client.get(f"/v1/partner/referrals?{query}=accepted", headers=partner_a)
+            mine = [
+                (r["status"], r["state"])
+                for r in listed.json()
+                if r["referral_id"] == str(request.referral_id)
+            ]
+            assert mine == [("accepted", "accepted")]
+        waiting = (await client.get("/v1/partner/referrals?status=sent", headers=partner_a)).json()
+        assert str(request.referral_id) not in [r["referral_id"] for r in waiting]
+
 
 async def test_the_example_partner_answers_over_kafka_once_and_only_for_itself(
     settings: ReferralsSettings, tokens: Bearer

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from wegweiser.common.events import DeclineReason, DropReason, FeedbackOutcome
 from wegweiser.common.http import problem, wants_english
 from wegweiser.common.idempotency import IDEMPOTENCY_KEY, valid_key
+from wegweiser.referrals.api.status_name import STATE_DEPRECATED, STATUS
 from wegweiser.referrals.deps import PartnerIdDep, PolicyDep, UnitOfWorkDep
 from wegweiser.referrals.domain.lifecycle import InvalidTransition
 from wegweiser.referrals.handlers import RecordFeedback, ReferralNotFound, answer_referral
@@ -32,7 +33,8 @@ class FeedbackIn(BaseModel):
 
 class FeedbackOut(BaseModel):
     referral_id: uuid.UUID
-    state: str
+    status: str = STATUS
+    state: str = STATE_DEPRECATED
     changed: bool
     duplicate: bool
 
@@ -109,6 +111,7 @@ async def feedback(
         return transition_problem(request, exc)
     return FeedbackOut(
         referral_id=referral_id,
+        status=result.referral.state,
         state=result.referral.state,
         changed=result.changed,
         duplicate=result.duplicate,
