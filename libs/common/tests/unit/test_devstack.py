@@ -60,6 +60,20 @@ def test_the_demo_broker_is_not_the_tests_broker() -> None:
     assert f"TEST_KAFKA_PORT={infra.LOCAL_KAFKA.rsplit(':', 1)[1]}" in dev_script
 
 
+def test_the_demo_databases_lie_in_the_demos_own_state_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 14: the demo showed the tests' cases; its databases are files of its own, never the tests'."""
+    from wegweiser.common.testing import infra
+
+    for service in devstack.SERVICES:
+        monkeypatch.delenv(f"{service.upper()}_DATABASE_URL", raising=False)
+    env = devstack.demo_env(tmp_path / "dev")
+    urls = [env[f"{service.upper()}_DATABASE_URL"] for service in devstack.SERVICES]
+    assert urls == [f"sqlite+aiosqlite:///{tmp_path / 'dev' / service}.db" for service in devstack.SERVICES]
+    assert env["KAFKA_BOOTSTRAP_SERVERS"] != infra.LOCAL_KAFKA
+
+
 # ``wegweiser dev up`` with its broker calls recorded and each service a sleeping child process.
 UP_WITH_SLEEPERS = textwrap.dedent(
     """

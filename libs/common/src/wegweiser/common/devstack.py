@@ -229,6 +229,24 @@ def _wait_for_case(stack: ServiceProcesses, counsellor: Mapping[str, str], arriv
     return case
 
 
+def demo_env(data: Path) -> dict[str, str]:
+    """The demo's broker (9092, not the tests' 9292) and its SQLite databases in ``data`` (its state folder).
+
+    A ``*_DATABASE_URL`` set in the environment is taken as the user's explicit choice.
+    """
+    return {
+        "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{DEMO_KAFKA_PORT}",
+        # The example webhook partners are the example receiver on this machine (loopback).
+        "REFERRALS_WEBHOOK_ALLOWED_HOSTS": os.environ.get("REFERRALS_WEBHOOK_ALLOWED_HOSTS", "127.0.0.1"),
+        **{
+            f"{s.upper()}_DATABASE_URL": os.environ.get(
+                f"{s.upper()}_DATABASE_URL", f"sqlite+aiosqlite:///{data / s}.db"
+            )
+            for s in SERVICES
+        },
+    }
+
+
 class StackStopped(Exception):
     """SIGINT or SIGTERM reached ``./dev up``: leave whatever it is doing and stop the stack."""
 
@@ -275,18 +293,7 @@ def up(*, seed_demo: bool = True) -> int:
     _kafka("start")
     data = STATE / "dev"
     data.mkdir(parents=True, exist_ok=True)
-    env = {
-        "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{DEMO_KAFKA_PORT}",
-        # The example webhook partners are the example receiver on this machine (loopback).
-        "REFERRALS_WEBHOOK_ALLOWED_HOSTS": os.environ.get("REFERRALS_WEBHOOK_ALLOWED_HOSTS", "127.0.0.1"),
-        **{
-            f"{s.upper()}_DATABASE_URL": os.environ.get(
-                f"{s.upper()}_DATABASE_URL", f"sqlite+aiosqlite:///{data / s}.db"
-            )
-            for s in SERVICES
-        },
-    }
-    stack = ServiceProcesses(env=env, ports=SERVICES, log_dir=data / "logs")
+    stack = ServiceProcesses(env=demo_env(data), ports=SERVICES, log_dir=data / "logs")
     stop_on_signal()
     try:
         stack.start()
