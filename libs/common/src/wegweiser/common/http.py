@@ -99,10 +99,13 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem(request, 422, errors=errors)
 
     async def unauthorized(request: Request, exc: Exception) -> JSONResponse:
-        return problem(request, 401, str(exc), headers={"WWW-Authenticate": "Bearer"})
+        assert isinstance(exc, Unauthorized)
+        detail = exc.text(english=wants_english(request))
+        return problem(request, 401, detail, headers={"WWW-Authenticate": "Bearer"})
 
     async def forbidden(request: Request, exc: Exception) -> JSONResponse:
-        return problem(request, 403, str(exc))
+        assert isinstance(exc, Forbidden)
+        return problem(request, 403, exc.text(english=wants_english(request)))
 
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)

@@ -44,7 +44,10 @@ async def register(
     """Register one arrival. The same authority reference again returns the first result (200)."""
     authority_id = authority_of(principal)
     if not principal.may_access_ags(body.ags):
-        raise Forbidden(f"token does not allow allocations to {body.ags}")
+        raise Forbidden(
+            f"token does not allow allocations to {body.ags}",
+            de=f"das Token erlaubt keine Zuweisungen nach {body.ags}",
+        )
 
     def render(results: list[Registration]) -> tuple[int, bytes]:
         (result,) = results

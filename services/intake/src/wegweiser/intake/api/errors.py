@@ -49,7 +49,10 @@ class PayloadTooLarge(BilingualError):
 def authority_of(principal: Principal) -> str:
     """The caller's authority id; a token without one may not register anything (403)."""
     if principal.authority_id is None:
-        raise Forbidden("token names no authority (claim authority_id)")
+        raise Forbidden(
+            "token names no authority (claim authority_id)",
+            de="das Token nennt keine Aufnahmebehörde (Claim authority_id)",
+        )
     return principal.authority_id
 
 

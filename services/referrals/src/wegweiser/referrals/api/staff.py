@@ -74,7 +74,7 @@ async def list_referrals(
     """Referrals of the caller's provider in the caller's municipalities (all for admins)."""
     admin = "admin" in principal.roles
     if ags is not None and not principal.may_access_ags(ags):
-        raise Forbidden(f"no access to municipality {ags}")
+        raise Forbidden(f"no access to municipality {ags}", de=f"kein Zugriff auf die Gemeinde {ags}")
     scope = {ags} if ags else (None if admin else set(principal.ags))
     async with uow:
         found = await uow.referrals.visible(
