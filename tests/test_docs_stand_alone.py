@@ -77,3 +77,11 @@ def test_the_checks_see_what_they_look_for() -> None:
     assert not BARE_UV.search("~/.cache/wegweiser/uv-venv/bin/uv lock")
     assert BARE_TOOL.search("```sh\nwegweiser dlq list\n```")
     assert not BARE_TOOL.search("./dev run wegweiser dlq list")
+
+
+def test_every_dev_command_in_the_docs_exists() -> None:
+    """A ``./dev`` subcommand the docs name but the script lacks would fail the reader on the first try."""
+    known = set(re.findall(r"^([a-z]+)\)$", (ROOT / "dev").read_text(), re.MULTILINE))
+    assert {"up", "test", "token", "run", "stop"} <= known
+    named = {word for path in _tracked("*.md") for word in re.findall(r"\./dev ([a-z]+)", path.read_text())}
+    assert named and named <= known
