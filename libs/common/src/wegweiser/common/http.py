@@ -77,6 +77,11 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=dict(headers or {}))
 
 
+def not_found(request: Request, what_de: str, what_en: str, key: object) -> JSONResponse:
+    """404 naming what was not found in the caller's language ("Fall 1b2c…", "case 1b2c…")."""
+    return problem(request, 404, f"{what_en if wants_english(request) else what_de} {key}")
+
+
 def _field(loc: tuple[Any, ...]) -> str:
     return ".".join(str(p) for p in loc if p != "body") or "body"
 

@@ -17,6 +17,7 @@ from wegweiser.casework.domain.model import CaseRefused
 from wegweiser.casework.handlers import CaseNotFound
 from wegweiser.casework.web.forms import field_errors
 from wegweiser.casework.web.messages import refusal_text
+from wegweiser.common.http import not_found as not_found_problem
 from wegweiser.common.http import problem, wants_english
 
 T = TypeVar("T")
@@ -41,7 +42,7 @@ def refused(request: Request, exc: CaseRefused) -> JSONResponse:
 
 
 def not_found(request: Request, what: object) -> JSONResponse:
-    return problem(request, 404, f"case {what}")
+    return not_found_problem(request, "Fall", "case", what)
 
 
 def invalid(request: Request, field: str, message: str) -> JSONResponse:

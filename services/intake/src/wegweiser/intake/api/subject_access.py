@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 
 from wegweiser.common import subject_access as sar
 from wegweiser.common.db import utcnow
-from wegweiser.common.http import problem
+from wegweiser.common.http import not_found
 from wegweiser.intake.deps import AdminDep, UnitOfWorkDep
 from wegweiser.intake.domain.model import Arrival
 
@@ -34,7 +34,7 @@ async def export_person(
     async with uow:
         arrivals = await uow.arrivals.with_person(person_id)
     if not arrivals:
-        return problem(request, 404, f"person {person_id}")
+        return not_found(request, "Person", "person", person_id)
     return sar.document(
         service="intake",
         person_id=person_id,

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from wegweiser.common.events import DeclineReason, DropReason, FeedbackOutcome
-from wegweiser.common.http import problem, wants_english
+from wegweiser.common.http import not_found, problem, wants_english
 from wegweiser.common.idempotency import IDEMPOTENCY_KEY, valid_key
 from wegweiser.referrals.api.status_name import STATE_DEPRECATED, STATUS
 from wegweiser.referrals.deps import PartnerIdDep, PolicyDep, UnitOfWorkDep
@@ -106,7 +106,7 @@ async def feedback(
     try:
         result = await answer_referral(command, uow=uow, policy=policy)
     except ReferralNotFound:
-        return problem(request, 404, f"referral {referral_id}")
+        return not_found(request, "Vermittlung", "referral", referral_id)
     except InvalidTransition as exc:
         return transition_problem(request, exc)
     return FeedbackOut(

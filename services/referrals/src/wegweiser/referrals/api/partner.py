@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from wegweiser.common.events import Programme
-from wegweiser.common.http import problem
+from wegweiser.common.http import not_found
 from wegweiser.referrals.api.status_name import (
     STATE_DEPRECATED,
     STATUS,
@@ -61,5 +61,5 @@ async def partner_referral(
     async with uow:
         referral = await uow.referrals.get(referral_id)
     if referral is None or referral.partner_id != partner_id:
-        return problem(request, 404, f"referral {referral_id}")
+        return not_found(request, "Vermittlung", "referral", referral_id)
     return PartnerReferralOut.of(referral)

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from wegweiser.common.auth import Forbidden, Principal
 from wegweiser.common.events import Programme
-from wegweiser.common.http import problem, wants_english
+from wegweiser.common.http import not_found, wants_english
 from wegweiser.referrals.api.status_name import DEPRECATED, STATE_DEPRECATED, STATUS
 from wegweiser.referrals.deps import StaffDep, UnitOfWorkDep
 from wegweiser.referrals.domain.lifecycle import ANSWER_REASONS, STATE_NAMES, Referral
@@ -91,5 +91,5 @@ async def get_referral(
     async with uow:
         referral = await uow.referrals.get(referral_id)
     if referral is None or not staff_may_see(principal, referral):
-        return problem(request, 404, f"referral {referral_id}")
+        return not_found(request, "Vermittlung", "referral", referral_id)
     return ReferralOut.of(referral, english=wants_english(request))
