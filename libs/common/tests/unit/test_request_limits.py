@@ -97,3 +97,28 @@ async def test_a_binary_upload_may_hold_zero_bytes(client: httpx.AsyncClient) ->
     )
     assert answer.status_code == 422  # the route wants JSON: refused by validation, not as a NUL
     assert "U+0000" not in answer.text
+
+
+async def test_refusals_speak_the_callers_language(client: httpx.AsyncClient) -> None:
+    """Issue 14: every user-facing message in the caller's language, these refusals too."""
+    big = _json_of(2 * DEFAULT_MAX_BODY_BYTES)
+    german = await client.post("/small", content=big, headers={"content-type": "application/json"})
+    english = await client.post(
+        "/small", content=big, headers={"content-type": "application/json", "accept-language": "en"}
+    )
+    assert (german.json()["title"], german.json()["detail"]) == (
+        "Anfrage zu groß",
+        f"Die Anfrage ist größer als {DEFAULT_MAX_BODY_BYTES} Bytes.",
+    )
+    assert (english.json()["title"], english.json()["detail"]) == (
+        "Payload too large",
+        f"The request is larger than {DEFAULT_MAX_BODY_BYTES} bytes.",
+    )
+    nul_in_body = await client.post(
+        "/small",
+        content=b'{"a":"x\\u0000"}',
+        headers={"content-type": "application/json", "accept-language": "en"},
+    )
+    assert nul_in_body.json()["detail"].startswith("The request contains a null character")
+    nul_in_url = await client.get("/echo?q=a%00b", headers={"accept-language": "en-GB,de;q=0.5"})
+    assert nul_in_url.json()["detail"].startswith("The request contains a null character")

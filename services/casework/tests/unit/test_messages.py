@@ -1,15 +1,18 @@
 """The web UI's message catalogue covers every key the code and the templates use, in both languages."""
 
+import json
 import re
 from pathlib import Path
 
 from pydantic import ValidationError
+from starlette.requests import Request
 
-from wegweiser.casework.domain.model import Consultation
+from wegweiser.casework.api import problems
+from wegweiser.casework.domain.model import Consultation, refusal_naming
 from wegweiser.casework.organisation import REFUSALS
 from wegweiser.casework.web.admin import DONE
 from wegweiser.casework.web.forms import field_errors
-from wegweiser.casework.web.messages import CATALOGUE, t
+from wegweiser.casework.web.messages import CATALOGUE, refusal_text, t
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "wegweiser" / "casework"
 
@@ -59,3 +62,27 @@ def test_every_admin_refusal_and_desk_message_has_a_text() -> None:
     keys |= {f"admin.kind.{kind}" for kind in ("municipality", "landratsamt", "welfare")}
     assert sorted(k for k in keys if k not in CATALOGUE.messages) == []
     assert {field for field, _ in REFUSALS.values()} == {"ags", "provider_id", "team_id"}
+
+
+def test_a_refusal_names_fields_by_their_labels_in_the_users_language() -> None:
+    """Issue 14: "fehlen Angaben zur Person: address" mixed an English code name into German."""
+    missing = refusal_naming("incomplete_person", "missing: {}", ["address", "phone"], "person_id", "fields")
+    german, english = refusal_text(missing, "de"), refusal_text(missing, "en")
+    assert "Angaben zur Person: Anschrift, Telefon." in german
+    assert "address" not in german and "phone" not in german
+    assert "more about the person: address, phone." in english
+
+
+def test_the_api_gives_the_same_labelled_refusal_in_the_language_asked_for() -> None:
+    missing = refusal_naming("incomplete_person", "missing: {}", ["date_of_birth"], "person_id", "fields")
+    for language, label in (("de", "Geburtsdatum"), ("en", "date of birth")):
+        scope = {
+            "type": "http",
+            "method": "POST",
+            "path": "/v1/x",
+            "headers": [(b"accept-language", language.encode())],
+        }
+        answer = problems.refused(Request(scope), missing)
+        body = json.loads(bytes(answer.body))
+        assert label in body["detail"] and "date_of_birth" not in body["detail"]
+        assert body["errors"][0]["field"] == "person_id"

@@ -108,6 +108,46 @@ async def test_http_answers_are_idempotent_scoped_and_explained(
     )
 
 
+async def test_any_idempotency_key_is_taken_as_intake_takes_it(
+    settings: ReferralsSettings, tokens: Bearer
+) -> None:
+    """Issue 14: the partner API took only a UUID as ``Idempotency-Key``; intake and casework take any
+    1 to 200 printable characters. A repeat with the same key changes the referral once."""
+    partner_a = tokens("partner", partner_id=A)
+    async with running(build(settings)) as client:
+        await create_partners(client, tokens("admin"), A)
+        request = referral_requested("mbe", A)
+        await produce(settings.kafka_bootstrap_servers, encode(request))
+        await eventually(lambda: state_of(client, partner_a, request.referral_id), what="referral sent to A")
+        url = f"/v1/partner/referrals/{request.referral_id}/feedback"
+
+        too_long = await client.post(
+            url, json={"outcome": "accepted"}, headers={**partner_a, "Idempotency-Key": "x" * 201}
+        )
+        assert too_long.status_code == 422, too_long.text
+        assert too_long.json()["errors"][0]["field"] == "Idempotency-Key"
+        assert "Zeichen" in too_long.json()["detail"]
+
+        keyed = {**partner_a, "Idempotency-Key": "annahme-klick-1"}
+        first, again = [await client.post(url, json={"outcome": "accepted"}, headers=keyed) for _ in range(2)]
+        assert (first.status_code, again.status_code) == (200, 200), again.text
+        assert (first.json()["changed"], again.json()["duplicate"]) == (True, True)
+        assert await state_of(client, partner_a, request.referral_id) == "accepted"
+
+        # One name for the status (issue 14): ``status``, with the deprecated ``state`` still answered.
+        assert first.json()["status"] == first.json()["state"] == "accepted"
+        for query in ("status", "state"):
+            listed = await client.get(f"/v1/partner/referrals?{query}=accepted", headers=partner_a)
+            mine = [
+                (r["status"], r["state"])
+                for r in listed.json()
+                if r["referral_id"] == str(request.referral_id)
+            ]
+            assert mine == [("accepted", "accepted")]
+        waiting = (await client.get("/v1/partner/referrals?status=sent", headers=partner_a)).json()
+        assert str(request.referral_id) not in [r["referral_id"] for r in waiting]
+
+
 async def test_the_example_partner_answers_over_kafka_once_and_only_for_itself(
     settings: ReferralsSettings, tokens: Bearer
 ) -> None:

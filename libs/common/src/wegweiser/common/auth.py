@@ -29,11 +29,27 @@ ROLES: tuple[Role, ...] = (
 )
 
 
-class Unauthorized(Exception):
+class AccessRefused(Exception):
+    """A refusal of access with an English text (``str()``, for logs) and a German one for people.
+
+    Why: the problem+json of a 401 or 403 had a German title over an English detail (issue 14); the
+    handler now gives ``text(english=...)`` in the caller's language.
+    """
+
+    def __init__(self, en: str, *, de: str | None = None) -> None:
+        super().__init__(en)
+        self.en = en
+        self.de = de or en  # every raise gives ``de`` (a test checks); never crash a 403 for want of it
+
+    def text(self, *, english: bool) -> str:
+        return self.en if english else self.de
+
+
+class Unauthorized(AccessRefused):
     """No token, or one that fails validation: HTTP 401."""
 
 
-class Forbidden(Exception):
+class Forbidden(AccessRefused):
     """A valid token without the role or scope the operation needs: HTTP 403."""
 
 
@@ -82,9 +98,13 @@ class JwksValidator:
             try:
                 self._load()
             except (OSError, httpx.HTTPError, ValueError) as exc:
-                raise Unauthorized(f"signing keys unavailable: {exc}") from exc
+                raise Unauthorized(
+                    f"signing keys unavailable: {exc}", de=f"Signaturschlüssel nicht verfügbar: {exc}"
+                ) from exc
         if kid not in self._keys:
-            raise Unauthorized("token signed with an unknown key")
+            raise Unauthorized(
+                "token signed with an unknown key", de="Token mit unbekanntem Schlüssel signiert"
+            )
         return self._keys[kid]
 
     def validate(self, token: str) -> Principal:
@@ -99,7 +119,7 @@ class JwksValidator:
                 options={"require": ["exp", "iat", "sub"]},
             )
         except jwt.PyJWTError as exc:
-            raise Unauthorized(f"invalid token: {exc}") from exc
+            raise Unauthorized(f"invalid token: {exc}", de=f"ungültiges Token: {exc}") from exc
         roles = set(claims.get("roles", [])) | set(claims.get("realm_access", {}).get("roles", []))
         return Principal(
             subject=claims["sub"],
@@ -116,7 +136,7 @@ def current_principal(request: Request) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
-        raise Unauthorized("missing bearer token")
+        raise Unauthorized("missing bearer token", de="Bearer-Token fehlt")
     validator: JwksValidator = request.app.state.auth
     return validator.validate(token.strip())
 
@@ -129,7 +149,10 @@ def require_role(*roles: Role) -> Any:
 
     def check(principal: PrincipalDep) -> Principal:
         if not principal.has_any(*roles):
-            raise Forbidden(f"requires one of the roles: {', '.join(roles)}")
+            raise Forbidden(
+                f"requires one of the roles: {', '.join(roles)}",
+                de=f"erfordert eine dieser Rollen: {', '.join(roles)}",
+            )
         return principal
 
     return Depends(check)

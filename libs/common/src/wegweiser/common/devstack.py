@@ -229,14 +229,12 @@ def _wait_for_case(stack: ServiceProcesses, counsellor: Mapping[str, str], arriv
     return case
 
 
-def up(*, seed_demo: bool = True) -> int:
-    devtokens.ensure_key_pair()
-    # Stop on exit only a broker this command started, never one that was already running.
-    kafka_was_running = _kafka("status", check=False) == 0
-    _kafka("start")
-    data = STATE / "dev"
-    data.mkdir(parents=True, exist_ok=True)
-    env = {
+def demo_env(data: Path) -> dict[str, str]:
+    """The demo's broker (9092, not the tests' 9292) and its SQLite databases in ``data`` (its state folder).
+
+    A ``*_DATABASE_URL`` set in the environment is taken as the user's explicit choice.
+    """
+    return {
         "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{DEMO_KAFKA_PORT}",
         # The example webhook partners are the example receiver on this machine (loopback).
         "REFERRALS_WEBHOOK_ALLOWED_HOSTS": os.environ.get("REFERRALS_WEBHOOK_ALLOWED_HOSTS", "127.0.0.1"),
@@ -247,36 +245,67 @@ def up(*, seed_demo: bool = True) -> int:
             for s in SERVICES
         },
     }
-    stack = ServiceProcesses(env=env, ports=SERVICES, log_dir=data / "logs")
-    stopping = False
+
+
+class StackStopped(Exception):
+    """SIGINT or SIGTERM reached ``./dev up``: leave whatever it is doing and stop the stack."""
+
+
+def stop_on_signal() -> None:
+    """SIGINT (Ctrl-C, or ``kill -INT`` to this process alone) and SIGTERM stop the stack at any stage.
+
+    Why: a flag checked only by the supervisor loop left a signal unanswered while the stack was still
+    starting or seeding (up to minutes); the first signal now interrupts that, later ones are ignored
+    so that stopping the services is not cut short.
+    """
+    received = False
 
     def _stop(signum: int, _frame: object) -> None:
-        nonlocal stopping
-        stopping = True
+        nonlocal received
+        if received:
+            return
+        received = True
+        raise StackStopped(signal.Signals(signum).name)
 
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
+
+
+def _print_welcome(stack: ServiceProcesses, tokens: Mapping[str, str], logs: Path) -> None:
+    print("\nWegweiser is running:")
+    for service in SERVICES:
+        print(f"  {service:<11} {stack.url(service)}/docs")
+    print("\nPages:")
+    for who, page in PAGES.items():
+        print(f"  {who:<24} {page}")
+    print(f"  logs        {logs}")
+    print("\nDevelopment tokens (8 h):")
+    for role, token in tokens.items():
+        print(f"  {role}: {token}\n")
+    print('Try: curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8002/v1/cases?ags=08111000')
+    print("Ctrl-C stops everything; a service that dies is restarted.", flush=True)
+
+
+def up(*, seed_demo: bool = True) -> int:
+    devtokens.ensure_key_pair()
+    # Stop on exit only a broker this command started, never one that was already running.
+    kafka_was_running = _kafka("status", check=False) == 0
+    _kafka("start")
+    data = STATE / "dev"
+    data.mkdir(parents=True, exist_ok=True)
+    stack = ServiceProcesses(env=demo_env(data), ports=SERVICES, log_dir=data / "logs")
+    stop_on_signal()
     try:
         stack.start()
         stack.wait_ready()
         tokens = demo_tokens()
         if seed_demo:
             seed(stack, tokens)
-        print("\nWegweiser is running:")
-        for service in SERVICES:
-            print(f"  {service:<11} {stack.url(service)}/docs")
-        print("\nPages:")
-        for who, page in PAGES.items():
-            print(f"  {who:<24} {page}")
-        print(f"  logs        {data / 'logs'}")
-        print("\nDevelopment tokens (8 h):")
-        for role, token in tokens.items():
-            print(f"  {role}: {token}\n")
-        print('Try: curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8002/v1/cases?ags=08111000')
-        print("Ctrl-C stops everything; a service that dies is restarted.")
-        while not stopping:
+        _print_welcome(stack, tokens, data / "logs")
+        while True:
             stack.restart_exited(say=lambda line: print(line, file=sys.stderr, flush=True))
             time.sleep(0.5)
+    except StackStopped:
         return 0
     finally:
         print("stopping the services" + ("" if kafka_was_running else " and Kafka") + " ...")

@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from wegweiser.common import validation_text
 from wegweiser.common.auth import Forbidden, Unauthorized
-from wegweiser.common.request_limits import RequestSizeLimit
+from wegweiser.common.request_limits import BodyRefused, RequestSizeLimit
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -77,6 +77,11 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=dict(headers or {}))
 
 
+def not_found(request: Request, what_de: str, what_en: str, key: object) -> JSONResponse:
+    """404 naming what was not found in the caller's language ("Fall 1b2c…", "case 1b2c…")."""
+    return problem(request, 404, f"{what_en if wants_english(request) else what_de} {key}")
+
+
 def _field(loc: tuple[Any, ...]) -> str:
     return ".".join(str(p) for p in loc if p != "body") or "body"
 
@@ -99,14 +104,19 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem(request, 422, errors=errors)
 
     async def unauthorized(request: Request, exc: Exception) -> JSONResponse:
-        return problem(request, 401, str(exc), headers={"WWW-Authenticate": "Bearer"})
+        assert isinstance(exc, Unauthorized)
+        detail = exc.text(english=wants_english(request))
+        return problem(request, 401, detail, headers={"WWW-Authenticate": "Bearer"})
 
     async def forbidden(request: Request, exc: Exception) -> JSONResponse:
-        return problem(request, 403, str(exc))
+        assert isinstance(exc, Forbidden)
+        return problem(request, 403, exc.text(english=wants_english(request)))
 
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         detail = exc.detail if isinstance(exc.detail, str) and exc.detail not in TITLES_TEXT else None
+        if isinstance(exc, BodyRefused):
+            detail = exc.en if wants_english(request) else exc.de
         return problem(request, exc.status_code, detail, headers=exc.headers)
 
     async def crash(request: Request, exc: Exception) -> JSONResponse:

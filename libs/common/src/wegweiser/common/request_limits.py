@@ -21,6 +21,22 @@ _KEY = "x-max-body-bytes"
 NUL_IN_URL = (b"%00", b"\x00")
 NUL_IN_BODY = (b"\\u0000", b"\x00")
 NUL_MESSAGE = "Die Anfrage enthält ein Nullzeichen (U+0000); das ist in keinem Feld erlaubt."
+NUL_MESSAGE_EN = "The request contains a null character (U+0000), which no field allows."
+
+
+class BodyRefused(HTTPException):
+    """A refusal of this middleware, in German and English (the problem handler picks the caller's)."""
+
+    def __init__(self, status_code: int, de: str, en: str) -> None:
+        super().__init__(status_code, de)
+        self.de = de
+        self.en = en
+
+
+def too_large(limit: int) -> BodyRefused:
+    return BodyRefused(
+        413, f"Die Anfrage ist größer als {limit} Bytes.", f"The request is larger than {limit} bytes."
+    )
 
 
 def max_body(limit: int | None) -> dict[str, Any]:
@@ -51,7 +67,7 @@ class RequestSizeLimit:
             return
         url = bytes(scope.get("raw_path") or b"") + b"?" + bytes(scope.get("query_string") or b"")
         if any(nul in url.lower() for nul in NUL_IN_URL):
-            await _refuse_nul(send)
+            await _refuse_nul(scope, send)
             return
         nuls = _nul_markers(_header(scope, b"content-type"))
         received = 0
@@ -62,15 +78,15 @@ class RequestSizeLimit:
             limit = _limit_of(scope)
             declared = _header(scope, b"content-length")
             if limit is not None and declared.isdigit() and int(declared) > limit:
-                raise HTTPException(413, f"Die Anfrage ist größer als {limit} Bytes.")
+                raise too_large(limit)
             message = await receive()
             if message["type"] == "http.request":
                 chunk = message.get("body", b"")
                 received += len(chunk)
                 if limit is not None and received > limit:
-                    raise HTTPException(413, f"Die Anfrage ist größer als {limit} Bytes.")
+                    raise too_large(limit)
                 if any(nul in (tail + chunk).lower() for nul in nuls):
-                    raise HTTPException(422, NUL_MESSAGE)
+                    raise BodyRefused(422, NUL_MESSAGE, NUL_MESSAGE_EN)
                 tail = chunk[-5:]
             return message
 
@@ -94,10 +110,12 @@ def _nul_markers(content_type: str) -> tuple[bytes, ...]:
     return ()
 
 
-async def _refuse_nul(send: Send) -> None:
+async def _refuse_nul(scope: Scope, send: Send) -> None:
     """The 422 problem+json for a NUL in the URL, answered before routing (no route may see it)."""
+    english = _header(scope, b"accept-language").split(",")[0].strip().lower().startswith("en")
+    title, detail = ("Invalid data", NUL_MESSAGE_EN) if english else ("Ungültige Angaben", NUL_MESSAGE)
     body = json.dumps(
-        {"type": "about:blank", "title": "Ungültige Angaben", "status": 422, "detail": NUL_MESSAGE},
+        {"type": "about:blank", "title": title, "status": 422, "detail": detail},
         ensure_ascii=False,
     ).encode()
     headers = [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]

@@ -251,4 +251,4 @@ async def audit_entries(
 
 def require_supervisor(principal: Principal) -> None:
     if "supervisor" not in principal.roles or principal.provider_id is None:
-        raise Forbidden("requires the role supervisor")
+        raise Forbidden("requires the role supervisor", de="erfordert die Rolle supervisor (Leitung)")

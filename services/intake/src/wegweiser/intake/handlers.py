@@ -298,7 +298,10 @@ def may_change(principal: Principal, arrival: Arrival) -> None:
     if "admin" not in principal.roles and arrival.authority_id != principal.authority_id:
         raise ArrivalNotFound(arrival.arrival_id)
     if not principal.may_access_ags(arrival.ags):
-        raise Forbidden(f"token does not allow changes in {arrival.ags}")
+        raise Forbidden(
+            f"token does not allow changes in {arrival.ags}",
+            de=f"das Token erlaubt keine Änderungen in {arrival.ags}",
+        )
 
 
 async def _load(uow: IntakeUnitOfWork, arrival_id: uuid.UUID, principal: Principal) -> Arrival:
@@ -389,7 +392,10 @@ async def relocate_arrival(
 ) -> Arrival:
     """Move the household to another municipality; the event is keyed by the old AGS."""
     if not cmd.principal.may_access_ags(cmd.new_ags):
-        raise Forbidden(f"token does not allow allocations to {cmd.new_ags}")
+        raise Forbidden(
+            f"token does not allow allocations to {cmd.new_ags}",
+            de=f"das Token erlaubt keine Zuweisungen nach {cmd.new_ags}",
+        )
     async with uow:
         arrival = await _load(uow, cmd.arrival_id, cmd.principal)
         relocated = arrival.relocated(
@@ -472,7 +478,10 @@ def may_decide(principal: Principal, flag: DuplicateFlag) -> None:
     if principal.authority_id not in (flag.authority_id, flag.candidate_authority_id):
         raise FlagNotFound(flag.flag_id)
     if principal.authority_id != flag.authority_id:
-        raise Forbidden("only the authority of the later arrival decides on this flag")
+        raise Forbidden(
+            "only the authority of the later arrival decides on this flag",
+            de="über diesen Hinweis entscheidet nur die Behörde der späteren Ankunft",
+        )
 
 
 async def decide_duplicate(

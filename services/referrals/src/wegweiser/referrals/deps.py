@@ -107,7 +107,7 @@ _PartnerPrincipal = Annotated[Principal, require_role("partner")]
 def _calling_partner(principal: _PartnerPrincipal) -> str:
     """The partner id of a partner's token (403 when the token has none)."""
     if not principal.partner_id:
-        raise Forbidden("partner token without partner_id")
+        raise Forbidden("partner token without partner_id", de="Partner-Token ohne partner_id")
     return principal.partner_id
 
 

@@ -42,10 +42,13 @@ def dashboard_caller(request: Request, validator: JwksValidator) -> Principal:
     if scheme.lower() != "bearer" or not token:
         token = request.cookies.get(DASHBOARD_COOKIE, "")
     if not token:
-        raise Unauthorized("missing token")
+        raise Unauthorized("missing token", de="Token fehlt")
     principal = validator.validate(token.strip())
     if not principal.has_any(*READER_ROLES):
-        raise Forbidden(f"requires one of the roles: {', '.join(READER_ROLES)}")
+        raise Forbidden(
+            f"requires one of the roles: {', '.join(READER_ROLES)}",
+            de=f"erfordert eine dieser Rollen: {', '.join(READER_ROLES)}",
+        )
     return principal
 
 

@@ -54,7 +54,7 @@ async def list_cases(
 ) -> list[CaseOut]:
     """Cases of the caller's provider in the caller's AGS, filtered; every listing is audited."""
     if ags is not None and ags not in principal.ags:
-        raise Forbidden(f"no access to municipality {ags}")
+        raise Forbidden(f"no access to municipality {ags}", de=f"kein Zugriff auf die Gemeinde {ags}")
     filters = views.CaseloadFilter(view=view, status=status, ags=ags, name=name, date_of_birth=date_of_birth)
     rows = await views.caseload(principal, filters, uow=uow, today=today)
     return [CaseOut.of(r.case, r.time_limit) for r in rows]

@@ -16,7 +16,8 @@ from pydantic import ValidationError
 from wegweiser.casework.domain.model import CaseRefused
 from wegweiser.casework.handlers import CaseNotFound
 from wegweiser.casework.web.forms import field_errors
-from wegweiser.casework.web.messages import t
+from wegweiser.casework.web.messages import refusal_text
+from wegweiser.common.http import not_found as not_found_problem
 from wegweiser.common.http import problem, wants_english
 
 T = TypeVar("T")
@@ -28,7 +29,7 @@ def _language(request: Request) -> str:
 
 def refused(request: Request, exc: CaseRefused) -> JSONResponse:
     """422 naming the field at fault, or 409 when the case's state forbids it; in the caller's language."""
-    message = t(f"r.{exc.code}", _language(request), **exc.params)
+    message = refusal_text(exc, _language(request))
     if exc.field:
         return problem(
             request,
@@ -41,7 +42,7 @@ def refused(request: Request, exc: CaseRefused) -> JSONResponse:
 
 
 def not_found(request: Request, what: object) -> JSONResponse:
-    return problem(request, 404, f"case {what}")
+    return not_found_problem(request, "Fall", "case", what)
 
 
 def invalid(request: Request, field: str, message: str) -> JSONResponse:

@@ -23,7 +23,7 @@ from wegweiser.casework.db import IdempotencyRow, PartnerRow
 from wegweiser.casework.domain.model import Case, CaseRefused
 from wegweiser.casework.idempotency import once, remembered
 from wegweiser.casework.web.forms import Field, Options, apply, blank_to_none, field_errors
-from wegweiser.casework.web.messages import t
+from wegweiser.casework.web.messages import refusal_text, t
 from wegweiser.casework.web.pages import PageDep, WebContext
 from wegweiser.common.events import Handlungsfeld
 from wegweiser.common.idempotency import request_digest, valid_key
@@ -104,7 +104,7 @@ class CaseForm:
             # Cross-field rules run only once every field parses: show them in the same round.
             errors = {**cross_field_errors(values, ctx.lang), **field_errors(exc, ctx.lang)}
         except CaseRefused as exc:
-            errors[exc.field or "form"] = t(f"r.{exc.code}", ctx.lang, **exc.params)
+            errors[exc.field or "form"] = refusal_text(exc, ctx.lang)
         except h.CaseNotFound:
             return ctx.not_found()
         if not errors:

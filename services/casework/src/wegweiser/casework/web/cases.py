@@ -24,7 +24,7 @@ from wegweiser.casework.web.case_forms import (
     partners,
 )
 from wegweiser.casework.web.forms import Field, apply, blank_to_none, field_errors
-from wegweiser.casework.web.messages import t
+from wegweiser.casework.web.messages import refusal_text, t
 from wegweiser.casework.web.pages import PageDep, WebContext, municipality_name
 from wegweiser.casework.web.plan import GOAL_STATES
 from wegweiser.common import names
@@ -164,7 +164,7 @@ async def open_walk_in(ctx: WebContext, values: dict[str, str]) -> str | Respons
         except ValidationError as exc:
             errors = field_errors(exc, ctx.lang)
         except CaseRefused as exc:
-            errors[exc.field or "form"] = t(f"r.{exc.code}", ctx.lang, **exc.params)
+            errors[exc.field or "form"] = refusal_text(exc, ctx.lang)
     if case is None:
         fields = apply(walk_in_fields(ctx), values, errors)
         return walk_in_page(ctx, fields, 422, form_error=errors.get("form"))

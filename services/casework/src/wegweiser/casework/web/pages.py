@@ -23,7 +23,7 @@ from wegweiser.casework.handlers import CaseworkUnitOfWork
 from wegweiser.casework.programmes import PROGRAMME_NAMES
 from wegweiser.casework.settings import CaseworkSettings
 from wegweiser.casework.web.forms import required_label
-from wegweiser.casework.web.messages import t
+from wegweiser.casework.web.messages import refusal_text, t
 from wegweiser.common import localtime
 from wegweiser.common import web as common_web
 from wegweiser.common.auth import Principal, Unauthorized
@@ -128,7 +128,7 @@ class WebContext:
 
     def refused(self, exc: CaseRefused, *, back: str) -> HTMLResponse:
         """A rule of the case refused an action that has no form to show the reason beside (409)."""
-        return self.error(409, "form.errors_title", t(f"r.{exc.code}", self.lang, **exc.params), back=back)
+        return self.error(409, "form.errors_title", refusal_text(exc, self.lang), back=back)
 
     def csrf_failed(self) -> HTMLResponse:
         return self.error(400, "form.errors_title", t("error.csrf", self.lang))

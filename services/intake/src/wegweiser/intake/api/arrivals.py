@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from wegweiser.common.auth import Forbidden
-from wegweiser.common.http import problem
+from wegweiser.common.http import not_found
 from wegweiser.common.localtime import today
 from wegweiser.common.names import normalised
 from wegweiser.intake.api.admission import admit, municipality_message
@@ -44,7 +44,10 @@ async def register(
     """Register one arrival. The same authority reference again returns the first result (200)."""
     authority_id = authority_of(principal)
     if not principal.may_access_ags(body.ags):
-        raise Forbidden(f"token does not allow allocations to {body.ags}")
+        raise Forbidden(
+            f"token does not allow allocations to {body.ags}",
+            de=f"das Token erlaubt keine Zuweisungen nach {body.ags}",
+        )
 
     def render(results: list[Registration]) -> tuple[int, bytes]:
         (result,) = results
@@ -89,7 +92,7 @@ async def get(
     async with uow:
         arrival = await uow.arrivals.get(arrival_id)
     if arrival is None or not visible_to(principal, arrival.authority_id):
-        return problem(request, 404, f"arrival {arrival_id}")
+        return not_found(request, "Ankunft", "arrival", arrival_id)
     return ArrivalOut.of(arrival)
 
 

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from wegweiser.common.auth import Principal
-from wegweiser.common.http import problem
+from wegweiser.common.http import not_found
 from wegweiser.common.localtime import today
 from wegweiser.intake.api.errors import PROBLEM, authority_of, unknown_or_conflict, visible_to
 from wegweiser.intake.api.idempotency import IDEMPOTENCY_HEADER, answer_once
@@ -67,7 +67,7 @@ async def get_duplicate(
     async with uow:
         flag = await uow.arrivals.flag(flag_id)
     if flag is None or not visible_to(principal, flag.authority_id, flag.candidate_authority_id):
-        return problem(request, 404, f"duplicate {flag_id}")
+        return not_found(request, "Dublettenhinweis", "duplicate", flag_id)
     return flag
 
 

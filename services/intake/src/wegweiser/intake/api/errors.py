@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from wegweiser.common.auth import Forbidden, Principal
 from wegweiser.common.bilingual import BilingualError
-from wegweiser.common.http import problem, wants_english
+from wegweiser.common.http import not_found, problem, wants_english
 from wegweiser.intake.domain.model import ArrivalConflict, ArrivalRejected
 from wegweiser.intake.handlers import ArrivalNotFound, FlagNotFound
 from wegweiser.intake.messages import rejected_error, translated_errors
@@ -49,7 +49,10 @@ class PayloadTooLarge(BilingualError):
 def authority_of(principal: Principal) -> str:
     """The caller's authority id; a token without one may not register anything (403)."""
     if principal.authority_id is None:
-        raise Forbidden("token names no authority (claim authority_id)")
+        raise Forbidden(
+            "token names no authority (claim authority_id)",
+            de="das Token nennt keine Aufnahmebehörde (Claim authority_id)",
+        )
     return principal.authority_id
 
 
@@ -68,7 +71,9 @@ async def _rejected(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _not_found(request: Request, exc: Exception) -> JSONResponse:
-    return problem(request, 404, f"{exc}")
+    if isinstance(exc, FlagNotFound):
+        return not_found(request, "Dublettenhinweis", "duplicate", exc)
+    return not_found(request, "Ankunft", "arrival", exc)
 
 
 async def _too_many(request: Request, exc: Exception) -> JSONResponse:

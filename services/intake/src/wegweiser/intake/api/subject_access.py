@@ -15,7 +15,7 @@ from fastapi.responses import Response
 from wegweiser.common import audit
 from wegweiser.common import subject_access as sar
 from wegweiser.common.db import utcnow
-from wegweiser.common.http import problem
+from wegweiser.common.http import not_found
 from wegweiser.intake.db import AuditRow
 from wegweiser.intake.deps import AdminDep, UnitOfWorkDep
 from wegweiser.intake.domain.model import Arrival
@@ -43,7 +43,7 @@ async def export_person(
     async with uow:
         arrivals = await uow.arrivals.with_person(person_id)
         if not arrivals:
-            return problem(request, 404, f"person {person_id}")
+            return not_found(request, "Person", "person", person_id)
         history = await audit.entries_about(uow.session, AuditRow, person_id=person_id)
         uow.session.add(
             AuditRow.of(principal, "admin.export_person", person_id=person_id, format=sar.media(request))

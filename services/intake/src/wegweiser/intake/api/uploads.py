@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from wegweiser.common.http import problem, wants_english
+from wegweiser.common.http import not_found, problem, wants_english
 from wegweiser.common.localtime import today
 from wegweiser.common.request_limits import max_body
 from wegweiser.intake.api.admission import authority_exhausted
@@ -172,5 +172,5 @@ async def progress(
     async with uow:
         job = await uow.imports.get(import_id)
     if job is None or not visible_to(principal, job.authority_id):
-        return problem(request, 404, f"import {import_id}")
+        return not_found(request, "Import", "import", import_id)
     return ImportOut.of(job)

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from wegweiser.common.events import Programme
-from wegweiser.common.http import problem
+from wegweiser.common.http import not_found
 from wegweiser.common.partner_areas import place_of
 from wegweiser.referrals.deps import PrincipalDep, UnitOfWorkDep
 from wegweiser.referrals.domain.catalogue import Partner, ProgrammeInfo
@@ -73,5 +73,5 @@ async def get_partner(
     async with uow:
         partner = await uow.catalogue.partner(partner_id)
     if partner is None or partner.removed:
-        return problem(request, 404, f"partner {partner_id}")
+        return not_found(request, "Partner", "partner", partner_id)
     return PartnerOut.of(partner, admin="admin" in principal.roles)

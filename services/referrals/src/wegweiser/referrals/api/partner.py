@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from wegweiser.common.events import Programme
-from wegweiser.common.http import problem
+from wegweiser.common.http import not_found
+from wegweiser.referrals.api.status_name import (
+    STATE_DEPRECATED,
+    STATUS,
+    StateQuery,
+    StatusQuery,
+    wanted_status,
+)
 from wegweiser.referrals.deps import PartnerIdDep, UnitOfWorkDep
 from wegweiser.referrals.domain.lifecycle import Referral
 
@@ -24,25 +30,27 @@ class PartnerReferralOut(BaseModel):
     referral_id: uuid.UUID
     ags: str
     programme: Programme
-    state: str
+    status: str = STATUS
+    state: str = STATE_DEPRECATED
     requested_on: dt.date
     respond_by: dt.datetime | None
     started_on: dt.date | None
 
     @classmethod
     def of(cls, r: Referral) -> PartnerReferralOut:
-        return cls(**r.model_dump(include=set(cls.model_fields)), respond_by=r.expire_at)
+        return cls(**r.model_dump(include=set(cls.model_fields)), status=r.state, respond_by=r.expire_at)
 
 
 @router.get("", response_model=list[PartnerReferralOut])
 async def partner_referrals(
     partner_id: PartnerIdDep,
     uow: UnitOfWorkDep,
-    state: Annotated[str | None, Query(pattern=r"^[a-z_]{1,40}$")] = None,
+    status: StatusQuery = None,
+    state: StateQuery = None,
 ) -> list[PartnerReferralOut]:
-    """The caller's referrals (status only), e.g. ``state=sent`` for those awaiting an answer."""
+    """The caller's referrals (status only), e.g. ``status=sent`` for those awaiting an answer."""
     async with uow:
-        found = await uow.referrals.visible(partner_id=partner_id, state=state)
+        found = await uow.referrals.visible(partner_id=partner_id, state=wanted_status(status, state))
     return [PartnerReferralOut.of(r) for r in found]
 
 
@@ -53,5 +61,5 @@ async def partner_referral(
     async with uow:
         referral = await uow.referrals.get(referral_id)
     if referral is None or referral.partner_id != partner_id:
-        return problem(request, 404, f"referral {referral_id}")
+        return not_found(request, "Vermittlung", "referral", referral_id)
     return PartnerReferralOut.of(referral)

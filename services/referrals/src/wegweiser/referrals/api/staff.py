@@ -8,11 +8,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from wegweiser.common.auth import Forbidden, Principal
 from wegweiser.common.events import Programme
-from wegweiser.common.http import problem, wants_english
+from wegweiser.common.http import not_found, wants_english
+from wegweiser.referrals.api.status_name import DEPRECATED, STATE_DEPRECATED, STATUS
 from wegweiser.referrals.deps import StaffDep, UnitOfWorkDep
 from wegweiser.referrals.domain.lifecycle import ANSWER_REASONS, STATE_NAMES, Referral
 from wegweiser.referrals.domain.routing import REASONS
@@ -29,8 +30,10 @@ class ReferralOut(BaseModel):
     provider_id: str
     programme: Programme
     partner_id: str | None
-    state: str
-    state_text: str
+    status: str = STATUS
+    status_text: str = Field(description="the status in the caller's language")
+    state: str = STATE_DEPRECATED
+    state_text: str = Field(description="deprecated: the same as `status_text`", json_schema_extra=DEPRECATED)
     reason: str | None
     reason_text: str | None
     requested_on: dt.date
@@ -42,9 +45,12 @@ class ReferralOut(BaseModel):
     @classmethod
     def of(cls, r: Referral, *, english: bool) -> ReferralOut:
         texts = REASONS.get(r.reason) or ANSWER_REASONS.get(r.reason or "")  # type: ignore[call-overload]
+        status_text = STATE_NAMES[r.state][1 if english else 0]
         return cls(
             **r.model_dump(include=set(cls.model_fields) & set(Referral.model_fields)),
-            state_text=STATE_NAMES[r.state][1 if english else 0],
+            status=r.state,
+            status_text=status_text,
+            state_text=status_text,
             reason_text=(texts[1] if english else texts[0]) if texts else None,
             respond_by=r.expire_at,
         )
@@ -68,7 +74,7 @@ async def list_referrals(
     """Referrals of the caller's provider in the caller's municipalities (all for admins)."""
     admin = "admin" in principal.roles
     if ags is not None and not principal.may_access_ags(ags):
-        raise Forbidden(f"no access to municipality {ags}")
+        raise Forbidden(f"no access to municipality {ags}", de=f"kein Zugriff auf die Gemeinde {ags}")
     scope = {ags} if ags else (None if admin else set(principal.ags))
     async with uow:
         found = await uow.referrals.visible(
@@ -85,5 +91,5 @@ async def get_referral(
     async with uow:
         referral = await uow.referrals.get(referral_id)
     if referral is None or not staff_may_see(principal, referral):
-        return problem(request, 404, f"referral {referral_id}")
+        return not_found(request, "Vermittlung", "referral", referral_id)
     return ReferralOut.of(referral, english=wants_english(request))

@@ -20,7 +20,7 @@ from sqlmodel import col
 from wegweiser.common import audit
 from wegweiser.common import subject_access as sar
 from wegweiser.common.db import utcnow
-from wegweiser.common.http import problem
+from wegweiser.common.http import not_found
 from wegweiser.referrals.db import AuditRow, FeedbackRow, KnownCase, ReferralRow, WebhookDeliveryRow
 from wegweiser.referrals.deps import AdminDep, UnitOfWorkDep
 from wegweiser.referrals.handlers import ReferralsUnitOfWork
@@ -49,7 +49,7 @@ async def export_case(
         known = await uow.session.get(KnownCase, case_id)
         sections = await _sections(uow, case_id, referral_id)
         if known is None and not sections["referrals"]:
-            return problem(request, 404, f"case {case_id}")
+            return not_found(request, "Fall", "case", case_id)
         exported = [r["referral_id"] for r in sections["referrals"]]
         sections["audit"] = _about(
             await audit.entries_about(uow.session, AuditRow, case_id=case_id), exported

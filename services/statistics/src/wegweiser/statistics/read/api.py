@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from wegweiser.common.http import problem
+from wegweiser.common.http import not_found, problem
 from wegweiser.statistics.asyncapi import document
 from wegweiser.statistics.deps import AdminDep, EnglishDep, PublishedDep, ReaderDep, SettingsDep, WorkersDep
 from wegweiser.statistics.ops.workers import Workers
@@ -144,7 +144,7 @@ async def rebuild_status(
     """Progress of a rebuild: events read of the total, rate and estimated time left."""
     row = await workers.generations.get(generation)
     if row is None or row.state == "dropped":
-        return problem(request, 404, f"generation {generation}" if english else f"Generation {generation}")
+        return not_found(request, "Generation", "generation", generation)
     return rebuild_out(row, workers.rebuilder.progress.get(generation))
 
 
