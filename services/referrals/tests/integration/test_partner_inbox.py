@@ -167,9 +167,9 @@ async def test_decline_needs_a_reason_and_drop_out_is_reported_with_one(
         declined, dropped = (
             referral_requested("integrationskurs", A_STAFF.partner_id, **CONTACT) for _ in "12"
         )
-        for request in (declined, dropped):
-            await produce(settings.kafka_bootstrap_servers, encode(request))
-            await eventually(lambda r=request: sent_to(a, r.referral_id), what="in A's inbox")
+        await produce(settings.kafka_bootstrap_servers, encode(declined), encode(dropped))
+        await eventually(lambda: sent_to(a, declined.referral_id), what="the first in A's inbox")
+        await eventually(lambda: sent_to(a, dropped.referral_id), what="the second in A's inbox")
 
         no_reason = await answer(a, declined.referral_id, "decline")
         assert (

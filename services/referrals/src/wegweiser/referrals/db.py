@@ -343,9 +343,7 @@ class ReferralRepository:
     def add_offer(self, row: PartnerOfferRow) -> None:
         self.session.add(row)
 
-    async def offers(
-        self, partner_id: str, referral_ids: list[uuid.UUID]
-    ) -> dict[uuid.UUID, PartnerOfferRow]:
+    async def offers(self, partner_id: str, referral_ids: list[uuid.UUID]) -> dict[uuid.UUID, PartnerOffer]:
         """The partner's own offers among ``referral_ids`` (another partner's are never returned)."""
         query = select(PartnerOfferRow).where(
             col(PartnerOfferRow.partner_id) == partner_id, col(PartnerOfferRow.referral_id).in_(referral_ids)

@@ -98,9 +98,7 @@ class FakeReferrals(ReferralRepository):
     def add_offer(self, row: PartnerOfferRow) -> None:
         self.offer_rows[row.referral_id] = row
 
-    async def offers(
-        self, partner_id: str, referral_ids: list[uuid.UUID]
-    ) -> dict[uuid.UUID, PartnerOffer]:
+    async def offers(self, partner_id: str, referral_ids: list[uuid.UUID]) -> dict[uuid.UUID, PartnerOffer]:
         rows = self.offer_rows.items()
         return {i: PartnerOffer.of(o) for i, o in rows if i in referral_ids and o.partner_id == partner_id}
 
