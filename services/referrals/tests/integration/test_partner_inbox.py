@@ -7,6 +7,7 @@ a form sent twice is one answer; partner B never sees or changes partner A's ref
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import re
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -21,6 +22,7 @@ from wegweiser.common.envelope import encode
 from wegweiser.common.testing.apps import eventually, running
 from wegweiser.common.testing.kafka import header, produce, read_all
 from wegweiser.referrals.app import build
+from wegweiser.referrals.clock import FakeClock
 from wegweiser.referrals.settings import ReferralsSettings
 from wegweiser.referrals.testing import CONTACT, referral_requested
 from wegweiser.referrals.web.staff import DEV_PARTNER_STAFF
@@ -199,3 +201,32 @@ async def test_decline_needs_a_reason_and_drop_out_is_reported_with_one(
             where=lambda r: header(r, "ce_subject") == str(dropped.referral_id),
         )
     assert header(status[-1], "ce_type") == events.ReferralDropped.ce_type()
+
+
+async def test_a_due_reminder_is_shown_to_its_partner_only(
+    settings: ReferralsSettings, tokens: Bearer
+) -> None:
+    clock = FakeClock(dt.datetime.now(dt.UTC))
+    app = build(settings, clock=clock)
+    async with (
+        running(app) as client,
+        signed_in(app, A_STAFF.subject) as a,
+        signed_in(app, B_STAFF.subject) as b,
+    ):
+        await create_partners(client, tokens("admin"))
+        request = referral_requested("integrationskurs", A_STAFF.partner_id, **CONTACT)
+        await produce(settings.kafka_bootstrap_servers, encode(request))
+        await eventually(lambda: sent_to(a, request.referral_id), what="the referral in A's inbox")
+        assert "Keine Erinnerung fällig." in (await a.get("/inbox")).text
+
+        clock.advance(dt.timedelta(days=6))  # past the reminder (3 working days), before the expiry (10)
+
+        async def reminded() -> bool:
+            page = (await a.get("/inbox")).text
+            due = page.split('id="due-title"')[1].split("</section>")[0]
+            return str(request.referral_id) in due
+
+        await eventually(reminded, what="the due reminder in A's inbox")
+        detail = (await a.get(f"/inbox/{request.referral_id}")).text
+        assert "Erinnerung: Bitte antworten Sie bis" in detail
+        assert "Keine Erinnerung fällig." in (await b.get("/inbox")).text

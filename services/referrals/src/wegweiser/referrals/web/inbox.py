@@ -16,6 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
+from wegweiser.common import localtime
 from wegweiser.common.events import DeclineReason, DropReason, FeedbackOutcome
 from wegweiser.common.web.session import csrf_ok
 from wegweiser.referrals.db import PartnerOffer
@@ -54,12 +55,14 @@ DROP_REASONS: tuple[str, ...] = tuple(r for r in get_args(DropReason) if r != "c
 class InboxEntry:
     referral: Referral
     offer: PartnerOffer | None
+    reminder_due: bool
+    """Awaiting an answer although the reminder's time has passed (the partner was reminded)."""
 
-    @property
-    def reminder_due(self) -> bool:
-        """Awaiting an answer although the reminder's time has passed (the partner was reminded)."""
-        r = self.referral
-        return r.state == "sent" and r.remind_at is not None and r.remind_at <= dt.datetime.now(dt.UTC)
+    @classmethod
+    def of(cls, referral: Referral, offer: PartnerOffer | None, now: dt.datetime) -> InboxEntry:
+        remind_at = referral.remind_at
+        due = referral.state == "sent" and remind_at is not None and remind_at <= now
+        return cls(referral, offer, due)
 
 
 def answers_for(state: str) -> list[str]:
@@ -68,11 +71,13 @@ def answers_for(state: str) -> list[str]:
     return [action for action in ANSWERS if action in allowed]
 
 
-async def entries(uow: UnitOfWorkDep, partner_id: str, state: str | None) -> list[InboxEntry]:
+async def entries(
+    uow: UnitOfWorkDep, partner_id: str, state: str | None, now: dt.datetime
+) -> list[InboxEntry]:
     async with uow:
         found = await uow.referrals.visible(partner_id=partner_id, state=state, limit=500)
         offers = await uow.referrals.offers(partner_id, [r.referral_id for r in found])
-    return [InboxEntry(r, offers.get(r.referral_id)) for r in found]
+    return [InboxEntry.of(r, offers.get(r.referral_id), now) for r in found]
 
 
 async def programme_names(uow: UnitOfWorkDep, lang: str) -> dict[str, str]:
@@ -82,10 +87,12 @@ async def programme_names(uow: UnitOfWorkDep, lang: str) -> dict[str, str]:
 
 
 @router.get("/inbox", response_class=HTMLResponse)
-async def inbox(request: Request, staff: PartnerStaffDep, uow: UnitOfWorkDep, state: str = "") -> Response:
+async def inbox(
+    request: Request, staff: PartnerStaffDep, uow: UnitOfWorkDep, policy: PolicyDep, state: str = ""
+) -> Response:
     """The partner's referrals grouped by state (or one state), the due reminders on top."""
     chosen = state if state in STATE_ORDER else None
-    found = await entries(uow, staff.partner_id, chosen)
+    found = await entries(uow, staff.partner_id, chosen, policy.clock.now())
     groups = [(s, [e for e in found if e.referral.state == s]) for s in (chosen,) if s] or [
         (s, [e for e in found if e.referral.state == s]) for s in STATE_ORDER
     ]
@@ -102,14 +109,16 @@ async def inbox(request: Request, staff: PartnerStaffDep, uow: UnitOfWorkDep, st
     )
 
 
-async def own_entry(uow: UnitOfWorkDep, staff: PartnerStaff, referral_id: uuid.UUID) -> InboxEntry | None:
+async def own_entry(
+    uow: UnitOfWorkDep, policy: PolicyDep, staff: PartnerStaff, referral_id: uuid.UUID
+) -> InboxEntry | None:
     """The referral if it was sent to the caller's partner; None for another partner's, as for none."""
     async with uow:
         referral = await uow.referrals.get(referral_id)
         if referral is None or referral.partner_id != staff.partner_id:
             return None
         offers = await uow.referrals.offers(staff.partner_id, [referral_id])
-    return InboxEntry(referral, offers.get(referral_id))
+    return InboxEntry.of(referral, offers.get(referral_id), policy.clock.now())
 
 
 def show_referral(
@@ -135,7 +144,7 @@ def show_referral(
         tokens={action: str(uuid.uuid4()) for action in ANSWERS},
         decline_reasons=DECLINE_REASONS,
         drop_reasons=DROP_REASONS,
-        today=dt.date.today().isoformat(),
+        today=localtime.today().isoformat(),
         errors=errors or {},
         error_items=[(f"#f-{name}", text) for name, text in sorted((errors or {}).items())],
         values=values or {},
@@ -145,9 +154,9 @@ def show_referral(
 
 @router.get("/inbox/{referral_id}", response_class=HTMLResponse)
 async def referral_page(
-    request: Request, referral_id: uuid.UUID, staff: PartnerStaffDep, uow: UnitOfWorkDep
+    request: Request, referral_id: uuid.UUID, staff: PartnerStaffDep, uow: UnitOfWorkDep, policy: PolicyDep
 ) -> Response:
-    entry = await own_entry(uow, staff, referral_id)
+    entry = await own_entry(uow, policy, staff, referral_id)
     if entry is None:
         return error_page(request, staff, 404, "error.not_found.title", t("error.not_found", staff.lang))
     return show_referral(request, staff, entry, await programme_names(uow, staff.lang))
@@ -203,7 +212,7 @@ async def answer(
     form = await request.form()
     if not csrf_ok(form.get("csrf"), request.cookies.get(settings.session_cookie_name, "")):
         return error_page(request, staff, 400, "form.errors_title", t("error.csrf", staff.lang))
-    entry = await own_entry(uow, staff, referral_id)
+    entry = await own_entry(uow, policy, staff, referral_id)
     if entry is None:
         return error_page(request, staff, 404, "error.not_found.title", t("error.not_found", staff.lang))
     command = answer_command(form, staff, referral_id)
