@@ -14,6 +14,7 @@ from fastapi.templating import Jinja2Templates
 from wegweiser.common import localtime
 from wegweiser.common import web as common_web
 from wegweiser.common.auth import Principal
+from wegweiser.common.regions import catalogue
 from wegweiser.common.web.session import LoginRequired, csrf_token, language, session_principal
 from wegweiser.referrals.deps import SettingsDep
 from wegweiser.referrals.domain.lifecycle import STATE_NAMES
@@ -39,7 +40,13 @@ def local_time(value: dt.datetime | None) -> str:
     return aware.astimezone(localtime.BERLIN).strftime("%d.%m.%Y %H:%M")
 
 
-TEMPLATES.env.globals.update(t=t, state_name=state_name)
+def municipality_name(ags: str) -> str:
+    """The municipality's name from the public catalogue: also once the offer's copy is erased."""
+    found = catalogue().get(ags)
+    return found.name if found else ags
+
+
+TEMPLATES.env.globals.update(t=t, state_name=state_name, municipality_name=municipality_name)
 TEMPLATES.env.filters["local"] = local_time
 TEMPLATES.env.filters["de_date"] = lambda d: d.strftime("%d.%m.%Y") if isinstance(d, dt.date) else "–"
 
