@@ -9,18 +9,14 @@ are shared in ``wegweiser.common.web``. Routes only translate, like the API's.
 from __future__ import annotations
 
 from fastapi import FastAPI
-from fastapi.staticfiles import StaticFiles
 
-from wegweiser.common import web as common_web
-from wegweiser.common.web.session import install_session
+from wegweiser.common.web.session import install_pages
 from wegweiser.referrals.web import inbox, signin
 from wegweiser.referrals.web.pages import STATIC_URL, WEB
 
 
 def install(app: FastAPI) -> None:
     """Mount the static files and the pages; requests without a session go to ``/login``."""
-    app.mount(common_web.STATIC_URL, StaticFiles(directory=common_web.STATIC), name="static-common")
-    app.mount(STATIC_URL, StaticFiles(directory=WEB / "static"), name="static-referrals")
-    install_session(app)
+    install_pages(app, WEB / "static", STATIC_URL)
     app.include_router(signin.router)
     app.include_router(inbox.router)

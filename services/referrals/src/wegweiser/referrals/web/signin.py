@@ -9,7 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from wegweiser.common.web.session import DevUser, csrf_ok, dev_sign_in, safe_next, signed_out
+from wegweiser.common.web.session import DevUser, dev_login_form, login_page_values, sign_out_form
 from wegweiser.referrals.deps import SettingsDep
 from wegweiser.referrals.web.pages import HOME, render
 from wegweiser.referrals.web.staff import DEV_PARTNER_STAFF, DevPartnerStaff
@@ -17,43 +17,28 @@ from wegweiser.referrals.web.staff import DEV_PARTNER_STAFF, DevPartnerStaff
 router = APIRouter(include_in_schema=False)
 
 
-@router.get("/")
-async def home() -> Response:
-    return RedirectResponse(HOME, status_code=303)
-
-
 @router.get("/login", response_class=HTMLResponse)
 async def login_page(request: Request, settings: SettingsDep, next: str = HOME) -> Response:
-    enabled = settings.dev_login_enabled
-    return render(
-        request,
-        "kern/login.html",
-        staff=None,
-        users=DEV_PARTNER_STAFF if enabled else (),
-        enabled=enabled,
-        next=safe_next(next, HOME),
-    )
+    values = login_page_values(settings, DEV_PARTNER_STAFF, next, HOME)
+    return render(request, "kern/login.html", staff=None, **values)
 
 
 @router.post("/login")
 async def login(request: Request, settings: SettingsDep) -> Response:
-    form = await request.form()
-    member = next((s for s in DEV_PARTNER_STAFF if s.subject == form.get("subject")), None)
-    target = safe_next(str(form.get("next", HOME)), HOME)
-    return dev_sign_in(dev_user(member) if member else None, target, settings)
+    return await dev_login_form(request, settings, [dev_user(s) for s in DEV_PARTNER_STAFF], HOME)
 
 
 def dev_user(member: DevPartnerStaff) -> DevUser:
     """A development staff member signs in for their partner (the ``partner_id`` claim)."""
-    return DevUser(
-        member.subject, member.display_name, member.role, member.org, {"partner_id": member.partner_id}
-    )
+    claims = {"partner_id": member.partner_id}
+    return DevUser(member.subject, member.display_name, member.role, member.org, claims)
 
 
 @router.post("/logout")
 async def logout(request: Request, settings: SettingsDep) -> Response:
-    form = await request.form()
-    token = request.cookies.get(settings.session_cookie_name, "")
-    if token and not csrf_ok(form.get("csrf"), token):
-        return RedirectResponse(HOME, status_code=303)
-    return signed_out("/login", settings)
+    return await sign_out_form(request, settings, HOME)
+
+
+@router.get("/")
+async def home() -> Response:
+    return RedirectResponse(HOME, status_code=303)
