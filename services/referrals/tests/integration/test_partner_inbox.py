@@ -227,6 +227,8 @@ async def test_a_due_reminder_is_shown_to_its_partner_only(
             return str(request.referral_id) in due
 
         await eventually(reminded, what="the due reminder in A's inbox")
+        completed_only = (await a.get("/inbox?state=completed")).text  # the reminders stay on top
+        assert str(request.referral_id) in completed_only.split('id="due-title"')[1].split("</section>")[0]
         detail = (await a.get(f"/inbox/{request.referral_id}")).text
         assert "Erinnerung: Bitte antworten Sie bis" in detail
         assert "Keine Erinnerung fällig." in (await b.get("/inbox")).text

@@ -71,11 +71,10 @@ def answers_for(state: str) -> list[str]:
     return [action for action in ANSWERS if action in allowed]
 
 
-async def entries(
-    uow: UnitOfWorkDep, partner_id: str, state: str | None, now: dt.datetime
-) -> list[InboxEntry]:
+async def entries(uow: UnitOfWorkDep, partner_id: str, now: dt.datetime) -> list[InboxEntry]:
+    """The partner's latest referrals (another partner's never), with the offer's copy where kept."""
     async with uow:
-        found = await uow.referrals.visible(partner_id=partner_id, state=state, limit=500)
+        found = await uow.referrals.visible(partner_id=partner_id, limit=500)
         offers = await uow.referrals.offers(partner_id, [r.referral_id for r in found])
     return [InboxEntry.of(r, offers.get(r.referral_id), now) for r in found]
 
@@ -90,11 +89,11 @@ async def programme_names(uow: UnitOfWorkDep, lang: str) -> dict[str, str]:
 async def inbox(
     request: Request, staff: PartnerStaffDep, uow: UnitOfWorkDep, policy: PolicyDep, state: str = ""
 ) -> Response:
-    """The partner's referrals grouped by state (or one state), the due reminders on top."""
+    """The partner's referrals grouped by state (or one state); the due reminders on top, always."""
     chosen = state if state in STATE_ORDER else None
-    found = await entries(uow, staff.partner_id, chosen, policy.clock.now())
-    groups = [(s, [e for e in found if e.referral.state == s]) for s in (chosen,) if s] or [
-        (s, [e for e in found if e.referral.state == s]) for s in STATE_ORDER
+    found = await entries(uow, staff.partner_id, policy.clock.now())
+    groups = [
+        (s, [e for e in found if e.referral.state == s]) for s in ((chosen,) if chosen else STATE_ORDER)
     ]
     return render(
         request,
