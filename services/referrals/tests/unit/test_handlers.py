@@ -282,7 +282,7 @@ async def test_an_erased_case_erases_its_referrals_and_tells_every_partner_that_
     async with uow:
         await on_case_erased(erased, None, uow)
         await uow.commit()
-    assert list(uow.fake_referrals.rows) == [other_case.referral_id]
+    assert list(uow.fake_referrals.rows) == list(uow.fake_referrals.offer_rows) == [other_case.referral_id]
     topic, notice = uow.sent_to[-1]
     assert topic == "wegweiser.partner.vhs-stuttgart.referrals.v1"
     assert isinstance(notice, events.PartnerReferralErased) and notice.reason == "request"
@@ -293,6 +293,36 @@ async def test_an_erased_case_erases_its_referrals_and_tells_every_partner_that_
         webhook_notice["referral_id"] == counselling.referral_id and b"Haddad" not in webhook_notice["body"]
     )
     assert [t for t, m in uow.sent_to if isinstance(m, events.PartnerReferralErased)] == [topic]
+
+
+async def test_the_inbox_copy_of_an_offer_lives_only_while_the_referral_is_under_way() -> None:
+    """The partner inbox shows exactly the offer's minimum; a final state or a withdrawal erases it."""
+    uow, policy, _ = await setup()
+    completed, withdrawn = requested(), requested()
+    for event in (completed, withdrawn):
+        await handle(uow, policy, event)
+    offers = await uow.referrals.offers("vhs-stuttgart", [completed.referral_id, withdrawn.referral_id])
+    assert offers[completed.referral_id].person == {
+        "family_name": "Haddad", "given_names": "Rania", "date_of_birth": "1988-03", "languages": ["ar"],
+        "phone": "0711 1",
+    }  # fmt: skip
+    assert await uow.referrals.offers("psz-stuttgart", [completed.referral_id]) == {}  # not another's
+    for outcome in ("accepted", "started", "completed"):
+        cmd = RecordFeedback("vhs-stuttgart", completed.referral_id, uuid.uuid4(), outcome, channel="web")
+        async with uow:
+            await apply_feedback(cmd, uow=uow, policy=policy)
+        assert (completed.referral_id in uow.fake_referrals.offer_rows) == (outcome != "completed")
+    async with uow:
+        consent = withdrawn.consent.consent_id
+        await on_consent_withdrawn(
+            events.ConsentWithdrawn(
+                ags="08111000", case_id=withdrawn.case_id, consent_id=consent, withdrawn_on=MONDAY.date()
+            ),
+            None,
+            uow,
+            policy=policy,
+        )
+    assert uow.fake_referrals.offer_rows == {}
 
 
 async def test_catalogue_changes_are_published_and_removal_ends_in_a_tombstone() -> None:

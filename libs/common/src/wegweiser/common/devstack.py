@@ -126,6 +126,7 @@ DEMO_KAFKA_PORT = 9092
 PAGES = {
     "counsellors": f"http://127.0.0.1:{SERVICES['casework']}/login",
     "reception authorities": f"http://127.0.0.1:{SERVICES['intake']}/upload",
+    "partners (inbox)": f"http://127.0.0.1:{SERVICES['referrals']}/inbox",
     "ministry and districts": f"http://127.0.0.1:{SERVICES['statistics']}/dashboard",
 }
 

@@ -1,5 +1,6 @@
 """Referrals' composition root: ``build(settings, **overrides)`` wires database, relay, consumers,
-background loops (timers, webhook worker, retention) and the HTTP API. It composes; it decides nothing."""
+background loops (timers, webhook worker, retention), the HTTP API and the partner inbox.
+It composes; it decides nothing."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from fastapi import FastAPI
 from wegweiser.common.http import install_health, install_problem_handlers, mount_observability
 from wegweiser.common.outbox import OutboxRelay
 from wegweiser.common.runtime import ServiceRuntime
-from wegweiser.referrals import api
+from wegweiser.common.web_security import SecurityHeaders
+from wegweiser.referrals import api, web
 from wegweiser.referrals.background import Background
 from wegweiser.referrals.clock import Clock
 from wegweiser.referrals.consumers import (
@@ -57,6 +59,8 @@ def build(
     install_health(app, {**context.runtime.ready_checks(), "feedback_consumer": feedback_ready})
     app.include_router(api.router)
     app.include_router(api.docs_router)
+    web.install(app)
+    app.add_middleware(SecurityHeaders)
     mount_observability(app)
     return app
 

@@ -1,8 +1,10 @@
 """Referrals' tables (adapter side) and the repositories that map rows to domain objects.
 
-Personal data lives in exactly two places here, both only until delivery (docs/architecture.md): the
-payload of a pending webhook delivery (``webhook_deliveries.body``) and an unsent outbox record for a
-partner topic. Referral rows are pseudonymous: ids, codes and dates; still personal data, so they are
+Personal data lives in three places here (docs/architecture.md): the payload of a pending webhook
+delivery (``webhook_deliveries.body``) and an unsent outbox record for a partner topic, both only until
+delivery, and the partner inbox's copy of the offer (``partner_offers``), only while the referral is
+under way (erased when it reaches a final state or its consent is withdrawn).
+Referral rows are pseudonymous: ids, codes and dates; still personal data, so they are
 erased with their case (``case.erased``) or after the retention period from their final state.
 """
 
@@ -10,9 +12,23 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Integer, LargeBinary, and_, delete, func, or_, select, update
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Integer,
+    LargeBinary,
+    Text,
+    and_,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel, col
@@ -94,10 +110,40 @@ class FeedbackRow(ReferralsTable, table=True):
     referral_id: uuid.UUID = Field(index=True)
     outcome: str = Field(max_length=20)
     reason: str | None = Field(default=None, max_length=60)
-    channel: str = Field(max_length=10)  # "http" or "kafka"
+    channel: str = Field(max_length=10)  # "http", "kafka" or "web" (the partner inbox)
     result_state: str | None = Field(default=None, max_length=20)
     rejected_code: str | None = Field(default=None, max_length=60)
     received_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class PartnerOfferRow(ReferralsTable, table=True):
+    """What a referral's offer gave the partner (the consented minimum), for the partner inbox to show.
+
+    Erased when the referral reaches a final state (the consent's withdrawal drops it), and with it.
+    """
+
+    __tablename__ = "partner_offers"
+
+    referral_id: uuid.UUID = Field(primary_key=True)
+    partner_id: str = Field(index=True, max_length=63)
+    person: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    municipality: str | None = Field(default=None, max_length=200)
+    referring_provider_id: str = Field(max_length=100)
+    note_for_partner: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerOffer:
+    """A ``PartnerOfferRow`` read for a page: plain values, usable after the transaction."""
+
+    referral_id: uuid.UUID
+    person: dict[str, Any]
+    municipality: str | None
+    note_for_partner: str | None
+
+    @classmethod
+    def of(cls, row: PartnerOfferRow) -> PartnerOffer:
+        return cls(row.referral_id, dict(row.person), row.municipality, row.note_for_partner)
 
 
 class WebhookDeliveryRow(ReferralsTable, table=True):
@@ -276,6 +322,7 @@ class ReferralRepository:
         for name, table, column in (
             ("webhook_deliveries", WebhookDeliveryRow, WebhookDeliveryRow.referral_id),
             ("partner_feedback", FeedbackRow, FeedbackRow.referral_id),
+            ("partner_offers", PartnerOfferRow, PartnerOfferRow.referral_id),
             ("referrals", ReferralRow, ReferralRow.referral_id),
         ):
             result = await self.session.execute(
@@ -303,6 +350,23 @@ class ReferralRepository:
         counts = await self.erase(list(ids))
         result = await self.session.execute(delete(KnownCase).where(col(KnownCase.case_id) == case_id))
         return {**counts, "known_cases": int(getattr(result, "rowcount", 0) or 0)}
+
+    def add_offer(self, row: PartnerOfferRow) -> None:
+        self.session.add(row)
+
+    async def offers(self, partner_id: str, referral_ids: list[uuid.UUID]) -> dict[uuid.UUID, PartnerOffer]:
+        """The partner's own offers among ``referral_ids`` (another partner's are never returned)."""
+        query = select(PartnerOfferRow).where(
+            col(PartnerOfferRow.partner_id) == partner_id, col(PartnerOfferRow.referral_id).in_(referral_ids)
+        )
+        return {
+            row.referral_id: PartnerOffer.of(row) for row in (await self.session.execute(query)).scalars()
+        }
+
+    async def forget_offer(self, referral_id: uuid.UUID) -> None:
+        await self.session.execute(
+            delete(PartnerOfferRow).where(col(PartnerOfferRow.referral_id) == referral_id)
+        )
 
     async def feedback(self, partner_id: str, feedback_id: uuid.UUID) -> FeedbackRow | None:
         return await self.session.get(FeedbackRow, (partner_id, feedback_id))

@@ -27,6 +27,7 @@ from wegweiser.referrals.db import (
     CatalogueRepository,
     DeliveryRepository,
     FeedbackRow,
+    PartnerOfferRow,
     ReferralRepository,
     WebhookDeliveryRow,
 )
@@ -34,6 +35,7 @@ from wegweiser.referrals.delivery.message import webhook_message
 from wegweiser.referrals.delivery.signing import new_secret
 from wegweiser.referrals.domain.catalogue import Partner, ProgrammeInfo, minimum_person_data
 from wegweiser.referrals.domain.lifecycle import (
+    TERMINAL,
     Action,
     Changed,
     Command,
@@ -223,20 +225,38 @@ async def receive_request(
     await uow.referrals.save(sent.referral)
     uow.publish(status_event(sent.referral, "send", now))
     municipality = regions().get(event.ags)
-    await deliver(
-        uow,
-        partner,
-        events.PartnerReferralOffered(
-            **_common_partner_fields(sent.referral),
-            programme=event.programme,
-            municipality=municipality.name if municipality else None,
-            requested_on=event.requested_on,
-            respond_by=sent.referral.expire_at,
-            referring_provider_id=event.provider_id,
-            person=events.PartnerPerson.model_validate(person),
-            note_for_partner=event.note_for_partner,
-        ),
+    offer = events.PartnerReferralOffered(
+        **_common_partner_fields(sent.referral),
+        programme=event.programme,
+        municipality=municipality.name if municipality else None,
+        requested_on=event.requested_on,
+        respond_by=sent.referral.expire_at,
+        referring_provider_id=event.provider_id,
+        person=events.PartnerPerson.model_validate(person),
+        note_for_partner=event.note_for_partner,
     )
+    uow.referrals.add_offer(offer_row(offer))
+    await deliver(uow, partner, offer)
+
+
+def offer_row(offer: events.PartnerReferralOffered) -> PartnerOfferRow:
+    """The partner inbox's copy of the offer: exactly what the partner's topic or webhook got."""
+    return PartnerOfferRow(
+        referral_id=offer.referral_id,
+        partner_id=offer.partner_id,
+        person=offer.person.model_dump(mode="json", exclude_none=True),
+        municipality=offer.municipality,
+        referring_provider_id=offer.referring_provider_id,
+        note_for_partner=offer.note_for_partner,
+    )
+
+
+async def save_step(uow: ReferralsUnitOfWork, referral: Referral, action: Action, at: dt.datetime) -> None:
+    """Save a changed referral and publish its status; a final state forgets the partner's offer copy."""
+    await uow.referrals.save(referral)
+    uow.publish(status_event(referral, action, at))
+    if referral.state in TERMINAL:
+        await uow.referrals.forget_offer(referral.referral_id)
 
 
 async def _refuse(
@@ -322,8 +342,7 @@ async def apply_feedback(cmd: RecordFeedback, *, uow: ReferralsUnitOfWork, polic
     )
     if not isinstance(outcome, Changed):
         return FeedbackResult(referral, changed=False)
-    await uow.referrals.save(outcome.referral)
-    uow.publish(status_event(outcome.referral, outcome.action, now))
+    await save_step(uow, outcome.referral, outcome.action, now)
     # The partner evidently holds the referral: a still queued copy or reminder is no longer needed.
     await uow.deliveries.cancel(referral_id=referral.referral_id)
     return FeedbackResult(outcome.referral, changed=True)
@@ -423,8 +442,7 @@ async def run_due_timers(*, unit_of_work: Callable[[], ReferralsUnitOfWork], pol
             outcome = decide(referral, command)
             if not isinstance(outcome, Changed):
                 continue
-            await uow.referrals.save(outcome.referral)
-            uow.publish(status_event(outcome.referral, outcome.action, now))
+            await save_step(uow, outcome.referral, outcome.action, now)
             partner = await uow.catalogue.partner(referral.partner_id)
             if expired:
                 await uow.deliveries.cancel(referral_id=referral.referral_id)
@@ -458,8 +476,7 @@ async def on_consent_withdrawn(
             continue  # already finished (declined, completed, expired...): nothing under way to stop
         if not isinstance(outcome, Changed):
             continue
-        await uow.referrals.save(outcome.referral)
-        uow.publish(status_event(outcome.referral, outcome.action, now))
+        await save_step(uow, outcome.referral, outcome.action, now)
         partner = await uow.catalogue.partner(referral.partner_id) if referral.partner_id else None
         if partner is not None and not partner.removed:
             await deliver(

@@ -6,7 +6,8 @@ from pydantic import BeforeValidator, Field
 from pydantic_settings import NoDecode, SettingsConfigDict
 
 from wegweiser.common.engine import EngineConfig
-from wegweiser.common.settings import PseudonymKeyMixin, RetentionMixin, ServiceSettings
+from wegweiser.common.settings import PseudonymKeyMixin, RetentionMixin
+from wegweiser.common.web.session import WebSettings
 
 
 def _comma_separated(value: object) -> object:
@@ -23,12 +24,15 @@ OWN_HOSTS = (
 """Our hosts in docker-compose and Kubernetes; a leading dot refuses every name ending in it."""
 
 
-class ReferralsSettings(RetentionMixin, PseudonymKeyMixin, ServiceSettings):
-    """Retention: ``REFERRALS_RETENTION_MONTHS`` (default 24) counts from a referral's final state."""
+class ReferralsSettings(RetentionMixin, PseudonymKeyMixin, WebSettings):
+    """Retention: ``REFERRALS_RETENTION_MONTHS`` (default 24) counts from a referral's final state.
+    The partner inbox's sign-in: ``REFERRALS_DEV_LOGIN``, ``REFERRALS_SESSION_COOKIE_*`` (``WebSettings``)."""
 
     model_config = SettingsConfigDict(env_prefix="REFERRALS_", extra="ignore", populate_by_name=True)
 
     port: int = 8003
+    # Cookies do not tell ports apart: the partner inbox's session must not be casework's or intake's.
+    session_cookie_name: str = "wegweiser_referrals_session"
     database_url: str = "sqlite+aiosqlite:///referrals.db"
 
     seed_catalogue: bool = Field(True, description="seed the example BW partners into an empty catalogue")

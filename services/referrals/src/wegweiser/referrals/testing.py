@@ -19,7 +19,14 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from wegweiser.common import events
 from wegweiser.common.events import Event
 from wegweiser.common.testing.fakes import FakeUnitOfWork
-from wegweiser.referrals.db import CatalogueRepository, DeliveryRepository, FeedbackRow, ReferralRepository
+from wegweiser.referrals.db import (
+    CatalogueRepository,
+    DeliveryRepository,
+    FeedbackRow,
+    PartnerOffer,
+    PartnerOfferRow,
+    ReferralRepository,
+)
 from wegweiser.referrals.delivery.signing import verify
 from wegweiser.referrals.domain.catalogue import Partner, ProgrammeInfo
 from wegweiser.referrals.domain.lifecycle import Referral
@@ -60,6 +67,7 @@ class FakeReferrals(ReferralRepository):
     def __init__(self) -> None:
         self.rows: dict[uuid.UUID, Referral] = {}
         self.feedback_rows: dict[tuple[str, uuid.UUID], FeedbackRow] = {}
+        self.offer_rows: dict[uuid.UUID, PartnerOfferRow] = {}
 
     async def get(self, referral_id: uuid.UUID, *, for_update: bool = False) -> Referral | None:
         return self.rows.get(referral_id)
@@ -88,6 +96,7 @@ class FakeReferrals(ReferralRepository):
         erased = [r.referral_id for r in await self.by_case(case_id)]
         for referral_id in erased:
             del self.rows[referral_id]
+            self.offer_rows.pop(referral_id, None)
         return {"referrals": len(erased)}
 
     async def feedback(self, partner_id: str, feedback_id: uuid.UUID) -> FeedbackRow | None:
@@ -95,6 +104,16 @@ class FakeReferrals(ReferralRepository):
 
     def add_feedback(self, row: FeedbackRow) -> None:
         self.feedback_rows[(row.partner_id, row.feedback_id)] = row
+
+    def add_offer(self, row: PartnerOfferRow) -> None:
+        self.offer_rows[row.referral_id] = row
+
+    async def offers(self, partner_id: str, referral_ids: list[uuid.UUID]) -> dict[uuid.UUID, PartnerOffer]:
+        rows = self.offer_rows.items()
+        return {i: PartnerOffer.of(o) for i, o in rows if i in referral_ids and o.partner_id == partner_id}
+
+    async def forget_offer(self, referral_id: uuid.UUID) -> None:
+        self.offer_rows.pop(referral_id, None)
 
 
 class FakeDeliveries(DeliveryRepository):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,10 +17,12 @@ from urllib.parse import quote, unquote, urlparse
 
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
 
 from wegweiser.common import devtokens
 from wegweiser.common.auth import JwksValidator, Principal, Unauthorized
 from wegweiser.common.settings import ServiceSettings
+from wegweiser.common.web import STATIC, STATIC_URL
 
 LANGUAGES = ("de", "en")
 
@@ -134,6 +136,37 @@ def signed_out(target: str, settings: WebSettings) -> Response:
     response = RedirectResponse(target, status_code=303)
     response.delete_cookie(settings.session_cookie_name)
     return response
+
+
+def login_page_values(settings: WebSettings, users: Sequence[object], next: str, home: str) -> dict[str, Any]:
+    """What ``kern/login.html`` needs: the development users (none when the sign-in is off), ``next``."""
+    enabled = settings.dev_login_enabled
+    return {"users": users if enabled else (), "enabled": enabled, "next": safe_next(next, home)}
+
+
+async def dev_login_form(
+    request: Request, settings: WebSettings, users: Sequence[DevUser], home: str
+) -> Response:
+    """The development login page's form posted: sign in as the listed user it names, then go on."""
+    form = await request.form()
+    user = next((u for u in users if u.subject == form.get("subject")), None)
+    return dev_sign_in(user, safe_next(str(form.get("next", home)), home), settings)
+
+
+async def sign_out_form(request: Request, settings: WebSettings, home: str) -> Response:
+    """The frame's sign-out form posted: only with this session's CSRF token (else back to ``home``)."""
+    form = await request.form()
+    token = request.cookies.get(settings.session_cookie_name, "")
+    if token and not csrf_ok(form.get("csrf"), token):
+        return RedirectResponse(home, status_code=303)
+    return signed_out("/login", settings)
+
+
+def install_pages(app: FastAPI, static: Path, static_url: str) -> None:
+    """Mount the shared frame's static files and the service's own, and the session handling."""
+    app.mount(STATIC_URL, StaticFiles(directory=STATIC), name="static-common")
+    app.mount(static_url, StaticFiles(directory=static), name=f"static{static_url.replace('/', '-')}")
+    install_session(app)
 
 
 def install_session(app: FastAPI) -> None:
