@@ -58,3 +58,11 @@ def test_the_reading_sees_a_permission_change() -> None:
     """Not blind: the line the script once had would be found."""
     assert re.search(r"\b(chmod|setfacl)\b", 'chmod o+x "$HOME"')
     assert not _resolves_inside_own_roots("HOME", {})
+
+
+def test_every_test_run_starts_with_an_empty_test_broker() -> None:
+    """A new consumer group starts at the earliest offset: on a broker kept from earlier runs the
+    end-to-end stack first worked through every old arrival and missed its 60 s (seen with 1,649)."""
+    test_command = (ROOT / "dev").read_text().split("\ntest)", 1)[1].split(";;", 1)[0]
+    reset = test_command.index("kafka.sh reset")
+    assert reset < test_command.index("kafka.sh start") and reset < test_command.index("pytest")
