@@ -41,10 +41,11 @@ def test_csv_writes_decimals_the_way_each_language_reads_them() -> None:
     german = to_csv(share_view()).decode("utf-8")
     assert german.startswith("\ufeff")  # the BOM German spreadsheet software needs for UTF-8
     lines = german.removeprefix("\ufeff").split("\r\n")
-    assert lines[1] == "08115;Böblingen;Kreis;2024;1234;400;834;0,3241"
-    assert lines[2] == "08115001;Aidlingen;Gemeinde;2024;0;0;0;"  # not computable: empty, not 0
+    # No publication date in this view: the Datenstand column stays empty.
+    assert lines[1] == "08115;Böblingen;Kreis;2024;1234;400;834;0,3241;"
+    assert lines[2] == "08115001;Aidlingen;Gemeinde;2024;0;0;0;;"  # not computable: empty, not 0
     english = to_csv(share_view(), lang="en").decode("utf-8-sig").split("\r\n")
-    assert english[1].endswith(";0.3241") and ";District;" in english[1]
+    assert english[1].endswith(";0.3241;") and ";District;" in english[1]
     assert english[2].split(";")[2] == "Municipality"
 
 

@@ -82,7 +82,8 @@ def test_csv_is_german_and_shows_suppressed_values_as_a_dot() -> None:
     text = to_csv(view()).decode("utf-8-sig")
     header, row = text.strip().split("\r\n")
     assert header.startswith("Regionalschlüssel;Region;Ebene;Zeitraum;Beratungsgespräche insgesamt")
-    assert row == "08111;Stuttgart, Stadtkreis;Kreis;2024;1234;.;.;"
+    assert row == "08111;Stuttgart, Stadtkreis;Kreis;2024;1234;.;.;;2025-01-02T00:00:00+00:00"
+    assert header.endswith(";Datenstand")
     english = to_csv(view(), lang="en").decode("utf-8-sig")
     assert english.startswith("Code;Region;Level;Period;Consultations, total")
 

@@ -132,8 +132,9 @@ async def test_csv_and_xlsx_carry_the_same_cells(api: Api) -> None:
     assert csv.headers["content-type"].startswith("text/csv")
     assert 'filename="arrivals_08_kreis_2025.csv"' in csv.headers["content-disposition"]
     lines = csv.content.decode("utf-8-sig").splitlines()
-    assert lines[0] == "Regionalschlüssel;Region;Ebene;Zeitraum;Personen"
-    assert "08;Baden-Württemberg;Land;2025;9" in lines
+    assert lines[0] == "Regionalschlüssel;Region;Ebene;Zeitraum;Personen;Datenstand"
+    land = next(line for line in lines if line.startswith("08;"))
+    assert land.startswith("08;Baden-Württemberg;Land;2025;9;20")  # the Datenstand: when it was published
     xlsx = await api.get("/v1/indicators/arrivals?region=08&period=2025&format=xlsx")
     sheet = load_workbook(io.BytesIO(xlsx.content))["Tabelle"]
     values = {row[0].value: row[4].value for row in sheet.iter_rows(min_row=4)}

@@ -48,12 +48,15 @@ def to_csv(view: TableView, *, lang: str = "de") -> bytes:
     cell that a spreadsheet would run as a formula is neutralised (``names.csv_cell``)."""
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(header(view, lang))
+    # The last column carries the Datenstand on every row, so a row copied elsewhere keeps its date.
+    as_of = view.published_at.isoformat() if view.published_at else ""
+    writer.writerow([*header(view, lang), "Datenstand" if lang == "de" else "Data as of"])
     for row in view.rows:
         level = LEVEL_NAMES[row.region.level][0 if lang == "de" else 1]
         writer.writerow(
             [row.region.code, csv_cell(row.region.name), level, view.query.period.key]
             + [_number(row.values[s.id], lang) for s in view.series]
+            + [as_of]
         )
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
