@@ -16,8 +16,9 @@ from typing import Any
 from urllib.parse import quote, unquote, urlparse
 
 from fastapi import FastAPI, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
 
 from wegweiser.common import devtokens
 from wegweiser.common.auth import JwksValidator, Principal, Unauthorized
@@ -80,6 +81,51 @@ def session_principal(request: Request, settings: WebSettings) -> tuple[Principa
         return validator.validate(token), token
     except Unauthorized as exc:
         raise LoginRequired() from exc
+
+
+@dataclass(frozen=True, slots=True)
+class PageUser:
+    """Who is signed in on a service's pages, for the one role they are for: the token's principal, the
+    organisation the role acts for (a reception authority, a partner), the name shown, the CSRF token of
+    the session's forms and the page language."""
+
+    principal: Principal
+    org_id: str
+    name: str
+    csrf: str
+    lang: str
+
+
+def page_user(
+    request: Request,
+    settings: WebSettings,
+    *,
+    role: str,
+    org_of: Callable[[Principal], str | None],
+    name_of: Callable[[str], str],
+) -> PageUser:
+    """The signed-in user if the session holds ``role`` for an organisation; else the login page."""
+    principal, token = session_principal(request, settings)
+    org_id = org_of(principal)
+    if not principal.has_any(role) or not org_id:
+        raise LoginRequired()
+    return PageUser(principal, org_id, name_of(principal.subject), csrf_token(token), language(request))
+
+
+def render_page(
+    templates: Jinja2Templates,
+    request: Request,
+    template: str,
+    *,
+    user: PageUser | None,
+    frame: Callable[[str], Mapping[str, Any]],
+    status: int = 200,
+    **values: Any,
+) -> HTMLResponse:
+    """A page in the shared KERN frame; ``frame(lang)`` gives the service's brand, home and navigation."""
+    lang = user.lang if user else language(request)
+    context = {"lang": lang, "user": user, "path": request.url.path, **frame(lang), **values}
+    return templates.TemplateResponse(request, template, context, status_code=status)
 
 
 def safe_next(target: str, default: str) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,9 +11,8 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from wegweiser.common import web as common_web
-from wegweiser.common.auth import Principal
 from wegweiser.common.regions import catalogue
-from wegweiser.common.web.session import LoginRequired, csrf_token, language, session_principal
+from wegweiser.common.web.session import PageUser, page_user, render_page
 from wegweiser.intake.deps import SettingsDep
 from wegweiser.intake.web.clerks import display_name
 from wegweiser.intake.web.messages import t
@@ -33,49 +31,30 @@ TEMPLATES.env.globals.update(t=t, municipality_name=municipality_name)
 TEMPLATES.env.filters["de_date"] = lambda d: d.strftime("%d.%m.%Y") if isinstance(d, dt.date) else d
 
 
-@dataclass(frozen=True, slots=True)
-class Clerk:
-    """The signed-in clerk of a reception authority, with the CSRF token of their session."""
-
-    principal: Principal
-    authority_id: str
-    name: str
-    csrf: str
-    lang: str
-
-
-def _clerk(request: Request, settings: SettingsDep) -> Clerk:
-    principal, token = session_principal(request, settings)
-    if not principal.has_any("reception_authority") or principal.authority_id is None:
-        raise LoginRequired()
-    return Clerk(
-        principal,
-        principal.authority_id,
-        display_name(principal.subject),
-        csrf_token(token),
-        language(request),
+def _clerk(request: Request, settings: SettingsDep) -> PageUser:
+    """A clerk of a reception authority: uploads for that authority only."""
+    return page_user(
+        request,
+        settings,
+        role="reception_authority",
+        org_of=lambda principal: principal.authority_id,
+        name_of=display_name,
     )
 
 
-ClerkDep = Annotated[Clerk, Depends(_clerk)]
+ClerkDep = Annotated[PageUser, Depends(_clerk)]
+
+
+def _frame(lang: str) -> dict[str, Any]:
+    return {
+        "brand": t("app.name", lang),
+        "home": "/upload",
+        "nav": [("/upload", t("nav.upload", lang))],
+        "static": STATIC_URL,
+    }
 
 
 def render(
-    request: Request, template: str, *, clerk: Clerk | None, status: int = 200, **values: Any
+    request: Request, template: str, *, clerk: PageUser | None, status: int = 200, **values: Any
 ) -> HTMLResponse:
-    lang = clerk.lang if clerk else language(request)
-    return TEMPLATES.TemplateResponse(
-        request,
-        template,
-        {
-            "lang": lang,
-            "user": clerk,
-            "brand": t("app.name", lang),
-            "home": "/upload",
-            "nav": [("/upload", t("nav.upload", lang))],
-            "path": request.url.path,
-            "static": STATIC_URL,
-            **values,
-        },
-        status_code=status,
-    )
+    return render_page(TEMPLATES, request, template, user=clerk, frame=_frame, status=status, **values)

@@ -34,7 +34,7 @@ from wegweiser.intake.settings import IntakeSettings
 from wegweiser.intake.upload_reader import XLSX_MEDIA_TYPE, UnreadableFile
 from wegweiser.intake.upload_writer import as_csv, as_file, as_xlsx, failed_rows, template_rows
 from wegweiser.intake.web.messages import t
-from wegweiser.intake.web.pages import Clerk, ClerkDep, render
+from wegweiser.intake.web.pages import ClerkDep, PageUser, render
 
 router = APIRouter(prefix="/upload", include_in_schema=False)
 
@@ -151,7 +151,7 @@ async def import_progress(import_id: uuid.UUID, clerk: ClerkDep, uow: UnitOfWork
 
 
 async def _checked(
-    request: Request, clerk: Clerk, upload: Upload, importer: Importer, *, valid_part: bool
+    request: Request, clerk: PageUser, upload: Upload, importer: Importer, *, valid_part: bool
 ) -> Response:
     settings, uow = importer.settings, importer.uow
     validated = await _validate(upload, clerk, settings)
@@ -165,11 +165,11 @@ async def _checked(
         return _form(request, clerk, settings, t("upload.no_rows", clerk.lang), 422)
     households = len(validated.households)
     synchronous = households <= settings.import_sync_max_households
-    if synchronous and (wait := importer.quotas.admit_authority(clerk.authority_id, households)) > 0:
+    if synchronous and (wait := importer.quotas.admit_authority(clerk.org_id, households)) > 0:
         return _form(request, clerk, settings, t("upload.quota", clerk.lang, s=math.ceil(wait)), 429)
     command = import_command(
         validated,
-        authority_id=clerk.authority_id,
+        authority_id=clerk.org_id,
         uploaded_by=clerk.principal.subject,
         filename=upload.filename,
         media_type=upload.media_type,
@@ -181,14 +181,14 @@ async def _checked(
         return RedirectResponse(f"/upload/imports/{job.import_id}", status_code=303)
     async with uow:
         found = await uow.arrivals.by_references(
-            authority_id=clerk.authority_id,
+            authority_id=clerk.org_id,
             references=[c.authority_reference for _, c, _ in validated.households],
         )
     arrivals = sorted(found.values(), key=lambda a: a.authority_reference)
     return render(request, "import.html", clerk=clerk, job=ImportOut.of(job), arrivals=arrivals)
 
 
-async def _validate(upload: Upload, clerk: Clerk, settings: IntakeSettings) -> Validated | str:
+async def _validate(upload: Upload, clerk: PageUser, settings: IntakeSettings) -> Validated | str:
     """The file checked row by row exactly as the API checks it; a message if it cannot be read."""
     try:
         return await asyncio.to_thread(
@@ -203,7 +203,7 @@ async def _validate(upload: Upload, clerk: Clerk, settings: IntakeSettings) -> V
         return exc.message_en if clerk.lang == "en" else exc.message_de
 
 
-def _report(request: Request, clerk: Clerk, upload: Upload, validated: Validated) -> Response:
+def _report(request: Request, clerk: PageUser, upload: Upload, validated: Validated) -> Response:
     """422 with every error (row, column, what is wrong, what would be right); nothing was imported."""
     return render(
         request,
@@ -224,7 +224,7 @@ def _report(request: Request, clerk: Clerk, upload: Upload, validated: Validated
 
 
 def _form(
-    request: Request, clerk: Clerk, settings: IntakeSettings, error: str | None = None, status: int = 200
+    request: Request, clerk: PageUser, settings: IntakeSettings, error: str | None = None, status: int = 200
 ) -> Response:
     return render(request, "upload.html", clerk=clerk, status=status, error=error, mb=_mb(settings))
 
@@ -247,7 +247,7 @@ async def _file_of(form: FormData, lang: str, settings: IntakeSettings) -> tuple
     return Upload(content, media_type, _clean_name(file.filename)), ""
 
 
-async def _returned_file(request: Request, clerk: Clerk, settings: IntakeSettings) -> Upload | Response:
+async def _returned_file(request: Request, clerk: PageUser, settings: IntakeSettings) -> Upload | Response:
     """The file a report page carried back; it is checked again in full, like a new upload."""
     if _too_large(request, settings):
         return _form(request, clerk, settings, t("upload.too_large", clerk.lang, mb=_mb(settings)), 413)
@@ -285,7 +285,7 @@ def _too_large(request: Request, settings: IntakeSettings) -> bool:
     return declared.isdigit() and int(declared) > settings.import_max_bytes * 3 // 2 + 65_536
 
 
-def _csrf(form: FormData, clerk: Clerk) -> bool:
+def _csrf(form: FormData, clerk: PageUser) -> bool:
     return hmac.compare_digest(str(form.get("csrf", "")), clerk.csrf)
 
 
@@ -302,7 +302,7 @@ def _attachment(content: bytes, media_type: str, filename: str) -> Response:
     )
 
 
-async def _job(import_id: uuid.UUID, clerk: Clerk, uow: UnitOfWorkDep) -> ImportJob | None:
+async def _job(import_id: uuid.UUID, clerk: PageUser, uow: UnitOfWorkDep) -> ImportJob | None:
     async with uow:
         job = await uow.imports.get(import_id)
-    return job if job is not None and job.authority_id == clerk.authority_id else None
+    return job if job is not None and job.authority_id == clerk.org_id else None

@@ -24,7 +24,7 @@ from wegweiser.referrals.deps import PolicyDep, SettingsDep, UnitOfWorkDep
 from wegweiser.referrals.domain.lifecycle import TRANSITIONS, InvalidTransition, Referral, State
 from wegweiser.referrals.handlers import RecordFeedback, ReferralNotFound, answer_referral
 from wegweiser.referrals.web.messages import t
-from wegweiser.referrals.web.pages import HOME, PartnerStaff, PartnerStaffDep, error_page, render
+from wegweiser.referrals.web.pages import HOME, PageUser, PartnerStaffDep, error_page, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -91,7 +91,7 @@ async def inbox(
 ) -> Response:
     """The partner's referrals grouped by state (or one state); the due reminders on top, always."""
     chosen = state if state in STATE_ORDER else None
-    found = await entries(uow, staff.partner_id, policy.clock.now())
+    found = await entries(uow, staff.org_id, policy.clock.now())
     groups = [
         (s, [e for e in found if e.referral.state == s]) for s in ((chosen,) if chosen else STATE_ORDER)
     ]
@@ -109,20 +109,20 @@ async def inbox(
 
 
 async def own_entry(
-    uow: UnitOfWorkDep, policy: PolicyDep, staff: PartnerStaff, referral_id: uuid.UUID
+    uow: UnitOfWorkDep, policy: PolicyDep, staff: PageUser, referral_id: uuid.UUID
 ) -> InboxEntry | None:
     """The referral if it was sent to the caller's partner; None for another partner's, as for none."""
     async with uow:
         referral = await uow.referrals.get(referral_id)
-        if referral is None or referral.partner_id != staff.partner_id:
+        if referral is None or referral.partner_id != staff.org_id:
             return None
-        offers = await uow.referrals.offers(staff.partner_id, [referral_id])
+        offers = await uow.referrals.offers(staff.org_id, [referral_id])
     return InboxEntry.of(referral, offers.get(referral_id), policy.clock.now())
 
 
 def show_referral(
     request: Request,
-    staff: PartnerStaff,
+    staff: PageUser,
     entry: InboxEntry,
     programmes: dict[str, str],
     *,
@@ -162,7 +162,7 @@ async def referral_page(
 
 
 def answer_command(
-    form: FormData, staff: PartnerStaff, referral_id: uuid.UUID
+    form: FormData, staff: PageUser, referral_id: uuid.UUID
 ) -> RecordFeedback | dict[str, str]:
     """The posted answer as the partner API's command, or the fields' error messages."""
     action = str(form.get("action", ""))
@@ -188,7 +188,7 @@ def answer_command(
     if errors:
         return errors
     return RecordFeedback(
-        partner_id=staff.partner_id,
+        partner_id=staff.org_id,
         referral_id=referral_id,
         feedback_id=feedback_id,
         outcome=ANSWERS[action],

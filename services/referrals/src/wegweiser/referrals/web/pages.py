@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,9 +12,8 @@ from fastapi.templating import Jinja2Templates
 
 from wegweiser.common import localtime
 from wegweiser.common import web as common_web
-from wegweiser.common.auth import Principal
 from wegweiser.common.regions import catalogue
-from wegweiser.common.web.session import LoginRequired, csrf_token, language, session_principal
+from wegweiser.common.web.session import PageUser, page_user, render_page
 from wegweiser.referrals.deps import SettingsDep
 from wegweiser.referrals.domain.lifecycle import STATE_NAMES
 from wegweiser.referrals.web.messages import t
@@ -46,65 +44,34 @@ def municipality_name(ags: str) -> str:
     return found.name if found else ags
 
 
-TEMPLATES.env.globals.update(t=t, state_name=state_name, municipality_name=municipality_name)
+TEMPLATES.env.globals.update(
+    t=t, state_name=state_name, municipality_name=municipality_name, organisations=ORGANISATIONS
+)
 TEMPLATES.env.filters["local"] = local_time
 TEMPLATES.env.filters["de_date"] = lambda d: d.strftime("%d.%m.%Y") if isinstance(d, dt.date) else "–"
 
 
-@dataclass(frozen=True, slots=True)
-class PartnerStaff:
-    """A signed-in member of a partner's staff: sees and answers only their partner's referrals."""
-
-    principal: Principal
-    partner_id: str
-    name: str
-    csrf: str
-    lang: str
-
-    @property
-    def organisation(self) -> str:
-        return ORGANISATIONS.get(self.partner_id, self.partner_id)
-
-
-def _partner_staff(request: Request, settings: SettingsDep) -> PartnerStaff:
-    principal, token = session_principal(request, settings)
-    if not principal.has_any("partner") or not principal.partner_id:
-        raise LoginRequired()
-    return PartnerStaff(
-        principal,
-        principal.partner_id,
-        display_name(principal.subject),
-        csrf_token(token),
-        language(request),
+def _partner_staff(request: Request, settings: SettingsDep) -> PageUser:
+    """A member of a partner's staff: sees and answers only their partner's referrals."""
+    return page_user(
+        request, settings, role="partner", org_of=lambda principal: principal.partner_id, name_of=display_name
     )
 
 
-PartnerStaffDep = Annotated[PartnerStaff, Depends(_partner_staff)]
+PartnerStaffDep = Annotated[PageUser, Depends(_partner_staff)]
+
+
+def _frame(lang: str) -> dict[str, Any]:
+    return {"home": HOME, "nav": [(HOME, t("nav.inbox", lang))], "static": STATIC_URL}
 
 
 def render(
-    request: Request, template: str, *, staff: PartnerStaff | None, status: int = 200, **values: Any
+    request: Request, template: str, *, staff: PageUser | None, status: int = 200, **values: Any
 ) -> HTMLResponse:
-    lang = staff.lang if staff else language(request)
-    return TEMPLATES.TemplateResponse(
-        request,
-        template,
-        {
-            "lang": lang,
-            "user": staff,
-            "home": HOME,
-            "nav": [(HOME, t("nav.inbox", lang))],
-            "path": request.url.path,
-            "static": STATIC_URL,
-            **values,
-        },
-        status_code=status,
-    )
+    return render_page(TEMPLATES, request, template, user=staff, frame=_frame, status=status, **values)
 
 
-def error_page(
-    request: Request, staff: PartnerStaff, status: int, title_key: str, message: str
-) -> HTMLResponse:
+def error_page(request: Request, staff: PageUser, status: int, title_key: str, message: str) -> HTMLResponse:
     """The German (or English) error page: a title, the reason, and the way back to the inbox."""
     return render(
         request, "error.html", staff=staff, status=status, title=t(title_key, staff.lang), message=message
