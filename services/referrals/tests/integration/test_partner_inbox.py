@@ -24,7 +24,7 @@ from wegweiser.common.testing.kafka import header, produce, read_all
 from wegweiser.referrals.app import build
 from wegweiser.referrals.clock import FakeClock
 from wegweiser.referrals.settings import ReferralsSettings
-from wegweiser.referrals.testing import CONTACT, referral_requested
+from wegweiser.referrals.testing import CONTACT, referral_requested, status_types
 from wegweiser.referrals.web.staff import DEV_PARTNER_STAFF
 
 pytestmark = pytest.mark.integration
@@ -84,6 +84,16 @@ async def answer(
     return await client.post(f"/inbox/{referral_id}/answer", data=data)
 
 
+async def forged_answer(client: httpx.AsyncClient, action: str) -> dict[str, str]:
+    """An answer form not taken from the referral's page: this session's CSRF token, a new form token
+    (another partner's guess, or a page left open in another tab)."""
+    return {
+        "csrf": csrf_of((await client.get("/inbox")).text),
+        "action": action,
+        "form_token": str(uuid.uuid4()),
+    }
+
+
 async def sent_to(client: httpx.AsyncClient, referral_id: uuid.UUID) -> bool:
     return str(referral_id) in (await client.get("/inbox")).text
 
@@ -118,11 +128,7 @@ async def test_a_partner_sees_and_answers_only_its_own_referrals(
         # Partner B: not in its inbox, its page is "not found", and its answer changes nothing.
         assert str(request.referral_id) not in (await b.get("/inbox")).text
         assert (await b.get(url)).status_code == 404
-        forged = {
-            "csrf": csrf_of((await b.get("/inbox")).text),
-            "action": "accept",
-            "form_token": str(uuid.uuid4()),
-        }
+        forged = await forged_answer(b, "accept")
         refused = await b.post(f"{url}/answer", data=forged)
         assert refused.status_code == 404 and "Nicht gefunden" in refused.text
         # A form without this session's CSRF token is refused.
@@ -146,13 +152,8 @@ async def test_a_partner_sees_and_answers_only_its_own_referrals(
         final = (await a.get(url)).text
         assert "abgeschlossen" in final and PHONE not in final  # the offer's copy is erased
 
-        status = await read_all(
-            settings.kafka_bootstrap_servers,
-            topics.REFERRAL_STATUS.name,
-            expected=4,
-            where=lambda r: header(r, "ce_subject") == str(request.referral_id),
-        )
-    assert [header(r, "ce_type") for r in status] == [
+        status = await status_types(settings.kafka_bootstrap_servers, request.referral_id, expected=4)
+    assert status == [
         events.ReferralSent.ce_type(),
         events.ReferralAccepted.ce_type(),
         events.ReferralStarted.ce_type(),
@@ -184,11 +185,7 @@ async def test_decline_needs_a_reason_and_drop_out_is_reported_with_one(
         assert (await answer(a, dropped.referral_id, "accept")).status_code == 303
         assert (await answer(a, dropped.referral_id, "drop", reason="no_show")).status_code == 303
         # A step the lifecycle no longer allows (the page was open in another tab): 409 with the reason.
-        late = {
-            "csrf": csrf_of((await a.get("/inbox")).text),
-            "action": "complete",
-            "form_token": str(uuid.uuid4()),
-        }
+        late = await forged_answer(a, "complete")
         refused = await a.post(f"/inbox/{dropped.referral_id}/answer", data=late)
         assert refused.status_code == 409 and "A referral that is dropped cannot complete." in refused.text
 

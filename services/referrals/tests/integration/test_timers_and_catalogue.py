@@ -11,12 +11,12 @@ import pytest
 from wegweiser.common import events, topics
 from wegweiser.common.envelope import encode
 from wegweiser.common.testing.apps import eventually, running
-from wegweiser.common.testing.kafka import header, produce, read_all
+from wegweiser.common.testing.kafka import header, produce
 from wegweiser.referrals.app import build
 from wegweiser.referrals.clock import FakeClock
 from wegweiser.referrals.deps import context_of
 from wegweiser.referrals.settings import ReferralsSettings
-from wegweiser.referrals.testing import read_to_end, referral_requested
+from wegweiser.referrals.testing import read_to_end, referral_requested, status_types
 
 pytestmark = pytest.mark.integration
 
@@ -75,13 +75,8 @@ async def test_reminder_then_expiry_on_bw_working_days_across_a_restart(
         assert await state() == "sent"
         clock.set(dt.datetime(2026, 12, 28, 23, 0, tzinfo=dt.UTC))
         await eventually(lambda: _is(state(), "expired"), what="expired")
-        statuses = await read_all(
-            settings.kafka_bootstrap_servers,
-            topics.REFERRAL_STATUS.name,
-            expected=3,
-            where=lambda r: header(r, "ce_subject") == str(request.referral_id),
-        )
-    assert [header(r, "ce_type") for r in statuses] == [
+        statuses = await status_types(settings.kafka_bootstrap_servers, request.referral_id, expected=3)
+    assert statuses == [
         events.ReferralSent.ce_type(),
         events.ReferralReminded.ce_type(),
         events.ReferralExpired.ce_type(),

@@ -31,21 +31,14 @@ T0 = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
 REQUESTED_ON = dt.date(2026, 11, 2)
 
 # The specification, written out independently of the implementation's table.
-ALLOWED = {
-    ("requested", "send"): "sent",
-    ("requested", "refuse"): "unroutable",
-    ("sent", "remind"): "sent",
-    ("sent", "accept"): "accepted",
-    ("sent", "decline"): "declined",
-    ("sent", "expire"): "expired",
-    ("sent", "withdraw"): "dropped",
-    ("accepted", "start"): "started",
-    ("accepted", "drop"): "dropped",
-    ("accepted", "withdraw"): "dropped",
-    ("started", "complete"): "completed",
-    ("started", "drop"): "dropped",
-    ("started", "withdraw"): "dropped",
-}
+MOVES = {
+    "requested": {"send": "sent", "refuse": "unroutable"},
+    "sent": {"remind": "sent", "accept": "accepted", "decline": "declined", "expire": "expired",
+             "withdraw": "dropped"},
+    "accepted": {"start": "started", "drop": "dropped", "withdraw": "dropped"},
+    "started": {"complete": "completed", "drop": "dropped", "withdraw": "dropped"},
+}  # fmt: skip
+ALLOWED = {(state, action): after for state, moves in MOVES.items() for action, after in moves.items()}
 FINAL = {"declined", "completed", "dropped", "expired", "unroutable"}
 
 

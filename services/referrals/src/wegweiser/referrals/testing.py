@@ -16,9 +16,10 @@ from typing import Any
 import uvicorn
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
-from wegweiser.common import events
+from wegweiser.common import events, topics
 from wegweiser.common.events import Event
 from wegweiser.common.testing.fakes import FakeUnitOfWork
+from wegweiser.common.testing.kafka import header, read_all
 from wegweiser.referrals.db import (
     CatalogueRepository,
     DeliveryRepository,
@@ -229,6 +230,17 @@ def referral_requested(
             },
         }
     )
+
+
+async def status_types(bootstrap: str, referral_id: uuid.UUID, *, expected: int) -> list[str | None]:
+    """The ``ce_type`` of the first ``expected`` status events of one referral, in their order."""
+    records = await read_all(
+        bootstrap,
+        topics.REFERRAL_STATUS.name,
+        expected=expected,
+        where=lambda r: header(r, "ce_subject") == str(referral_id),
+    )
+    return [header(r, "ce_type") for r in records]
 
 
 async def read_to_end(
