@@ -103,12 +103,11 @@ def _handwritten_404s(source: str) -> list[int]:
 
 
 def test_every_404_of_the_services_names_what_in_both_languages() -> None:
-    """Use ``wegweiser.common.http.not_found``. The admin desks (``api/admin.py``) are being rebuilt
-    in parallel and follow when they are merged."""
+    """Use ``wegweiser.common.http.not_found``."""
     sites = [
         f"{path.relative_to(ROOT)}:{line}"
         for path in SOURCES
-        if path.name != "admin.py" and path != HTTP_MODULE
+        if path != HTTP_MODULE
         for line in _handwritten_404s(path.read_text())
     ]
     assert sites == []

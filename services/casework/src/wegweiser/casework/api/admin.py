@@ -21,7 +21,7 @@ from wegweiser.casework.handlers import CaseworkUnitOfWork
 from wegweiser.common import subject_access as sar
 from wegweiser.common.auth import Principal
 from wegweiser.common.db import forget_deleted_bytes, utcnow
-from wegweiser.common.http import problem
+from wegweiser.common.http import not_found as not_found_problem
 from wegweiser.common.regions import catalogue
 
 router = APIRouter(prefix="/admin", tags=["administration"])
@@ -42,7 +42,7 @@ async def export_person(
     async with uow:
         cases = await subject_access.person_cases(uow, person_id)
         if not cases:
-            return problem(request, 404, f"person {person_id}")
+            return not_found_problem(request, "Person", "person", person_id)
         sections = await subject_access.sections(uow, person_id, cases)
         for case in cases:
             uow.audit.append(
@@ -169,5 +169,5 @@ async def put_rule(
 async def delete_rule(ags: str, principal: AdminDep, request: Request, uow: UnitOfWorkDep) -> Response:
     """Back to the default: the Kreis's provider ``kreis-<kreis_ags>``."""
     if not await organisation.reset_provider_rule(uow, principal, ags):
-        return problem(request, 404, f"rule {ags}")
+        return not_found_problem(request, "Regel", "rule", ags)
     return Response(status_code=204)

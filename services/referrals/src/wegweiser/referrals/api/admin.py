@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from wegweiser.common.events import Programme
-from wegweiser.common.http import problem
+from wegweiser.common.http import not_found, problem
 from wegweiser.common.regions import catalogue as regions
 from wegweiser.referrals.api.catalogue import PartnerOut
 from wegweiser.referrals.delivery.addresses import AddressGuard, RefusedAddress, UnresolvedHost
@@ -119,7 +119,7 @@ async def put_partner(
     try:
         return await _save_partner(update_partner, body, context, uow)
     except PartnerNotFound:
-        return problem(request, 404, f"partner {partner_id}")
+        return not_found(request, "Partner", "partner", partner_id)
 
 
 async def _save_partner(
@@ -147,7 +147,7 @@ async def delete_partner(
     try:
         await remove_partner(partner_id, uow=uow, clock=context.policy.clock)
     except PartnerNotFound:
-        return problem(request, 404, f"partner {partner_id}")
+        return not_found(request, "Partner", "partner", partner_id)
     context.catalogue_changed()
     return Response(status_code=204)
 
@@ -159,7 +159,7 @@ async def rotate_secret(
     try:
         secret = await rotate_webhook_secret(partner_id, uow=uow)
     except PartnerNotFound:
-        return problem(request, 404, f"webhook partner {partner_id}")
+        return not_found(request, "Webhook-Partner", "webhook partner", partner_id)
     async with uow:
         partner = await uow.catalogue.partner(partner_id)
     assert partner is not None  # the rotation just found it, and partners are never deleted
@@ -173,7 +173,7 @@ async def delivery_status(
     """The partner's webhook queue by status and its circuit breaker (closed, open, half_open)."""
     async with uow:
         if await uow.catalogue.partner(partner_id) is None:
-            return problem(request, 404, f"partner {partner_id}")
+            return not_found(request, "Partner", "partner", partner_id)
         counts = await uow.deliveries.counts_by_status(partner_id)
     return DeliveryStatusOut(
         partner_id=partner_id, breaker=context.worker.breaker_state(partner_id), deliveries=counts
