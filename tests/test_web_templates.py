@@ -20,3 +20,9 @@ def test_no_template_has_inline_script_or_style() -> None:
     assert not offending
     services = {path.relative_to(ROOT).parts[1] for path in TEMPLATES if path.parts[-6:-5] != ("libs",)}
     assert {"casework", "intake", "statistics"} <= services  # every service with pages was found
+
+
+def test_every_page_head_names_its_tab_icon() -> None:
+    """Without one the browser asks every service for /favicon.ico and logs a 404 on each page."""
+    heads = [t for t in TEMPLATES if "<head>" in t.read_text(encoding="utf-8")]
+    assert heads and [str(t) for t in heads if 'rel="icon"' not in t.read_text(encoding="utf-8")] == []
