@@ -95,6 +95,15 @@ def consumer_specs(settings: ReferralsSettings, policy: Policy) -> list[Consumer
     ]
 
 
+FEEDBACK_GROUP = "referrals-feedback"
+"""The group (without the prefix) that reads the Kafka partners' feedback topics."""
+
+
+def consumer_groups(settings: ReferralsSettings) -> list[str]:
+    """The consumer groups referrals runs: whose dead-letter topics its admin desk lists and retries."""
+    return [settings.consumer_group("referrals"), settings.consumer_group(FEEDBACK_GROUP)]
+
+
 def send_with_tombstones(broker: KafkaBroker) -> Send:
     """The relay's send, except that a record marked as tombstone goes out with a null value."""
     send = broker_sender(broker)

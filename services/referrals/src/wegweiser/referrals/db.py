@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import (
@@ -379,6 +379,17 @@ def _referral(row: ReferralRow) -> Referral:
     return Referral.model_validate(row.model_dump())
 
 
+@dataclass
+class DeliveryHealth:
+    """A webhook partner's queue as the admin desk shows it: deliveries by status (pending, delivered,
+    failed, cancelled), when the last one arrived, and the latest error (an attempt's, also one retried)."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    last_delivered_at: dt.datetime | None = None
+    last_error: str | None = None
+    last_status_code: int | None = None
+
+
 class DeliveryRepository:
     """The webhook queue as seen by handlers: enqueue, and stop or erase what is no longer needed."""
 
@@ -414,6 +425,36 @@ class DeliveryRepository:
             )
         )
         return int(getattr(result, "rowcount", 0) or 0)
+
+    async def health(self) -> dict[str, DeliveryHealth]:
+        """Every partner's webhook queue for the admin desk: counts by status, last delivery, latest error."""
+        found: dict[str, DeliveryHealth] = {}
+        counts = await self.session.execute(
+            select(col(WebhookDeliveryRow.partner_id), col(WebhookDeliveryRow.status), func.count()).group_by(
+                col(WebhookDeliveryRow.partner_id), col(WebhookDeliveryRow.status)
+            )
+        )
+        for partner_id, status, n in counts.all():
+            found.setdefault(partner_id, DeliveryHealth()).counts[status] = n
+        delivered = await self.session.execute(
+            select(
+                col(WebhookDeliveryRow.partner_id), func.max(col(WebhookDeliveryRow.delivered_at))
+            ).group_by(col(WebhookDeliveryRow.partner_id))
+        )
+        for partner_id, at in delivered.all():
+            found[partner_id].last_delivered_at = at
+        latest = (
+            select(func.max(col(WebhookDeliveryRow.id)))
+            .where(col(WebhookDeliveryRow.last_error).is_not(None))
+            .group_by(col(WebhookDeliveryRow.partner_id))
+        )
+        errors = await self.session.execute(
+            select(WebhookDeliveryRow).where(col(WebhookDeliveryRow.id).in_(latest))
+        )
+        for row in errors.scalars():
+            found[row.partner_id].last_error = row.last_error
+            found[row.partner_id].last_status_code = row.last_status_code
+        return found
 
     async def counts_by_status(self, partner_id: str) -> dict[str, int]:
         """A partner's webhook queue: how many deliveries are pending, delivered, failed, cancelled."""

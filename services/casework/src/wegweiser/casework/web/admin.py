@@ -1,16 +1,12 @@
 """The admin desk of casework: who serves which municipality, staff and roles, and stuck Kafka records.
 
 The provider rule is changed through the same handler as the admin API (``organisation``); the dead-letter
-queue is read and retried with the functions of ``wegweiser dlq`` (``common.engine.dlq_desk``), for
+queue is read and retried with the functions of ``wegweiser dlq`` (``common.web.dead_letters``), for
 casework's own consumer groups only. Every change lands in the audit log.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from collections import defaultdict
-
-from aiokafka.errors import KafkaError
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
@@ -21,11 +17,10 @@ from wegweiser.casework.handlers import audit
 from wegweiser.casework.web.forms import Field
 from wegweiser.casework.web.messages import t
 from wegweiser.casework.web.pages import PageDep, WebContext, municipality_name
-from wegweiser.common.engine import dlq_desk
-from wegweiser.common.engine.dlq_command import DlqEntry
+from wegweiser.common.web import dead_letters as dead_letter_desk
 
 router = APIRouter(include_in_schema=False)
-DONE = ("rule_set", "rule_reset", "retried", "staff_saved")
+DONE = ("rule_set", "rule_reset", "staff_saved")
 
 
 def rule_fields(ctx: WebContext, org: organisation.Organisation, values: dict[str, str]) -> list[Field]:
@@ -108,63 +103,42 @@ async def reset_rule(ags: str, ctx: PageDep) -> Response:
     return RedirectResponse("/admin?done=rule_reset#rules", status_code=303)
 
 
-def dead_lettered_at(entry: DlqEntry) -> dt.datetime:
-    return dt.datetime.fromtimestamp(entry.timestamp_ms / 1000, dt.UTC)
-
-
-def by_municipality(entries: list[DlqEntry]) -> dict[str, list[DlqEntry]]:
-    grouped: dict[str, list[DlqEntry]] = defaultdict(list)
-    for entry in entries:
-        grouped[entry.key or ""].append(entry)
-    return dict(sorted(grouped.items()))
-
-
 @router.get("/admin/dlq", response_class=HTMLResponse)
 async def dead_letters(ctx: PageDep) -> Response:
     """Casework's open dead-lettered and parked records, per municipality (AGS), with their reasons."""
     if not ctx.is_admin:
         return ctx.forbidden()
-    ags = (ctx.request.query_params.get("ags") or "").strip() or None
-    groups = consumer_groups(ctx.settings)
-    try:
-        entries = await dlq_desk.open_entries(
-            bootstrap_servers=ctx.settings.kafka_bootstrap_servers, groups=groups, ags=ags
-        )
-    except KafkaError:
-        return ctx.error(503, "admin.dlq.unavailable.title", t("admin.dlq.unavailable", ctx.lang))
-    done = ctx.request.query_params.get("done")
-    return ctx.render(
-        "dlq.html",
-        by_ags=by_municipality(entries),
-        ags=ags or "",
-        done=done if done in DONE else None,
-        retried=int(n) if (n := ctx.request.query_params.get("n", "0")).isdigit() else 0,
-        reason=dlq_desk.reason,
-        is_dead=dlq_desk.is_dead,
-        at=dead_lettered_at,
+    kafka = ctx.settings.kafka_bootstrap_servers
+    return await dead_letter_desk.desk_page(
+        ctx.request,
+        bootstrap_servers=kafka,
+        groups=consumer_groups(ctx.settings),
+        render=lambda values: ctx.render("dlq.html", **values),
+        unavailable=lambda: kafka_unavailable(ctx),
     )
 
 
-@router.post("/admin/dlq/retry", response_class=HTMLResponse)
+def kafka_unavailable(ctx: WebContext) -> Response:
+    return ctx.error(503, "dlq.unavailable.title", t("dlq.unavailable", ctx.lang))
+
+
+@router.post(dead_letter_desk.RETRY, response_class=HTMLResponse)
 async def retry_dead_letters(ctx: PageDep) -> Response:
     """``wegweiser dlq replay`` for the chosen entries; the replay and its outcome are audited."""
     form = await posted_by_admin(ctx)
     if isinstance(form, Response):
         return form
-    ids = [str(v) for v in form.getlist("entry")]
-    groups = consumer_groups(ctx.settings)
-    try:
-        report = await dlq_desk.retry(
-            bootstrap_servers=ctx.settings.kafka_bootstrap_servers, groups=groups, entry_ids=ids
-        )
-    except dlq_desk.NotOurEntry:
-        return ctx.not_found()
-    except KafkaError:
-        return ctx.error(503, "admin.dlq.unavailable.title", t("admin.dlq.unavailable", ctx.lang))
-    async with ctx.uow:
-        audit(ctx.uow, ctx.principal, "admin.dlq_retry", None, entries=ids, outcome=report)
-        await ctx.uow.commit()
-    replayed = sum(line.startswith("replayed") for line in report)
-    back = str(form.get("ags", "")).strip()
-    query = f"&ags={back}" if back.isdigit() else ""
-    return RedirectResponse(f"/admin/dlq?done=retried&n={replayed}{query}", status_code=303)
+
+    async def audited(entries: list[str], outcome: list[str]) -> None:
+        async with ctx.uow:
+            audit(ctx.uow, ctx.principal, "admin.dlq_retry", None, entries=entries, outcome=outcome)
+            await ctx.uow.commit()
+
+    return await dead_letter_desk.retry_posted(
+        form,
+        bootstrap_servers=ctx.settings.kafka_bootstrap_servers,
+        groups=consumer_groups(ctx.settings),
+        audit=audited,
+        not_found=ctx.not_found,
+        unavailable=lambda: kafka_unavailable(ctx),
+    )

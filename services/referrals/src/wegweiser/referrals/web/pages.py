@@ -1,4 +1,4 @@
-"""What every page of the partner inbox needs: templates, the signed-in partner staff, and ``render``."""
+"""What every page of referrals needs: templates, the signed-in partner staff or admin, and ``render``."""
 
 from __future__ import annotations
 
@@ -13,15 +13,23 @@ from fastapi.templating import Jinja2Templates
 from wegweiser.common import localtime
 from wegweiser.common import web as common_web
 from wegweiser.common.regions import catalogue
-from wegweiser.common.web.session import PageUser, page_user, render_page
+from wegweiser.common.web.session import (
+    PageUser,
+    csrf_token,
+    language,
+    page_user,
+    render_page,
+    session_principal,
+)
 from wegweiser.referrals.deps import SettingsDep
 from wegweiser.referrals.domain.lifecycle import STATE_NAMES
 from wegweiser.referrals.web.messages import t
-from wegweiser.referrals.web.staff import ORGANISATIONS, display_name
+from wegweiser.referrals.web.staff import ORGANISATIONS, PLATFORM, display_name
 
 WEB = Path(__file__).parent
 STATIC_URL = "/static/referrals"
 HOME = "/inbox"
+ADMIN_HOME = "/admin"
 TEMPLATES = Jinja2Templates(directory=[WEB / "templates", common_web.TEMPLATES])
 
 
@@ -51,24 +59,60 @@ TEMPLATES.env.filters["local"] = local_time
 TEMPLATES.env.filters["de_date"] = lambda d: d.strftime("%d.%m.%Y") if isinstance(d, dt.date) else "–"
 
 
+class AdminElsewhere(Exception):
+    """An admin asked for the partners' inbox: their pages are the admin desk (``install`` redirects)."""
+
+
+class NotAdmin(Exception):
+    """Someone signed in but not as an admin asked for the admin desk (``install`` answers 403)."""
+
+    def __init__(self, user: PageUser) -> None:
+        self.user = user
+
+
 def _partner_staff(request: Request, settings: SettingsDep) -> PageUser:
     """A member of a partner's staff: sees and answers only their partner's referrals."""
+    principal, _ = session_principal(request, settings)
+    if principal.has_any("admin") and not principal.has_any("partner"):
+        raise AdminElsewhere()
     return page_user(
         request, settings, role="partner", org_of=lambda principal: principal.partner_id, name_of=display_name
     )
 
 
+def _admin(request: Request, settings: SettingsDep) -> PageUser:
+    """The platform's admin: sees every partner and referrals' stuck records, never a person's data."""
+    principal, token = session_principal(request, settings)
+    if not principal.has_any("admin"):
+        name = display_name(principal.subject)
+        raise NotAdmin(
+            PageUser(principal, principal.partner_id or "", name, csrf_token(token), language(request))
+        )
+    return page_user(request, settings, role="admin", org_of=lambda _: PLATFORM, name_of=display_name)
+
+
 PartnerStaffDep = Annotated[PageUser, Depends(_partner_staff)]
+AdminPageDep = Annotated[PageUser, Depends(_admin)]
 
 
 def _frame(lang: str) -> dict[str, Any]:
     return {"home": HOME, "nav": [(HOME, t("nav.inbox", lang))], "static": STATIC_URL}
 
 
+def _admin_frame(lang: str) -> dict[str, Any]:
+    nav = [(ADMIN_HOME, t("nav.partners", lang)), ("/admin/dlq", t("nav.dlq", lang))]
+    return {"home": ADMIN_HOME, "nav": nav, "static": STATIC_URL, "brand": t("admin.app_name", lang)}
+
+
+def is_admin(user: PageUser | None) -> bool:
+    return user is not None and user.principal.has_any("admin") and not user.principal.has_any("partner")
+
+
 def render(
     request: Request, template: str, *, staff: PageUser | None, status: int = 200, **values: Any
 ) -> HTMLResponse:
-    return render_page(TEMPLATES, request, template, user=staff, frame=_frame, status=status, **values)
+    frame = _admin_frame if is_admin(staff) else _frame
+    return render_page(TEMPLATES, request, template, user=staff, frame=frame, status=status, **values)
 
 
 def error_page(request: Request, staff: PageUser, status: int, title_key: str, message: str) -> HTMLResponse:

@@ -1,13 +1,16 @@
-"""The development users of the partner inbox: staff of three partners of the example catalogue.
+"""The development users of referrals' pages: staff of three partners of the example catalogue, and the
+platform's administration (the admin desk).
 
 Referrals keeps no staff records of partners; in production a partner's staff sign in at the
-organisation's identity provider (OpenID Connect) with the ``partner`` role and a ``partner_id`` claim.
+organisation's identity provider (OpenID Connect) with the ``partner`` role and a ``partner_id`` claim,
+and the platform's admins with the ``admin`` role.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from wegweiser.common.web.session import DevUser
 from wegweiser.referrals.seed import EXAMPLES
 
 ORGANISATIONS = {partner_id: organisation for partner_id, organisation, *_ in EXAMPLES}
@@ -33,5 +36,12 @@ DEV_PARTNER_STAFF = (
 )
 
 
+PLATFORM = "Wegweiser"
+"""The organisation the platform's admins act for."""
+DEV_ADMIN = DevUser("admin", "Plattform-Administration", "admin", PLATFORM)
+"""The admin of the development sign-in, as in casework: sees partners and stuck records, no referral."""
+
+
 def display_name(subject: str) -> str:
-    return next((s.display_name for s in DEV_PARTNER_STAFF if s.subject == subject), subject)
+    users = (*DEV_PARTNER_STAFF, DEV_ADMIN)
+    return next((s.display_name for s in users if s.subject == subject), subject)
