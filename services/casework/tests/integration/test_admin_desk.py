@@ -21,6 +21,7 @@ from wegweiser.casework.testing import STUTTGART, bearer, hidden, open_case, sig
 from wegweiser.common import events
 from wegweiser.common.envelope import encode
 from wegweiser.common.testing.apps import eventually, running
+from wegweiser.common.testing.fakes import Outage
 from wegweiser.common.testing.kafka import produce
 
 pytestmark = pytest.mark.integration
@@ -66,15 +67,8 @@ def corrected(registered: events.ArrivalRegistered, family_name: str) -> events.
 async def test_a_stuck_arrival_is_listed_with_its_reason_retried_from_the_desk_and_then_processed(
     casework_env: dict[str, Any], database_url: str, dev_keys: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fault = {"on": True}
-    open_case_for_arrival = handlers.open_case_for_arrival
-
-    async def failing_while_the_fault_lasts(*args: Any, **kwargs: Any) -> None:
-        if fault["on"]:
-            raise ConnectionError(FAULT)
-        await open_case_for_arrival(*args, **kwargs)
-
-    monkeypatch.setattr(handlers, "open_case_for_arrival", failing_while_the_fault_lasts)
+    outage = Outage(FAULT)
+    monkeypatch.setattr(handlers, "open_case_for_arrival", outage.wrap(handlers.open_case_for_arrival))
     engine = CONSUMER_ENGINE.model_copy(update={"max_attempts": 2, "backoff_initial_s": 0.2})
     app = build(CaseworkSettings(database_url=database_url, engine=engine, **casework_env))
     family = f"Haddad-{uuid.uuid4().hex[:5]}"
@@ -99,7 +93,7 @@ async def test_a_stuck_arrival_is_listed_with_its_reason_retried_from_the_desk_a
         assert "Stuttgart" in page and family not in page  # the reason, not the person data
 
         # The fault is gone; the admin presses "Erneut versuchen" on the failed event.
-        fault["on"] = False
+        outage.end()
         retried = await client.post(
             "/admin/dlq/retry", data={"csrf": hidden(page, "csrf"), "entry": dead_id, "ags": STUTTGART}
         )

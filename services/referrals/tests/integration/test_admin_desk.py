@@ -17,6 +17,7 @@ from wegweiser.common import devtokens, events
 from wegweiser.common.engine.config import EngineConfig
 from wegweiser.common.envelope import encode
 from wegweiser.common.testing.apps import eventually, running
+from wegweiser.common.testing.fakes import Outage
 from wegweiser.common.testing.kafka import produce
 from wegweiser.referrals import consumers
 from wegweiser.referrals.app import build
@@ -157,15 +158,8 @@ async def test_the_desk_shows_each_partners_delivery_its_health_and_its_open_bre
 async def test_a_stuck_request_is_listed_with_its_reason_retried_from_the_desk_audited_and_then_routed(
     settings: ReferralsSettings, monkeypatch: pytest.MonkeyPatch, tokens: Any
 ) -> None:
-    fault = {"on": True}
-    receive_request = consumers.receive_request
-
-    async def failing_while_the_fault_lasts(*args: Any, **kwargs: Any) -> None:
-        if fault["on"]:
-            raise ConnectionError(FAULT)
-        await receive_request(*args, **kwargs)
-
-    monkeypatch.setattr(consumers, "receive_request", failing_while_the_fault_lasts)
+    outage = Outage(FAULT)
+    monkeypatch.setattr(consumers, "receive_request", outage.wrap(consumers.receive_request))
     quick = EngineConfig(max_attempts=2, backoff_initial_s=0.2)
     monkeypatch.setattr(ReferralsSettings, "engine_config", lambda self: quick)
     app = build(settings)
@@ -193,7 +187,7 @@ async def test_a_stuck_request_is_listed_with_its_reason_retried_from_the_desk_a
             assert await uow.referrals.get(request.referral_id) is None
 
         # The fault is gone; the admin presses "Erneut versuchen": the request is published again and routed.
-        fault["on"] = False
+        outage.end()
         retried = await client.post(
             "/admin/dlq/retry", data={"csrf": csrf_of(page), "entry": entry_id, "ags": STUTTGART}
         )

@@ -1,8 +1,9 @@
-"""Fakes that subclass the real ports, for unit tests of handlers without I/O."""
+"""Fakes that subclass the real ports, for unit tests of handlers without I/O; an outage of a dependency."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any, Self
 
@@ -51,3 +52,23 @@ class FakeUnitOfWork(UnitOfWork):
     @property
     def session(self) -> Any:  # type: ignore[override]
         raise AssertionError("unit tests must not touch a database session")
+
+
+class Outage:
+    """A dependency that is down until ``end()``: ``wrap(handler)`` fails with ``ConnectionError(message)``
+    while it lasts, then calls the handler (a record dead-lettered now, processed once retried later)."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        self.lasting = True
+
+    def end(self) -> None:
+        self.lasting = False
+
+    def wrap(self, handler: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+        async def failing_while_it_lasts(*args: Any, **kwargs: Any) -> Any:
+            if self.lasting:
+                raise ConnectionError(self.message)
+            return await handler(*args, **kwargs)
+
+        return failing_while_it_lasts
