@@ -18,7 +18,7 @@ from playwright.async_api import BrowserContext, expect
 from wegweiser.casework.testing import STUTTGART, bearer, walk_in
 from wegweiser.common import events
 from wegweiser.common.envelope import encode
-from wegweiser.common.testing.browser import Journey, serve
+from wegweiser.common.testing.browser import Journey, retry_all_dead_letters, serve
 from wegweiser.common.testing.kafka import produce
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -92,20 +92,9 @@ async def test_the_admin_desk_and_the_supervisors_deadlines_in_the_browser(
 
     # The stuck records of Stuttgart, with their reason; retried with the municipality's button.
     await nav.get_by_role("link", name="Hängende Ereignisse").click()
-    await page.get_by_label("Gemeindeschlüssel (AGS)").fill(STUTTGART)
-    row = page.locator("tr[data-entry]", has_text="fehlgeschlagen")
-    for _ in range(60):
-        await page.get_by_role("button", name="Filter anwenden").click()
-        if await row.count() == 2:
-            break
-        await page.wait_for_timeout(500)
-    await expect(row).to_have_count(2)
-    await expect(row.first).to_contain_text("MalformedRecord")
-    await expect(row.first).to_contain_text(events.ArrivalRegistered.ce_type())
-    await journey.record("dead-letters")
-    await page.get_by_role("button", name="Alle 2 fehlgeschlagenen von Stuttgart").click()
-    await expect(page.get_by_role("status")).to_contain_text("2 Ereignis(se) wurden erneut")
-    await journey.record("retried")
+    await retry_all_dead_letters(
+        page, journey, ags=STUTTGART, municipality="Stuttgart", ce_type=events.ArrivalRegistered.ce_type()
+    )
     await page.goto(f"{service}/admin/dlq?lang=en")
     await expect(page.get_by_role("heading", level=1)).to_have_text("Stuck events of casework")
     await journey.record("dead-letters-english")

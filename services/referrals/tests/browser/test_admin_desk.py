@@ -16,7 +16,7 @@ from playwright.async_api import BrowserContext, expect
 
 from wegweiser.common import events
 from wegweiser.common.envelope import OutgoingRecord, encode
-from wegweiser.common.testing.browser import Journey, expect_login_page
+from wegweiser.common.testing.browser import Journey, expect_login_page, retry_all_dead_letters
 from wegweiser.common.testing.kafka import produce
 from wegweiser.referrals.testing import referral_requested
 
@@ -61,20 +61,9 @@ async def test_the_admin_sees_the_partners_and_retries_stuck_records_in_the_brow
     # The stuck records of Stuttgart, with their reason; retried with the municipality's button.
     nav = page.get_by_role("navigation", name="Hauptnavigation")
     await nav.get_by_role("link", name="Hängende Ereignisse").click()
-    await page.get_by_label("Gemeindeschlüssel (AGS)").fill(STUTTGART)
-    row = page.locator("tr[data-entry]", has_text="fehlgeschlagen")
-    for _ in range(60):
-        await page.get_by_role("button", name="Filter anwenden").click()
-        if await row.count() == 2:
-            break
-        await page.wait_for_timeout(500)
-    await expect(row).to_have_count(2)
-    await expect(row.first).to_contain_text("MalformedRecord")
-    await expect(row.first).to_contain_text(events.ReferralRequested.ce_type())
-    await journey.record("dead-letters")
-    await page.get_by_role("button", name="Alle 2 fehlgeschlagenen von Stuttgart").click()
-    await expect(page.get_by_role("status")).to_contain_text("2 Ereignis(se) wurden erneut")
-    await journey.record("retried")
+    await retry_all_dead_letters(
+        page, journey, ags=STUTTGART, municipality="Stuttgart", ce_type=events.ReferralRequested.ce_type()
+    )
 
     # English, on both pages of the desk.
     await page.get_by_role("link", name="Switch to English").click()

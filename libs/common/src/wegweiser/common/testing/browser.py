@@ -166,3 +166,25 @@ class Journey:
         }
         assert blocking == {}, json.dumps(blocking, indent=2)
         assert report["screens"] == screens
+
+
+async def retry_all_dead_letters(
+    page: Page, journey: Journey, *, ags: str, municipality: str, ce_type: str, count: int = 2
+) -> None:
+    """On a service's dead-letter desk (``kern/dead_letters.html``, German): filter by ``ags``, wait until
+    ``count`` failed records are listed (malformed ones, of ``ce_type``), retry them all with the
+    municipality's button and see the desk confirm it. Records the listing and the confirmation."""
+    await page.get_by_label("Gemeindeschlüssel (AGS)").fill(ags)
+    row = page.locator("tr[data-entry]", has_text="fehlgeschlagen")
+    for _ in range(60):
+        await page.get_by_role("button", name="Filter anwenden").click()
+        if await row.count() == count:
+            break
+        await page.wait_for_timeout(500)
+    await expect(row).to_have_count(count)
+    await expect(row.first).to_contain_text("MalformedRecord")
+    await expect(row.first).to_contain_text(ce_type)
+    await journey.record("dead-letters")
+    await page.get_by_role("button", name=f"Alle {count} fehlgeschlagenen von {municipality}").click()
+    await expect(page.get_by_role("status")).to_contain_text(f"{count} Ereignis(se) wurden erneut")
+    await journey.record("retried")
