@@ -21,7 +21,6 @@ from wegweiser.referrals import api, web
 from wegweiser.referrals.background import Background
 from wegweiser.referrals.clock import Clock
 from wegweiser.referrals.consumers import (
-    FEEDBACK_GROUP,
     FeedbackConsumer,
     PartnerTopics,
     consumer_specs,
@@ -113,7 +112,7 @@ def build_context(
     )
     feedback = FeedbackConsumer(
         bootstrap_servers=settings.kafka_bootstrap_servers,
-        group=settings.consumer_group(FEEDBACK_GROUP),
+        group=settings.consumer_group("referrals-feedback"),
         unit_of_work=runtime.unit_of_work,
         policy=policy,
         kafka_partners=partial(kafka_partner_ids, runtime.unit_of_work),

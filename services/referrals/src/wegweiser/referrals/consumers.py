@@ -95,13 +95,9 @@ def consumer_specs(settings: ReferralsSettings, policy: Policy) -> list[Consumer
     ]
 
 
-FEEDBACK_GROUP = "referrals-feedback"
-"""The group (without the prefix) that reads the Kafka partners' feedback topics."""
-
-
 def consumer_groups(settings: ReferralsSettings) -> list[str]:
     """The consumer groups referrals runs: whose dead-letter topics its admin desk lists and retries."""
-    return [settings.consumer_group("referrals"), settings.consumer_group(FEEDBACK_GROUP)]
+    return [settings.consumer_group("referrals"), settings.consumer_group("referrals-feedback")]
 
 
 def send_with_tombstones(broker: KafkaBroker) -> Send:
