@@ -44,7 +44,8 @@ class ReferralsTable(SQLModel, registry=registry()):
 
 
 class AuditRow(ReferralsTable, AuditEntry, table=True):
-    """Who exported which person's or case's data, when (``wegweiser.common.audit``); append-only."""
+    """Who exported which person's or case's data, and which admin retried which stuck records, when
+    (``wegweiser.common.audit``); append-only."""
 
     __tablename__ = "audit_log"
 
