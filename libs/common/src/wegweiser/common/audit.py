@@ -4,7 +4,8 @@ Casework audits every read and change of a case in its ``audit_log``; intake and
 same kind of table for what they must account for: the subject access export (GDPR Art. 15), who
 read which person's or case's data, when; in referrals also the admin desk's retries of stuck records.
 Each service declares its table from ``AuditEntry`` in its own registry;
-``migrations.shared.create_audit_log`` creates it append-only (the database refuses UPDATE and DELETE). Entries hold ids, never names; a person's own entries are part of their export.
+``migrations.shared.create_audit_log`` creates it append-only (the database refuses UPDATE and DELETE).
+Entries hold ids, never names; a person's own entries are part of their export.
 """
 
 from __future__ import annotations
