@@ -145,6 +145,10 @@ async def read_dlq(*, bootstrap_servers: str, dlq_topic: str) -> list[DlqEntry]:
         await consumer.stop()
 
 
+READ_AT_ONCE = 8
+"""How many DLQ topics of one group ``list_entries`` reads at the same time."""
+
+
 async def list_entries(
     *,
     bootstrap_servers: str,
@@ -157,11 +161,22 @@ async def list_entries(
     include_parked: bool = True,
     include_resolved: bool = False,
 ) -> list[DlqEntry]:
-    """Entries of `group`'s DLQs, filtered by source topic, AGS, event type and age."""
+    """Entries of `group`'s DLQs, filtered by source topic, AGS, event type and age.
+
+    The DLQ topics are read at once (at most ``READ_AT_ONCE``): each read is mostly waiting for the
+    broker, and a group has one DLQ per source topic (referrals' feedback group one per Kafka partner).
+    """
     now = time.time()
     out = []
-    for name in await dlq_topics(bootstrap_servers=bootstrap_servers, group=group, topics=topics):
-        for entry in await read_dlq(bootstrap_servers=bootstrap_servers, dlq_topic=name):
+    names = await dlq_topics(bootstrap_servers=bootstrap_servers, group=group, topics=topics)
+    at_once = asyncio.Semaphore(READ_AT_ONCE)
+
+    async def read(name: str) -> list[DlqEntry]:
+        async with at_once:
+            return await read_dlq(bootstrap_servers=bootstrap_servers, dlq_topic=name)
+
+    for found in await asyncio.gather(*(read(name) for name in names)):
+        for entry in found:
             if entry.resolution is not None and not include_resolved:
                 continue
             if entry.kind == Kind.PARKED and not include_parked:
