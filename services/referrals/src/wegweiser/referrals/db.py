@@ -166,6 +166,7 @@ class WebhookDeliveryRow(ReferralsTable, table=True):
     next_attempt_at: dt.datetime = Field(default_factory=utcnow, index=True)
     last_error: str | None = Field(default=None, max_length=500)
     last_status_code: int | None = None
+    last_attempt_at: dt.datetime | None = None  # when last_error / last_status_code were recorded
     created_at: dt.datetime = Field(default_factory=utcnow)
     delivered_at: dt.datetime | None = None
     erased_at: dt.datetime | None = None
@@ -389,6 +390,7 @@ class DeliveryHealth:
     last_delivered_at: dt.datetime | None = None
     last_error: str | None = None
     last_status_code: int | None = None
+    last_error_at: dt.datetime | None = None
 
 
 class DeliveryRepository:
@@ -430,31 +432,27 @@ class DeliveryRepository:
     async def health(self) -> dict[str, DeliveryHealth]:
         """Every partner's webhook queue for the admin desk: counts by status, last delivery, latest error."""
         found: dict[str, DeliveryHealth] = {}
-        counts = await self.session.execute(
-            select(col(WebhookDeliveryRow.partner_id), col(WebhookDeliveryRow.status), func.count()).group_by(
-                col(WebhookDeliveryRow.partner_id), col(WebhookDeliveryRow.status)
-            )
-        )
-        for partner_id, status, n in counts.all():
-            found.setdefault(partner_id, DeliveryHealth()).counts[status] = n
-        delivered = await self.session.execute(
-            select(
-                col(WebhookDeliveryRow.partner_id), func.max(col(WebhookDeliveryRow.delivered_at))
-            ).group_by(col(WebhookDeliveryRow.partner_id))
-        )
-        for partner_id, at in delivered.all():
+        partner, status = col(WebhookDeliveryRow.partner_id), col(WebhookDeliveryRow.status)
+        counts = await self.session.execute(select(partner, status, func.count()).group_by(partner, status))
+        for partner_id, state, n in counts.all():
+            found.setdefault(partner_id, DeliveryHealth()).counts[state] = n
+        delivered = select(partner, func.max(col(WebhookDeliveryRow.delivered_at))).group_by(partner)
+        for partner_id, at in (await self.session.execute(delivered)).all():
             found[partner_id].last_delivered_at = at
+        attempted = col(WebhookDeliveryRow.last_attempt_at)
         latest = (
-            select(func.max(col(WebhookDeliveryRow.id)))
+            select(partner, func.max(attempted).label("at"))
             .where(col(WebhookDeliveryRow.last_error).is_not(None))
-            .group_by(col(WebhookDeliveryRow.partner_id))
+            .group_by(partner)
+            .subquery()
         )
-        errors = await self.session.execute(
-            select(WebhookDeliveryRow).where(col(WebhookDeliveryRow.id).in_(latest))
+        errors = select(WebhookDeliveryRow).join(
+            latest, (partner == latest.c.partner_id) & (attempted == latest.c.at)
         )
-        for row in errors.scalars():
-            found[row.partner_id].last_error = row.last_error
-            found[row.partner_id].last_status_code = row.last_status_code
+        for row in (await self.session.execute(errors)).scalars():
+            health = found[row.partner_id]
+            health.last_error, health.last_status_code = row.last_error, row.last_status_code
+            health.last_error_at = row.last_attempt_at
         return found
 
     async def counts_by_status(self, partner_id: str) -> dict[str, int]:

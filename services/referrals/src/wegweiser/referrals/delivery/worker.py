@@ -229,6 +229,7 @@ class PartnerQueue:
             "attempts": attempts,
             "last_status_code": outcome.status_code,
             "last_error": outcome.error,
+            "last_attempt_at": now,
         }
         if outcome.kind == "delivered":
             values |= {"status": "delivered", "delivered_at": now, "body": None, "erased_at": now}
