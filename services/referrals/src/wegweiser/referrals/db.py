@@ -430,7 +430,10 @@ class DeliveryRepository:
         return int(getattr(result, "rowcount", 0) or 0)
 
     async def health(self) -> dict[str, DeliveryHealth]:
-        """Every partner's webhook queue for the admin desk: counts by status, last delivery, latest error."""
+        """Every partner's webhook queue for the admin desk: counts by status, last delivery, latest error.
+
+        Three reads, not one snapshot: a delivery queued between them may be in a later one only.
+        """
         found: dict[str, DeliveryHealth] = {}
         partner, status = col(WebhookDeliveryRow.partner_id), col(WebhookDeliveryRow.status)
         counts = await self.session.execute(select(partner, status, func.count()).group_by(partner, status))
@@ -438,7 +441,7 @@ class DeliveryRepository:
             found.setdefault(partner_id, DeliveryHealth()).counts[state] = n
         delivered = select(partner, func.max(col(WebhookDeliveryRow.delivered_at))).group_by(partner)
         for partner_id, at in (await self.session.execute(delivered)).all():
-            found[partner_id].last_delivered_at = at
+            found.setdefault(partner_id, DeliveryHealth()).last_delivered_at = at
         attempted = col(WebhookDeliveryRow.last_attempt_at)
         latest = (
             select(partner, func.max(attempted).label("at"))
@@ -450,7 +453,7 @@ class DeliveryRepository:
             latest, (partner == latest.c.partner_id) & (attempted == latest.c.at)
         )
         for row in (await self.session.execute(errors)).scalars():
-            health = found[row.partner_id]
+            health = found.setdefault(row.partner_id, DeliveryHealth())
             health.last_error, health.last_status_code = row.last_error, row.last_status_code
             health.last_error_at = row.last_attempt_at
         return found
