@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from opentelemetry import trace
 from sqlalchemy.exc import IntegrityError
@@ -24,6 +24,12 @@ log = logging.getLogger(__name__)
 
 EventHandler = Callable[[Any, Envelope, UnitOfWork], Awaitable[None]]
 DEFAULT_DATABASE_SLOTS = 16
+
+
+def as_event_handler(handler: Callable[..., Awaitable[None]]) -> EventHandler:
+    """A service's handler takes its own unit of work (a ``UnitOfWork`` subclass): the dispatcher hands
+    it exactly the one the service gives the runtime, though ``EventHandler`` can only promise the base."""
+    return cast(EventHandler, handler)
 
 
 class EventDispatcher:

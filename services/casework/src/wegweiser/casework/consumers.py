@@ -8,25 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
-from typing import cast
 
 from wegweiser.casework import handlers
 from wegweiser.casework.handlers import CaseworkUnitOfWork
 from wegweiser.casework.settings import CaseworkSettings
 from wegweiser.common import events, localtime, topics
-from wegweiser.common.dispatch import EventHandler
+from wegweiser.common.dispatch import EventHandler, as_event_handler
 from wegweiser.common.engine import EngineConfig
 from wegweiser.common.envelope import Envelope
 from wegweiser.common.runtime import ConsumerSpec
 
 # The catalogue is tiny and compacted; one event at a time keeps "latest wins" simple to reason about.
 CATALOGUE_ENGINE = EngineConfig(max_in_flight_per_partition=1, max_in_flight_per_ags=1)
-
-
-def as_event_handler(handler: Callable[..., Awaitable[None]]) -> EventHandler:
-    """Our handlers take a ``CaseworkUnitOfWork``: the dispatcher hands them exactly that, the one
-    ``app.py`` gives the runtime, though ``EventHandler`` can only promise the ``UnitOfWork`` base."""
-    return cast(EventHandler, handler)
 
 
 async def _transfer_case_for_relocation(

@@ -16,14 +16,14 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
-from typing import Any, cast
+from typing import Any
 
 from faststream.kafka import KafkaBroker
 
 from wegweiser.common import events, topics
 from wegweiser.common.broker import broker_sender
 from wegweiser.common.db import UnitOfWork
-from wegweiser.common.dispatch import EventDispatcher, EventHandler
+from wegweiser.common.dispatch import EventDispatcher, EventHandler, as_event_handler
 from wegweiser.common.engine import ConsumerEngine, EngineConfig, Record
 from wegweiser.common.envelope import Envelope
 from wegweiser.common.events import Event
@@ -76,8 +76,7 @@ def event_handlers(policy: Policy) -> dict[type[Event], EventHandler]:
         events.ReferralRequested: partial(receive_request, policy=policy),
         events.CaseOpened: on_case_opened,
         events.ConsentWithdrawn: partial(on_consent_withdrawn, policy=policy),
-        # like the handlers above it gets this service's unit of work (ReferralsUnitOfWork)
-        events.CaseErased: cast(EventHandler, on_case_erased),
+        events.CaseErased: as_event_handler(on_case_erased),
         events.PartnerFeedback: partial(on_partner_feedback, policy=policy),
     }
 
