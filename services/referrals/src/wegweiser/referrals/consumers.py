@@ -28,6 +28,7 @@ from wegweiser.common.engine import ConsumerEngine, EngineConfig, Record
 from wegweiser.common.envelope import Envelope
 from wegweiser.common.events import Event
 from wegweiser.common.events.referrals import partner_feedback_topic, partner_referrals_topic
+from wegweiser.common.key_copies import key_copy_handlers
 from wegweiser.common.outbox import Send
 from wegweiser.common.regions import kreis_of
 from wegweiser.common.runtime import ConsumerSpec
@@ -78,19 +79,28 @@ def event_handlers(policy: Policy) -> dict[type[Event], EventHandler]:
         events.ConsentWithdrawn: partial(on_consent_withdrawn, policy=policy),
         events.CaseErased: as_event_handler(on_case_erased),
         events.PartnerFeedback: partial(on_partner_feedback, policy=policy),
+        **key_copy_handlers("casework"),
     }
 
 
 def consumer_specs(settings: ReferralsSettings, policy: Policy) -> list[ConsumerSpec]:
-    """The main consumer group: referral requests and the case events it needs."""
+    """The main consumer group (referral requests and the case events it needs), and the copies of
+    casework's person keys that open a request's sealed person (``wegweiser.common.personal_data``)."""
     handlers = event_handlers(policy)
+    config = settings.engine_config()
     return [
         ConsumerSpec(
             group=settings.consumer_group("referrals"),
             topics=[topics.REFERRAL_REQUESTS, topics.CASES],
             handlers={event_type: handlers[event_type] for event_type in REQUESTS_AND_CASES},
-            config=settings.engine_config(),
-        )
+            config=config,
+        ),
+        ConsumerSpec(
+            group=settings.consumer_group("referrals-person-keys"),
+            topics=[topics.CASEWORK_PERSON_KEYS],
+            handlers={e: handlers[e] for e in handlers if e.topic == topics.CASEWORK_PERSON_KEYS},
+            config=config,
+        ),
     ]
 
 
