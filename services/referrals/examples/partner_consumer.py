@@ -2,9 +2,12 @@
 """An example partner: reads its referrals topic and answers on its feedback topic.
 
 Built from the AsyncAPI document alone (``GET /asyncapi.json``): plain aiokafka and JSON, none of
-Wegweiser's own code. Run it against the development broker:
+Wegweiser's own code. The topic carries no personal data: with ``--token`` (a partner token) the example
+reads the person of an offer from its ``person_url`` on the partner API (``--api``). Run it against the
+development broker:
 
-    ./dev run python services/referrals/examples/partner_consumer.py --partner vhs-stuttgart --answer accepted
+    ./dev run python services/referrals/examples/partner_consumer.py --partner vhs-stuttgart \
+        --token "$(./dev token --role partner --partner vhs-stuttgart)"
 
 Production adds SASL/SCRAM over TLS: ``--security-protocol SASL_SSL --sasl-mechanism SCRAM-SHA-512
 --username partner-vhs-stuttgart --password ...`` (the operator hands out user and password).
@@ -17,6 +20,7 @@ import asyncio
 import datetime as dt
 import json
 import signal
+import urllib.request
 import uuid
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -52,6 +56,15 @@ def feedback_record(partner: str, offer: dict, outcome: str, reason: str | None)
         "content-type": "application/json",
     }
     return offer["ags"].encode(), json.dumps(payload).encode(), [(k, v.encode()) for k, v in headers.items()]
+
+
+def read_person(api: str, token: str, person_url: str) -> dict:
+    """The consented fields and the note of a live referral (the claim check of ``referral.offered``)."""
+    request = urllib.request.Request(
+        api.rstrip("/") + person_url, headers={"Authorization": f"Bearer {token}"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -90,8 +103,14 @@ async def run(args: argparse.Namespace) -> None:
                     ce_type = headers.get("ce_type")
                     message = json.loads(record.value) if record.value else {}
                     if ce_type == OFFERED:
-                        fields = sorted(k for k, v in message["person"].items() if v is not None)
-                        print(f"referral {message['referral_id']} ({message['programme']}): fields {fields}")
+                        print(f"referral {message['referral_id']} ({message['programme']}): person at "
+                              f"{message['person_url']}")  # fmt: skip
+                        if args.token:
+                            found = await asyncio.to_thread(
+                                read_person, args.api, args.token, message["person_url"]
+                            )
+                            fields = sorted(k for k, v in found["person"].items() if v is not None)
+                            print(f"referral {message['referral_id']}: fields {fields}")
                         key, value, out = feedback_record(args.partner, message, args.answer, args.reason)
                         await producer.send_and_wait(
                             f"wegweiser.partner.{args.partner}.feedback.v1", value, key=key, headers=out
@@ -117,6 +136,8 @@ def main() -> None:
     cli.add_argument("--bootstrap-servers", default="127.0.0.1:9092")
     cli.add_argument("--partner", required=True, help="your partner id, e.g. vhs-stuttgart")
     cli.add_argument("--group", help="consumer group (default partner-<id>; must start with it)")
+    cli.add_argument("--api", default="http://127.0.0.1:8003", help="the referrals service (partner API)")
+    cli.add_argument("--token", help="your partner token, to read the person of an offer")
     cli.add_argument("--answer", default="accepted", choices=["accepted", "declined"])
     cli.add_argument("--reason", help="for declined, e.g. no_capacity")
     cli.add_argument("--security-protocol", default="PLAINTEXT")

@@ -30,6 +30,9 @@ def test_production_refuses_development_keys_placeholder_secrets_and_plaintext_k
     with pytest.raises(ValidationError, match="PSEUDONYM_KEY"):
         Settings(environment="production", **OIDC)
     real_key = "a-real-secret-of-32-characters!!"
+    with pytest.raises(ValidationError, match="KEY_WRAPPING_KEY"):
+        Settings(environment="production", pseudonym_key=real_key, **OIDC)
+    monkeypatch.setenv("WEGWEISER_KEY_WRAPPING_KEY", "another-real-secret-of-32-chars!")
     with pytest.raises(ValidationError, match="KAFKA_SECURITY_PROTOCOL"):
         Settings(environment="production", pseudonym_key=real_key, **OIDC)
     monkeypatch.setenv("KAFKA_SECURITY_PROTOCOL", "SASL_PLAINTEXT")

@@ -15,7 +15,7 @@ from wegweiser.casework.testing import arrival_registered, arrived, bearer
 from wegweiser.common import events, topics
 from wegweiser.common.envelope import encode
 from wegweiser.common.testing.apps import eventually, running
-from wegweiser.common.testing.kafka import header, produce, read_all
+from wegweiser.common.testing.kafka import header, opened, produce, read_all
 
 pytestmark = pytest.mark.integration
 TODAY = dt.date.today()
@@ -55,7 +55,8 @@ async def test_referral_status_catalogue_and_relocation(
             delivery="kafka",
         ),
     ]
-    async with running(build(CaseworkSettings(database_url=database_url, **casework_env))) as client:
+    app = build(CaseworkSettings(database_url=database_url, **casework_env))
+    async with running(app) as client:
         await produce(bootstrap, encode(arrival), *(encode(e) for e in catalogue))
         case = await eventually(lambda: case_of(client, stuttgart, arrival.arrival_id), what="case opened")
         assert case is not None
@@ -110,7 +111,9 @@ async def test_referral_status_catalogue_and_relocation(
             expected=1,
             where=lambda r: header(r, "ce_subject") == referral_id,
         )
-        payload = json.loads(record.value)
+        assert b"Haddad" not in record.value  # the person travels sealed; referrals opens it
+        opened_request = await opened(record, app.state.runtime.unit_of_work)
+        payload = opened_request.model_dump(mode="json")
         assert record.key == b"08111000"
         # Exactly the programme's fields as casework knows them from the (shared, compacted) catalogue.
         programmes = (await client.get("/v1/catalogue", headers=stuttgart)).json()["programmes"]

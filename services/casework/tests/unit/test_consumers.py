@@ -19,6 +19,7 @@ def test_every_registered_event_is_consumed_by_the_group_of_its_topic() -> None:
         [topics.ARRIVALS],
         [topics.REFERRAL_STATUS],
         [topics.REFERRAL_CATALOGUE],
+        [topics.INTAKE_PERSON_KEYS],
     ]
 
 
@@ -28,6 +29,6 @@ def test_the_engine_tuning_comes_from_the_environment(monkeypatch: pytest.Monkey
     settings = CaseworkSettings(_env_file=None)
     assert settings.engine.max_attempts == 8
     assert settings.engine.max_in_flight_per_partition == CONSUMER_ENGINE.max_in_flight_per_partition
-    arrivals, status, catalogue = consumer_specs(settings)
-    assert arrivals.config == status.config == settings.engine
+    arrivals, status, catalogue, keys = consumer_specs(settings)
+    assert arrivals.config == status.config == keys.config == settings.engine
     assert catalogue.config == CATALOGUE_ENGINE

@@ -6,17 +6,20 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from wegweiser.common import devtokens, events, topics
-from wegweiser.common.envelope import decode
+from wegweiser.common.db import create_engine
 from wegweiser.common.telemetry import configure_telemetry
 from wegweiser.common.testing.apps import running
-from wegweiser.common.testing.kafka import header, read_all
+from wegweiser.common.testing.kafka import header, opened, read_all
 from wegweiser.intake.app import build
+from wegweiser.intake.handlers import IntakeUnitOfWork
 from wegweiser.intake.settings import IntakeSettings
 
 pytestmark = pytest.mark.integration
@@ -29,12 +32,18 @@ def ref() -> str:
 
 
 async def events_of(
-    bootstrap: str, topic: str, arrival_id: str, expected: int
+    bootstrap: str, topic: str, arrival_id: str, expected: int, settings: IntakeSettings
 ) -> list[tuple[Any, events.Event]]:
+    """The arrival's records on ``topic``, opened with intake's own keys (persons travel sealed)."""
     records = await read_all(
         bootstrap, topic, expected=expected, where=lambda r: header(r, "ce_subject") == arrival_id
     )
-    return [(r, decode(r.headers, r.value)[1]) for r in records]
+    engine = create_engine(settings.database_url)
+    try:
+        unit_of_work = partial(IntakeUnitOfWork, async_sessionmaker(engine))
+        return [(r, await opened(r, unit_of_work)) for r in records]
+    finally:
+        await engine.dispose()
 
 
 async def test_registration_is_stored_idempotent_and_published(
@@ -61,10 +70,11 @@ async def test_registration_is_stored_idempotent_and_published(
         assert foreign.status_code == 404
 
         bootstrap = service_env["kafka_bootstrap_servers"]
-        personal = await events_of(bootstrap, topics.ARRIVALS.name, arrival_id, 1)
-        facts = await events_of(bootstrap, topics.INTAKE_FACTS.name, arrival_id, 1)
+        personal = await events_of(bootstrap, topics.ARRIVALS.name, arrival_id, 1, intake_settings())
+        facts = await events_of(bootstrap, topics.INTAKE_FACTS.name, arrival_id, 1, intake_settings())
     record, registered = personal[0]
     assert record.key == b"08111000" and header(record, "traceparent")
+    assert b"Haddad" not in record.value and b'"sealed"' in record.value  # names travel sealed
     assert isinstance(registered, events.ArrivalRegistered) and registered.persons[0].family_name == "Haddad"
     fact_record, fact = facts[0]
     assert isinstance(fact, events.ArrivalRegisteredFact) and fact.household_size == 2
@@ -288,8 +298,8 @@ async def test_correct_relocate_withdraw_each_publish_and_show_in_the_status(
         assert stale.status_code == 409
 
         bootstrap = service_env["kafka_bootstrap_servers"]
-        personal = await events_of(bootstrap, topics.ARRIVALS.name, arrival_id, 4)
-        facts = await events_of(bootstrap, topics.INTAKE_FACTS.name, arrival_id, 4)
+        personal = await events_of(bootstrap, topics.ARRIVALS.name, arrival_id, 4, intake_settings())
+        facts = await events_of(bootstrap, topics.INTAKE_FACTS.name, arrival_id, 4, intake_settings())
     kinds = [(type(e).__name__, r.key) for r, e in personal]
     # In order per key; the withdrawal travels under the new AGS (another partition), after the move.
     assert [k for k in kinds if k[1] == b"08111000"] == [
@@ -363,7 +373,9 @@ async def test_probable_duplicates_are_flagged_and_merged_only_by_a_reviewer(
         assert twice.status_code == 409
 
         bootstrap = service_env["kafka_bootstrap_servers"]
-        personal = await events_of(bootstrap, topics.ARRIVALS.name, second["arrival_id"], 3)
+        personal = await events_of(
+            bootstrap, topics.ARRIVALS.name, second["arrival_id"], 3, intake_settings()
+        )
     flagged = [e for _, e in personal if isinstance(e, events.DuplicateFlagged)]
     withdrawn = [e for _, e in personal if isinstance(e, events.ArrivalWithdrawn)]
     assert (
@@ -389,8 +401,10 @@ async def test_the_relay_can_run_as_a_process_of_its_own(
     relay = asyncio.create_task(runtime.run_relay(poll_interval_s=0.05))
     try:
         bootstrap = service_env["kafka_bootstrap_servers"]
-        ((record, registered),) = await events_of(bootstrap, topics.ARRIVALS.name, arrival_id, 1)
-        ((_, fact),) = await events_of(bootstrap, topics.INTAKE_FACTS.name, arrival_id, 1)
+        ((record, registered),) = await events_of(
+            bootstrap, topics.ARRIVALS.name, arrival_id, 1, intake_settings()
+        )
+        ((_, fact),) = await events_of(bootstrap, topics.INTAKE_FACTS.name, arrival_id, 1, intake_settings())
     finally:
         relay.cancel()
         with contextlib.suppress(asyncio.CancelledError):

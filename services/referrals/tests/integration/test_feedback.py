@@ -181,7 +181,10 @@ async def test_the_example_partner_answers_over_kafka_once_and_only_for_itself(
             stdout, _ = await asyncio.wait_for(example.communicate(), 30)
         output = stdout.decode()
         assert f"answered {request.referral_id}: accepted" in output
-        assert "fields ['family_name', 'given_names']" in output  # MBE: names, languages, phone; no more
+        person_url = f"/v1/partner/referrals/{request.referral_id}/person"
+        assert f"person at {person_url}" in output  # the topic names where the person is, not who
+        person = (await client.get(person_url, headers=partner_a)).json()["person"]
+        assert sorted(k for k, v in person.items() if v is not None) == ["family_name", "given_names"]
 
         # The same answer again, as a redelivery (same ce_id) and as a resend (new ce_id, same feedback_id).
         feedback = events.PartnerFeedback(ags="08111000", referral_id=request.referral_id,

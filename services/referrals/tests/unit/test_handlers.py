@@ -89,7 +89,7 @@ async def answer_on_topic(
     return uow.sent_to[-1]
 
 
-async def test_a_kafka_partner_gets_only_the_minimum_data_on_its_topic() -> None:
+async def test_a_kafka_partner_topic_names_the_referral_and_the_api_holds_only_the_minimum_data() -> None:
     uow, policy, _ = await setup()
     event = requested()
     await handle(uow, policy, event)
@@ -100,11 +100,16 @@ async def test_a_kafka_partner_gets_only_the_minimum_data_on_its_topic() -> None
     [(topic, offer)] = uow.sent_to
     assert topic == "wegweiser.partner.vhs-stuttgart.referrals.v1"
     assert isinstance(offer, events.PartnerReferralOffered)
-    assert offer.person.model_dump(exclude_none=True) == {
+    # A claim check: no personal data on the topic (a log cannot be erased), only where to read it.
+    assert offer.person == events.PartnerPerson() and offer.note_for_partner is None
+    assert offer.person_url == f"/v1/partner/referrals/{offer.referral_id}/person"
+    assert "Haddad" not in offer.model_dump_json() and "1988" not in offer.model_dump_json()
+    kept = uow.fake_referrals.offer_rows[offer.referral_id]
+    assert kept.person == {
         "family_name": "Haddad",
         "given_names": "Rania",
         "date_of_birth": "1988-03",
-        "languages": ("ar",),
+        "languages": ["ar"],
         "phone": "0711 1",
     }
     assert "person_pseudonym" not in offer.model_dump_json() and "case_id" not in offer.model_dump()

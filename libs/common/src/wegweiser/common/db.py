@@ -18,6 +18,7 @@ from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
 from wegweiser.common.events import Event
+from wegweiser.common.personal_data import DEV_KEY_WRAPPING_KEY, PersonKeyColumns, PersonKeys, wrapping_key
 
 if TYPE_CHECKING:
     from wegweiser.common.outbox import OutboxWriter
@@ -129,22 +130,39 @@ class UnitOfWork:
 
     bulk_outbox: ClassVar[bool] = False
     """True for services with many events per transaction: see ``OutboxWriter``'s bulk mode."""
+    person_key_table: ClassVar[type[PersonKeyColumns] | None] = None
+    """The service's ``person_keys`` table, if it seals or opens personal fields on Kafka."""
+    seals_as: ClassVar[str | None] = None
+    """The owner whose keys seal this service's personal events (``wegweiser.common.personal_data``)."""
 
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], outbox_signal: asyncio.Event | None = None
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        outbox_signal: asyncio.Event | None = None,
+        *,
+        key_wrapping_key: str = DEV_KEY_WRAPPING_KEY,
     ):
         self._sessions = sessions
         self._outbox_signal = outbox_signal
         self._published = False
+        self.key_wrapping_key = wrapping_key(key_wrapping_key)
 
     async def __aenter__(self) -> Self:
         # Imported here: the outbox module imports this one for its table.
-        from wegweiser.common.outbox import OutboxWriter
+        from wegweiser.common.outbox import OutboxWriter, Sealer
 
         self.session = self._sessions()
-        self.outbox: OutboxWriter = OutboxWriter(self.session, bulk=self.bulk_outbox)
+        sealer = Sealer(self.seals_as, self.person_keys, self.key_wrapping_key) if self.seals_as else None
+        self.outbox: OutboxWriter = OutboxWriter(self.session, bulk=self.bulk_outbox, sealer=sealer)
         self._published = False
         return self
+
+    @property
+    def person_keys(self) -> PersonKeys:
+        """The data keys of sealed personal fields this service holds (its own, or copies)."""
+        if self.person_key_table is None:
+            raise LookupError(f"{type(self).__name__} holds no person keys")
+        return PersonKeys(self.session, self.person_key_table)
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None

@@ -10,20 +10,33 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from opentelemetry import trace
 from sqlalchemy.exc import IntegrityError
 
 from wegweiser.common.db import UnitOfWork
 from wegweiser.common.engine import MalformedRecord, Record
-from wegweiser.common.envelope import Envelope, MalformedEvent, decode
+from wegweiser.common.envelope import Envelope, MalformedEvent, parse, validate
 from wegweiser.common.events import Event
+from wegweiser.common.personal_data import MARKER, UnreadablePersonalData, key_ids, open_sealed
 
 log = logging.getLogger(__name__)
 
 EventHandler = Callable[[Any, Envelope, UnitOfWork], Awaitable[None]]
 DEFAULT_DATABASE_SLOTS = 16
+KEY_WAITS_S = (0.05, 0.1, 0.2, 0.4, 0.8)
+"""A sealed record may come before its key (another topic): look again a few times before a retry."""
+
+
+class PersonKeyNotYetKnown(LookupError):
+    """A sealed record whose data key has not arrived from the key topic yet; the engine retries it."""
+
+
+def as_event_handler(handler: Callable[..., Awaitable[None]]) -> EventHandler:
+    """A service's handler takes its own unit of work (a ``UnitOfWork`` subclass): the dispatcher hands
+    it exactly the one the service gives the runtime, though ``EventHandler`` can only promise the base."""
+    return cast(EventHandler, handler)
 
 
 class EventDispatcher:
@@ -48,21 +61,26 @@ class EventDispatcher:
         if record.value is None and record.ce_type is None:
             return  # a compaction tombstone (e.g. a removed partner on the catalogue topic): no event
         try:
-            envelope, event = decode(record.headers, record.value)
+            envelope, model, payload = parse(record.headers, record.value)
         except MalformedEvent as exc:
             raise MalformedRecord(str(exc)) from exc
-        handler = self._handlers.get(type(event))
+        handler = self._handlers.get(model)
         if handler is None:
             return  # a valid event this group does not care about (tolerant reader)
         # The engine opened this event's consumer span (one span per event); name the event in it.
         span = trace.get_current_span()
         if span.is_recording():
             span.set_attribute("cloudevents.event_type", envelope.type)
+        sealed = record.value is not None and MARKER in record.value
         async with self._database_slots, self._unit_of_work() as uow:
             if await uow.already_processed(consumer=self.group, event_id=envelope.id):
                 log.info("duplicate skipped", extra={"ce_id": envelope.id, "group": self.group})
                 return
-            await handler(event, envelope, uow)
+            event = await _opened(model, payload, uow) if sealed else _valid(model, payload)
+            if event is not None:
+                await handler(event, envelope, uow)
+            else:
+                log.info("sealed for an erased person: skipped", extra={"ce_id": envelope.id})
             uow.mark_processed(consumer=self.group, event_id=envelope.id)
             try:
                 await uow.commit()
@@ -72,3 +90,31 @@ class EventDispatcher:
                     if await check.already_processed(consumer=self.group, event_id=envelope.id):
                         return
                 raise
+
+
+def _valid(model: type[Event], payload: Any) -> Event:
+    try:
+        return validate(model, payload)
+    except MalformedEvent as exc:
+        raise MalformedRecord(str(exc)) from exc
+
+
+async def _opened(model: type[Event], payload: Any, uow: UnitOfWork) -> Event | None:
+    """The event with its sealed personal fields opened; None if a key was shredded (person erased)."""
+    kids = key_ids(payload)
+    keys = await uow.person_keys.known(kids)
+    for pause in KEY_WAITS_S:
+        if kids <= keys.keys():
+            break
+        await asyncio.sleep(pause)
+        await uow.rollback()  # a new snapshot: SQLite's read transaction would not see the key arrive
+        keys = await uow.person_keys.known(kids)
+    if not kids <= keys.keys():
+        raise PersonKeyNotYetKnown(f"data keys not (yet) received: {', '.join(sorted(kids - keys.keys()))}")
+    if any(key is None for key in keys.values()):
+        return None
+    try:
+        open_sealed(payload, {kid: key for kid, key in keys.items() if key is not None})
+    except UnreadablePersonalData as exc:
+        raise MalformedRecord(str(exc)) from exc
+    return _valid(model, payload)

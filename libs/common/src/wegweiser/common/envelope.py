@@ -11,6 +11,7 @@ import json
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from opentelemetry import propagate
 from pydantic import ValidationError
@@ -113,8 +114,11 @@ def header_map(headers: Iterable[tuple[str, bytes]]) -> dict[str, str]:
         raise MalformedEvent(f"header is not UTF-8 text: {exc}") from exc
 
 
-def decode(headers: Iterable[tuple[str, bytes]], value: bytes | None) -> tuple[Envelope, Event]:
-    """Parse and validate a record; raises MalformedEvent with a reason fit for a dead-letter entry."""
+def parse(headers: Iterable[tuple[str, bytes]], value: bytes | None) -> tuple[Envelope, type[Event], Any]:
+    """The attributes, the event class and the JSON payload, not yet validated (sealed blocks closed).
+
+    Raises MalformedEvent with a reason fit for a dead-letter entry.
+    """
     h = header_map(headers)
     missing = [n for n in ("ce_id", "ce_type", "ce_source", "ce_subject") if not h.get(n)]
     if missing:
@@ -125,12 +129,9 @@ def decode(headers: Iterable[tuple[str, bytes]], value: bytes | None) -> tuple[E
     if value is None:
         raise MalformedEvent("record has no value")
     try:
-        event = model.model_validate(json.loads(value))
+        payload = json.loads(value)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise MalformedEvent(f"payload is not JSON: {exc}") from exc
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise MalformedEvent(f"payload fails {model.__name__} validation: {problems}") from exc
     try:
         time = dt.datetime.fromisoformat(h["ce_time"]) if h.get("ce_time") else dt.datetime.now(dt.UTC)
     except ValueError as exc:
@@ -138,4 +139,19 @@ def decode(headers: Iterable[tuple[str, bytes]], value: bytes | None) -> tuple[E
     envelope = Envelope(
         id=h["ce_id"], source=h["ce_source"], type=h["ce_type"], subject=h["ce_subject"], time=time, headers=h
     )
-    return envelope, event
+    return envelope, model, payload
+
+
+def validate(model: type[Event], payload: Any) -> Event:
+    """The payload as its event class; raises MalformedEvent naming every problem."""
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise MalformedEvent(f"payload fails {model.__name__} validation: {problems}") from exc
+
+
+def decode(headers: Iterable[tuple[str, bytes]], value: bytes | None) -> tuple[Envelope, Event]:
+    """Parse and validate a record without sealed personal fields (``parse`` and ``validate``)."""
+    envelope, model, payload = parse(headers, value)
+    return envelope, validate(model, payload)

@@ -30,6 +30,7 @@ TITLES: dict[int, tuple[str, str]] = {
     404: ("Nicht gefunden", "Not found"),
     405: ("Methode nicht erlaubt", "Method not allowed"),
     409: ("Konflikt", "Conflict"),
+    410: ("Nicht mehr vorhanden", "Gone"),
     413: ("Anfrage zu groß", "Payload too large"),
     422: ("Die Anfrage enthält ungültige Angaben", "The request contains invalid data"),
     429: ("Zu viele Anfragen", "Too many requests"),

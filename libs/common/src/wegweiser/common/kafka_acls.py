@@ -82,13 +82,14 @@ class ServiceAccess:
 
 SERVICES: dict[str, ServiceAccess] = {
     "intake": ServiceAccess(
-        produces=(topics.ARRIVALS, topics.INTAKE_FACTS),
+        produces=(topics.ARRIVALS, topics.INTAKE_FACTS, topics.INTAKE_PERSON_KEYS),
         consumes=(Consumes("intake-erasures", (topics.CASES,)),),  # case.erased: erase the arrival too
     ),
     "casework": ServiceAccess(
-        produces=(topics.CASES, topics.REFERRAL_REQUESTS),
+        produces=(topics.CASES, topics.REFERRAL_REQUESTS, topics.CASEWORK_PERSON_KEYS),
         consumes=(
             Consumes("casework", (topics.ARRIVALS,)),
+            Consumes("casework-person-keys", (topics.INTAKE_PERSON_KEYS,)),  # to open arrivals' persons
             Consumes("casework-referral-status", (topics.REFERRAL_STATUS,)),
             Consumes("casework-catalogue", (topics.REFERRAL_CATALOGUE,)),
         ),
@@ -97,6 +98,7 @@ SERVICES: dict[str, ServiceAccess] = {
         produces=(topics.REFERRAL_STATUS, topics.REFERRAL_CATALOGUE),
         consumes=(
             Consumes("referrals", (topics.REFERRAL_REQUESTS, topics.CASES)),
+            Consumes("referrals-person-keys", (topics.CASEWORK_PERSON_KEYS,)),  # to open requests' persons
             # The feedback topics and their retry/DLQ topics are covered by the partner prefix.
             Consumes("referrals-feedback", partner_feedback=True),
         ),

@@ -27,8 +27,10 @@ from sqlmodel import col
 from wegweiser.common.db import OutboxRecord, postgres_connection, utcnow
 from wegweiser.common.envelope import attributes, trace_context
 from wegweiser.common.events import Event
+from wegweiser.common.events.keys import PERSON_KEY_EVENTS
 from wegweiser.common.ids import new_id
 from wegweiser.common.leadership import exclusive
+from wegweiser.common.personal_data import PersonKeys, seal, wrap
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
@@ -159,6 +161,15 @@ _COPY_COLUMNS = ["event_id", "topic", "key", "value", "headers", "created_at", "
 _Row = tuple[str, str, str, bytes, list[list[str]]]  # event id, topic, key, value, headers
 
 
+@dataclass(frozen=True, slots=True)
+class Sealer:
+    """How an owner of personal data seals its events: its name, its key table, the key-wrapping key."""
+
+    owner: str
+    keys: PersonKeys
+    wrapping_key: bytes
+
+
 class OutboxWriter:
     """The one way into the outbox: events queued with a transaction leave only if it commits.
 
@@ -169,9 +180,10 @@ class OutboxWriter:
     (``ce_time``) and the trace context that caused them.
     """
 
-    def __init__(self, session: AsyncSession, *, bulk: bool = False) -> None:
+    def __init__(self, session: AsyncSession, *, bulk: bool = False, sealer: Sealer | None = None) -> None:
         self._session = session
         self._bulk = bulk
+        self._sealer = sealer
         self._rows: list[_Row] = []
         self._moment: tuple[dt.datetime, str, dict[str, str]] | None = None
 
@@ -189,11 +201,26 @@ class OutboxWriter:
         self.add_record(
             topic=event.topic.name,
             key=event.key(),
-            value=event.model_dump_json().encode(),
+            value=self._value(event),
             headers=[[k, v] for k, v in headers.items()],
             event_id=ce_id,
         )
         return ce_id
+
+    def _value(self, event: Event) -> bytes:
+        """The payload, its personal fields sealed when this writer belongs to their owner."""
+        if not event.personal or self._sealer is None:
+            return event.model_dump_json().encode()
+        return orjson.dumps(seal(event.model_dump(mode="json"), event.personal, self._data_key))
+
+    def _data_key(self, person: str) -> tuple[str, bytes]:
+        """A new data key for ``person``, in the key table and on the key topic with this transaction."""
+        assert self._sealer is not None
+        owner = self._sealer.owner
+        kid, key = self._sealer.keys.issue(owner, person)
+        issued, _ = PERSON_KEY_EVENTS[owner]
+        self.add(issued(kid=kid, person=person, wrapped_key=wrap(self._sealer.wrapping_key, kid, key)))
+        return kid, key
 
     def add_record(
         self, *, topic: str, key: str, value: bytes, headers: list[list[str]], event_id: str | None = None

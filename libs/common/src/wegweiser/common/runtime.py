@@ -85,7 +85,10 @@ class ServiceRuntime:
         )
 
     def unit_of_work(self) -> Any:
-        return self._unit_of_work(self.sessions, self.outbox_wake)
+        wrapping = getattr(self.settings, "key_wrapping_key", None)  # the services with personal data
+        if wrapping is None:
+            return self._unit_of_work(self.sessions, self.outbox_wake)
+        return self._unit_of_work(self.sessions, self.outbox_wake, key_wrapping_key=wrapping)
 
     async def migrate(self) -> None:
         """The schema to head before anything reads or writes (once per process)."""

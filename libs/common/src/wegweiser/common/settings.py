@@ -12,6 +12,7 @@ from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from wegweiser.common.kafka_security import KafkaSecurity
+from wegweiser.common.personal_data import DEV_KEY_WRAPPING_KEY
 from wegweiser.common.retention import RetentionPeriod
 
 DEV_KEY_DIR = Path.home() / ".config" / "wegweiser" / "dev-keys"
@@ -75,6 +76,8 @@ class ServiceSettings(BaseSettings):
                 )
             if getattr(self, "pseudonym_key", None) == DEV_PSEUDONYM_KEY:
                 raise ValueError("production needs its own WEGWEISER_PSEUDONYM_KEY")
+            if getattr(self, "key_wrapping_key", None) == DEV_KEY_WRAPPING_KEY:
+                raise ValueError("production needs its own WEGWEISER_KEY_WRAPPING_KEY")
             if KafkaSecurity().security_protocol == "PLAINTEXT":
                 raise ValueError("production needs KAFKA_SECURITY_PROTOCOL SASL_SSL, SASL_PLAINTEXT or SSL")
         return self
@@ -89,6 +92,12 @@ class PseudonymKeyMixin(BaseSettings):
 
     pseudonym_key: str = Field(
         DEV_PSEUDONYM_KEY, validation_alias=_shared("WEGWEISER_PSEUDONYM_KEY"), min_length=16
+    )
+    key_wrapping_key: str = Field(
+        DEV_KEY_WRAPPING_KEY,
+        validation_alias=_shared("WEGWEISER_KEY_WRAPPING_KEY"),
+        min_length=16,
+        description="wraps the data keys of sealed personal fields on the key topics (one per platform)",
     )
 
 

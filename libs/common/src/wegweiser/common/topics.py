@@ -25,8 +25,17 @@ class TopicSpec:
     personal_data: bool
     compacted: bool = False
     partitions: int = 12
+    compact_within_ms: int | None = None  # compacted topics whose old values must go soon (keys)
 
     def configs(self) -> dict[str, str]:
+        if self.compacted and self.compact_within_ms:
+            # A replaced value may stay until its segment rolls and the cleaner runs: bound both.
+            return {
+                "cleanup.policy": "compact",
+                "segment.ms": str(self.compact_within_ms),
+                "max.compaction.lag.ms": str(self.compact_within_ms),
+                "min.cleanable.dirty.ratio": "0.01",
+            }
         if self.compacted:
             return {"cleanup.policy": "compact"}
         return {"cleanup.policy": "delete", "retention.ms": str(self.retention_ms)}
@@ -39,6 +48,23 @@ REFERRAL_REQUESTS = TopicSpec("wegweiser.referrals.requests.v1", PERSONAL_RETENT
 REFERRAL_STATUS = TopicSpec("wegweiser.referrals.status.v1", LONG_RETENTION_MS, personal_data=False)
 REFERRAL_CATALOGUE = TopicSpec("wegweiser.referrals.catalogue.v1", None, personal_data=False, compacted=True)
 INDICATORS = TopicSpec("wegweiser.statistics.indicators.v1", None, personal_data=False, compacted=True)
+# The data keys of sealed personal fields (wegweiser.common.personal_data), wrapped, with the person's id
+# or pseudonym but no personal field: a shredded key is compacted away within the hour.
+KEY_COMPACTION_MS = 60 * 60 * 1000
+INTAKE_PERSON_KEYS = TopicSpec(
+    "wegweiser.intake.person-keys.v1",
+    None,
+    personal_data=False,
+    compacted=True,
+    compact_within_ms=KEY_COMPACTION_MS,
+)
+CASEWORK_PERSON_KEYS = TopicSpec(
+    "wegweiser.casework.person-keys.v1",
+    None,
+    personal_data=False,
+    compacted=True,
+    compact_within_ms=KEY_COMPACTION_MS,
+)
 
 ALL: tuple[TopicSpec, ...] = (
     ARRIVALS,
@@ -48,6 +74,8 @@ ALL: tuple[TopicSpec, ...] = (
     REFERRAL_STATUS,
     REFERRAL_CATALOGUE,
     INDICATORS,
+    INTAKE_PERSON_KEYS,
+    CASEWORK_PERSON_KEYS,
 )
 
 

@@ -1,32 +1,27 @@
 """Casework's Kafka wiring: which consumer group reads which topic, and the one registry of event → handler.
 
-Three groups, one per source topic, so a backlog on one (a replay of the arrivals) never holds up the
-others: intake's arrivals, referrals' status events and referrals' programme and partner catalogue.
+Four groups, one per source topic, so a backlog on one (a replay of the arrivals) never holds up the
+others: intake's arrivals, referrals' status events, referrals' programme and partner catalogue, and
+intake's person keys (the copies that open an arrival's sealed persons).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
-from typing import cast
 
 from wegweiser.casework import handlers
 from wegweiser.casework.handlers import CaseworkUnitOfWork
 from wegweiser.casework.settings import CaseworkSettings
 from wegweiser.common import events, localtime, topics
-from wegweiser.common.dispatch import EventHandler
+from wegweiser.common.dispatch import EventHandler, as_event_handler
 from wegweiser.common.engine import EngineConfig
 from wegweiser.common.envelope import Envelope
+from wegweiser.common.key_copies import key_copy_handlers
 from wegweiser.common.runtime import ConsumerSpec
 
 # The catalogue is tiny and compacted; one event at a time keeps "latest wins" simple to reason about.
 CATALOGUE_ENGINE = EngineConfig(max_in_flight_per_partition=1, max_in_flight_per_ags=1)
-
-
-def as_event_handler(handler: Callable[..., Awaitable[None]]) -> EventHandler:
-    """Our handlers take a ``CaseworkUnitOfWork``: the dispatcher hands them exactly that, the one
-    ``app.py`` gives the runtime, though ``EventHandler`` can only promise the ``UnitOfWork`` base."""
-    return cast(EventHandler, handler)
 
 
 async def _transfer_case_for_relocation(
@@ -48,6 +43,7 @@ def event_handlers(settings: CaseworkSettings) -> dict[type[events.Event], Event
         events.ProgrammePublished: handlers.programme_published,
         events.PartnerPublished: handlers.partner_published,
         events.PartnerRemoved: handlers.partner_removed,
+        **key_copy_handlers("intake"),
     }
     return {event_type: as_event_handler(handler) for event_type, handler in registry.items()}
 
@@ -79,6 +75,13 @@ def consumer_specs(settings: CaseworkSettings) -> list[ConsumerSpec]:
             topics=[topics.REFERRAL_CATALOGUE],
             config=CATALOGUE_ENGINE,
             handlers=_handlers_for(registry, topics.REFERRAL_CATALOGUE),
+        ),
+        # intake's data keys, to open the sealed persons of an arrival (wegweiser.common.personal_data)
+        ConsumerSpec(
+            group=settings.consumer_group("casework-person-keys"),
+            topics=[topics.INTAKE_PERSON_KEYS],
+            config=settings.engine,
+            handlers=_handlers_for(registry, topics.INTAKE_PERSON_KEYS),
         ),
     ]
 

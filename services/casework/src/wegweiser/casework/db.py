@@ -43,6 +43,7 @@ from wegweiser.casework.domain.model import (
 from wegweiser.common import names
 from wegweiser.common.db import utcnow
 from wegweiser.common.partner_areas import PartnerArea, place_of
+from wegweiser.common.personal_data import PersonKeyColumns
 
 
 class CaseworkTable(SQLModel, registry=registry()):
@@ -161,6 +162,12 @@ class ReferralRow(CaseworkTable, table=True):
     data: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     recorded_by: str = Field(max_length=200)
     recorded_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class PersonKeyRow(CaseworkTable, PersonKeyColumns, table=True):
+    """The data keys of personal fields sealed on Kafka (``wegweiser.common.personal_data``)."""
+
+    __tablename__ = "person_keys"
 
 
 class AuditRow(CaseworkTable, table=True):

@@ -23,6 +23,7 @@ from wegweiser.casework.db import (
     IdempotencyRow,
     OrgRepository,
     PartnerRow,
+    PersonKeyRow,
     ProgrammeRow,
     Scope,
 )
@@ -48,6 +49,7 @@ from wegweiser.common.auth import Principal
 from wegweiser.common.db import UnitOfWork
 from wegweiser.common.envelope import Envelope
 from wegweiser.common.events import ClosureReason, GoalStatus, Programme
+from wegweiser.common.key_copies import shred_person_keys
 from wegweiser.common.pseudonyms import pseudonym
 from wegweiser.common.regions import kreis_of
 
@@ -56,6 +58,8 @@ INTAKE = AuditActor(SYSTEM, "intake", None)
 
 
 class CaseworkUnitOfWork(UnitOfWork):
+    person_key_table = PersonKeyRow
+    seals_as = "casework"
     claim: IdempotencyRow | None = None
     """Set by an entrypoint with a key: recorded in the next commit, the one of the change it guards."""
 
@@ -858,6 +862,8 @@ async def erase_case(
     if not await uow.cases.mark_erased(case.erase()):
         return None
     counts = await uow.cases.delete_records_of(case.case_id)
+    # Crypto-shredding: our keys (referral requests, scoped by case) and our copies of intake's.
+    await shred_person_keys(uow, [str(p.person_id) for p in case.persons], scopes=[str(case.case_id)])
     subject, role = by
     # the provider is the controller whose data it was: its supervisors see the entry
     uow.audit.append(

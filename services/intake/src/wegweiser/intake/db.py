@@ -35,6 +35,7 @@ from sqlmodel import Field, SQLModel, col, or_
 
 from wegweiser.common.audit import AuditEntry
 from wegweiser.common.db import postgres_connection, utcnow
+from wegweiser.common.personal_data import PersonKeyColumns
 from wegweiser.intake.domain.duplicates import DuplicateFlag, PersonKey
 from wegweiser.intake.domain.imports import ImportJob
 from wegweiser.intake.domain.model import Arrival, Person
@@ -44,6 +45,12 @@ R = TypeVar("R", bound=SQLModel)
 
 class IntakeTable(SQLModel, registry=registry()):
     pass
+
+
+class PersonKeyRow(IntakeTable, PersonKeyColumns, table=True):
+    """The data keys of personal fields sealed on Kafka (``wegweiser.common.personal_data``)."""
+
+    __tablename__ = "person_keys"
 
 
 class AuditRow(IntakeTable, AuditEntry, table=True):

@@ -17,9 +17,10 @@ from wegweiser.common import events
 from wegweiser.common.auth import Forbidden, Principal
 from wegweiser.common.db import UnitOfWork, utcnow
 from wegweiser.common.ids import new_id
+from wegweiser.common.key_copies import shred_person_keys
 from wegweiser.common.pseudonyms import pseudonym
 from wegweiser.common.regions import catalogue
-from wegweiser.intake.db import ArrivalRepository, ImportRepository
+from wegweiser.intake.db import ArrivalRepository, ImportRepository, PersonKeyRow
 from wegweiser.intake.domain.duplicates import DuplicateFlag, find_probable_duplicates, person_key
 from wegweiser.intake.domain.imports import ImportJob
 from wegweiser.intake.domain.model import (
@@ -38,6 +39,8 @@ class IntakeUnitOfWork(UnitOfWork):
     """A batch queues two events per arrival: the outbox writes them in one statement at commit."""
 
     bulk_outbox = True
+    person_key_table = PersonKeyRow
+    seals_as = "intake"
 
     async def __aenter__(self) -> Self:
         await super().__aenter__()
@@ -733,6 +736,8 @@ async def erase_arrival(uow: IntakeUnitOfWork, arrival: Arrival) -> int | None:
     concurrent erasure was first (the conditional UPDATE lets exactly one win)."""
     if not await uow.arrivals.mark_erased(arrival.erased()):
         return None
+    # Crypto-shredding: every copy of the persons on Kafka (arrivals, retry, dead letters) goes unreadable.
+    await shred_person_keys(uow, [str(p.person_id) for p in arrival.persons])
     await uow.arrivals.unindex_arrival(arrival.arrival_id)
     return await uow.arrivals.delete_flags_of(arrival.arrival_id)
 

@@ -34,8 +34,14 @@ How a partner agency receives referrals from Wegweiser and answers them.
 * **Records**: CloudEvents 1.0 in Kafka *binary mode*: attributes in `ce_*` headers, the payload as JSON
   in the value, the municipality key (AGS) as the record key. Dispatch on `ce_type`; ignore fields
   you do not know (we only add optional fields within a version); ignore `ce_type`s you do not know.
-* **Personal data**: a `referral.offered` carries only the fields the programme needs (see the
-  catalogue) and only because the person consented to this programme and, where restricted, to you.
+* **Personal data**: you get only the fields the programme needs (see the catalogue) and only because
+  the person consented to this programme and, where restricted, to you. **On your Kafka topic** a
+  `referral.offered` carries no personal data (since 1.2.0): `person` is empty and `person_url` names
+  `/v1/partner/referrals/{{referral_id}}/person`, which answers the person and the note for you while
+  the referral is live (410 once it ended, 404 once the data was erased; every read is logged), with
+  your partner token: `curl -H "Authorization: Bearer $TOKEN" https://<referrals-host>$PERSON_URL`. A
+  topic is a log that cannot be erased; the API forgets the person when the referral ends. Webhook
+  deliveries carry `person` and the note directly.
   Delete it when asked by `referral.withdrawn` or `referral.erased` (the person's data was erased on
   our side: at their request or after the retention period; delete at once, whatever the referral's
   state) and in line with your own retention rules.
@@ -303,7 +309,7 @@ def document() -> dict[str, Any]:
         "id": "urn:de:wegweiser:referrals:partner-interface",
         "info": {
             "title": "Wegweiser Referrals: partner interface",
-            "version": "1.1.0",  # 1.1.0: referral.erased added
+            "version": "1.2.0",  # 1.1.0: referral.erased added; 1.2.0: person_url (claim check on Kafka)
             "description": DESCRIPTION,
             "license": {
                 "name": "EUPL-1.2",

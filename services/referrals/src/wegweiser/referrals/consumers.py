@@ -16,18 +16,19 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
-from typing import Any, cast
+from typing import Any
 
 from faststream.kafka import KafkaBroker
 
 from wegweiser.common import events, topics
 from wegweiser.common.broker import broker_sender
 from wegweiser.common.db import UnitOfWork
-from wegweiser.common.dispatch import EventDispatcher, EventHandler
+from wegweiser.common.dispatch import EventDispatcher, EventHandler, as_event_handler
 from wegweiser.common.engine import ConsumerEngine, EngineConfig, Record
 from wegweiser.common.envelope import Envelope
 from wegweiser.common.events import Event
 from wegweiser.common.events.referrals import partner_feedback_topic, partner_referrals_topic
+from wegweiser.common.key_copies import key_copy_handlers
 from wegweiser.common.outbox import Send
 from wegweiser.common.regions import kreis_of
 from wegweiser.common.runtime import ConsumerSpec
@@ -76,22 +77,30 @@ def event_handlers(policy: Policy) -> dict[type[Event], EventHandler]:
         events.ReferralRequested: partial(receive_request, policy=policy),
         events.CaseOpened: on_case_opened,
         events.ConsentWithdrawn: partial(on_consent_withdrawn, policy=policy),
-        # like the handlers above it gets this service's unit of work (ReferralsUnitOfWork)
-        events.CaseErased: cast(EventHandler, on_case_erased),
+        events.CaseErased: as_event_handler(on_case_erased),
         events.PartnerFeedback: partial(on_partner_feedback, policy=policy),
+        **key_copy_handlers("casework"),
     }
 
 
 def consumer_specs(settings: ReferralsSettings, policy: Policy) -> list[ConsumerSpec]:
-    """The main consumer group: referral requests and the case events it needs."""
+    """The main consumer group (referral requests and the case events it needs), and the copies of
+    casework's person keys that open a request's sealed person (``wegweiser.common.personal_data``)."""
     handlers = event_handlers(policy)
+    config = settings.engine_config()
     return [
         ConsumerSpec(
             group=settings.consumer_group("referrals"),
             topics=[topics.REFERRAL_REQUESTS, topics.CASES],
             handlers={event_type: handlers[event_type] for event_type in REQUESTS_AND_CASES},
-            config=settings.engine_config(),
-        )
+            config=config,
+        ),
+        ConsumerSpec(
+            group=settings.consumer_group("referrals-person-keys"),
+            topics=[topics.CASEWORK_PERSON_KEYS],
+            handlers={e: handlers[e] for e in handlers if e.topic == topics.CASEWORK_PERSON_KEYS},
+            config=config,
+        ),
     ]
 
 

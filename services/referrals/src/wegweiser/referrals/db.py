@@ -35,12 +35,19 @@ from sqlmodel import Field, SQLModel, col
 
 from wegweiser.common.audit import AuditEntry
 from wegweiser.common.db import utcnow
+from wegweiser.common.personal_data import PersonKeyColumns
 from wegweiser.referrals.domain.catalogue import Partner, ProgrammeInfo
 from wegweiser.referrals.domain.lifecycle import TERMINAL, Referral
 
 
 class ReferralsTable(SQLModel, registry=registry()):
     pass
+
+
+class PersonKeyRow(ReferralsTable, PersonKeyColumns, table=True):
+    """The data keys of personal fields sealed on Kafka (``wegweiser.common.personal_data``)."""
+
+    __tablename__ = "person_keys"
 
 
 class AuditRow(ReferralsTable, AuditEntry, table=True):

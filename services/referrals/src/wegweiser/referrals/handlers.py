@@ -20,7 +20,9 @@ from wegweiser.common.db import OutboxRecord, UnitOfWork
 from wegweiser.common.envelope import encode
 from wegweiser.common.events import Event
 from wegweiser.common.events.referrals import partner_referrals_topic
+from wegweiser.common.key_copies import shred_person_keys
 from wegweiser.common.partner_areas import place_of
+from wegweiser.common.personal_data import DEV_KEY_WRAPPING_KEY
 from wegweiser.common.regions import catalogue as regions
 from wegweiser.referrals.clock import Clock
 from wegweiser.referrals.db import (
@@ -28,6 +30,7 @@ from wegweiser.referrals.db import (
     DeliveryRepository,
     FeedbackRow,
     PartnerOfferRow,
+    PersonKeyRow,
     ReferralRepository,
     WebhookDeliveryRow,
 )
@@ -57,13 +60,16 @@ TOMBSTONE_HEADER = "wg_tombstone"
 
 
 class ReferralsUnitOfWork(UnitOfWork):
+    person_key_table = PersonKeyRow
+
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
         outbox_signal: asyncio.Event | None = None,
         delivery_signal: asyncio.Event | None = None,
+        key_wrapping_key: str = DEV_KEY_WRAPPING_KEY,
     ) -> None:
-        super().__init__(sessions, outbox_signal)
+        super().__init__(sessions, outbox_signal, key_wrapping_key=key_wrapping_key)
         self._delivery_signal = delivery_signal
 
     async def commit(self) -> None:
@@ -155,6 +161,9 @@ def status_event(referral: Referral, action: Action, at: dt.datetime) -> Event:
 async def deliver(uow: ReferralsUnitOfWork, partner: Partner, message: Event) -> None:
     """Kafka partners: the partner topic through the outbox; webhook partners: the delivery queue."""
     if partner.delivery == "kafka":
+        # A topic is a log we cannot erase from: it names the referral, the person stays behind the API.
+        if isinstance(message, events.PartnerReferralOffered):
+            message = message.claim_check()
         uow.publish_to(partner_referrals_topic(partner.partner_id).name, message)
         return
     headers, body = webhook_message(message)
@@ -496,6 +505,7 @@ async def on_case_erased(event: events.CaseErased, envelope: object, uow: Referr
     """
     offered = [r for r in await uow.referrals.by_case(event.case_id) if r.partner_id is not None]
     await uow.referrals.erase_case(event.case_id)
+    await shred_person_keys(uow, [], scopes=[str(event.case_id)])  # our copies; casework shreds its own
     for referral in offered:
         partner = await uow.catalogue.partner(referral.partner_id) if referral.partner_id else None
         if partner is not None and not partner.removed:

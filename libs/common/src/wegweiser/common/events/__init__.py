@@ -10,6 +10,7 @@ from wegweiser.common.events.base import *  # noqa: F403
 from wegweiser.common.events.base import Event
 from wegweiser.common.events.casework import *  # noqa: F403
 from wegweiser.common.events.intake import *  # noqa: F403
+from wegweiser.common.events.keys import *  # noqa: F403
 from wegweiser.common.events.referrals import *  # noqa: F403
 from wegweiser.common.events.statistics import *  # noqa: F403
 

@@ -7,6 +7,7 @@ from typing import ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from wegweiser.common import topics
+from wegweiser.common.personal_data import Personal
 
 Sex = Literal["female", "male", "diverse", "unknown"]
 Role = Literal["head", "partner", "child", "other"]
@@ -56,6 +57,8 @@ class Event(BaseModel):
     version: ClassVar[int] = 1
     topic: ClassVar[topics.TopicSpec]
     namespace: ClassVar[str] = ""  # distinguishes a pseudonymous twin, e.g. "facts"
+    personal: ClassVar[tuple[Personal, ...]] = ()
+    """Personal fields sealed per person on Kafka (``wegweiser.common.personal_data``)."""
 
     @classmethod
     def ce_type(cls) -> str:

@@ -23,6 +23,7 @@ from wegweiser.common.events.base import (
     MunicipalEvent,
     Programme,
 )
+from wegweiser.common.personal_data import Personal
 
 
 class _CaseEvent(MunicipalEvent):
@@ -176,6 +177,10 @@ class ReferralRequested(MunicipalEvent):
     source: ClassVar[str] = "casework"
     name: ClassVar[str] = "referral.requested"
     topic: ClassVar[topics.TopicSpec] = topics.REFERRAL_REQUESTS
+    personal: ClassVar[tuple[Personal, ...]] = (
+        Personal(at=None, person="person.person_pseudonym", fields=("note_for_partner",), scope="case_id"),
+        Personal(at="person", person="person_pseudonym", keep=("person_pseudonym",), scope="case_id"),
+    )
 
     referral_id: uuid.UUID
     case_id: uuid.UUID

@@ -13,6 +13,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from wegweiser.common import topics
 from wegweiser.common.events.base import AgeBand, MunicipalEvent, ResidenceStatus, Role, Sex
+from wegweiser.common.personal_data import Personal
+
+SEALED_PERSONS = (Personal(at="persons", person="person_id", keep=("person_id", "role")),)
+"""Everything about a person but their id and household role travels sealed."""
 
 
 class _ArrivalEvent(MunicipalEvent):
@@ -53,6 +57,7 @@ class ArrivedPerson(BaseModel):
 
 class ArrivalRegistered(_ArrivalEvent):
     name: ClassVar[str] = "arrival.registered"
+    personal: ClassVar[tuple[Personal, ...]] = SEALED_PERSONS
 
     authority_id: str
     authority_reference: str
@@ -65,6 +70,7 @@ class ArrivalCorrected(_ArrivalEvent):
     """The arrival as it is now (a full snapshot), and which fields the authority corrected."""
 
     name: ClassVar[str] = "arrival.corrected"
+    personal: ClassVar[tuple[Personal, ...]] = SEALED_PERSONS
 
     authority_id: str
     authority_reference: str

@@ -258,8 +258,25 @@ class PartnerReferralOffered(_PartnerMessage):
     requested_on: dt.date
     respond_by: dt.datetime = Field(description="without an answer by then the referral expires")
     referring_provider_id: str = Field(description="the counselling provider organisation")
-    person: PartnerPerson
+    person: PartnerPerson = Field(
+        default_factory=PartnerPerson, description="empty on Kafka topics: read it from ``person_url``"
+    )
     note_for_partner: str | None = None
+    person_url: str | None = Field(
+        None,
+        description="Kafka partners (since 1.2.0): the person and the note are not on the topic; GET this "
+        "path of the partner API with your partner token while the referral is live (then 410 or 404)",
+    )
+
+    def claim_check(self) -> PartnerReferralOffered:
+        """The offer as a Kafka partner's topic holds it: no personal data, only where to read it."""
+        return self.model_copy(
+            update={
+                "person": PartnerPerson(),
+                "note_for_partner": None,
+                "person_url": f"/v1/partner/referrals/{self.referral_id}/person",
+            }
+        )
 
 
 class PartnerReferralReminder(_PartnerMessage):

@@ -119,3 +119,18 @@ def create_audit_log() -> None:
     create_indexes("audit_log", "at", "person_id", "case_id")
     for statement in append_only("audit_log"):
         op.execute(statement)
+
+
+def create_person_keys() -> None:
+    """Create ``person_keys`` of ``wegweiser.common.personal_data.PersonKeyColumns`` (intake, casework,
+    referrals): the data keys of personal fields sealed on Kafka, own or copied."""
+    op.create_table(
+        "person_keys",
+        sa.Column("kid", sa.String(length=36), primary_key=True),
+        sa.Column("owner", sa.String(length=20), nullable=False),
+        sa.Column("person", sa.String(length=200), nullable=False),
+        sa.Column("key", sa.LargeBinary(), nullable=True),
+        timestamp("created_at"),
+        timestamp("shredded_at", nullable=True),
+    )
+    create_indexes("person_keys", "person")

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import TypeVar
+from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
 from fastapi import FastAPI
+
+from wegweiser.common import devtokens
 
 T = TypeVar("T")
 
@@ -39,3 +43,19 @@ async def eventually(
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"{what} not reached within {timeout_s}s (last: {result!r})")
         await asyncio.sleep(0.2)
+
+
+def poll(fetch: Callable[[], T], *, timeout_s: float = 60, what: str) -> T:
+    """``eventually`` for synchronous black-box tests (the services run as processes)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if result := fetch():
+            return result
+        time.sleep(0.3)
+    raise AssertionError(f"{what} not reached in {timeout_s}s")
+
+
+def bearer(dev_keys: Path, role: str, **claims: Any) -> dict[str, str]:
+    """An Authorization header with a development token of ``role`` and ``claims``."""
+    token = devtokens.mint(subject=f"e2e-{role}", roles=[role], key_dir=dev_keys, **claims)
+    return {"Authorization": f"Bearer {token}"}

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
 from typing import Any, Self
 
 from wegweiser.common.db import UnitOfWork
 from wegweiser.common.events import Event
+from wegweiser.common.personal_data import DEV_KEY_WRAPPING_KEY, wrapping_key
 
 
 class FakeUnitOfWork(UnitOfWork):
@@ -20,6 +21,8 @@ class FakeUnitOfWork(UnitOfWork):
         self.commits = 0
         self._pending: list[Event] = []
         self._pending_ids: set[tuple[str, str]] = set()
+        self.keys = FakePersonKeys()
+        self.key_wrapping_key = wrapping_key(DEV_KEY_WRAPPING_KEY)
 
     async def __aenter__(self) -> Self:
         self._pending, self._pending_ids = [], set()
@@ -52,6 +55,38 @@ class FakeUnitOfWork(UnitOfWork):
     @property
     def session(self) -> Any:  # type: ignore[override]
         raise AssertionError("unit tests must not touch a database session")
+
+    @property
+    def person_keys(self) -> Any:
+        return self.keys
+
+
+class FakePersonKeys:
+    """``PersonKeys`` in memory: kid -> (owner, person, key or None once shredded)."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, tuple[str, str, bytes | None]] = {}
+
+    def issue(self, owner: str, person: str) -> tuple[str, bytes]:
+        kid, key = str(uuid.uuid4()), uuid.uuid4().bytes * 2
+        self.rows[kid] = (owner, person, key)
+        return kid, key
+
+    async def known(self, kids: set[str]) -> dict[str, bytes | None]:
+        return {kid: self.rows[kid][2] for kid in kids if kid in self.rows}
+
+    async def keep(self, *, kid: str, owner: str, person: str, key: bytes | None) -> None:
+        if kid not in self.rows or key is None:
+            self.rows[kid] = (owner, person, key)
+
+    async def shred(self, people: Sequence[str], scopes: Sequence[str] = ()) -> list[tuple[str, str, str]]:
+        def whose(person: str) -> bool:
+            return person in people or any(person.startswith(f"{s}/") for s in scopes)
+
+        found = [(kid, o, p) for kid, (o, p, key) in self.rows.items() if key is not None and whose(p)]
+        for kid, owner, person in found:
+            self.rows[kid] = (owner, person, None)
+        return found
 
 
 class Outage:

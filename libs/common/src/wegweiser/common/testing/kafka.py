@@ -9,7 +9,10 @@ from collections.abc import Callable
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from wegweiser.common.envelope import OutgoingRecord
+from wegweiser.common.db import UnitOfWork
+from wegweiser.common.envelope import OutgoingRecord, parse, validate
+from wegweiser.common.events import Event
+from wegweiser.common.personal_data import key_ids, open_sealed
 
 
 async def create_topic(bootstrap: str, *, partitions: int = 3, prefix: str = "test") -> str:
@@ -68,3 +71,13 @@ async def produce(bootstrap: str, *records: OutgoingRecord) -> None:
             await producer.send_and_wait(r.topic, r.value, key=r.key.encode(), headers=list(r.headers))
     finally:
         await producer.stop()
+
+
+async def opened(record: ConsumerRecord[bytes, bytes], unit_of_work: Callable[[], UnitOfWork]) -> Event:
+    """A record as its reader sees it: sealed personal fields opened with the keys the service holds."""
+    _, model, payload = parse(record.headers, record.value)
+    if kids := key_ids(payload):
+        async with unit_of_work() as uow:
+            keys = await uow.person_keys.known(kids)
+        open_sealed(payload, {kid: key for kid, key in keys.items() if key is not None})
+    return validate(model, payload)

@@ -1,0 +1,45 @@
+"""Person keys beyond the owner's table (``wegweiser.common.personal_data``): copies, and shredding.
+
+Casework keeps a copy of intake's keys to open an arrival's persons, referrals of casework's to open a
+referral request's person. Erasure shreds a person's keys in the service's own table and, for the keys
+this service owns, on its key topic, which deletes every copy; a copy is never revived once shredded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from wegweiser.common.db import UnitOfWork
+from wegweiser.common.dispatch import EventHandler, as_event_handler
+from wegweiser.common.engine import MalformedRecord
+from wegweiser.common.envelope import Envelope
+from wegweiser.common.events import Event
+from wegweiser.common.events.keys import PERSON_KEY_EVENTS, PersonKeyIssued, PersonKeyShredded
+from wegweiser.common.personal_data import UnreadablePersonalData, unwrap
+
+
+async def keep_issued_key(event: PersonKeyIssued, envelope: Envelope, uow: UnitOfWork) -> None:
+    try:
+        key = unwrap(uow.key_wrapping_key, event.kid, event.wrapped_key)
+    except UnreadablePersonalData as exc:
+        raise MalformedRecord(f"{exc} (is WEGWEISER_KEY_WRAPPING_KEY the owner's?)") from exc
+    await uow.person_keys.keep(kid=event.kid, owner=event.source, person=event.person, key=key)
+
+
+async def forget_shredded_key(event: PersonKeyShredded, envelope: Envelope, uow: UnitOfWork) -> None:
+    await uow.person_keys.keep(kid=event.kid, owner=event.source, person=event.person, key=None)
+
+
+def key_copy_handlers(owner: str) -> dict[type[Event], EventHandler]:
+    issued, shredded = PERSON_KEY_EVENTS[owner]
+    return {issued: as_event_handler(keep_issued_key), shredded: as_event_handler(forget_shredded_key)}
+
+
+async def shred_person_keys(uow: UnitOfWork, people: Sequence[str], scopes: Sequence[str] = ()) -> int:
+    """Shred every key of these people (and scopes) this service holds; tell the copies of its own."""
+    shredded = await uow.person_keys.shred(people, scopes)
+    for kid, owner, person in shredded:
+        if owner == uow.seals_as:
+            _, event = PERSON_KEY_EVENTS[owner]
+            uow.publish(event(kid=kid, person=person))
+    return len(shredded)

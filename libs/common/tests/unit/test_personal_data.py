@@ -1,0 +1,129 @@
+"""Sealed personal fields: nothing personal readable in the record, opened only with the person's key."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+
+import pytest
+
+from wegweiser.common import events
+from wegweiser.common.personal_data import (
+    SEALED,
+    UnreadablePersonalData,
+    key_ids,
+    open_sealed,
+    seal,
+    unwrap,
+    wrap,
+    wrapping_key,
+)
+
+
+def arrival() -> events.ArrivalRegistered:
+    return events.ArrivalRegistered(
+        ags="08111000",
+        arrival_id=uuid.uuid4(),
+        authority_id="uab-08111",
+        authority_reference="UAB-1",
+        allocation_date=dt.date(2026, 12, 1),
+        persons=(
+            events.ArrivedPerson(
+                person_id=uuid.uuid4(),
+                role="head",
+                family_name="Németh",
+                given_names="Ágnes",
+                date_of_birth="1991-07-04",
+                nationalities=("HU",),
+                phone="+49 711 123456",
+            ),
+            events.ArrivedPerson(
+                person_id=uuid.uuid4(), role="child", family_name="Németh", given_names="Bence"
+            ),
+        ),
+    )
+
+
+class Keys:
+    """A data-key source that remembers what it issued, as a key table does."""
+
+    def __init__(self) -> None:
+        self.issued: dict[str, tuple[str, bytes]] = {}
+
+    def __call__(self, person: str) -> tuple[str, bytes]:
+        kid, key = str(uuid.uuid4()), uuid.uuid4().bytes + uuid.uuid4().bytes
+        self.issued[kid] = (person, key)
+        return kid, key
+
+    def table(self) -> dict[str, bytes]:
+        return {kid: key for kid, (_, key) in self.issued.items()}
+
+
+def test_an_arrival_on_the_wire_names_no_one_and_opens_to_the_same_event() -> None:
+    event, keys = arrival(), Keys()
+    wire = json.dumps(seal(event.model_dump(mode="json"), event.personal, keys)).encode()
+
+    for secret in ("Németh", "Nmeth", "N\\u00e9meth", "Ágnes", "Bence", "1991-07-04", "123456", "HU"):
+        assert secret.encode() not in wire
+    payload = json.loads(wire)
+    assert [p["role"] for p in payload["persons"]] == ["head", "child"]  # routing fields stay readable
+    assert {person for person, _ in keys.issued.values()} == {str(p.person_id) for p in event.persons}
+    assert key_ids(payload) == set(keys.issued)
+
+    assert events.ArrivalRegistered.model_validate(open_sealed(payload, keys.table())) == event
+
+
+def test_without_its_key_a_sealed_block_stays_shut_and_a_wrong_key_is_refused() -> None:
+    event, keys = arrival(), Keys()
+    payload = seal(event.model_dump(mode="json"), event.personal, keys)
+    one_key_shredded = dict(list(keys.table().items())[1:])
+    with pytest.raises(UnreadablePersonalData):
+        open_sealed(json.loads(json.dumps(payload)), one_key_shredded)
+    wrong = {kid: bytes(32) for kid in keys.issued}
+    with pytest.raises(UnreadablePersonalData):
+        open_sealed(json.loads(json.dumps(payload)), wrong)
+
+
+def test_a_referral_request_seals_the_person_and_the_note_under_a_key_scoped_by_its_case() -> None:
+    case_id = uuid.uuid4()
+    request = events.ReferralRequested(
+        ags="08111000",
+        referral_id=uuid.uuid4(),
+        case_id=case_id,
+        provider_id="kreis-08111",
+        programme="integrationskurs",
+        requested_on=dt.date(2026, 12, 1),
+        consent=events.ConsentScope(
+            consent_id=uuid.uuid4(), programme="integrationskurs", granted_on=dt.date(2026, 12, 1)
+        ),
+        person=events.ReferralPerson(person_pseudonym="p-1", family_name="Haddad", email="r@example.org"),
+        note_for_partner="Rania braucht Kinderbetreuung",
+    )
+    keys = Keys()
+    payload = seal(request.model_dump(mode="json"), request.personal, keys)
+    wire = json.dumps(payload)
+    assert "Haddad" not in wire and "Rania" not in wire and "example.org" not in wire
+    assert payload["person"]["person_pseudonym"] == "p-1" and SEALED in payload
+    assert {person for person, _ in keys.issued.values()} == {f"{case_id}/p-1"}
+    assert events.ReferralRequested.model_validate(open_sealed(payload, keys.table())) == request
+
+
+def test_a_wrapped_key_opens_only_with_the_wrapping_key_and_its_own_id() -> None:
+    kek, key = wrapping_key("a-wrapping-secret-of-the-platform"), bytes(range(32))
+    wrapped = wrap(kek, "kid-1", key)
+    assert unwrap(kek, "kid-1", wrapped) == key
+    with pytest.raises(UnreadablePersonalData):
+        unwrap(kek, "kid-2", wrapped)
+    with pytest.raises(UnreadablePersonalData):
+        unwrap(wrapping_key("another-platform-secret"), "kid-1", wrapped)
+
+
+def test_exactly_the_events_of_personal_topics_seal_and_their_plans_name_real_fields() -> None:
+    sealing = {cls for cls in events.REGISTRY.values() if cls.personal}
+    assert sealing == {events.ArrivalRegistered, events.ArrivalCorrected, events.ReferralRequested}
+    for cls in sealing:
+        assert cls.topic.personal_data, cls
+        for where in cls.personal:
+            assert where.at is None or where.at in cls.model_fields, (cls, where)
+            assert where.scope is None or where.scope in cls.model_fields, (cls, where)
