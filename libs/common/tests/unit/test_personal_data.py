@@ -64,8 +64,8 @@ def test_an_arrival_on_the_wire_names_no_one_and_opens_to_the_same_event() -> No
     event, keys = arrival(), Keys()
     wire = json.dumps(seal(event.model_dump(mode="json"), event.personal, keys)).encode()
 
-    for secret in ("Németh", "Nmeth", "N\\u00e9meth", "Ágnes", "Bence", "1991-07-04", "123456", "HU"):
-        assert secret.encode() not in wire
+    for secret in ("Németh", "N\\u00e9meth", "Ágnes", "Bence", "1991-07-04", "+49 711", "nationalities"):
+        assert secret.encode() not in wire  # (no short secrets: random ciphertext may hold any 2 letters)
     payload = json.loads(wire)
     assert [p["role"] for p in payload["persons"]] == ["head", "child"]  # routing fields stay readable
     assert {person for person, _ in keys.issued.values()} == {str(p.person_id) for p in event.persons}

@@ -106,7 +106,11 @@ def consumer_specs(settings: ReferralsSettings, policy: Policy) -> list[Consumer
 
 def consumer_groups(settings: ReferralsSettings) -> list[str]:
     """The consumer groups referrals runs: whose dead-letter topics its admin desk lists and retries."""
-    return [settings.consumer_group("referrals"), settings.consumer_group("referrals-feedback")]
+    return [
+        settings.consumer_group("referrals"),
+        settings.consumer_group("referrals-feedback"),
+        settings.consumer_group("referrals-person-keys"),
+    ]
 
 
 def send_with_tombstones(broker: KafkaBroker) -> Send:
