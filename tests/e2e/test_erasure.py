@@ -27,8 +27,10 @@ from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from wegweiser.common import subject_access_pdf
 from wegweiser.common.devstack import ServiceProcesses
 from wegweiser.common.personal_data import key_ids
+from wegweiser.common.subject_access_all import collect
 from wegweiser.common.testing.apps import bearer, poll
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
@@ -123,6 +125,20 @@ def sealed_kids(records: list[tuple[str, bytes]], topic: str, subject: str) -> s
     return kids
 
 
+def exported(stack: ServiceProcesses, person_id: str, token: str) -> dict[str, Any]:
+    """``wegweiser export-person`` against the running services: one document across all three."""
+
+    async def run() -> dict[str, Any]:
+        clients = {s: httpx.AsyncClient(base_url=stack.url(s)) for s in ("intake", "casework", "referrals")}
+        try:
+            return await collect(clients, uuid.UUID(person_id), token=token, english=False)
+        finally:
+            for client in clients.values():
+                await client.aclose()
+
+    return asyncio.run(run())
+
+
 @pytest.mark.parametrize("own_kafka", ["plaintext"], indirect=True)
 def test_an_erased_person_is_readable_in_no_database_and_on_no_topic(
     stack: ServiceProcesses, dev_keys: Path, databases: dict[str, str], own_kafka: Any
@@ -185,6 +201,13 @@ def test_an_erased_person_is_readable_in_no_database_and_on_no_topic(
         databases[s].rsplit("/", 1)[-1] for s in ("intake", "casework")
     }
 
+    # One export (GDPR Art. 15) holds what all three services know of the person, and prints as one PDF.
+    token = admin["Authorization"].removeprefix("Bearer ")
+    export = exported(stack, pid, token)
+    assert [source["service"] for source in export["sources"]] == ["intake", "casework", "referrals"]
+    assert person["family_name"] in json.dumps(export, ensure_ascii=False)
+    assert subject_access_pdf.render(export).startswith(b"%PDF")
+
     closure = {"reason": "goals_met", "closed_on": today}
     assert (
         httpx.post(f"{casework}/v1/cases/{cid}/closure", headers=counsellor, json=closure).status_code == 200
@@ -199,6 +222,8 @@ def test_an_erased_person_is_readable_in_no_database_and_on_no_topic(
     )
     assert left
     assert httpx.get(person_url, headers=partner).status_code == 404
+    after = json.dumps(exported(stack, pid, token), ensure_ascii=False)
+    assert not [secret for secret in secrets if secret in after]
 
     records = asyncio.run(every_record(own_kafka.bootstrap_servers))
     readable = sorted({topic for topic, raw in records for s in secrets if s.encode() in raw})

@@ -7,7 +7,7 @@ import asyncio
 import sys
 from importlib.metadata import entry_points
 
-from wegweiser.common import devtokens, topics
+from wegweiser.common import devtokens, subject_access_all, topics
 from wegweiser.common.auth import ROLES
 
 
@@ -73,6 +73,8 @@ def parser() -> argparse.ArgumentParser:
     token.add_argument("--ags", action="append", help="municipality key in scope; repeat for several")
     token.add_argument("--ttl", type=int, default=8 * 3600, help="lifetime in seconds")
     token.set_defaults(run=_token)
+
+    subject_access_all.add_command(commands)
 
     topic = commands.add_parser("topics", help="create or check every declared topic")
     topic.add_argument("--bootstrap-servers", default="127.0.0.1:9092")

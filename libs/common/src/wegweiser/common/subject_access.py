@@ -1,7 +1,7 @@
 """The one shape of a subject access export (GDPR Art. 15), shared by every service that holds a person.
 
 Each service answers ``GET /v1/admin/persons/{person_id}/export`` with this document for what it holds
-itself; a full export is one call per service (docs/security.md, section 4). Section titles are German,
+itself; `wegweiser export-person` (``subject_access_all``) joins the three. Section titles are German,
 English when the request asks for ``Accept-Language: en``. With ``Accept: application/pdf`` the same
 route answers the same document as a readable PDF (``answer``; rendered by ``subject_access_pdf``).
 """
