@@ -16,6 +16,10 @@ Secondary cells are chosen to hide as few cells as that needs:
 2. *Give back*: every secondary cell, largest value first, is shown again if each of its relations keeps
    none or at least two hidden cells without it (a Kreis hidden for its Regierungsbezirk before that
    total was hidden itself).
+3. *Unpin*: two hidden cells per relation are not enough where relations chain — a Kreis's quarter less
+   its January gives the February and March of its one municipality with cases then, and that
+   municipality's quarter less those gives its January. ``pinned`` finds such chains (``_Links``); each
+   pinning relation gets one more hidden cell (then step 1 again) until none is left.
 
 The result depends only on the values, never on the order in which events arrived (every choice is
 ordered by values and then by the cells' and relations' ``repr``), so a rebuild publishes exactly what
