@@ -9,7 +9,10 @@
 3. ``java_consumer_perf_events_per_s``: Kafka's own ``ConsumerPerformance`` on the same topic.
 4. ``events_per_s``: ``projection.replay.replay`` — the code every rebuild runs — into a fresh
    PostgreSQL database: decoding and validation, aggregation, the projection's writes and its offsets.
-5. For context, the time to publish everything from that projection (suppression included).
+5. For context, the time to publish everything from that projection (suppression included), once with
+   the secondary suppression before issue 14 (``bench/legacy_suppression.py``) and once with today's, and
+   both suppressions' figures on the same cells: primary and secondary cells, cells an intruder could
+   compute through chains of relations, and a lower bound for any safe secondary suppression.
 6. ``kafka_streams_events_per_s``: a Kafka Streams application (``bench/anchors/kafka-streams``) that
    counts the same topic into cells (indicator × region × period × breakdown) in its own state store,
    timed from its start to the last record applied; ``vs_kafka_streams`` is the replay ÷ that.
@@ -31,7 +34,10 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
+from collections.abc import Hashable, Mapping
 from pathlib import Path
+from unittest import mock
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -43,13 +49,25 @@ from wegweiser.common.migrations import upgrade_database
 from wegweiser.common.testing.infra import LOCAL_POSTGRES, fresh_database
 from wegweiser.statistics.migrations import MIGRATIONS
 from wegweiser.statistics.ops.generations import Generations
+from wegweiser.statistics.projection.loader import load_facts
 from wegweiser.statistics.projection.replay import ReplayPlan, replay
-from wegweiser.statistics.publication.publisher import Publisher
+from wegweiser.statistics.publication import disclosure
+from wegweiser.statistics.publication.compute import FamilyCells, Frame, all_families
+from wegweiser.statistics.publication.disclosure import FamilyRelations
+from wegweiser.statistics.publication.publisher import PublicationStats, Publisher, frame_for
+from wegweiser.statistics.publication.suppression import (
+    Relations,
+    Suppression,
+    is_primary,
+    pinned,
+    suppression,
+)
 from wegweiser.statistics.settings import StatisticsSettings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import jvm_anchors
+from legacy_suppression import greedy_suppress
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "services/statistics/tests"))  # the synthetic history, shared with the tests
@@ -213,23 +231,113 @@ async def replay_into_fresh_projection(
         )
         seconds = time.monotonic() - started
         log(f"replayed {progress.read:,} events in {seconds:.1f} s; now publishing (for context)")
-        # No feed here: the unit of work (for the outbox) is never asked for.
-        publisher = Publisher(
-            settings=settings, generations=generations, unit_of_work=_no_outbox, today=dt.date.today
-        )
-        published = await publisher.publish(generation, feed=False)
-        assert published is not None
         extra: dict[str, object] = {
             "applied": progress.applied,
             "duplicates": progress.duplicates,
             "malformed": progress.malformed,
-            "publish_seconds": round(published.seconds, 1),
-            "published_cells": published.cells,
-            "suppressed_cells": published.suppressed,
+            **await publish_both(settings, generations, generation),
         }
         return progress.read, seconds, extra
     finally:
         await engine.dispose()
+
+
+async def publish_both(
+    settings: StatisticsSettings, generations: Generations, generation: int
+) -> dict[str, object]:
+    """The same projection published with the suppression before issue 14, then with today's; and both
+    suppressions compared on its cells."""
+    with mock.patch.object(disclosure, "suppression", _legacy_suppression):
+        before = await _publish(settings, generations, generation)
+    published = await _publish(settings, generations, generation)
+    log(f"published in {before.seconds:.1f} s before, {published.seconds:.1f} s now; comparing")
+    async with generations.engine.connect() as conn:
+        facts = await load_facts(conn, generation)
+    frame = frame_for(settings, dt.date.today())
+    figures = await asyncio.to_thread(
+        compare_suppression, all_families(facts, frame), frame, settings.suppression_threshold
+    )
+    return {
+        "publish_seconds": round(published.seconds, 1),
+        "publish_seconds_before": round(before.seconds, 1),
+        "published_cells": published.cells,
+        "suppressed_cells": published.suppressed,
+        "suppressed_cells_before": before.suppressed,
+        **figures,
+        "secondary_share_of_published_cells": round(
+            figures["secondary_suppressed_cells"] / published.cells, 4
+        ),
+        "secondary_share_of_published_cells_before": round(
+            figures["secondary_suppressed_cells_before"] / before.cells, 4
+        ),
+    }
+
+
+async def _publish(
+    settings: StatisticsSettings, generations: Generations, generation: int
+) -> PublicationStats:
+    # A fresh publisher each time, so both write the whole table the same way. No feed here: the unit
+    # of work (for the outbox) is never asked for.
+    publisher = Publisher(
+        settings=settings, generations=generations, unit_of_work=_no_outbox, today=dt.date.today
+    )
+    published = await publisher.publish(generation, feed=False)
+    assert published is not None
+    return published
+
+
+def _legacy_suppression(
+    values: Mapping[Hashable, int], relations: Relations[Hashable], *, threshold: int
+) -> Suppression[Hashable]:
+    hidden = greedy_suppress(values, relations, threshold=threshold)
+    first = {c for c in hidden if is_primary(values[c], threshold=threshold)}
+    return Suppression(first, hidden - first)
+
+
+def compare_suppression(families: dict[str, FamilyCells], frame: Frame, threshold: int) -> dict[str, float]:
+    """Both suppressions on the counts of every family (the derived values and the stock periods' copies
+    follow from these): cells hidden by reason, CPU seconds, cells that chains of relations give away
+    (``suppression.pinned``), and a lower bound for the secondary cells of any safe pattern."""
+    figures: Counter[str] = Counter()
+    for fc in families.values():
+        relations = FamilyRelations(fc.family, frame)
+        started = time.process_time()
+        old = greedy_suppress(fc.counts, relations, threshold=threshold)
+        figures["suppression_cpu_seconds_before"] += time.process_time() - started
+        started = time.process_time()
+        new = suppression(fc.counts, relations, threshold=threshold)
+        figures["suppression_cpu_seconds"] += time.process_time() - started
+        figures["count_cells"] += len(fc.counts)
+        figures["primary_suppressed_cells"] += len(new.primary)
+        figures["secondary_suppressed_cells"] += len(new.secondary)
+        figures["secondary_suppressed_cells_before"] += len(old - new.primary)
+        figures["pinned_cells"] += len(pinned(new.hidden, relations))
+        figures["pinned_cells_before"] += len(pinned(old, relations))
+        figures["secondary_lower_bound"] += secondary_lower_bound(fc.counts, relations, new.primary)
+    rounded = {k: round(v, 1) if isinstance(v, float) else v for k, v in figures.items()}
+    rounded["secondary_lower_bound"] = round(figures["secondary_lower_bound"])
+    return rounded
+
+
+def secondary_lower_bound(
+    values: Mapping[Hashable, int], relations: Relations[Hashable], first: set[Hashable]
+) -> float:
+    """Fewer secondary cells than this cannot protect the primary ones: every relation with a single
+    primary cell needs one more hidden cell, and a cell can serve at most the lone relations it is in, so
+    each such relation needs at least 1 / (the most lone relations any of its candidates serves)."""
+    hidden_in: Counter[Hashable] = Counter(r for c in first for r in relations.relations_of(c))
+    lone = {r for r, n in hidden_in.items() if n == 1}
+    bound = 0.0
+    for relation in lone:
+        total, parts = relations.members(relation)
+        serves = [
+            sum(1 for r in relations.relations_of(c) if r in lone)
+            for c in (total, *parts)
+            if c not in first and values.get(c, 0) > 0
+        ]
+        if serves:
+            bound += 1 / max(serves)
+    return bound
 
 
 async def kafka_streams_count(bootstrap: str, topic: str, events: int) -> dict[str, object]:

@@ -124,16 +124,27 @@ def test_medians_and_shares_appear_only_where_their_base_may_be_shown() -> None:
     ]
     pub = disclose(all_families(Facts(cases=cases), FRAME), FRAME, threshold=5)
     shown = {(c.family, c.series, c.region, c.period): (c.value, c.suppressed) for c in pub.cells}
-    # 2024: six first consultations, days 10..60 → median (nearest rank) 30, p90 60.
-    assert shown[("first_consultations", "total", "99101001", "2024")] == (6, False)
-    assert shown[("first_consultations", "median", "99101001", "2024")] == (30, False)
-    assert shown[("first_consultations", "p90", "99101001", "2024")] == (60, False)
+    reason = {(c.family, c.series, c.region, c.period): c.reason for c in pub.cells}
+    # The Kreis in 2024: 13 first consultations, seven after 5 days and six after 10..60 days → median
+    # (nearest rank) 5, p90 50.
+    assert shown[("first_consultations", "total", "99101", "2024")] == (13, False)
+    assert shown[("first_consultations", "median", "99101", "2024")] == (5, False)
+    assert shown[("first_consultations", "p90", "99101", "2024")] == (50, False)
     # Two cases: primary suppression, and the median of two cases is not shown either.
     assert shown[("first_consultations", "total", "99101002", "2024")] == (None, True)
     assert shown[("first_consultations", "median", "99101002", "2024")] == (None, True)
-    # The 2 would be the Kreis's 13 minus 6 minus 5: the smaller sibling, 5, is hidden too.
+    assert reason[("first_consultations", "total", "99101002", "2024")] == "primary"
+    # The 2 would be the Kreis's 13 minus 6 minus 5: a sibling is hidden too, to protect it.
     assert shown[("first_consultations", "total", "99101003", "2024")] == (None, True)
-    assert shown[("first_consultations", "total", "99101", "2024")] == (13, False)
+    assert reason[("first_consultations", "total", "99101003", "2024")] == "secondary"
+    # Municipality 001's six (3 in January, 2 in February, 1 in March, each hidden) are hidden as well,
+    # though every relation already holds two hidden cells: the Kreis's first quarter (13) less its
+    # January (10) gives 001's February + March (3, its cases only), and its quarter (6) less those
+    # would give its January's 3. So its quarter and year are hidden, and with them their median.
+    assert shown[("first_consultations", "total", "99101001", "2024")] == (None, True)
+    assert shown[("first_consultations", "total", "99101001", "2024-Q1")] == (None, True)
+    assert reason[("first_consultations", "total", "99101001", "2024")] == "secondary"
+    assert shown[("first_consultations", "median", "99101001", "2024")] == (None, True)
     # Active cases at the end of December 2024: 13 in the Kreis; plan shares from the Kreis up only.
     assert shown[("cases", "active", "99101", "2024-12")] == (13, False)
     assert shown[("cases", "active", "99101", "2024")] == (13, False)  # a year shows its last month

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Hashable, Iterable
 
 from hypothesis import given, settings
@@ -11,9 +12,11 @@ from hypothesis import strategies as st
 from wegweiser.statistics.publication.suppression import (
     SUPPRESSED,
     is_primary,
+    pinned,
     primary,
     recoverable,
     suppress,
+    suppression,
 )
 
 Cell = tuple[int, int]  # (row, column); row 0 and column 0 are the totals
@@ -126,3 +129,68 @@ def test_inconsistent_input_ends_instead_of_hiding_zeros() -> None:
     values = {(1, 1): 3}
     hidden = suppress(values, Grid(1, 2), threshold=5)
     assert hidden == {(1, 1)}
+
+
+class Tree:
+    """Regions as a tree of ``total = parts`` relations: each parent node is one relation."""
+
+    def __init__(self, children: dict[str, list[str]]) -> None:
+        self.children = children
+        self.parent = {c: p for p, cs in children.items() for c in cs}
+
+    def relations_of(self, cell: str) -> Iterable[Hashable]:
+        return [r for r in (self.parent.get(cell), cell if cell in self.children else None) if r is not None]
+
+    def members(self, relation: Hashable) -> tuple[str, list[str]]:
+        assert isinstance(relation, str)
+        return relation, self.children[relation]
+
+
+def test_a_total_that_must_be_hidden_anyway_protects_its_parts_without_a_sibling() -> None:
+    # Land 126 = RB1 124 + RB2 2; RB1 124 = K1 3 + K2 40 + Stuttgart 81. RB2's 2 makes RB1 hidden (the
+    # Land's only other part), and RB1 hidden protects K1's 3 as well: K2 and Stuttgart stay shown.
+    # (Taken relation by relation in the order of the primary cells, K1 would first take K2 with it.)
+    tree = Tree({"land": ["rb1", "rb2"], "rb1": ["k1", "k2", "stuttgart"]})
+    values = {"land": 126, "rb1": 124, "rb2": 2, "k1": 3, "k2": 40, "stuttgart": 81}
+    result = suppression(values, tree, threshold=5)
+    assert result.primary == {"rb2", "k1"}
+    assert result.secondary == {"rb1"}
+    assert [result.reason(c) for c in ("k1", "rb1", "k2")] == ["primary", "secondary", None]
+    assert not recoverable(values, result.hidden, tree, values)
+    assert not pinned(result.hidden, tree)
+
+
+def test_a_secondary_cell_is_given_back_when_its_relations_stay_protected() -> None:
+    # Row 1: 2 (primary) and 9, 50; column 1: 2 and 3 (both primary) — the column needs nothing more,
+    # the row takes its smallest other part, 9, which column 3 then protects with row 2's 40.
+    values = grid_values([[2, 50, 9], [3, 60, 40]])
+    result = suppression(values, Grid(2, 3), threshold=5)
+    assert result.primary == {(1, 1), (2, 1)}
+    # Every relation holds none or two hidden cells, and none is hidden for nothing: each secondary cell
+    # is the second hidden cell of one of its relations.
+    hidden_in = Counter(r for c in result.hidden for r in Grid(2, 3).relations_of(c))
+    assert set(hidden_in.values()) <= {2}
+    assert not pinned(result.hidden, Grid(2, 3))
+
+
+def test_a_chain_of_relations_that_pins_a_hidden_cell_is_found() -> None:
+    # Three published totals over three hidden cells in a ring: a + b, b + c and a + c give
+    # a = (t1 - t2 + t3) / 2 away, though every relation holds two hidden cells. With t3 hidden as well
+    # there is one unknown more than independent relations, and nothing is pinned.
+    ring = {"r1": ("t1", ["a", "b"]), "r2": ("t2", ["b", "c"]), "r3": ("t3", ["a", "c"])}
+
+    class Ring:
+        rel = ring
+
+        def relations_of(self, cell: str) -> Iterable[Hashable]:
+            return [r for r, (t, ps) in self.rel.items() if cell == t or cell in ps]
+
+        def members(self, relation: Hashable) -> tuple[str, list[str]]:
+            assert isinstance(relation, str)
+            total, parts = self.rel[relation]
+            return total, list(parts)
+
+    assert set(pinned({"a", "b", "c"}, Ring())) == {"a", "b", "c"}
+    assert pinned({"a", "b", "c", "t3"}, Ring()) == {}
+    values = {"t1": 10, "t2": 12, "t3": 14, "a": 6, "b": 4, "c": 8}
+    assert not pinned(suppression(values, Ring(), threshold=5).hidden, Ring())

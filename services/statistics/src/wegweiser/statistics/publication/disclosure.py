@@ -15,7 +15,7 @@ from wegweiser.statistics.geography import DEPTH
 from wegweiser.statistics.periods import Period, PeriodLevel
 from wegweiser.statistics.publication.compute import Cell, FamilyCells, Frame
 from wegweiser.statistics.publication.indicators import Family
-from wegweiser.statistics.publication.suppression import suppress
+from wegweiser.statistics.publication.suppression import Reason, suppression
 
 
 class FamilyRelations:
@@ -85,6 +85,7 @@ class PublishedCell:
     series: str
     value: float | None  # None when suppressed
     suppressed: bool
+    reason: Reason | None = None  # why it is hidden: too small itself, or protecting another cell
 
 
 @dataclass
@@ -92,11 +93,14 @@ class Publication:
     cells: list[PublishedCell] = field(default_factory=list)
     suppressed: int = 0
     unplaced: int = 0
+    primary_counts: int = 0  # counts hidden because they are too small (before the stock periods' copies)
+    secondary_counts: int = 0  # counts hidden to protect another
 
-    def add(self, family: str, cell: Cell, value: float | None, suppressed: bool) -> None:
+    def add(self, family: str, cell: Cell, value: float | None, reason: Reason | None) -> None:
         s, r, t = cell
-        self.cells.append(PublishedCell(family, t, r, s, None if suppressed else value, suppressed))
-        self.suppressed += suppressed
+        hidden = reason is not None
+        self.cells.append(PublishedCell(family, t, r, s, None if hidden else value, hidden, reason))
+        self.suppressed += hidden
 
 
 def quantile(histogram: Counter[int], p: float) -> int:
@@ -123,10 +127,13 @@ def disclose(families: dict[str, FamilyCells], frame: Frame, *, threshold: int) 
 def _publish_family(fc: FamilyCells, frame: Frame, threshold: int, out: Publication) -> None:
     family = fc.family
     counts = fc.counts
-    hidden = suppress(counts, FamilyRelations(family, frame), threshold=threshold)
+    pattern = suppression(counts, FamilyRelations(family, frame), threshold=threshold)
+    hidden = pattern.hidden
+    out.primary_counts += len(pattern.primary)
+    out.secondary_counts += len(pattern.secondary)
     fid = family.id
     for cell, n in counts.items():
-        out.add(fid, cell, n, cell in hidden)
+        out.add(fid, cell, n, pattern.reason(cell))
 
     def shown(cell: Cell) -> bool:
         return cell not in hidden
@@ -138,7 +145,11 @@ def _publish_family(fc: FamilyCells, frame: Frame, threshold: int, out: Publicat
             return None
         return base >= threshold and all(shown(c) for c in cells)
 
-    derived: list[tuple[Cell, float | None, bool]] = []
+    def why(base: Cell) -> Reason:
+        """A derived value is hidden because its base is too small, or to protect a hidden part."""
+        return "primary" if counts.get(base, 0) < threshold else "secondary"
+
+    derived: list[tuple[Cell, float | None, Reason | None]] = []
 
     def share(key: str, base: str, part: str, rest: str) -> None:
         for (s, r, t), n in counts.items():
@@ -147,7 +158,7 @@ def _publish_family(fc: FamilyCells, frame: Frame, threshold: int, out: Publicat
             ok = gate((base, r, t), (part, r, t), (rest, r, t))
             if ok is not None:
                 value = round(counts.get((part, r, t), 0) / n, 4) if ok else None
-                derived.append(((key, r, t), value, not ok))
+                derived.append(((key, r, t), value, None if ok else why((base, r, t))))
 
     if fid == "consultations":
         share("share:interpreter", "total", "interpreter:yes", "interpreter:no")
@@ -156,7 +167,11 @@ def _publish_family(fc: FamilyCells, frame: Frame, threshold: int, out: Publicat
         for (r, t), (staffed, heads) in fc.counsellors.items():
             enough = heads >= threshold
             derived.append(
-                (("ratio:counsellor", r, t), round(staffed / heads, 1) if enough else None, not enough)
+                (
+                    ("ratio:counsellor", r, t),
+                    round(staffed / heads, 1) if enough else None,
+                    None if enough else "primary",
+                )
             )
     elif fid in ("first_consultations", "course_start"):
         for (s, r, t), histogram in fc.histograms.items():
@@ -165,9 +180,11 @@ def _publish_family(fc: FamilyCells, frame: Frame, threshold: int, out: Publicat
                 continue
             prefix = ("median", "p90") if fid == "first_consultations" else (f"median|{s}", f"p90|{s}")
             for key, p in zip(prefix, (0.5, 0.9), strict=True):
-                derived.append(((key, r, t), quantile(histogram, p) if ok else None, not ok))
-    for cell, value, is_hidden in derived:
-        out.add(fid, cell, value, is_hidden)
+                derived.append(
+                    ((key, r, t), quantile(histogram, p) if ok else None, None if ok else why((s, r, t)))
+                )
+    for cell, value, reason in derived:
+        out.add(fid, cell, value, reason)
     if family.time == "stock":
         _stock_periods(fid, frame, out)
 
@@ -183,5 +200,7 @@ def _stock_periods(fid: str, frame: Frame, out: Publication) -> None:
         for period in frame.periods.periods(level):
             reference = Period.month(frame.periods.clamp_last_month(period)).key
             for c in by_month.get(reference, ()):
-                out.cells.append(PublishedCell(fid, period.key, c.region, c.series, c.value, c.suppressed))
+                out.cells.append(
+                    PublishedCell(fid, period.key, c.region, c.series, c.value, c.suppressed, c.reason)
+                )
                 out.suppressed += c.suppressed

@@ -117,10 +117,13 @@ class Publisher:
             sent = await self._feed(generation, pub, frame) if feed else 0
             self._seen[generation] = fingerprint
             log.info(
-                "statistics: generation %d published (%d cells, %d suppressed, %.1f s, %d feed messages)",
+                "statistics: generation %d published (%d cells, %d suppressed — of the counts %d too small, "
+                "%d protecting another —, %.1f s, %d feed messages)",
                 generation,
                 len(pub.cells),
                 pub.suppressed,
+                pub.primary_counts,
+                pub.secondary_counts,
                 seconds,
                 sent,
             )
