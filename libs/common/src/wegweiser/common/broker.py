@@ -8,7 +8,6 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaBroker
-from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 
 from wegweiser.common.kafka_security import client_options, kafka_security
 from wegweiser.common.outbox import Send
@@ -17,12 +16,17 @@ PRODUCER_SETTINGS: dict[str, Any] = {"acks": "all", "enable_idempotence": True, 
 
 
 def create_broker(bootstrap_servers: str, *, client_id: str) -> KafkaBroker:
-    """Producer with ``acks=all`` and idempotence: a retried send never duplicates or reorders."""
+    """Producer with ``acks=all`` and idempotence: a retried send never duplicates or reorders.
+
+    No faststream telemetry middleware: the relay opens the one producer span per record itself and
+    puts its context on the record, so each consumer span is that span's child (one flow per arrival,
+    ``wegweiser.common.trace_flows``); the middleware added two more producer spans per record and
+    made the consumers children of its own.
+    """
     return KafkaBroker(
         bootstrap_servers,
         client_id=client_id,
         **PRODUCER_SETTINGS,
-        middlewares=[KafkaTelemetryMiddleware()],
         logger=None,
         security=kafka_security().faststream_security(),
     )
@@ -48,7 +52,7 @@ def create_producer(bootstrap_servers: str, *, client_id: str) -> AIOKafkaProduc
 
 def producer_sender(producer: Callable[[], AIOKafkaProducer | None]) -> Send:
     """The relay's send straight on aiokafka: the same record as ``broker_sender`` without faststream's
-    publish path and its second span per record (the relay opens the producer span itself).
+    publish path (cheaper per record).
 
     ``producer`` returns the started producer (aiokafka creates one only inside a running event loop).
     """

@@ -71,6 +71,7 @@ class EventDispatcher:
         span = trace.get_current_span()
         if span.is_recording():
             span.set_attribute("cloudevents.event_type", envelope.type)
+            span.set_attribute("cloudevents.event_subject", envelope.subject)
         sealed = record.value is not None and MARKER in record.value
         async with self._database_slots, self._unit_of_work() as uow:
             if await uow.already_processed(consumer=self.group, event_id=envelope.id):

@@ -96,7 +96,13 @@ class OutboxRelay:
                     f"{topic} publish",
                     context=propagate.extract(headers),
                     kind=trace.SpanKind.PRODUCER,
-                    attributes={"messaging.system": "kafka", "messaging.destination.name": topic},
+                    attributes={
+                        "messaging.system": "kafka",
+                        "messaging.destination.name": topic,
+                        # Type and subject name the event in the trace (trace_flows finds an arrival's).
+                        "cloudevents.event_type": headers.get("ce_type", ""),
+                        "cloudevents.event_subject": headers.get("ce_subject", ""),
+                    },
                 ):
                     propagate.inject(headers)  # the consumer's span becomes a child of this one
                     futures.append(await self.send(topic, key, value, headers))
