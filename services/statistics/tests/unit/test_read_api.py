@@ -150,7 +150,7 @@ async def test_the_dashboard_table_marks_why_a_cell_is_hidden(api: Api) -> None:
     assert '.<sup title="zu klein">1</sup>' in page and '.<sup title="geschützt">2</sup>' in page
     assert "= geschützt, damit kein kleiner Wert aus Summen errechnet werden kann" in page
     quiet = (await api.get("/dashboard?indicator=arrivals&region=08&period=2024")).text
-    assert "<sup" not in quiet  # nothing hidden in 2024: no footnote
+    assert "<sup title=" not in quiet and "t-reasons" not in quiet  # nothing hidden in 2024: no footnote
 
 
 async def test_breakdowns_hide_each_other_and_start_at_the_kreis(api: Api) -> None:
