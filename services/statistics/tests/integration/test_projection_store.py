@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 import uuid
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from synthetic_history import History
 
-from wegweiser.common.db import create_engine
+from wegweiser.common.db import UnitOfWork, create_engine
 from wegweiser.common.events import Event
 from wegweiser.common.migrations import upgrade_database
 from wegweiser.statistics.migrations import MIGRATIONS
@@ -19,7 +21,10 @@ from wegweiser.statistics.projection.batch import Batch
 from wegweiser.statistics.projection.decode import time_us
 from wegweiser.statistics.projection.loader import load_facts
 from wegweiser.statistics.projection.replay import Sink
+from wegweiser.statistics.projection.tables import table_name
 from wegweiser.statistics.projection.writer import flush
+from wegweiser.statistics.publication.publisher import Publisher
+from wegweiser.statistics.settings import StatisticsSettings
 
 pytestmark = pytest.mark.integration
 
@@ -75,5 +80,35 @@ async def test_order_batching_and_redelivery_do_not_change_the_projection(databa
         assert reference["consultations"] and reference["cases"] and reference["referrals"]
         assert await facts(engine, ids[1]) == reference
         assert await facts(engine, ids[2]) == reference
+    finally:
+        await engine.dispose()
+
+
+async def test_published_tables_of_an_older_release_get_the_reason_column(database_url: str) -> None:
+    """What the start-up does on PostgreSQL for generations created before cells had a reason; the
+    publication's swap (a new table LIKE the old one, filled by COPY) then stores the reason."""
+    engine = create_engine(database_url)
+    try:
+        await upgrade_database(engine, MIGRATIONS)
+        generations = Generations(engine, async_sessionmaker(engine, expire_on_commit=False))
+        generation = (await generations.create(live_offsets={})).id
+        published = table_name(generation, "published")
+        async with engine.begin() as conn:
+            await conn.execute(text(f"ALTER TABLE {published} DROP COLUMN reason"))
+        assert await generations.add_missing_columns() == [f"{published}.reason"]
+        assert await generations.add_missing_columns() == []
+        publisher = Publisher(
+            settings=StatisticsSettings(database_url=database_url),
+            generations=generations,
+            unit_of_work=lambda: UnitOfWork(generations.sessions),
+            today=dt.date.today,
+        )
+        cell = ("arrivals", "2025", "08", "total")
+        await publisher._swap(generation, [(*cell, None, True, "primary")])
+        async with engine.connect() as conn:
+            stored = await conn.execute(
+                text(f"SELECT family, period, region, series, reason FROM {published}")
+            )
+            assert stored.all() == [(*cell, "primary")]
     finally:
         await engine.dispose()

@@ -245,9 +245,17 @@ async def test_live_projection_outputs_and_a_rebuild_that_publishes_the_same(
         # Regierungsbezirk and the Land: their second quarter (2) is too small, and hiding the year protects
         # that quarter and Böblingen's 4 at once — eight cells hidden to protect, where taking the smaller
         # part each time hid ten.
-        rows = await rows_of(client, "/v1/indicators/arrivals?region=08&level=kreis&period=2025", reader)
+        arrivals = await client.get(
+            "/v1/indicators/arrivals?region=08&level=kreis&period=2025", headers=reader
+        )
+        rows = {r["region"]["code"]: r["values"] for r in arrivals.json()["rows"]}
         assert rows["08"]["total"] == "."
         assert rows["08111"]["total"] == "." and rows["08115"]["total"] == "."
+        # ... and each says why: Böblingen's 4 is too small, the others protect it (and the quarter's 2).
+        reasons = {r["region"]["code"]: r["suppressed_reasons"] for r in arrivals.json()["rows"]}
+        assert reasons["08115"] == {"total": "too_small"}
+        assert reasons["08111"] == reasons["08"] == {"total": "protects_other"}
+        assert reasons["08116"] == {}
         # Derived values with too small a base are hidden, not left out.
         rows = await rows_of(
             client, "/v1/indicators/days_to_first_consultation?region=08111&period=2025", reader
@@ -264,7 +272,8 @@ async def test_live_projection_outputs_and_a_rebuild_that_publishes_the_same(
 
         csv = await client.get("/v1/indicators/arrivals?region=08&period=2025&format=csv", headers=reader)
         assert csv.headers["content-type"].startswith("text/csv")
-        assert "08111;Stuttgart, Stadtkreis;Kreis;2025;." in csv.content.decode("utf-8-sig")
+        assert "08111;Stuttgart, Stadtkreis;Kreis;2025;.;geschützt;" in csv.content.decode("utf-8-sig")
+        assert "08115;Böblingen;Kreis;2025;.;zu klein;" in csv.content.decode("utf-8-sig")
         xlsx = await client.get("/v1/indicators/arrivals?region=08&period=2025&format=xlsx", headers=reader)
         sheet = load_workbook(io.BytesIO(xlsx.content))["Tabelle"]
         assert {row[0].value: row[4].value for row in sheet.iter_rows(min_row=4)}["08111"] == "."
@@ -297,6 +306,8 @@ async def test_live_projection_outputs_and_a_rebuild_that_publishes_the_same(
         assert b'"values":{"total":9}' in outbox["arrivals/08/2025-03"][1]
         assert b'"values":{"total":"."}' in outbox["arrivals/08/2025"][1]
         assert b'"values":{"total":"."}' in outbox["arrivals/08111/2025"][1]
+        assert b'"suppressed_reasons":{"total":"protects_other"}' in outbox["arrivals/08111/2025"][1]
+        assert b'"suppressed_reasons":{"total":"too_small"}' in outbox["arrivals/08115/2025"][1]
         wanted = {outbox[k][0] for k in ("arrivals/08/2025", "arrivals/08111/2025")}
         on_topic = await read_all(
             bootstrap,

@@ -42,16 +42,19 @@ def test_csv_writes_decimals_the_way_each_language_reads_them() -> None:
     assert german.startswith("\ufeff")  # the BOM German spreadsheet software needs for UTF-8
     lines = german.removeprefix("\ufeff").split("\r\n")
     # No publication date in this view: the Datenstand column stays empty.
-    assert lines[1] == "08115;Böblingen;Kreis;2024;1234;400;834;0,3241;"
-    assert lines[2] == "08115001;Aidlingen;Gemeinde;2024;0;0;0;;"  # not computable: empty, not 0
+    # Nothing hidden: the four "…: Geheimhaltung" columns stay empty.
+    assert lines[1] == "08115;Böblingen;Kreis;2024;1234;400;834;0,3241;;;;;"
+    assert lines[2] == "08115001;Aidlingen;Gemeinde;2024;0;0;0;;;;;;"  # not computable: empty, not 0
     english = to_csv(share_view(), lang="en").decode("utf-8-sig").split("\r\n")
-    assert english[1].endswith(";0.3241;") and ";District;" in english[1]
+    assert english[1].endswith(";0.3241;;;;;") and ";District;" in english[1]
     assert english[2].split(";")[2] == "Municipality"
 
 
 def test_the_header_names_the_series_in_the_language_asked_for() -> None:
     view = share_view()
-    assert header(view, "de")[-1] == "Anteil mit Sprachmittlung"
+    assert header(view, "de")[7] == "Anteil mit Sprachmittlung"
+    assert header(view, "de")[-1] == "Anteil mit Sprachmittlung: Geheimhaltung"
+    assert header(view, "en")[-1] == "Share with interpreter: suppression"
     assert header(view, "en")[:4] == ["Code", "Region", "Level", "Period"]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 
 from wegweiser.common import events
 from wegweiser.statistics.geography import Region, RegionTree
@@ -41,7 +42,7 @@ def test_only_keys_with_a_value_are_fed_and_municipal_months_only_on_request() -
     monthly = feed_messages(pub, FRAME, threshold=5, municipal_months=True)
     assert "arrivals/99101001/2024-03" in monthly
     _, content = messages["arrivals/99/2024"]
-    assert content == ("arrivals", "99", "2024", {"total": 15})
+    assert content == ("arrivals", "99", "2024", {"total": 15}, {})
 
 
 def test_the_digest_changes_with_a_value_and_with_the_threshold() -> None:
@@ -66,6 +67,7 @@ def test_a_message_validates_as_indicator_published() -> None:
         "period": "2024-Q1",
         "period_level": "quarter",
         "values": {"total": 7},
+        "suppressed_reasons": {},
         "unit": "count",
     }
     event = events.IndicatorPublished(
@@ -88,3 +90,26 @@ def test_the_publication_frame_is_this_land_up_to_today() -> None:
     assert (frame.periods.first_month, frame.periods.last_month) == (202001, 202506)
     assert frame.month_ends[-1] == dt.date(2025, 6, 3).toordinal()  # the current month ends today
     assert frame.month_ends[-2] == dt.date(2025, 5, 31).toordinal()
+
+
+def test_a_hidden_value_is_fed_with_its_reason() -> None:
+    # 3 in the first municipality is too small; 8 in the second would give it away from the Kreis' 11.
+    pub = arrivals(("99101001", 202403, 3), ("99101002", 202403, 8))
+    messages = feed_messages(pub, FRAME, threshold=5)
+    small = message_fields(messages["arrivals/99101001/2024-Q1"][1], FRAME)
+    other = message_fields(messages["arrivals/99101002/2024-Q1"][1], FRAME)
+    assert (small["values"], small["suppressed_reasons"]) == ({"total": "."}, {"total": "too_small"})
+    assert (other["values"], other["suppressed_reasons"]) == ({"total": "."}, {"total": "protects_other"})
+    kreis = message_fields(messages["arrivals/99101/2024-Q1"][1], FRAME)
+    assert kreis["values"] == {"total": 11} and kreis["suppressed_reasons"] == {}
+    event = events.IndicatorPublished(
+        **small, threshold=5, generation=1, published_at=dt.datetime.now(dt.UTC)
+    )
+    assert event.suppressed_reasons == {"total": "too_small"}
+
+
+def test_a_key_without_a_hidden_value_keeps_the_digest_it_had_before_reasons() -> None:
+    """After the upgrade, only keys with a "." are sent again (now with their reasons)."""
+    messages = feed_messages(arrivals(("99101001", 202403, 7)), FRAME, threshold=5)
+    expected = hashlib.blake2b(b'{"total":7}' + b"5", digest_size=12).hexdigest()
+    assert messages["arrivals/99/2024"][0] == expected

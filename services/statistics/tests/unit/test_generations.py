@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from wegweiser.common.db import create_engine
@@ -65,3 +65,18 @@ async def test_only_generations_retired_a_while_ago_lose_their_tables(generation
     assert table_name(2, "published") in remaining and table_name(3, "published") in remaining
     dropped = await generations.get(1)
     assert dropped is not None and dropped.state == "dropped"
+
+
+async def test_tables_of_an_older_release_get_the_columns_added_since(generations: Generations) -> None:
+    for _ in range(2):
+        await generations.create(live_offsets={})
+    async with generations.engine.begin() as conn:
+        for g in (1, 2):  # as created before published cells had a reason
+            await conn.execute(text(f"ALTER TABLE {table_name(g, 'published')} DROP COLUMN reason"))
+    await generations.update(1, state="dropped")  # its tables are gone as far as the service knows
+    assert await generations.add_missing_columns() == [f"{table_name(2, 'published')}.reason"]
+    assert await generations.add_missing_columns() == []  # once only
+    async with generations.engine.connect() as conn:
+        columns = await conn.run_sync(lambda sync: inspect(sync).get_columns(table_name(2, "published")))
+    reason = next(c for c in columns if c["name"] == "reason")
+    assert reason["nullable"]

@@ -70,7 +70,9 @@ def view() -> views.TableView:
     q = resolve("interpreter_use", region="08111", level="kreis", period="2024")
     rows = [
         views.Row(
-            q.region, {"total": 1234, "with_interpreter": ".", "without_interpreter": ".", "share": None}
+            q.region,
+            {"total": 1234, "with_interpreter": ".", "without_interpreter": ".", "share": None},
+            {"with_interpreter": "primary", "without_interpreter": "secondary"},
         )
     ]
     return views.TableView(
@@ -82,16 +84,23 @@ def test_csv_is_german_and_shows_suppressed_values_as_a_dot() -> None:
     text = to_csv(view()).decode("utf-8-sig")
     header, row = text.strip().split("\r\n")
     assert header.startswith("Regionalschlüssel;Region;Ebene;Zeitraum;Beratungsgespräche insgesamt")
-    assert row == "08111;Stuttgart, Stadtkreis;Kreis;2024;1234;.;.;;2025-01-02T00:00:00+00:00"
-    assert header.endswith(";Datenstand")
+    # Each "." says why it is hidden, in the column after the values that names its series.
+    assert row == (
+        "08111;Stuttgart, Stadtkreis;Kreis;2024;1234;.;.;;;zu klein;geschützt;;2025-01-02T00:00:00+00:00"
+    )
+    assert header.endswith(
+        ";Beratungsgespräche insgesamt: Geheimhaltung;Mit Sprachmittlung: Geheimhaltung"
+        ";Ohne Sprachmittlung: Geheimhaltung;Anteil mit Sprachmittlung: Geheimhaltung;Datenstand"
+    )
     english = to_csv(view(), lang="en").decode("utf-8-sig")
     assert english.startswith("Code;Region;Level;Period;Consultations, total")
+    assert ";.;.;;;too small;protects another;;" in english
 
 
 def test_xlsx_has_the_numbers_the_dots_and_an_explanation() -> None:
     book = load_workbook(io.BytesIO(to_xlsx(view())))
     sheet = book["Tabelle"]
-    assert [c.value for c in sheet[4]][:7] == [
+    assert [c.value for c in sheet[4]] == [
         "08111",
         "Stuttgart, Stadtkreis",
         "Kreis",
@@ -99,10 +108,17 @@ def test_xlsx_has_the_numbers_the_dots_and_an_explanation() -> None:
         1234,
         ".",
         ".",
+        None,
+        None,
+        "zu klein",
+        "geschützt",
+        None,
     ]
+    assert sheet.cell(row=3, column=10).value == "Mit Sprachmittlung: Geheimhaltung"
     notes = {row[0].value: row[1].value for row in book["Erläuterungen"].iter_rows()}
     assert notes["Geheimhaltungsschwelle"] == 5
     assert '"."' in notes["Zeichenerklärung"]
+    assert "„zu klein“ = weniger als 5 Fälle" in notes["Geheimhaltung"]
 
 
 def test_charts_are_accessible_and_never_draw_a_suppressed_value() -> None:

@@ -75,6 +75,18 @@ async def test_a_publication_is_stored_counted_and_fed_once(workers: Workers) ->
     assert b'"values":{"total":"."}' in fed["arrivals/08/2025"]
     assert b'"values":{"total":6}' in fed["arrivals/08/2025-03"]
     assert b'"values":{"total":"."}' in fed["arrivals/08/2025-04"]
+    # ... each with its reason: April's 2 is too small, the year's 8 protects it.
+    assert b'"suppressed_reasons":{"total":"too_small"}' in fed["arrivals/08/2025-04"]
+    assert b'"suppressed_reasons":{"total":"protects_other"}' in fed["arrivals/08/2025"]
+    assert b'"suppressed_reasons":{}' in fed["arrivals/08/2025-03"]
+    async with workers.runtime.db.connect() as conn:
+        stored = await conn.execute(
+            text(
+                f"SELECT period, reason FROM stat_g{generation}_published "
+                "WHERE family = 'arrivals' AND region = '08' AND period IN ('2025', '2025-03', '2025-04')"
+            )
+        )
+        assert dict(stored.all()) == {"2025": "secondary", "2025-03": None, "2025-04": "primary"}
 
 
 async def test_without_a_serving_generation_there_is_nothing_to_publish(workers: Workers) -> None:

@@ -117,6 +117,42 @@ async def test_a_table_shows_suppressed_cells_as_a_dot_and_the_total_that_is_saf
     assert table["08116"] == {"total": 0}  # no arrivals is a published 0, not a gap
 
 
+async def test_each_hidden_cell_says_why_in_json_and_csv(api: Api) -> None:
+    response = await api.get("/v1/indicators/arrivals?region=08&level=kreis&period=2025")
+    reasons = {r["region"]["code"]: r["suppressed_reasons"] for r in response.json()["rows"]}
+    # Böblingen's 2 is too small itself; Stuttgart's 7 is hidden so that 9 - 7 does not give it away.
+    assert reasons["08115"] == {"total": "too_small"}
+    assert reasons["08111"] == {"total": "protects_other"}
+    assert reasons["08"] == {} and reasons["08116"] == {}  # shown values have no reason
+    legend = response.json()["legend"]
+    assert legend["too_small"].startswith("zu klein: weniger als 5 Fälle")
+    assert legend["protects_other"] == "geschützt, damit kein kleiner Wert aus Summen errechnet werden kann"
+    english = await api.get(response.request.url.raw_path.decode(), {**api.reader, "Accept-Language": "en"})
+    assert english.json()["legend"]["protects_other"].startswith("protected: hidden so that")
+
+    csv = await api.get("/v1/indicators/arrivals?region=08&level=kreis&period=2025&format=csv")
+    lines = {line.split(";")[0]: line.split(";") for line in csv.content.decode("utf-8-sig").splitlines()}
+    assert lines["Regionalschlüssel"][4:] == ["Personen", "Personen: Geheimhaltung", "Datenstand"]
+    assert lines["08115"][4:6] == [".", "zu klein"]
+    assert lines["08111"][4:6] == [".", "geschützt"]
+    assert lines["08"][4:6] == ["9", ""]
+    csv_en = await api.get(csv.request.url.raw_path.decode(), {**api.reader, "Accept-Language": "en"})
+    english_lines = {
+        row[0]: row for row in (line.split(";") for line in csv_en.content.decode("utf-8-sig").splitlines())
+    }
+    assert english_lines["Code"][5] == "Persons: suppression"
+    assert english_lines["08111"][4:6] == [".", "protects another"]
+    assert english_lines["08115"][4:6] == [".", "too small"]
+
+
+async def test_the_dashboard_table_marks_why_a_cell_is_hidden(api: Api) -> None:
+    page = (await api.get("/dashboard?indicator=arrivals&region=08&period=2025")).text
+    assert '.<sup title="zu klein">1</sup>' in page and '.<sup title="geschützt">2</sup>' in page
+    assert "= geschützt, damit kein kleiner Wert aus Summen errechnet werden kann" in page
+    quiet = (await api.get("/dashboard?indicator=arrivals&region=08&period=2024")).text
+    assert "<sup title=" not in quiet and "t-reasons" not in quiet  # nothing hidden in 2024: no footnote
+
+
 async def test_breakdowns_hide_each_other_and_start_at_the_kreis(api: Api) -> None:
     table = rows(await api.get("/v1/indicators/consultations_by_type?region=081&period=2025"))
     # One first consultation (suppressed) and five follow-ups: the total minus 5 would reveal the 1.
@@ -132,9 +168,9 @@ async def test_csv_and_xlsx_carry_the_same_cells(api: Api) -> None:
     assert csv.headers["content-type"].startswith("text/csv")
     assert 'filename="arrivals_08_kreis_2025.csv"' in csv.headers["content-disposition"]
     lines = csv.content.decode("utf-8-sig").splitlines()
-    assert lines[0] == "Regionalschlüssel;Region;Ebene;Zeitraum;Personen;Datenstand"
+    assert lines[0] == "Regionalschlüssel;Region;Ebene;Zeitraum;Personen;Personen: Geheimhaltung;Datenstand"
     land = next(line for line in lines if line.startswith("08;"))
-    assert land.startswith("08;Baden-Württemberg;Land;2025;9;20")  # the Datenstand: when it was published
+    assert land.startswith("08;Baden-Württemberg;Land;2025;9;;20")  # the Datenstand: when it was published
     xlsx = await api.get("/v1/indicators/arrivals?region=08&period=2025&format=xlsx")
     sheet = load_workbook(io.BytesIO(xlsx.content))["Tabelle"]
     values = {row[0].value: row[4].value for row in sheet.iter_rows(min_row=4)}

@@ -2,7 +2,9 @@
 
 One message per indicator, region and period (the Kafka key ``<indicator>/<region>/<period>``), carrying
 the values of all the indicator's series after disclosure control: a suppressed value is the string
-``"."``, a value that cannot be computed (no underlying cases) is ``null``. The topic is compacted, so the
+``"."``, a value that cannot be computed (no underlying cases) is ``null``; ``suppressed_reasons`` says
+why each ``"."`` is hidden (``too_small``: below the threshold itself; ``protects_other``: hidden so that
+no small value can be worked out from totals). The topic is compacted, so the
 latest message per key is the current publication; anonymous aggregates only.
 """
 
@@ -19,6 +21,8 @@ from wegweiser.common.events.base import Event
 RegionLevel = Literal["gemeinde", "kreis", "regierungsbezirk", "land"]
 PeriodLevel = Literal["month", "quarter", "year"]
 PublishedValue = int | float | Literal["."] | None
+SuppressedReason = Literal["too_small", "protects_other"]
+"""Why a value is ``"."``: too small itself, or hidden so that no small value can be worked out."""
 
 
 class IndicatorPublished(Event):
@@ -36,6 +40,12 @@ class IndicatorPublished(Event):
     period_level: PeriodLevel
     values: dict[str, PublishedValue] = Field(
         description='series id -> value; "." = suppressed (disclosure control), null = not computable'
+    )
+    suppressed_reasons: dict[str, SuppressedReason] = Field(
+        default_factory=dict,
+        description='series id -> why its "." is hidden: too_small (below the threshold, or its base is), '
+        "protects_other (hidden so that no small value can be worked out from totals); "
+        "suppressed series only",
     )
     unit: str = Field(description="count, days, share (0..1) or ratio")
     threshold: int = Field(description="counts below this (except 0) are suppressed")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, inspect, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import col
 
@@ -61,6 +61,33 @@ class Generations:
         assert created is not None
         return created
 
+    async def add_missing_columns(self) -> list[str]:
+        """Give the tables of generations that still exist the nullable columns added to the DDL since
+        they were created (e.g. ``published.reason``), so a new release reads and writes them at once
+        instead of waiting for a rebuild. Returns ``table.column`` of every column added."""
+        added = []
+        # Replicas starting at once: PostgreSQL adds a column once; SQLite has one process only.
+        guard = " IF NOT EXISTS" if self.engine.dialect.name == "postgresql" else ""
+        kept = [g.id for g in await self.all() if g.state != "dropped"]
+        async with self.engine.begin() as conn:
+            present = set(await conn.run_sync(lambda sync: inspect(sync).get_table_names()))
+            for generation in kept:
+                for table in generation_metadata(generation).sorted_tables:
+                    if table.name not in present:
+                        continue
+                    columns = await conn.run_sync(_column_names, table.name)
+                    for column in table.columns:
+                        if column.name in columns:
+                            continue
+                        if not column.nullable:
+                            raise RuntimeError(f"{table.name}.{column.name} cannot be added to existing rows")
+                        kind = column.type.compile(dialect=conn.dialect)
+                        await conn.execute(
+                            text(f"ALTER TABLE {table.name} ADD COLUMN{guard} {column.name} {kind}")
+                        )
+                        added.append(f"{table.name}.{column.name}")
+        return added
+
     async def update(self, generation: int, **values: Any) -> None:
         async with self.sessions() as s:
             await s.execute(update(Generation).where(col(Generation.id) == generation).values(**values))
@@ -103,6 +130,10 @@ class Generations:
         async with self.engine.connect() as conn:
             result = await conn.execute(text(f"SELECT COUNT(*) FROM {table_name(generation, 'applied')}"))
             return int(result.scalar_one())
+
+
+def _column_names(sync: Any, table: str) -> set[str]:
+    return {c["name"] for c in inspect(sync).get_columns(table)}
 
 
 def _aware(moment: dt.datetime) -> dt.datetime:

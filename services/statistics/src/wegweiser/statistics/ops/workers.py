@@ -58,6 +58,9 @@ class Workers:
     async def prepare(self) -> None:
         """Before the live engine joins its group: migrations, topics, and a first generation if none."""
         await self.runtime.migrate_and_create_topics()
+        added = await self.generations.add_missing_columns()
+        if added:
+            log.info("statistics: columns added to existing generation tables: %s", ", ".join(added))
         await self.rebuilder.prepare()
 
     async def start(self) -> None:

@@ -126,6 +126,7 @@ def generation_metadata(generation: int) -> MetaData:
         (("family", txt), ("period", txt), ("region", txt), ("series", txt)),
         Column("value", Float),
         Column("suppressed", Boolean, nullable=False),
+        Column("reason", txt),  # suppression.Reason of a suppressed cell
     )
     return md
 
@@ -308,7 +309,8 @@ PUBLISHED = Upsert(
         ("series", T),
         ("value", "double precision"),
         ("suppressed", BOOL),
+        ("reason", T),
     ),
     ("family", "period", "region", "series"),
-    ("value = excluded.value", "suppressed = excluded.suppressed"),
+    ("value = excluded.value", "suppressed = excluded.suppressed", "reason = excluded.reason"),
 )

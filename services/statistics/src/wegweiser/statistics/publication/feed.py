@@ -15,10 +15,10 @@ from wegweiser.statistics.geography import REGION_LEVELS, RegionTree
 from wegweiser.statistics.publication.compute import Frame
 from wegweiser.statistics.publication.disclosure import Publication
 from wegweiser.statistics.publication.indicators import INDICATORS
-from wegweiser.statistics.publication.suppression import SUPPRESSED
+from wegweiser.statistics.publication.suppression import PUBLIC_REASONS, SUPPRESSED, Reason
 
-FeedContent = tuple[str, str, str, dict[str, Any]]
-"""(indicator, region, period, values) of one message."""
+FeedContent = tuple[str, str, str, dict[str, Any], dict[str, str]]
+"""(indicator, region, period, values, why each suppressed value is hidden) of one message."""
 
 
 def feed_messages(
@@ -29,7 +29,7 @@ def feed_messages(
     (almost all suppressed, and 80 % of all keys) only with ``municipal_months``."""
     tree = frame.tree
     level_of = {code: region.level for code, region in tree.regions.items()}
-    by_family: dict[str, dict[tuple[str, str], dict[str, tuple[float | None, bool]]]] = {}
+    by_family: dict[str, dict[tuple[str, str], dict[str, tuple[float | None, bool, Reason | None]]]] = {}
     for c in pub.cells:
         family = by_family.get(c.family)
         if family is None:
@@ -37,7 +37,7 @@ def feed_messages(
         cells = family.get((c.region, c.period))
         if cells is None:
             cells = family[(c.region, c.period)] = {}
-        cells[c.series] = (c.value, c.suppressed)
+        cells[c.series] = (c.value, c.suppressed, c.reason)
     salt = str(threshold).encode()
     out = {}
     for indicator in INDICATORS.values():
@@ -57,6 +57,7 @@ def feed_messages(
             ):
                 continue
             values: dict[str, Any] = {}
+            reasons: dict[str, str] = {}
             shown = False
             for sid, key, count in wanted:
                 cell = cells.get(key)
@@ -64,6 +65,8 @@ def feed_messages(
                     value: Any = 0 if count else None
                 elif cell[1]:
                     value = SUPPRESSED
+                    if cell[2] is not None:
+                        reasons[sid] = PUBLIC_REASONS[cell[2]]
                 elif cell[0] is None:
                     value = None
                 else:
@@ -72,15 +75,17 @@ def feed_messages(
                 shown = shown or (value is not None and value != 0)
             if not shown:
                 continue
-            digest = hashlib.blake2b(orjson.dumps(values) + salt, digest_size=12).hexdigest()
-            out[f"{prefix}{region}/{period}"] = (digest, (indicator.id, region, period, values))
+            # Keys without a hidden value keep the digest they had before reasons were fed.
+            content = orjson.dumps([values, reasons] if reasons else values)
+            digest = hashlib.blake2b(content + salt, digest_size=12).hexdigest()
+            out[f"{prefix}{region}/{period}"] = (digest, (indicator.id, region, period, values, reasons))
     return out
 
 
 def message_fields(content: FeedContent, frame: Frame) -> dict[str, Any]:
     """The fields of an ``indicator.published`` message (threshold, generation and time aside)."""
-    indicator, region, period, values = content
-    return _fields(indicator, region, period, values, frame.tree)
+    indicator, region, period, values, reasons = content
+    return {**_fields(indicator, region, period, values, frame.tree), "suppressed_reasons": reasons}
 
 
 def zero_message(key: str, frame: Frame) -> dict[str, Any]:

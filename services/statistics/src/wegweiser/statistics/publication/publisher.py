@@ -185,7 +185,7 @@ class Publisher:
         groups: dict[tuple[str, str], list[tuple[Any, ...]]] = {}
         for c in pub.cells:
             groups.setdefault((c.family, c.period), []).append(
-                (c.family, c.period, c.region, c.series, c.value, c.suppressed)
+                (c.family, c.period, c.region, c.series, c.value, c.suppressed, c.reason)
             )
         digests = {
             key: hashlib.blake2b(

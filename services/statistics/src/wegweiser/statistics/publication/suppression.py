@@ -35,12 +35,17 @@ from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Generic, Literal, Protocol, TypeVar
 
+from wegweiser.common.events.statistics import SuppressedReason
+
 SUPPRESSED = "."
 
 Cell = TypeVar("Cell", bound=Hashable)
 
 Reason = Literal["primary", "secondary"]
 """Why a cell is hidden: too small itself, or hidden to protect another (small) cell."""
+
+PUBLIC_REASONS: dict[Reason, SuppressedReason] = {"primary": "too_small", "secondary": "protects_other"}
+"""The names every output gives the reasons (JSON, CSV, XLSX and the feed)."""
 
 SCORED = 8
 """Candidates of a relation weighed by what hiding them does elsewhere (the smallest values); the rest are

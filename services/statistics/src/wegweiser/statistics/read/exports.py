@@ -10,7 +10,8 @@ from openpyxl.styles import Alignment, Font
 
 from wegweiser.common.names import csv_cell
 from wegweiser.statistics.geography import LEVEL_NAMES
-from wegweiser.statistics.read.views import SUPPRESSED, TableView, Value
+from wegweiser.statistics.publication.suppression import Reason
+from wegweiser.statistics.read.views import SUPPRESSED, Row, TableView, Value
 
 LEGEND = {
     "de": (
@@ -20,6 +21,25 @@ LEGEND = {
     "en": (
         f'"{SUPPRESSED}" = value suppressed (disclosure control: fewer than {{threshold}} cases, or '
         "recomputable from totals); empty = cannot be computed (no cases)."
+    ),
+}
+
+REASONS: dict[str, dict[Reason, str]] = {
+    "de": {"primary": "zu klein", "secondary": "geschützt"},
+    "en": {"primary": "too small", "secondary": "protects another"},
+}
+"""What the columns "…: Geheimhaltung" say about a "." (empty where a value is shown)."""
+
+REASON_LEGEND = {
+    "de": (
+        "Spalten „…: Geheimhaltung“: warum ein „.“ geheim gehalten wird. „zu klein“ = weniger als "
+        "{threshold} Fälle (bei abgeleiteten Werten: ihre Basis); „geschützt“ = geheim gehalten, damit kein "
+        "kleiner Wert aus Summen errechnet werden kann."
+    ),
+    "en": (
+        'Columns "…: suppression": why a "." is hidden. "too small" = fewer than {threshold} cases (for a '
+        'derived value: its base); "protects another" = hidden so that no small value can be worked out '
+        "from totals."
     ),
 }
 
@@ -40,7 +60,14 @@ def header(view: TableView, lang: str) -> list[str]:
     fixed = (
         ["Regionalschlüssel", "Region", "Ebene", "Zeitraum"] if de else ["Code", "Region", "Level", "Period"]
     )
-    return fixed + [s.label_de if de else s.label_en for s in view.series]
+    labels = [s.label_de if de else s.label_en for s in view.series]
+    return fixed + labels + [f"{label}: {'Geheimhaltung' if de else 'suppression'}" for label in labels]
+
+
+def reasons(view: TableView, row: Row, lang: str) -> list[str]:
+    """Per series, why its "." is hidden; empty where the value is shown."""
+    names = REASONS[lang]
+    return [names[r] if (r := row.reasons.get(s.id)) else "" for s in view.series]
 
 
 def to_csv(view: TableView, *, lang: str = "de") -> bytes:
@@ -56,6 +83,7 @@ def to_csv(view: TableView, *, lang: str = "de") -> bytes:
         writer.writerow(
             [row.region.code, csv_cell(row.region.name), level, view.query.period.key]
             + [_number(row.values[s.id], lang) for s in view.series]
+            + reasons(view, row, lang)
             + [as_of]
         )
     return ("\ufeff" + out.getvalue()).encode("utf-8")
@@ -82,7 +110,9 @@ def to_xlsx(view: TableView, *, lang: str = "de") -> bytes:
     for row in view.rows:
         level = LEVEL_NAMES[row.region.level][0 if de else 1]
         ws.append(
-            [row.region.code, row.region.name, level, q.period.key] + [row.values[s.id] for s in view.series]
+            [row.region.code, row.region.name, level, q.period.key]
+            + [row.values[s.id] for s in view.series]
+            + reasons(view, row, lang)
         )
         excel_row = ws.max_row
         for i, s in enumerate(view.series, start=5):
@@ -100,6 +130,7 @@ def to_xlsx(view: TableView, *, lang: str = "de") -> bytes:
         ("Indikator" if de else "Indicator", title),
         ("Definition", q.indicator.definition_de if de else q.indicator.definition_en),
         ("Zeichenerklärung" if de else "Legend", LEGEND[lang].format(threshold=view.threshold)),
+        ("Geheimhaltung" if de else "Suppression", REASON_LEGEND[lang].format(threshold=view.threshold)),
         ("Geheimhaltungsschwelle" if de else "Disclosure threshold", view.threshold),
         ("Datenstand" if de else "Data as of", view.published_at.isoformat() if view.published_at else ""),
         ("Generation der Projektion" if de else "Projection generation", view.generation),

@@ -6,10 +6,12 @@ import datetime as dt
 
 from pydantic import BaseModel, Field
 
+from wegweiser.common.events.statistics import SuppressedReason
 from wegweiser.statistics.db import Generation
 from wegweiser.statistics.projection.replay import Progress
 from wegweiser.statistics.publication.indicators import Indicator
 from wegweiser.statistics.publication.publisher import PublicationStats
+from wegweiser.statistics.publication.suppression import PUBLIC_REASONS
 from wegweiser.statistics.read import views
 from wegweiser.statistics.read.views import Value
 
@@ -58,6 +60,12 @@ class PeriodOut(BaseModel):
 class RowOut(BaseModel):
     region: RegionOut
     values: dict[str, Value] = Field(description='"." = suppressed; null = cannot be computed')
+    suppressed_reasons: dict[str, SuppressedReason] = Field(
+        default_factory=dict,
+        description='series id -> why its "." is hidden: too_small (below the threshold, or its base is), '
+        "protects_other (hidden so that no small value can be worked out from totals); "
+        "suppressed series only",
+    )
 
 
 class TableOut(BaseModel):
@@ -170,6 +178,19 @@ def rebuild_out(g: Generation, progress: Progress | None) -> RebuildOut:
     )
 
 
+def legend_reasons(threshold: int, *, english: bool) -> dict[str, str]:
+    """What the reasons of ``suppressed_reasons`` mean."""
+    if english:
+        return {
+            "too_small": f"too small: fewer than {threshold} cases (for a derived value: its base)",
+            "protects_other": "protected: hidden so that no small value can be worked out from totals",
+        }
+    return {
+        "too_small": f"zu klein: weniger als {threshold} Fälle (bei abgeleiteten Werten: ihre Basis)",
+        "protects_other": "geschützt, damit kein kleiner Wert aus Summen errechnet werden kann",
+    }
+
+
 def table_out(view: views.TableView, *, english: bool) -> TableOut:
     q = view.query
     threshold = view.threshold
@@ -187,6 +208,7 @@ def table_out(view: views.TableView, *, english: bool) -> TableOut:
             RowOut(
                 region=RegionOut(code=r.region.code, name=r.region.name, level=r.region.level),
                 values=r.values,
+                suppressed_reasons={sid: PUBLIC_REASONS[reason] for sid, reason in r.reasons.items()},
             )
             for r in view.rows
         ],
@@ -197,6 +219,7 @@ def table_out(view: views.TableView, *, english: bool) -> TableOut:
             ".": f"suppressed (fewer than {threshold}, or recomputable from totals)"
             if english
             else f"geheim gehalten (weniger als {threshold} oder aus Summen rückrechenbar)",
+            **legend_reasons(threshold, english=english),
             "null": "cannot be computed (no cases)" if english else "nicht berechenbar (keine Fälle)",
         },
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -14,7 +14,7 @@ from wegweiser.statistics.geography import DEPTH, Region, RegionTree
 from wegweiser.statistics.periods import Period, PeriodRange
 from wegweiser.statistics.projection.tables import table_name
 from wegweiser.statistics.publication.indicators import INDICATORS, Indicator, Series
-from wegweiser.statistics.publication.suppression import SUPPRESSED
+from wegweiser.statistics.publication.suppression import SUPPRESSED, Reason
 
 Value = int | float | str | None
 """A cell as every output shows it: a number, ``SUPPRESSED`` (".") or None (cannot be computed)."""
@@ -112,6 +112,7 @@ def resolve(
 class Row:
     region: Region
     values: dict[str, Value]
+    reasons: dict[str, Reason] = field(default_factory=dict)  # series id → why its "." is hidden
 
 
 @dataclass(frozen=True)
@@ -146,12 +147,13 @@ async def read_cells(
     periods: list[str],
     regions: list[str],
     series: list[str],
-) -> dict[tuple[str, str, str], tuple[float | None, bool]]:
-    """(region, period, series) → (value, suppressed) of the published cells asked for."""
+) -> dict[tuple[str, str, str], tuple[float | None, bool, Reason | None]]:
+    """(region, period, series) → (value, suppressed, reason) of the published cells asked for."""
     if not (periods and regions and series):
         return {}
     stmt = text(
-        f"SELECT region, period, series, value, suppressed FROM {table_name(generation, 'published')} "
+        "SELECT region, period, series, value, suppressed, reason "
+        f"FROM {table_name(generation, 'published')} "
         "WHERE family = :family AND period IN :periods AND region IN :regions AND series IN :series"
     ).bindparams(
         bindparam("periods", expanding=True),
@@ -161,7 +163,13 @@ async def read_cells(
     result = await conn.execute(
         stmt, {"family": family, "periods": periods, "regions": regions, "series": series}
     )
-    return {(r[0], r[1], r[2]): (r[3], bool(r[4])) for r in result}
+    return {(r[0], r[1], r[2]): (r[3], bool(r[4]), _reason(r[5]) if r[4] else None) for r in result}
+
+
+def _reason(stored: str | None) -> Reason | None:
+    """A suppressed cell's reason; None for a cell published before reasons were stored (until the
+    first publication after an upgrade rewrites it)."""
+    return "primary" if stored == "primary" else "secondary" if stored == "secondary" else None
 
 
 async def table(
@@ -188,10 +196,13 @@ async def table(
     rows = []
     for code in codes:
         values = {}
+        reasons: dict[str, Reason] = {}
         for s in series:
             cell = cells.get((code, q.period.key, s.key))
             values[s.id] = _missing(s) if cell is None else shown(cell[0], cell[1], s)
-        rows.append(Row(tree.regions[code], values))
+            if cell is not None and cell[2] is not None:
+                reasons[s.id] = cell[2]
+        rows.append(Row(tree.regions[code], values, reasons))
     return TableView(q, series, rows, generation, published_at, threshold)
 
 
