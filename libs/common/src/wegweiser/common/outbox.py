@@ -245,9 +245,13 @@ class OutboxWriter:
         """Forget what is queued and not yet written (the transaction is being rolled back)."""
         self._rows = []
         self._moment = None
+        if self._sealer is not None:
+            self._sealer.keys.discard()
 
     async def flush(self) -> None:
-        """Write the queued bulk rows inside the open transaction (the default mode has none)."""
+        """Write the issued data keys and the queued bulk rows inside the open transaction."""
+        if self._sealer is not None:
+            await self._sealer.keys.flush()
         if not self._rows:
             self._moment = None
             return
