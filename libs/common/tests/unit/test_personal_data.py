@@ -68,7 +68,9 @@ def test_an_arrival_on_the_wire_names_no_one_and_opens_to_the_same_event() -> No
         assert secret.encode() not in wire  # (no short secrets: random ciphertext may hold any 2 letters)
     payload = json.loads(wire)
     assert [p["role"] for p in payload["persons"]] == ["head", "child"]  # routing fields stay readable
-    assert {person for person, _ in keys.issued.values()} == {str(p.person_id) for p in event.persons}
+    assert {person for person, _ in keys.issued.values()} == {
+        f"{event.arrival_id}/{p.person_id}" for p in event.persons
+    }
     assert key_ids(payload) == set(keys.issued)
 
     assert events.ArrivalRegistered.model_validate(open_sealed(payload, keys.table())) == event
@@ -126,4 +128,4 @@ def test_exactly_the_events_of_personal_topics_seal_and_their_plans_name_real_fi
         assert cls.topic.personal_data, cls
         for where in cls.personal:
             assert where.at is None or where.at in cls.model_fields, (cls, where)
-            assert where.scope is None or where.scope in cls.model_fields, (cls, where)
+            assert where.scope in cls.model_fields, (cls, where)

@@ -13,7 +13,7 @@ from wegweiser.common.envelope import encode
 from wegweiser.common.testing.apps import eventually, running
 from wegweiser.common.testing.kafka import produce
 from wegweiser.intake.app import build
-from wegweiser.intake.db import PersonIndexRow
+from wegweiser.intake.db import PersonIndexRow, PersonKeyRow
 from wegweiser.intake.domain.model import PersonData
 from wegweiser.intake.handlers import IntakeUnitOfWork, NewArrival, RegisterArrivals, register_arrivals
 from wegweiser.intake.settings import IntakeSettings
@@ -67,4 +67,8 @@ async def test_case_erased_erases_the_arrival_named_in_it_and_no_other(
             assert still is not None and [p.family_name for p in still.persons] == ["Haddad"]
             index = select(PersonIndexRow).where(col(PersonIndexRow.arrival_id) == erased)
             assert (await uow.session.execute(index)).first() is None
+            # crypto-shredding: the erased arrival's data keys are gone, the kept one's are not
+            keys = select(col(PersonKeyRow.person), col(PersonKeyRow.key))
+            held = {person.split("/")[0]: key for person, key in (await uow.session.execute(keys)).tuples()}
+            assert held[str(erased)] is None and held[str(kept)] is not None
         assert await status_of(kept) == "registered"

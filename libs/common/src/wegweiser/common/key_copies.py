@@ -35,9 +35,9 @@ def key_copy_handlers(owner: str) -> dict[type[Event], EventHandler]:
     return {issued: as_event_handler(keep_issued_key), shredded: as_event_handler(forget_shredded_key)}
 
 
-async def shred_person_keys(uow: UnitOfWork, people: Sequence[str], scopes: Sequence[str] = ()) -> int:
-    """Shred every key of these people (and scopes) this service holds; tell the copies of its own."""
-    shredded = await uow.person_keys.shred(people, scopes)
+async def shred_person_keys(uow: UnitOfWork, scopes: Sequence[str]) -> int:
+    """Shred every key of these arrivals or cases this service holds; tell the copies of its own."""
+    shredded = await uow.person_keys.shred(scopes)
     for kid, owner, person in shredded:
         if owner == uow.seals_as:
             _, event = PERSON_KEY_EVENTS[owner]

@@ -8,7 +8,8 @@ key-wrapping key, on its compacted key topic; the services allowed to read the f
 intake's keys, referrals reads casework's) keep a copy in their own ``person_keys`` table and open the
 blocks before validating the event (``EventDispatcher``).
 
-Erasure deletes the person's keys in the owner's table and publishes ``person_key.shredded`` for each,
+Erasing an arrival (intake) or a case (casework) deletes the keys of everyone it named (a key's subject
+is "<arrival or case>/<person>") in the owner's table and publishes ``person_key.shredded`` for each,
 which deletes every copy and replaces the key on the key topic, so compaction drops it. From then on
 every record that carried the person, on the topic itself and on its retry and dead-letter topics, is
 unreadable: crypto-shredding, without rewriting a log. Ids, codes and dates that route an event
@@ -49,16 +50,17 @@ class Personal:
     """Where an event carries personal fields, and whose they are.
 
     ``at`` names the object (or list of objects) in the payload, None for the payload itself;
-    ``person`` the field of that object, dotted, naming the person (the key's subject), prefixed with
-    ``scope``'s value and "/" when the owner erases by that (casework erases a case, not a person);
-    ``fields`` the fields to seal, or None for all but ``keep``.
+    ``person`` the field of that object, dotted, naming the person; ``scope`` the payload's field of the
+    unit its owner erases (intake an arrival, casework a case): a key's subject is "<scope>/<person>",
+    so erasing the unit shreds the keys of everyone it ever named. ``fields`` are the fields to seal, or
+    None for all but ``keep``.
     """
 
     at: str | None
     person: str
+    scope: str
     fields: tuple[str, ...] | None = None
     keep: tuple[str, ...] = ()
-    scope: str | None = None
 
     def objects(self, payload: dict[str, Any]) -> list[dict[str, Any]]:
         found = payload if self.at is None else payload.get(self.at)
@@ -70,7 +72,7 @@ class Personal:
         value: Any = obj
         for part in self.person.split("."):
             value = value[part]
-        return f"{payload[self.scope]}/{value}" if self.scope else str(value)
+        return f"{payload[self.scope]}/{value}"
 
 
 DataKey = Callable[[str], tuple[str, bytes]]
@@ -209,13 +211,13 @@ class PersonKeys:
         elif key is None and row.key is not None:
             row.key, row.shredded_at = None, dt.datetime.now(dt.UTC)
 
-    async def shred(self, people: Sequence[str], scopes: Sequence[str] = ()) -> list[tuple[str, str, str]]:
-        """Delete every key of these people and of every person in these scopes (``Personal.scope``);
-        the ``(kid, owner, person)`` of those shredded now."""
-        if not people and not scopes:
+    async def shred(self, scopes: Sequence[str]) -> list[tuple[str, str, str]]:
+        """Delete every key in these scopes (``Personal.scope``: arrivals, cases); the ``(kid, owner,
+        person)`` of those shredded now."""
+        if not scopes:
             return []
         table = self._table
-        whose = or_(col(table.person).in_(people), *(col(table.person).startswith(f"{s}/") for s in scopes))
+        whose = or_(*(col(table.person).startswith(f"{scope}/") for scope in scopes))
         live = whose & col(table.key).is_not(None)
         query = select(col(table.kid), col(table.owner), col(table.person)).where(live)
         found = list((await self._session.execute(query)).tuples())

@@ -862,8 +862,9 @@ async def erase_case(
     if not await uow.cases.mark_erased(case.erase()):
         return None
     counts = await uow.cases.delete_records_of(case.case_id)
-    # Crypto-shredding: our keys (referral requests, scoped by case) and our copies of intake's.
-    await shred_person_keys(uow, [str(p.person_id) for p in case.persons], scopes=[str(case.case_id)])
+    # Crypto-shredding: our keys (referral requests, scoped by case) and our copies of intake's (by arrival).
+    scopes = [str(case.case_id)] + ([str(case.arrival_id)] if case.arrival_id else [])
+    await shred_person_keys(uow, scopes)
     subject, role = by
     # the provider is the controller whose data it was: its supervisors see the entry
     uow.audit.append(

@@ -737,7 +737,7 @@ async def erase_arrival(uow: IntakeUnitOfWork, arrival: Arrival) -> int | None:
     if not await uow.arrivals.mark_erased(arrival.erased()):
         return None
     # Crypto-shredding: every copy of the persons on Kafka (arrivals, retry, dead letters) goes unreadable.
-    await shred_person_keys(uow, [str(p.person_id) for p in arrival.persons])
+    await shred_person_keys(uow, [str(arrival.arrival_id)])
     await uow.arrivals.unindex_arrival(arrival.arrival_id)
     return await uow.arrivals.delete_flags_of(arrival.arrival_id)
 

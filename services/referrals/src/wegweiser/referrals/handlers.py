@@ -505,7 +505,7 @@ async def on_case_erased(event: events.CaseErased, envelope: object, uow: Referr
     """
     offered = [r for r in await uow.referrals.by_case(event.case_id) if r.partner_id is not None]
     await uow.referrals.erase_case(event.case_id)
-    await shred_person_keys(uow, [], scopes=[str(event.case_id)])  # our copies; casework shreds its own
+    await shred_person_keys(uow, [str(event.case_id)])  # our copies; casework shreds its own
     for referral in offered:
         partner = await uow.catalogue.partner(referral.partner_id) if referral.partner_id else None
         if partner is not None and not partner.removed:

@@ -15,8 +15,9 @@ from wegweiser.common import topics
 from wegweiser.common.events.base import AgeBand, MunicipalEvent, ResidenceStatus, Role, Sex
 from wegweiser.common.personal_data import Personal
 
-SEALED_PERSONS = (Personal(at="persons", person="person_id", keep=("person_id", "role")),)
-"""Everything about a person but their id and household role travels sealed."""
+SEALED_PERSONS = (Personal(at="persons", person="person_id", keep=("person_id", "role"), scope="arrival_id"),)
+"""Everything about a person but their id and household role travels sealed. The keys are scoped by the
+arrival, so erasing it shreds the keys of everyone it ever named (a correction may drop a person)."""
 
 
 class _ArrivalEvent(MunicipalEvent):

@@ -79,9 +79,9 @@ class FakePersonKeys:
         if kid not in self.rows or key is None:
             self.rows[kid] = (owner, person, key)
 
-    async def shred(self, people: Sequence[str], scopes: Sequence[str] = ()) -> list[tuple[str, str, str]]:
+    async def shred(self, scopes: Sequence[str]) -> list[tuple[str, str, str]]:
         def whose(person: str) -> bool:
-            return person in people or any(person.startswith(f"{s}/") for s in scopes)
+            return any(person.startswith(f"{s}/") for s in scopes)
 
         found = [(kid, o, p) for kid, (o, p, key) in self.rows.items() if key is not None and whose(p)]
         for kid, owner, person in found:
