@@ -219,6 +219,10 @@ class Sim:
             self.violations.append("partition in-flight bound exceeded")
         if self.work.turns.running_by_ags[item.ags] > cfg.max_in_flight_per_ags:
             self.violations.append("AGS in-flight bound exceeded")
+        if item.ags in self.work.deferring and self.work.turns.running_by_ags[item.ags] > min(
+            cfg.max_in_flight_per_ags, cfg.max_in_flight_per_deferred_ags
+        ):
+            self.violations.append("a deferred AGS started beyond its in-flight bound")
         return True
 
     def finish(self, index: int, outcome: str) -> None:

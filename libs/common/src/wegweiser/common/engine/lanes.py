@@ -67,7 +67,7 @@ class LaneBook:
         self.cursor: int | None = None
         self.recovering = recovering
         self.closing = False
-        self.turns = FairTurns(config, clock)
+        self.turns = FairTurns(config, clock, flooding=self.deferring)
         self._out: list[Write] = []
 
     def _unrun(self, lane: Lane, item: Item) -> None:
