@@ -157,11 +157,12 @@ class Sim:
             n -= 1
             delivered = True
             key = log[offset].key
-            if (  # the engine's fast path for a deferred AGS, taken like in `_take`
+            if (  # the engine's fast path for a deferred AGS, taken like in `_take` (by raw key)
                 inp is Input.SOURCE
                 and not self.stash[inp]
                 and key is not None
-                and self.work.skip_deferred(offset, key)
+                and (ags := self.work.deferred_keys.get(key.encode())) is not None
+                and self.work.skip_deferred(offset, ags)
             ):
                 continue
             if self.stash[inp] or not self._admit(inp, offset):

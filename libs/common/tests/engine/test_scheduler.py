@@ -443,6 +443,7 @@ def test_flooding_ags_is_deferred_instead_of_pausing_the_partition() -> None:
         taken, out = w.admit_source(source_record(i, ags="F", subject=f"f{i}"))
         assert taken and not out  # nothing is copied: the records stay in the log
     assert w.buffered["F"] == 5 and w.deferring == {"F": 5} and w.cursor == 5
+    assert w.deferred_keys == {b"F": "F"}  # what the main reader skips by, before decoding
     # Another AGS is still admitted, and the commit never passes the first deferred record.
     taken, out = w.admit_source(source_record(20, ags="Q", subject="q"))
     assert taken and not out and w.buffered["Q"] == 1
@@ -505,7 +506,7 @@ def test_catch_up_brings_deferred_records_back_in_order_and_then_hands_over() ->
         w.succeeded(item)
     assert sorted(order) == [2, 3, 4] and order.index(2) < order.index(4)  # lane y in order
     assert w.admit_catchup(records[5])[0] is True
-    assert w.caught_up() and w.cursor is None and not w.deferring
+    assert w.caught_up() and w.cursor is None and not w.deferring and not w.deferred_keys
     # Back to normal: the next record of F is admitted by the main reader.
     assert w.admit_source(source_record(6, ags="F", subject="y"))[0] and 6 in w.items
 

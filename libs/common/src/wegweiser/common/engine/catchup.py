@@ -85,5 +85,6 @@ class CatchUp(LaneBook):
         self.cursor = None
         ended = list(self.deferring)
         self.deferring.clear()
+        self.deferred_keys.clear()
         for ags in ended:  # back to their full in-flight share
             self.turns.reopen(ags)
