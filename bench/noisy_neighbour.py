@@ -19,6 +19,7 @@ import itertools
 import logging
 import multiprocessing
 import random
+import resource
 import sys
 import tempfile
 import time
@@ -179,8 +180,16 @@ async def run(
     producer = multiprocessing.get_context("spawn").Process(
         target=produce, args=(topic, streams, seconds, str(ids))
     )
+    cpu = time.process_time(), resource.getrusage(resource.RUSAGE_CHILDREN)
+    window = time.perf_counter()
     producer.start()
     await asyncio.to_thread(producer.join)
+    # CPU of the consumer (this process) and of the producer over the offered window: they share
+    # the machine's cores, and the noisy run's producer offers four times as many events.
+    window = time.perf_counter() - window
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    consumer_cores = (time.process_time() - cpu[0]) / window
+    producer_cores = (children.ru_utime + children.ru_stime - cpu[1].ru_utime - cpu[1].ru_stime) / window
     sent = dict(line.split() for line in ids.read_text().splitlines())
     print(f"  sent {len(sent):,}; waiting until every event is processed or dead-lettered ...")
     dead: set[str] = set()
@@ -214,6 +223,8 @@ async def run(
         "stuttgart_sent": sum(1 for a in sent.values() if a == STUTTGART),
         "failing_sent": sum(1 for a in sent.values() if a == FAILING),
         "deferred": sum(engine.metrics.counts["deferred"].values()),
+        "consumer_cores": round(consumer_cores, 2),
+        "producer_cores": round(producer_cores, 2),
     }
     print(f"  others: p50 {stats['p50_ms']} ms, p99 {stats['p99_ms']} ms over {len(lat):,} events; {stats}")
     return stats
@@ -255,6 +266,10 @@ async def main(seconds: float) -> None:
         "failing_ags": FAILING,
         "failing_events_sent": noisy["failing_sent"],
         "partitions": PARTITIONS,
+        "quiet_consumer_cores": quiet["consumer_cores"],
+        "noisy_consumer_cores": noisy["consumer_cores"],
+        "quiet_producer_cores": quiet["producer_cores"],
+        "noisy_producer_cores": noisy["producer_cores"],
     }
     print(
         f"others' p99: quiet {quiet['p99_ms']} ms, noisy {noisy['p99_ms']} ms"

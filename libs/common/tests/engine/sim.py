@@ -157,11 +157,12 @@ class Sim:
             n -= 1
             delivered = True
             key = log[offset].key
-            if (  # the engine's fast path for a deferred AGS, taken like in `_take`
+            if (  # the engine's fast path for a deferred AGS, taken like in `_take` (by raw key)
                 inp is Input.SOURCE
                 and not self.stash[inp]
                 and key is not None
-                and self.work.skip_deferred(offset, key)
+                and (ags := self.work.deferred_keys.get(key.encode())) is not None
+                and self.work.skip_deferred(offset, ags)
             ):
                 continue
             if self.stash[inp] or not self._admit(inp, offset):
@@ -219,6 +220,10 @@ class Sim:
             self.violations.append("partition in-flight bound exceeded")
         if self.work.turns.running_by_ags[item.ags] > cfg.max_in_flight_per_ags:
             self.violations.append("AGS in-flight bound exceeded")
+        if item.ags in self.work.deferring and self.work.turns.running_by_ags[item.ags] > min(
+            cfg.max_in_flight_per_ags, cfg.max_in_flight_per_deferred_ags
+        ):
+            self.violations.append("a deferred AGS started beyond its in-flight bound")
         return True
 
     def finish(self, index: int, outcome: str) -> None:

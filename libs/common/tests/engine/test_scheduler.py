@@ -63,9 +63,10 @@ events_strategy = st.integers(min_value=1, max_value=30).flatmap(
 )
 
 configs = st.builds(
-    lambda in_flight, per_ags, buffered, buffered_ags, attempts: EngineConfig(
+    lambda in_flight, per_ags, buffered, buffered_ags, attempts, per_deferred: EngineConfig(
         max_in_flight_per_partition=in_flight,
         max_in_flight_per_ags=min(per_ags, in_flight),
+        max_in_flight_per_deferred_ags=per_deferred,
         max_buffered_per_partition=buffered,
         max_buffered_per_ags=min(buffered_ags, buffered),
         max_attempts=attempts,
@@ -76,6 +77,7 @@ configs = st.builds(
     st.integers(1, 3),
     st.integers(2, 12),
     st.integers(1, 6),
+    st.integers(1, 3),
     st.integers(1, 3),
 )
 
@@ -441,6 +443,7 @@ def test_flooding_ags_is_deferred_instead_of_pausing_the_partition() -> None:
         taken, out = w.admit_source(source_record(i, ags="F", subject=f"f{i}"))
         assert taken and not out  # nothing is copied: the records stay in the log
     assert w.buffered["F"] == 5 and w.deferring == {"F": 5} and w.cursor == 5
+    assert w.deferred_keys == {b"F": "F"}  # what the main reader skips by, before decoding
     # Another AGS is still admitted, and the commit never passes the first deferred record.
     taken, out = w.admit_source(source_record(20, ags="Q", subject="q"))
     assert taken and not out and w.buffered["Q"] == 1
@@ -450,6 +453,36 @@ def test_flooding_ags_is_deferred_instead_of_pausing_the_partition() -> None:
             w.pick()
             w.succeeded(item)
     assert w.commit_offsets()[Input.SOURCE] == 5
+
+
+def test_a_deferred_ags_runs_fewer_at_once_until_its_deferral_ends() -> None:
+    w = work(
+        max_in_flight_per_partition=50,
+        max_in_flight_per_ags=6,
+        max_in_flight_per_deferred_ags=2,
+        max_buffered_per_ags=10,
+        max_buffered_per_partition=100,
+    )
+    for i in range(12):  # F overruns its buffer of 10: deferred from offset 10 on
+        w.admit_source(source_record(i, ags="F", subject=f"f{i}"))
+    for i in range(12, 20):
+        w.admit_source(source_record(i, ags="Q", subject=f"q{i}"))
+    assert w.deferring == {"F": 10}
+    picked = []
+    while (item := w.pick()) is not None:
+        picked.append(item)
+    assert Counter(p.ags for p in picked) == {"F": 2, "Q": 6}  # Q keeps its full share
+    for item in [p for p in picked if p.ags == "F"]:
+        w.succeeded(item)
+    assert w.caught_up() is False  # the main reader is at 20, the cursor at 10
+    assert [w.pick().ags for _ in range(2)] == ["F", "F"] and w.pick() is None  # type: ignore[union-attr]
+    for seq in (10, 11):  # the catch-up reader brings F's two back; then it has caught up
+        assert w.admit_catchup(source_record(seq, ags="F", subject=f"f{seq}"))[0] is True
+    for seq in range(12, 20):
+        w.admit_catchup(source_record(seq, ags="Q", subject=f"q{seq}"))
+    assert w.caught_up() and not w.deferring
+    assert [w.pick().ags for _ in range(4)] == ["F"] * 4  # type: ignore[union-attr]
+    assert w.pick() is None  # 6 of F running: its normal cap
 
 
 def test_catch_up_brings_deferred_records_back_in_order_and_then_hands_over() -> None:
@@ -473,7 +506,7 @@ def test_catch_up_brings_deferred_records_back_in_order_and_then_hands_over() ->
         w.succeeded(item)
     assert sorted(order) == [2, 3, 4] and order.index(2) < order.index(4)  # lane y in order
     assert w.admit_catchup(records[5])[0] is True
-    assert w.caught_up() and w.cursor is None and not w.deferring
+    assert w.caught_up() and w.cursor is None and not w.deferring and not w.deferred_keys
     # Back to normal: the next record of F is admitted by the main reader.
     assert w.admit_source(source_record(6, ags="F", subject="y"))[0] and 6 in w.items
 

@@ -24,7 +24,11 @@ How it works
   catch-up reader has reached it. The partition's commit stays at the catch-up cursor meanwhile,
   so a restart simply reads the deferred records again (the lag is real: those events are not
   done). Only when the whole partition's buffer is full — all AGS together, not one — is the
-  partition paused. Deferring costs the flood one extra read and nothing else: no copy is written
+  partition paused. While it is deferred, an AGS runs at most ``max_in_flight_per_deferred_ags``
+  handlers at once (default 8 instead of 16): its backlog waits in the log either way, and every
+  handler it runs is CPU the one event loop takes from everyone else (noisy-neighbour bench).
+  Deferred records are recognized by their raw key bytes. Deferring costs the flood one extra read
+  and nothing else: no copy is written
   (spilling to the retry topic, tried first, made every flooding event cost a produce request and
   a broker write on the consumer's own CPU). What bounds cannot isolate is CPU: a flood is still
   fetched once by the main reader, which skips a deferred AGS's records before parsing them (only

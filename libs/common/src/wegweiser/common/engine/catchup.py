@@ -83,4 +83,8 @@ class CatchUp(LaneBook):
         if self.cursor is not None:
             self.trackers[Input.SOURCE].unpin(self.cursor)
         self.cursor = None
+        ended = list(self.deferring)
         self.deferring.clear()
+        self.deferred_keys.clear()
+        for ags in ended:  # back to their full in-flight share
+            self.turns.reopen(ags)

@@ -15,6 +15,10 @@ class EngineConfig(BaseModel):
     # Concurrency: handlers running at once.
     max_in_flight_per_partition: int = Field(default=256, ge=1)
     max_in_flight_per_ags: int = Field(default=16, ge=1)
+    # An AGS whose records are being deferred (it flooded its buffer) runs at most this many at once
+    # (and never more than `max_in_flight_per_ags`): its backlog waits in the log either way, and
+    # every handler it runs is CPU the one event loop takes from the other municipalities.
+    max_in_flight_per_deferred_ags: int = Field(default=8, ge=1)
     # Memory: events held in memory (queued, waiting for back-off or running).
     max_buffered_per_partition: int = Field(default=10_000, ge=1)
     max_buffered_per_ags: int = Field(default=1_000, ge=1)

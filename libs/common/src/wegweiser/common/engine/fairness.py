@@ -2,7 +2,9 @@
 
 A lane is *ready* when its head event is queued and due. Ready lanes wait in one queue per AGS;
 AGS take turns (round robin), each within `max_in_flight_per_ags`, the partition within
-`max_in_flight_per_partition`. A lane whose head is due later waits on a timer instead.
+`max_in_flight_per_partition`. An AGS being deferred (`flooding`: it overran its buffer) gets the
+smaller `max_in_flight_per_deferred_ags`: a flood's handlers are CPU taken from everyone on the
+event loop. A lane whose head is due later waits on a timer instead.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections import defaultdict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Container
 
 from wegweiser.common.engine.config import EngineConfig
 from wegweiser.common.engine.items import Item, Lane, LaneKey, State
@@ -19,9 +21,13 @@ from wegweiser.common.engine.items import Item, Lane, LaneKey, State
 class FairTurns:
     """Which ready lane of which AGS runs next, and how many run per AGS and in the partition."""
 
-    def __init__(self, config: EngineConfig, clock: Callable[[], int]) -> None:
+    def __init__(
+        self, config: EngineConfig, clock: Callable[[], int], flooding: Container[str] = frozenset()
+    ) -> None:
         self.config = config
         self.clock = clock
+        self.flooding = flooding  # AGS being deferred (the scheduler's live `deferring`)
+        self._flood_cap = min(config.max_in_flight_per_deferred_ags, config.max_in_flight_per_ags)
         self.running = 0
         self.running_by_ags: defaultdict[str, int] = defaultdict(int)
         self._ready: dict[str, deque[Lane]] = {}
@@ -38,6 +44,10 @@ class FairTurns:
     def next_due_ms(self) -> int | None:
         return self._timers[0][0] if self._timers else None
 
+    def cap(self, ags: str) -> int:
+        """How many events of `ags` may run at once."""
+        return self._flood_cap if ags in self.flooding else self.config.max_in_flight_per_ags
+
     def take(self, lanes: dict[LaneKey, Lane]) -> Item | None:
         """Start the head of the next ready lane, round-robin across AGS, within the in-flight caps."""
         cfg = self.config
@@ -53,7 +63,8 @@ class FairTurns:
                 self._in_rotation.discard(ags)
                 self._ready.pop(ags, None)
                 continue
-            if self.running_by_ags[ags] >= cfg.max_in_flight_per_ags:
+            cap = self._flood_cap if ags in self.flooding else cfg.max_in_flight_per_ags
+            if self.running_by_ags[ags] >= cap:
                 self._in_rotation.discard(ags)  # back in turn when one of its events finishes
                 continue
             lane = queue.popleft()
@@ -83,6 +94,10 @@ class FairTurns:
         self.running -= 1
         ags = item.ags
         self.running_by_ags[ags] -= 1
+        self.reopen(ags)
+
+    def reopen(self, ags: str) -> None:
+        """`ags` may run more now (one of its events finished, or its deferral ended)."""
         if ags in self._ready and ags not in self._in_rotation:
             self._rotation.append(ags)
             self._in_rotation.add(ags)
@@ -105,7 +120,7 @@ class FairTurns:
         if queue is None:
             queue = self._ready[ags] = deque()
         queue.append(lane)
-        if ags not in self._in_rotation and self.running_by_ags[ags] < self.config.max_in_flight_per_ags:
+        if ags not in self._in_rotation and self.running_by_ags[ags] < self.cap(ags):
             self._rotation.append(ags)
             self._in_rotation.add(ags)
 

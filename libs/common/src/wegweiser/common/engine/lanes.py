@@ -64,10 +64,11 @@ class LaneBook:
         # Overflow: AGS with no room leave their records in the source log, skipped from the offset
         # given here on, until the catch-up reader, starting at `cursor`, brings them back.
         self.deferring: dict[str, int] = {}
+        self.deferred_keys: dict[bytes, str] = {}  # the deferring AGS by raw Kafka key (UTF-8)
         self.cursor: int | None = None
         self.recovering = recovering
         self.closing = False
-        self.turns = FairTurns(config, clock)
+        self.turns = FairTurns(config, clock, flooding=self.deferring)
         self._out: list[Write] = []
 
     def _unrun(self, lane: Lane, item: Item) -> None:

@@ -129,15 +129,16 @@ class GroupReader:
         stash = pair.stash[inp]
         work = pair.work
         group = self._engine.group_id
-        deferring = work.deferring if inp is Input.SOURCE else None
+        deferred = work.deferred_keys if inp is Input.SOURCE else None
         for cr in records:
-            # A deferred AGS's records are skipped before any parsing (only in order: not while
-            # earlier records wait in the stash).
+            # A deferred AGS's records are skipped by their raw key, before any decoding or parsing
+            # (only in order: not while earlier records wait in the stash). A key that is no valid
+            # UTF-8 misses here and is deferred by `admit_source` instead.
             if (
-                deferring
+                deferred
                 and not stash
-                and cr.key is not None
-                and work.skip_deferred(cr.offset, cr.key.decode("utf-8", "replace"))
+                and (ags := deferred.get(cr.key)) is not None
+                and work.skip_deferred(cr.offset, ags)
             ):
                 continue
             prepared = prepare(pair, inp, cr, group)

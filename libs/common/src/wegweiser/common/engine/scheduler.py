@@ -61,6 +61,7 @@ class PartitionWork(Parking, CatchUp):
             tracker.fetched(seq)
             if ags not in self.deferring:
                 self.deferring[ags] = seq
+                self.deferred_keys[ags.encode()] = ags
                 if self.cursor is None:
                     self._move_cursor(seq)
             if self._on_defer is not None:
