@@ -63,8 +63,7 @@ class FairTurns:
                 self._in_rotation.discard(ags)
                 self._ready.pop(ags, None)
                 continue
-            cap = self._flood_cap if ags in self.flooding else cfg.max_in_flight_per_ags
-            if self.running_by_ags[ags] >= cap:
+            if self.running_by_ags[ags] >= self.cap(ags):
                 self._in_rotation.discard(ags)  # back in turn when one of its events finishes
                 continue
             lane = queue.popleft()
