@@ -77,7 +77,7 @@ class EventDispatcher:
             if await uow.already_processed(consumer=self.group, event_id=envelope.id):
                 log.info("duplicate skipped", extra={"ce_id": envelope.id, "group": self.group})
                 return
-            event = await _opened(model, payload, uow) if sealed else _valid(model, payload)
+            event = await opened_event(model, payload, uow) if sealed else _valid(model, payload)
             if event is not None:
                 await handler(event, envelope, uow)
             else:
@@ -100,9 +100,12 @@ def _valid(model: type[Event], payload: Any) -> Event:
         raise MalformedRecord(str(exc)) from exc
 
 
-async def _opened(model: type[Event], payload: Any, uow: UnitOfWork) -> Event | None:
-    """The event with its sealed personal fields opened; None if a key was shredded (person erased)."""
+async def opened_event(model: type[Event], payload: Any, uow: UnitOfWork) -> Event | None:
+    """The event with its sealed personal fields opened with the keys ``uow``'s service holds; None if a
+    key was shredded (person erased). Raises MalformedRecord for a payload that cannot be read."""
     kids = key_ids(payload)
+    if not kids:
+        return _valid(model, payload)
     keys = await uow.person_keys.known(kids)
     for pause in KEY_WAITS_S:
         if kids <= keys.keys():

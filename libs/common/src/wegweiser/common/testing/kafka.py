@@ -10,9 +10,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from wegweiser.common.db import UnitOfWork
-from wegweiser.common.envelope import OutgoingRecord, parse, validate
+from wegweiser.common.dispatch import opened_event
+from wegweiser.common.envelope import OutgoingRecord, parse
 from wegweiser.common.events import Event
-from wegweiser.common.personal_data import key_ids, open_sealed
 
 
 async def create_topic(bootstrap: str, *, partitions: int = 3, prefix: str = "test") -> str:
@@ -76,8 +76,7 @@ async def produce(bootstrap: str, *records: OutgoingRecord) -> None:
 async def opened(record: ConsumerRecord[bytes, bytes], unit_of_work: Callable[[], UnitOfWork]) -> Event:
     """A record as its reader sees it: sealed personal fields opened with the keys the service holds."""
     _, model, payload = parse(record.headers, record.value)
-    if kids := key_ids(payload):
-        async with unit_of_work() as uow:
-            keys = await uow.person_keys.known(kids)
-        open_sealed(payload, {kid: key for kid, key in keys.items() if key is not None})
-    return validate(model, payload)
+    async with unit_of_work() as uow:
+        event = await opened_event(model, payload, uow)
+    assert event is not None, "sealed with a shredded key: the person was erased"
+    return event
