@@ -218,11 +218,10 @@ class PersonKeys:
             return []
         table = self._table
         whose = or_(*(col(table.person).startswith(f"{scope}/") for scope in scopes))
-        live = whose & col(table.key).is_not(None)
-        query = select(col(table.kid), col(table.owner), col(table.person)).where(live)
-        found = list((await self._session.execute(query)).tuples())
-        if found:
-            await self._session.execute(
-                update(table).where(live).values(key=None, shredded_at=dt.datetime.now(dt.UTC))
-            )
-        return [(kid, owner, person) for kid, owner, person in found]
+        shredded = (
+            update(table)
+            .where(whose & col(table.key).is_not(None))
+            .values(key=None, shredded_at=dt.datetime.now(dt.UTC))
+            .returning(col(table.kid), col(table.owner), col(table.person))
+        )
+        return [(kid, owner, person) for kid, owner, person in await self._session.execute(shredded)]
