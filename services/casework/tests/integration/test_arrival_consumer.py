@@ -10,8 +10,9 @@ import httpx
 import pytest
 
 from wegweiser.casework.app import build
-from wegweiser.casework.settings import CaseworkSettings
+from wegweiser.casework.settings import CONSUMER_ENGINE, CaseworkSettings
 from wegweiser.common import devtokens, events, topics
+from wegweiser.common.engine.dlq_command import DlqEntry, list_entries, replay_entries
 from wegweiser.common.envelope import encode
 from wegweiser.common.testing.apps import eventually, running
 from wegweiser.common.testing.kafka import header, produce, read_all
@@ -95,6 +96,49 @@ async def test_a_malformed_record_is_dead_lettered_and_the_consumer_carries_on(
     )
     assert "arrival_id" in reasons
     assert dead[0].value == poison.value and dead[0].key == b"08111000"
+
+
+async def test_an_injected_fault_dead_letters_one_municipality_and_its_replay_opens_the_case(
+    casework_env: dict[str, Any], database_url: str, dev_keys: Path
+) -> None:
+    """CASEWORK_FAULT_FAIL_AGS: the named AGS's arrival ends on the DLQ with the setting as its reason
+    while another AGS's case opens; with the setting off, a replay with ``wegweiser dlq`` opens it."""
+    bootstrap = casework_env["kafka_bootstrap_servers"]
+    quick = CONSUMER_ENGINE.model_copy(update={"max_attempts": 2, "backoff_initial_s": 0.2})
+    faulty = CaseworkSettings(
+        database_url=database_url, engine=quick, fault_fail_ags="08425001", **casework_env
+    )
+    failing, good = arrival("08425001"), arrival()
+    failing_record = encode(failing)
+    group = faulty.consumer_group("casework")
+
+    async def dead_entry() -> DlqEntry | None:
+        entries = await list_entries(bootstrap_servers=bootstrap, group=group, ags="08425001")
+        return next((e for e in entries if e.ce_id == failing_record.event_id and e.kind == "dead"), None)
+
+    async with running(build(faulty)) as client:
+        await produce(bootstrap, failing_record, encode(good))
+        await eventually(
+            lambda: _when_len(cases_for(client, counsellor(dev_keys), good.arrival_id), 1), what="case"
+        )
+        dead = await eventually(dead_entry, what="the failing arrival dead-lettered")
+    assert dead is not None and dead.meta.error_type == "InjectedFault" and dead.meta.attempt == 2
+    assert "CASEWORK_FAULT_FAIL_AGS names 08425001" in dead.meta.error_message
+
+    healed = CaseworkSettings(database_url=database_url, engine=quick, **casework_env)
+    async with running(build(healed)):
+        [replayed] = await replay_entries(bootstrap_servers=bootstrap, entry_ids=[dead.id])
+        assert replayed.startswith("replayed ")
+        opened = await read_all(
+            bootstrap,
+            topics.CASES.name,
+            expected=1,
+            where=lambda r: (
+                header(r, "ce_type") == events.CaseOpened.ce_type()
+                and str(failing.arrival_id).encode() in r.value
+            ),
+        )
+    assert len(opened) == 1 and opened[0].key == b"08425001"
 
 
 async def _when_len(coro, n: int):  # type: ignore[no-untyped-def]

@@ -1,6 +1,9 @@
 """The one registry of event → handler is wired completely, and the engine is tuned from the settings."""
 
+from typing import Any
+
 import pytest
+from pydantic import ValidationError
 
 from wegweiser.casework.consumers import CATALOGUE_ENGINE, consumer_specs, event_handlers
 from wegweiser.casework.settings import CONSUMER_ENGINE, CaseworkSettings
@@ -32,3 +35,32 @@ def test_the_engine_tuning_comes_from_the_environment(monkeypatch: pytest.Monkey
     arrivals, status, catalogue, keys = consumer_specs(settings)
     assert arrivals.config == status.config == keys.config == settings.engine
     assert catalogue.config == CATALOGUE_ENGINE
+
+
+def test_the_injected_fault_names_its_municipalities_comma_separated(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert CaseworkSettings(_env_file=None).fault_fail_ags == frozenset()
+    monkeypatch.setenv("CASEWORK_FAULT_FAIL_AGS", " 08425001, 08116033,,08425001 ")
+    assert CaseworkSettings(_env_file=None).fault_fail_ags == {"08425001", "08116033"}
+    monkeypatch.setenv("CASEWORK_FAULT_FAIL_AGS", "")
+    assert CaseworkSettings(_env_file=None).fault_fail_ags == frozenset()
+    monkeypatch.setenv("CASEWORK_FAULT_FAIL_AGS", "08425001;08116033")  # a typo fails loudly
+    with pytest.raises(ValidationError, match="fault_fail_ags"):
+        CaseworkSettings(_env_file=None)
+
+
+def test_production_refuses_to_start_with_an_injected_fault(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
+    monkeypatch.setenv("KAFKA_SASL_USERNAME", "casework")
+    monkeypatch.setenv("KAFKA_SASL_PASSWORD", "from-the-kafkauser-secret")
+    production: dict[str, Any] = {
+        "environment": "production",
+        "auth_jwks_url": "https://login.example/certs",
+        "auth_issuer": "https://login.example/realms/w",
+        "pseudonym_key": "a-real-secret-of-32-characters!!",
+        "key_wrapping_key": "another-real-secret-of-32-chars!",
+    }
+    assert CaseworkSettings(_env_file=None, **production).fault_fail_ags == frozenset()
+    monkeypatch.setenv("CASEWORK_FAULT_FAIL_AGS", "08425001")
+    with pytest.raises(ValidationError, match=r"production refuses CASEWORK_FAULT_FAIL_AGS .* 08425001"):
+        CaseworkSettings(_env_file=None, **production)
+    assert CaseworkSettings(_env_file=None).fault_fail_ags == {"08425001"}  # development: on

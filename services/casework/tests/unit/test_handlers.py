@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from wegweiser.casework.consumers import InjectedFault, event_handlers
 from wegweiser.casework.db import (
     AuditLog,
     CaseRepository,
@@ -40,6 +41,7 @@ from wegweiser.casework.handlers import (
     transfer_case_for_relocation,
     withdraw_consent,
 )
+from wegweiser.casework.settings import CaseworkSettings
 from wegweiser.casework.testing import COUNSELLOR, arrival_registered
 from wegweiser.casework.views import can_read_note
 from wegweiser.common import events
@@ -240,6 +242,36 @@ async def test_an_arrival_opens_one_case_for_the_responsible_provider() -> None:
     assert len(opened) == 2
     assert "Haddad" not in opened[0].model_dump_json()
     assert [a["action"] for a in uow.audit_log] == ["open", "open"]
+
+
+async def test_an_injected_fault_fails_the_named_municipalitys_arrivals_before_any_database_work(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings = CaseworkSettings(_env_file=None, fault_fail_ags="08425001,08116033")
+    handle = event_handlers(settings)[events.ArrivalRegistered]
+    uow = FakeCaseworkUnitOfWork()
+    failing = arrival("08425001")
+
+    async def no_database(*_: Any) -> None:
+        raise AssertionError("the injected fault must fail before the handler reads the database")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(uow.cases, "by_arrival", no_database)
+        with pytest.raises(InjectedFault, match="CASEWORK_FAULT_FAIL_AGS names 08425001: "):
+            async with uow:
+                await handle(failing, ENVELOPE, uow)
+    other = arrival("08111000")
+    async with uow:
+        await handle(other, ENVELOPE, uow)  # another municipality: the real handler opens its case
+        await uow.commit()
+    assert [c.arrival_id for c in uow.cases.rows.values()] == [other.arrival_id]
+    assert [e.ags for e in uow.published if isinstance(e, events.CaseOpened)] == ["08111000"]
+    assert [a["action"] for a in uow.audit_log] == ["open"]
+    unset = event_handlers(CaseworkSettings(_env_file=None))[events.ArrivalRegistered]
+    async with uow:
+        await unset(failing, ENVELOPE, uow)  # without the setting the same arrival opens its case
+        await uow.commit()
+    assert failing.arrival_id in {c.arrival_id for c in uow.cases.rows.values()}
 
 
 async def test_consultations_are_refused_for_foreign_or_closed_cases_and_carry_no_note() -> None:

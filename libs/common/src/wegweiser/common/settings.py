@@ -27,6 +27,12 @@ def consumer_group_id(name: str, prefix: str = DEFAULT_CONSUMER_GROUP_PREFIX) ->
     return f"{prefix}-{name}"
 
 
+def comma_separated(value: object) -> object:
+    """A list setting as the environment writes it, ``a, b,c`` (pydantic-settings alone would expect JSON):
+    use with ``NoDecode`` and ``BeforeValidator``; blanks and empty entries are dropped."""
+    return tuple(v.strip() for v in value.split(",") if v.strip()) if isinstance(value, str) else value
+
+
 def _shared(name: str) -> AliasChoices:
     """Read a shared setting by its plain, unprefixed name (e.g. ``KAFKA_BOOTSTRAP_SERVERS``)."""
     return AliasChoices(name)

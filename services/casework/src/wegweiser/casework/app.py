@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -15,6 +16,8 @@ from wegweiser.common.http import install_health, install_problem_handlers, moun
 from wegweiser.common.periodic import every, running
 from wegweiser.common.runtime import ServiceRuntime
 from wegweiser.common.web_security import SecurityHeaders
+
+log = logging.getLogger(__name__)
 
 
 def build(settings: CaseworkSettings) -> FastAPI:
@@ -31,6 +34,12 @@ def build(settings: CaseworkSettings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.fault_fail_ags:
+            log.warning(
+                "CASEWORK_FAULT_FAIL_AGS is set: every arrival.registered of %s fails on purpose "
+                "(tests and benchmarks only)",
+                ", ".join(sorted(settings.fault_fail_ags)),
+            )
         async with runtime.lifespan(app):
             if settings.seed_enabled:
                 async with runtime.unit_of_work() as uow:

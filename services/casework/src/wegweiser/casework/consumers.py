@@ -3,6 +3,10 @@
 Four groups, one per source topic, so a backlog on one (a replay of the arrivals) never holds up the
 others: intake's arrivals, referrals' status events, referrals' programme and partner catalogue, and
 intake's person keys (the copies that open an arrival's sealed persons).
+
+``CASEWORK_FAULT_FAIL_AGS`` (tests and the system-day benchmark only; production refuses to start with
+it) makes every ``arrival.registered`` of the AGS it names fail, so that the isolation engine's retry,
+dead-letter and ``wegweiser dlq`` replay can be shown on one municipality while the others carry on.
 """
 
 from __future__ import annotations
@@ -22,6 +26,26 @@ from wegweiser.common.runtime import ConsumerSpec
 
 # The catalogue is tiny and compacted; one event at a time keeps "latest wins" simple to reason about.
 CATALOGUE_ENGINE = EngineConfig(max_in_flight_per_partition=1, max_in_flight_per_ags=1)
+
+
+class InjectedFault(RuntimeError):
+    """A failure casework raises on purpose for an AGS named in ``CASEWORK_FAULT_FAIL_AGS``."""
+
+
+def failing_for(ags: frozenset[str], handler: EventHandler) -> EventHandler:
+    """``handler``, but raising ``InjectedFault`` for an event of one of ``ags``, before it does anything."""
+
+    async def fail_or_handle(
+        event: events.MunicipalEvent, envelope: Envelope, uow: CaseworkUnitOfWork
+    ) -> None:
+        if event.ags in ags:
+            raise InjectedFault(
+                f"CASEWORK_FAULT_FAIL_AGS names {event.ags}: {envelope.type} failed on purpose "
+                "(fault injection for tests; unset it and replay with `wegweiser dlq`)"
+            )
+        await handler(event, envelope, uow)
+
+    return as_event_handler(fail_or_handle)
 
 
 async def _transfer_case_for_relocation(
@@ -45,7 +69,11 @@ def event_handlers(settings: CaseworkSettings) -> dict[type[events.Event], Event
         events.PartnerRemoved: handlers.partner_removed,
         **key_copy_handlers("intake"),
     }
-    return {event_type: as_event_handler(handler) for event_type, handler in registry.items()}
+    wired = {event_type: as_event_handler(handler) for event_type, handler in registry.items()}
+    if settings.fault_fail_ags:
+        arrivals = wired[events.ArrivalRegistered]
+        wired[events.ArrivalRegistered] = failing_for(settings.fault_fail_ags, arrivals)
+    return wired
 
 
 def _handlers_for(

@@ -6,15 +6,10 @@ from pydantic import BeforeValidator, Field
 from pydantic_settings import NoDecode, SettingsConfigDict
 
 from wegweiser.common.engine import EngineConfig
-from wegweiser.common.settings import PseudonymKeyMixin, RetentionMixin
+from wegweiser.common.settings import PseudonymKeyMixin, RetentionMixin, comma_separated
 from wegweiser.common.web.session import WebSettings
 
-
-def _comma_separated(value: object) -> object:
-    return tuple(v.strip() for v in value.split(",") if v.strip()) if isinstance(value, str) else value
-
-
-HostList = Annotated[tuple[str, ...], NoDecode, BeforeValidator(_comma_separated)]
+HostList = Annotated[tuple[str, ...], NoDecode, BeforeValidator(comma_separated)]
 """Host names, addresses or networks, comma-separated in the environment."""
 
 OWN_HOSTS = (
