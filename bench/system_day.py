@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import platform
 import random
@@ -52,6 +53,8 @@ from wegweiser.common.trace_flows import arrival_traces, traces_complete_ratio
 RESULTS = Path(__file__).resolve().parent / "results" / "system-day.json"
 FAILING = "08416041"  # Tübingen: a university town with a steady share of arrivals
 REPLICATED = ("casework", "referrals")
+# CI's short storm: one kill per service (one replica of each replicated one) and one broker restart.
+SHORT_PLAN = ["casework-1", "intake", "referrals-2", "intake-relay", "statistics", "broker"]
 
 
 class Run:
@@ -71,6 +74,9 @@ class Run:
         self.ledger = Ledger()
         self.databases: dict[str, str] = {}
         self.phase = "quiet"
+        self.partner_restarts = 0
+        self.watching = asyncio.Event()
+        self.watchers: list[asyncio.Task[None]] = []
 
     def env(self) -> dict[str, str]:
         limits = {
@@ -80,14 +86,14 @@ class Run:
         return {
             "KAFKA_BOOTSTRAP_SERVERS": self.broker.bootstrap,
             "WEGWEISER_CONSUMER_GROUP_PREFIX": self.prefix,
-            "STATISTICS_PUBLISH_INTERVAL_S": "5",
+            "STATISTICS_PUBLISH_INTERVAL_S": str(self.args.publish_interval),
             "REFERRALS_SEED_CATALOGUE": "false",
             "REFERRALS_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
             "OTEL_EXPORTER_OTLP_ENDPOINT": self.sink.endpoint,
             "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
             "OTEL_TRACES_SAMPLER_ARG": str(self.args.trace_ratio),
             "LOG_LEVEL": "WARNING",
-            **limits,  # the flood must reach the consumers: intake's admission control would stop it at the door
+            **limits,  # the flood must reach the consumers: intake's admission control would stop it
             **{f"{s.upper()}_DATABASE_URL": url for s, url in self.databases.items()},
         }
 
@@ -132,9 +138,10 @@ class Run:
         referrals = self.processes.processes["referrals-1"].url
         webhook_port = free_port()
         specs = [
-            {"partner_id": WEBHOOK_PARTNER, "organisation": "Systemtag Webhook-Partner", "programmes": ["mbe"],
+            {"partner_id": WEBHOOK_PARTNER, "organisation": "Systemtag Webhook", "programmes": ["mbe"],
              "laender": ["08"], "delivery": "webhook", "webhook_url": f"http://127.0.0.1:{webhook_port}/webhooks/{WEBHOOK_PARTNER}"},
-            {"partner_id": KAFKA_PARTNER, "organisation": "Systemtag Kafka-Partner", "programmes": ["integrationskurs"],
+            {"partner_id": KAFKA_PARTNER, "organisation": "Systemtag Kafka",
+             "programmes": ["integrationskurs"],
              "laender": ["08"], "delivery": "kafka"},
         ]  # fmt: skip
         secret = ""
@@ -144,12 +151,26 @@ class Run:
             secret = created.json().get("webhook_secret") or secret
         on_line = self.ledger.partner_line
         python = sys.executable
-        self.processes.add(Process("partner-webhook", [python, str(EXAMPLES / "webhook_receiver.py"),
-            "--port", str(webhook_port), "--secret", secret], {}, None, on_line=lambda s, at: on_line(WEBHOOK_PARTNER, s, at)))  # fmt: skip
+        webhook = [
+            python,
+            str(EXAMPLES / "webhook_receiver.py"),
+            "--port",
+            str(webhook_port),
+            "--secret",
+            secret,
+        ]
+        self.processes.add(
+            Process(
+                "partner-webhook", webhook, {}, None, on_line=lambda s, at: on_line(WEBHOOK_PARTNER, s, at)
+            )
+        )
         partner_token = token("partner", partner_id=KAFKA_PARTNER)["Authorization"].removeprefix("Bearer ")
-        self.processes.add(Process("partner-kafka", [python, str(EXAMPLES / "partner_consumer.py"),
-            "--partner", KAFKA_PARTNER, "--bootstrap-servers", self.broker.bootstrap, "--api", referrals,
-            "--token", partner_token], {}, None, on_line=lambda s, at: on_line(KAFKA_PARTNER, s, at)))  # fmt: skip
+        consumer = [python, str(EXAMPLES / "partner_consumer.py"), "--partner", KAFKA_PARTNER,
+            "--bootstrap-servers", self.broker.bootstrap, "--api", referrals,
+            "--token", partner_token]  # fmt: skip
+        self.processes.add(
+            Process("partner-kafka", consumer, {}, None, on_line=lambda s, at: on_line(KAFKA_PARTNER, s, at))
+        )
         self.processes.start("partner-webhook")
         self.processes.start("partner-kafka")
         self._wait_for_catalogue(admin)
@@ -175,12 +196,29 @@ class Run:
             else:
                 raise TimeoutError(f"casework at {url} never saw the partners")
 
+    def restart_exited_partners(self) -> None:
+        """A partner's process that ended is started again, as its own supervisor would (counted)."""
+        for name in ("partner-webhook", "partner-kafka"):
+            p = self.processes.processes.get(name)
+            if p is not None and p.popen is not None and p.popen.poll() is not None:
+                log(f"{name} exited with {p.popen.returncode}; starting it again")
+                self.partner_restarts += 1
+                self.processes.start(name)
+
+    def drop_databases(self) -> None:
+        """On the shared cluster, the run's databases go again (an own cluster is removed whole)."""
+        for name in self.databases.values():
+            database = name.rsplit("/", 1)[-1]
+            self.postgres.psql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
     def stop(self) -> None:
         self.processes.stop_all()
         self.sink.close()
         self.broker.stop()
         if self.args.own_postgres:
             self.postgres.remove()
+        else:
+            self.drop_databases()
         if not self.args.keep:
             shutil.rmtree(self.dir, ignore_errors=True)
 
@@ -188,6 +226,7 @@ class Run:
 async def drive(run: Run) -> dict[str, Any]:
     """The day's load; in the storm, the flood from the start and the faults after ``--flood-minutes``."""
     args = run.args
+    storm = run.kind == "storm"
     day = Day(
         run.urls(),
         run.ledger,
@@ -197,14 +236,16 @@ async def drive(run: Run) -> dict[str, Any]:
         phase=lambda: run.phase,
     )
     stop, workers_stop = asyncio.Event(), asyncio.Event()
-    storm = run.kind == "storm"
     loop = asyncio.get_running_loop()
     background = [
-        loop.create_task(day.follow_cases(run.broker.bootstrap, workers_stop)),
         loop.create_task(day.webhook_answers(workers_stop)),
         loop.create_task(day.read_statistics(workers_stop)),
         *(loop.create_task(day.counsellor(workers_stop)) for _ in range(args.counsellors)),
-        loop.create_task(progress(run, workers_stop)),
+    ]
+    # Cases and partners are watched until the end of the run: the replay opens cases after the load.
+    run.watchers = [
+        loop.create_task(day.follow_cases(run.broker.bootstrap, run.watching)),
+        loop.create_task(progress(run, run.watching)),
     ]
     run.phase = "flood" if storm else "quiet"
     arrivals = loop.create_task(day.arrivals(stop, flood=lambda: storm))
@@ -221,11 +262,15 @@ async def drive(run: Run) -> dict[str, Any]:
             run.databases["intake"],
         )
         rng = random.Random(args.seed)
-        plan = faults.plan(
-            rng,
-            kills_each=args.kills_each,
-            broker_restarts=args.broker_restarts,
-            postgres_restarts=args.postgres_restarts if args.own_postgres else 0,
+        plan = (
+            SHORT_PLAN
+            if args.short
+            else faults.plan(
+                rng,
+                kills_each=args.kills_each,
+                broker_restarts=args.broker_restarts,
+                postgres_restarts=args.postgres_restarts if args.own_postgres else 0,
+            )
         )
         await faults.run(plan, rng, stop=lambda: False)
     remaining = args.minutes * 60 - (time.monotonic() - started)
@@ -233,11 +278,12 @@ async def drive(run: Run) -> dict[str, Any]:
     stop.set()
     await arrivals
     log(
-        f"{run.kind}: load ended after {time.monotonic() - started:.0f} s; {len(run.ledger.arrivals)} arrivals so far"
+        f"{run.kind}: load ended after {time.monotonic() - started:.0f} s; "
+        f"{len(run.ledger.arrivals)} arrivals so far"
     )
     await day.settle()
     await wait_for_cases(run, held_back={FAILING} if storm else set())
-    while not day.work.empty():  # the counsellors finish the cases that opened last
+    while not day.work.empty():  # noqa: ASYNC110 - the counsellors finish the cases that opened last
         await asyncio.sleep(1)
     await asyncio.sleep(10)  # the partners receive the last referrals
     workers_stop.set()
@@ -249,7 +295,9 @@ async def drive(run: Run) -> dict[str, Any]:
 async def progress(run: Run, stop: asyncio.Event) -> None:
     """A line every 15 s: what the day has done so far."""
     while not stop.is_set():
-        await asyncio.sleep(15)
+        for _ in range(30):
+            await asyncio.sleep(0.5)
+            run.restart_exited_partners()
         ledger = run.ledger
         log(
             f"{run.kind} ({run.phase}): {len(ledger.arrivals)} arrivals, {len(ledger.cases)} cases, "
@@ -300,14 +348,21 @@ def latencies(run: Run, phase: str) -> dict[str, Any]:
 
 
 async def dead_letters_replayed(run: Run) -> dict[str, Any]:
-    """The failing municipality's arrivals: all in casework's DLQ with a reason; replayed once the fault is off."""
+    """The failing municipality's arrivals: in casework's DLQ with reasons, replayed once the fault is off."""
     group = f"{run.prefix}-casework"
     failing = {a for a, (ags, _, _) in run.ledger.arrivals.items() if ags == FAILING}
-    entries = await list_entries(bootstrap_servers=run.broker.bootstrap, group=group, ags=FAILING)
-    dead = {e.subject for e in entries if e.kind == "dead"}
+    deadline = time.monotonic() + 240  # five attempts with back-off take about 40 s
+    while True:
+        entries = await list_entries(bootstrap_servers=run.broker.bootstrap, group=group, ags=FAILING)
+        dead = {e.subject for e in entries if e.kind == "dead"}
+        if failing <= dead or time.monotonic() > deadline:
+            break
+        log(f"failing {FAILING}: {len(failing - dead)} arrivals not dead-lettered yet")
+        await asyncio.sleep(5)
     reasons = {e.meta.error_message for e in entries if e.kind == "dead" and e.meta.error_message}
     log(
-        f"failing {FAILING}: {len(failing)} arrivals, {len(dead)} dead-lettered, {len(entries) - len(dead)} parked"
+        f"failing {FAILING}: {len(failing)} arrivals, {len(dead)} dead-lettered, "
+        f"{len(entries) - len(dead)} parked"
     )
     for name in ("casework-1", "casework-2"):  # the fault switched off: both replicas restarted without it
         run.processes.processes[name].env.pop("CASEWORK_FAULT_FAIL_AGS", None)
@@ -375,7 +430,9 @@ async def one_run(kind: str, args: argparse.Namespace) -> dict[str, Any]:
             "latency_" + phase: latencies(run, phase)
             for phase in ({"flood", "faults"} if storm else {"quiet"})
         }
-        out |= counted(run)
+        out |= counted(run) | {"partner_restarts": run.partner_restarts}
+        run.watching.set()
+        await asyncio.gather(*run.watchers, return_exceptions=True)
         await asyncio.sleep(6)  # the last spans leave the processes' export queues
         run.processes.stop_all()
         spans = run.sink.take()
@@ -454,6 +511,7 @@ def main() -> None:
     cli.add_argument("--postgres-restarts", type=int, default=1)
     cli.add_argument("--counsellors", type=int, default=8, help="counsellors working at once")
     cli.add_argument("--trace-ratio", type=float, default=0.05, help="share of traces sampled")
+    cli.add_argument("--publish-interval", type=int, default=30, help="statistics' publication, seconds")
     cli.add_argument("--seed", type=int, default=2026)
     cli.add_argument("--short", action="store_true", help="CI: the storm only, about a minute, one kill each")
     cli.add_argument(
@@ -465,9 +523,9 @@ def main() -> None:
     cli.add_argument("--keep", action="store_true", help="keep logs and state (printed) after the run")
     cli.add_argument("--out", type=Path, default=RESULTS)
     args = cli.parse_args()
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # the broker restarts are expected here
     if args.short:
-        args.minutes, args.flood_minutes, args.kills_each, args.broker_restarts, args.rate = 1, 0.5, 1, 1, 10
-        args.postgres_restarts = 0
+        args.minutes, args.flood_minutes, args.rate, args.publish_interval = 1, 0.25, 3, 5
     runs = {
         kind: asyncio.run(one_run(kind, args)) for kind in (("storm",) if args.short else ("quiet", "storm"))
     }

@@ -35,7 +35,7 @@ WEBHOOK_PARTNER, KAFKA_PARTNER = "systemtag-webhook", "systemtag-kafka"
 PROGRAMME_OF = {WEBHOOK_PARTNER: "mbe", KAFKA_PARTNER: "integrationskurs"}
 RECEIVED = {  # a partner's output line when it acts on an offered referral (the shipped examples print it)
     WEBHOOK_PARTNER: re.compile(r"referral\.offered\.v1: referral ([0-9a-f-]{36})"),
-    KAFKA_PARTNER: re.compile(r"^referral ([0-9a-f-]{36}) \("),
+    KAFKA_PARTNER: re.compile(r"referral ([0-9a-f-]{36}) \("),
 }
 
 
@@ -61,7 +61,7 @@ class Ledger:
     errors: Counter[str] = field(default_factory=Counter)
 
     def partner_line(self, partner: str, line: str, at: float) -> None:
-        if match := RECEIVED[partner].search(line):
+        for match in RECEIVED[partner].finditer(line):
             self.receipts[match.group(1)] += 1
             self.received.setdefault(match.group(1), at)
 
@@ -86,14 +86,11 @@ class Day:
         rate: float,
         flood_factor: float,
         phase: Callable[[], str],
+        failing: str | None = None,
     ) -> None:
-        self.urls, self.ledger, self.rate, self.flood_factor, self.phase = (
-            urls,
-            ledger,
-            rate,
-            flood_factor,
-            phase,
-        )
+        """``failing``: a municipality that gets an arrival every ~5 s in the flood, on top."""
+        self.urls, self.ledger, self.phase = urls, ledger, phase
+        self.rate, self.flood_factor, self.failing = rate, flood_factor, failing
         self.rng = random.Random(seed)
         self.population = Population()
         self.stuttgart_share = next(m.population for m in self.population.places if m.ags == STUTTGART) / (
@@ -123,8 +120,14 @@ class Day:
             started = time.monotonic()
             count = self._count(self.rate)
             extra = self._count((self.flood_factor - 1) * self.stuttgart_share * self.rate) if flood() else 0
-            for n in range(count + extra):
-                ags, kreis = (STUTTGART, "08111") if n >= count else self.population.sample(self.rng)
+            failing = self._count(0.2) if flood() and self.failing else 0
+            for n in range(count + extra + failing):
+                if n >= count + extra:
+                    ags, kreis = str(self.failing), str(self.failing)[:5]
+                elif n >= count:
+                    ags, kreis = STUTTGART, "08111"
+                else:
+                    ags, kreis = self.population.sample(self.rng)
                 self.sequence += 1
                 item = household(self.rng, f"ST{self.run_id}-{self.sequence}", ags, today)
                 item["allocation_date"] = today.isoformat()  # counted in this year's statistics

@@ -56,7 +56,7 @@ class Lag:
         return lag
 
     async def of(self, service: str | None) -> int:
-        """One service's total lag (all services' for None); a broker that does not answer counts as behind."""
+        """One service's total lag (every service's for None); a broker that does not answer is behind."""
         try:
             lag = await self.by_service()
         except Exception:  # the broker restarting: not caught up
@@ -130,7 +130,9 @@ class Faults:
     async def _recovered(self, target: str, service: str | None, allowed: int, started: float) -> None:
         names = [target] if service is not None else list(self.processes.processes)
         while time.monotonic() - started < GIVE_UP_S:
-            states = [await asyncio.to_thread(self.processes.ready, self.processes.processes[n]) for n in names]
+            states = [
+                await asyncio.to_thread(self.processes.ready, self.processes.processes[n]) for n in names
+            ]
             if all(states) and await self._backlog(target, service) <= allowed:
                 return
             await asyncio.sleep(0.5)

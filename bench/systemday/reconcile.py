@@ -89,7 +89,8 @@ async def settled(
         missing = sum(len(v) for v in found["lost"].values())
         if not missing or time.monotonic() > deadline:
             return {**found, "held": held}
-        log(f"reconciling: {missing} not there yet")
+        kinds = ", ".join(f"{k} {len(v)}" for k, v in found["lost"].items() if v)
+        log(f"reconciling: {missing} not there yet ({kinds})")
         await asyncio.sleep(5)
 
 
@@ -117,7 +118,7 @@ async def statistics_totals(url: str, headers: Mapping[str, str]) -> dict[str, A
 async def statistics_mismatches(
     url: str, headers: Mapping[str, str], databases: Mapping[str, str], timeout_s: float
 ) -> tuple[int, dict[str, Any]]:
-    """Indicators whose Land total differs from the services' counts, after up to ``timeout_s`` of publication."""
+    """Indicators whose Land total differs from the services' counts after ``timeout_s`` of publication."""
     deadline = time.monotonic() + timeout_s
     while True:
         held = await counts(databases)

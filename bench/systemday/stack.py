@@ -67,6 +67,8 @@ class Postgres:
     def _env(self) -> dict[str, str]:
         env = {**os.environ, "WEGWEISER_PG_PORT": str(self.port)}
         if self.state is not None:
+            env.pop("WEGWEISER_TEST_POSTGRES_URL", None)
+        if self.state is not None:
             env["WEGWEISER_STATE"] = str(self.state)
             env["WEGWEISER_ROOT_PG_DIR"] = str(self.state / "postgres")
         return env
@@ -83,6 +85,10 @@ class Postgres:
 
     def start(self, *databases: str) -> None:
         self._run("start", *databases)
+
+    def psql(self, sql: str) -> None:
+        engine_url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        subprocess.run(["psql", "-X", "-q", engine_url, "-c", sql], check=False, capture_output=True)
 
     def url(self, database: str) -> str:
         return self._run("url", database)

@@ -20,6 +20,8 @@ import asyncio
 import datetime as dt
 import json
 import signal
+import time
+import urllib.error
 import urllib.request
 import uuid
 
@@ -58,13 +60,29 @@ def feedback_record(partner: str, offer: dict, outcome: str, reason: str | None)
     return offer["ags"].encode(), json.dumps(payload).encode(), [(k, v.encode()) for k, v in headers.items()]
 
 
-def read_person(api: str, token: str, person_url: str) -> dict:
-    """The consented fields and the note of a live referral (the claim check of ``referral.offered``)."""
+def read_person(api: str, token: str, person_url: str, *, attempts: int = 30) -> dict | None:
+    """The consented fields and the note of a live referral (the claim check of ``referral.offered``).
+
+    None once the referral has ended or was erased (410, 404): nothing left to read. While the API cannot
+    be reached or answers 5xx (a restart, say), it tries again for about a minute, then gives up.
+    """
     request = urllib.request.Request(
         api.rstrip("/") + person_url, headers={"Authorization": f"Bearer {token}"}
     )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.load(response)
+    for attempt in range(1, attempts + 1):
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return json.load(response)
+        except urllib.error.HTTPError as refused:
+            if refused.code in (404, 410):
+                return None
+            if refused.code < 500 or attempt == attempts:
+                raise
+        except urllib.error.URLError:
+            if attempt == attempts:
+                raise
+        time.sleep(min(2.0, 0.25 * attempt))
+    return None
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -109,8 +127,11 @@ async def run(args: argparse.Namespace) -> None:
                             found = await asyncio.to_thread(
                                 read_person, args.api, args.token, message["person_url"]
                             )
-                            fields = sorted(k for k, v in found["person"].items() if v is not None)
-                            print(f"referral {message['referral_id']}: fields {fields}")
+                            if found is None:
+                                print(f"referral {message['referral_id']}: ended or erased meanwhile")
+                            else:
+                                fields = sorted(k for k, v in found["person"].items() if v is not None)
+                                print(f"referral {message['referral_id']}: fields {fields}")
                         key, value, out = feedback_record(args.partner, message, args.answer, args.reason)
                         await producer.send_and_wait(
                             f"wegweiser.partner.{args.partner}.feedback.v1", value, key=key, headers=out

@@ -66,8 +66,12 @@ class Receiver:
         return 204, "accepted"
 
 
+_PRINTING = threading.Lock()  # the server's threads would otherwise mix two lines into one
+
+
 def print_event(event: dict[str, Any]) -> None:
-    print(f"{event.get('type')}: referral {event.get('subject')}", flush=True)  # ids only, no names
+    with _PRINTING:
+        print(f"{event.get('type')}: referral {event.get('subject')}", flush=True)  # ids only, no names
 
 
 def handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
