@@ -97,12 +97,13 @@ class Run:
             **{f"{s.upper()}_DATABASE_URL": url for s, url in self.databases.items()},
         }
 
-    def start_infrastructure(self) -> None:
+    async def start_infrastructure(self) -> None:
         log(f"{self.kind}: broker on {self.broker.bootstrap}, PostgreSQL on port {self.postgres.port}")
         self.broker.start()
+        self.postgres.start()
         names = {s: f"{self.prefix}_{s}" for s in ("intake", "casework", "referrals", "statistics")}
-        self.postgres.start(*names.values())
-        self.databases = {s: self.postgres.url(name) for s, name in names.items()}
+        urls = await self.postgres.create(*names.values())
+        self.databases = {s: urls[name] for s, name in names.items()}
 
     def start_services(self) -> None:
         env = self.env()
@@ -205,20 +206,14 @@ class Run:
                 self.partner_restarts += 1
                 self.processes.start(name)
 
-    def drop_databases(self) -> None:
-        """On the shared cluster, the run's databases go again (an own cluster is removed whole)."""
-        for name in self.databases.values():
-            database = name.rsplit("/", 1)[-1]
-            self.postgres.psql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-
-    def stop(self) -> None:
+    async def stop(self) -> None:
         self.processes.stop_all()
         self.sink.close()
         self.broker.stop()
         if self.args.own_postgres:
             self.postgres.remove()
-        else:
-            self.drop_databases()
+        elif self.databases:
+            await self.postgres.drop(*(url.rsplit("/", 1)[-1] for url in self.databases.values()))
         if not self.args.keep:
             shutil.rmtree(self.dir, ignore_errors=True)
 
@@ -411,7 +406,7 @@ def tally(found: dict[str, Any]) -> tuple[int, int, dict[str, int]]:
 async def one_run(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     run = Run(kind, args)
     try:
-        run.start_infrastructure()
+        await run.start_infrastructure()
         run.start_services()
         run.start_partners()
         driven = await drive(run)
@@ -450,7 +445,7 @@ async def one_run(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         }
         return out
     finally:
-        run.stop()
+        await run.stop()
 
 
 def counted(run: Run) -> dict[str, Any]:

@@ -20,6 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "services" / "referrals" / "examples"
@@ -83,15 +86,33 @@ class Postgres:
         )
         return done.stdout.strip()
 
-    def start(self, *databases: str) -> None:
-        self._run("start", *databases)
+    def start(self) -> None:
+        """Our own cluster, or the tests' cluster unless ``WEGWEISER_TEST_POSTGRES_URL`` names a server."""
+        self._run("start")
 
-    def psql(self, sql: str) -> None:
-        engine_url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
-        subprocess.run(["psql", "-X", "-q", engine_url, "-c", sql], check=False, capture_output=True)
+    @property
+    def server_url(self) -> str:
+        own = f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/postgres"
+        url = os.environ.get("WEGWEISER_TEST_POSTGRES_URL", own) if self.state is None else own
+        return make_url(url).set(database="postgres").render_as_string(hide_password=False)
 
-    def url(self, database: str) -> str:
-        return self._run("url", database)
+    async def create(self, *names: str) -> dict[str, str]:
+        """Fresh databases by name → their URLs."""
+        await self._admin([f'CREATE DATABASE "{name}"' for name in names])
+        server = make_url(self.server_url)
+        return {name: server.set(database=name).render_as_string(hide_password=False) for name in names}
+
+    async def drop(self, *names: str) -> None:
+        await self._admin([f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)' for name in names])
+
+    async def _admin(self, statements: list[str]) -> None:
+        engine = create_async_engine(self.server_url, isolation_level="AUTOCOMMIT")
+        try:
+            async with engine.connect() as conn:
+                for statement in statements:
+                    await conn.execute(text(statement))
+        finally:
+            await engine.dispose()
 
     def restart(self) -> None:
         if self.state is None:
@@ -188,10 +209,6 @@ class Processes:
             return httpx.get(f"{p.url}/health/ready", timeout=2).status_code == 200
         except httpx.HTTPError:
             return False
-
-    def exited(self) -> list[str]:
-        """Processes that ended on their own (not killed by the faults): a finding of the run."""
-        return [n for n, p in self.processes.items() if p.popen is not None and p.popen.poll() is not None]
 
 
 def _pump(popen: subprocess.Popen[bytes], on_line: Callable[[str, float], None], log_file: object) -> None:

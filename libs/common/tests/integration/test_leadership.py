@@ -4,10 +4,11 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from wegweiser.common.db import create_engine
-from wegweiser.common.leadership import exclusive, lock_key
+from wegweiser.common.leadership import exclusive, lead, lock_key
 
 pytestmark = pytest.mark.integration
 
@@ -33,6 +34,50 @@ async def test_one_holder_per_key_and_a_waiting_standby_takes_over(database_url:
 async def _hold(engine: AsyncEngine, key: int) -> bool:
     async with exclusive(engine, key) as got:
         return got
+
+
+DROP_LOCK_SESSIONS = text(
+    "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND pid <> pg_backend_pid() "
+    "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+)
+
+
+async def test_leaders_and_standbys_take_the_lock_again_after_the_database_dropped_their_sessions(
+    database_url: str,
+) -> None:
+    """As in a PostgreSQL restart: the leader's and the waiting standby's sessions are gone at once."""
+    engine = create_engine(database_url)
+    key = lock_key("test-lead")
+    running: list[str] = []
+    started = asyncio.Event()
+
+    def worker(name: str):  # type: ignore[no-untyped-def]
+        async def work() -> None:
+            running.append(name)
+            started.set()
+            await asyncio.Event().wait()  # a loop that runs until cancelled
+
+        return work
+
+    leaders = [
+        asyncio.create_task(lead(engine, key, worker(name), name=name, check_every_s=0.2)) for name in "ab"
+    ]
+    try:
+        await asyncio.wait_for(started.wait(), 10)
+        assert len(running) == 1  # one leader, one standby
+        started.clear()
+        async with engine.connect() as conn:
+            assert len((await conn.execute(DROP_LOCK_SESSIONS)).all()) == 2  # holder and waiter
+        await asyncio.wait_for(started.wait(), 10)
+        assert len(running) == 2  # someone leads again ...
+        await asyncio.sleep(1.0)
+        assert len(running) == 2  # ... and only one: the other waits again
+        assert not any(task.done() for task in leaders)
+    finally:
+        for task in leaders:
+            task.cancel()
+        await asyncio.gather(*leaders, return_exceptions=True)
+        await engine.dispose()
 
 
 async def test_sqlite_has_a_single_process_that_always_leads(tmp_path: Path) -> None:

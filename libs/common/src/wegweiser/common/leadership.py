@@ -8,12 +8,16 @@ service's background loops (referrals' timers, statistics' publication and rebui
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+log = logging.getLogger(__name__)
 
 
 def lock_key(name: str) -> int:
@@ -41,3 +45,56 @@ async def exclusive(engine: AsyncEngine, key: int, *, wait: bool = True) -> Asyn
                 with contextlib.suppress(Exception):
                     await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
                     await conn.commit()
+
+
+async def lead(
+    engine: AsyncEngine,
+    key: int,
+    work: Callable[[], Awaitable[None]],
+    *,
+    name: str,
+    check_every_s: float = 5.0,
+) -> None:
+    """Run ``work`` while this process holds the lock, for ever: after losing the database, take it again.
+
+    Why: a standby waiting in ``pg_advisory_lock`` and the leader both lose their session when PostgreSQL
+    restarts. Before, the standby's wait raised and its loop ended for good, and the leader kept working
+    without the lock; after the next failover nobody led (the system day found referrals' loops dead).
+    Now a lost session ends the work (the lock connection is checked every ``check_every_s``), and the
+    process waits for the lock again; ``work`` raising is retried the same way.
+    """
+    if engine.dialect.name != "postgresql":
+        await work()
+        return
+    while True:
+        try:
+            async with engine.connect() as conn:
+                await conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
+                await conn.commit()
+                await _while_held(conn, work, check_every_s)
+                return
+        except asyncio.CancelledError:
+            raise
+        except Exception as lost:
+            log.warning(
+                "%s: leadership lost or not taken (%s); waiting for it again", name, type(lost).__name__
+            )
+            await asyncio.sleep(1.0)
+
+
+async def _while_held(
+    conn: AsyncConnection, work: Callable[[], Awaitable[None]], check_every_s: float
+) -> None:
+    """Run ``work``; stop it when the lock's session no longer answers (raises then)."""
+    task = asyncio.ensure_future(work())
+    try:
+        while not task.done():
+            await asyncio.wait({task}, timeout=check_every_s)
+            if not task.done():
+                await conn.execute(text("SELECT 1"))
+                await conn.commit()
+        task.result()
+    finally:
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            await task

@@ -29,7 +29,7 @@ from wegweiser.common.envelope import attributes, trace_context
 from wegweiser.common.events import Event
 from wegweiser.common.events.keys import PERSON_KEY_EVENTS
 from wegweiser.common.ids import new_id
-from wegweiser.common.leadership import exclusive
+from wegweiser.common.leadership import lead
 from wegweiser.common.personal_data import PersonKeys, seal, wrap
 
 log = logging.getLogger(__name__)
@@ -55,10 +55,13 @@ class OutboxRelay:
     published: int = field(default=0, init=False)
 
     async def run(self) -> None:
-        """Hold leadership and publish until cancelled."""
-        async with exclusive(self.engine, ADVISORY_LOCK_KEY):
-            self.is_leader = True
-            log.info("outbox relay is the leader for this database")
+        """Hold leadership and publish until cancelled (taking it again after a database restart)."""
+        await lead(self.engine, ADVISORY_LOCK_KEY, self._publish_while_leader, name="outbox relay")
+
+    async def _publish_while_leader(self) -> None:
+        self.is_leader = True
+        log.info("outbox relay is the leader for this database")
+        try:
             while True:
                 try:
                     sent = await self.publish_pending()
@@ -72,6 +75,8 @@ class OutboxRelay:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self.wake.wait(), self.poll_interval_s)
                     self.wake.clear()
+        finally:
+            self.is_leader = False
 
     async def publish_pending(self) -> int:
         """Publish one batch of unsent events in id order; returns how many were sent.

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from wegweiser.common.db import OutboxRecord, forget_deleted_bytes
+from wegweiser.common.leadership import lead
 from wegweiser.common.outbox import prune_published
 from wegweiser.common.retention import RetentionPeriod
 from wegweiser.referrals.clock import Clock
@@ -25,7 +26,7 @@ from wegweiser.referrals.delivery.worker import WebhookWorker
 from wegweiser.referrals.domain.lifecycle import due_for_erasure
 from wegweiser.referrals.domain.workdays import BERLIN
 from wegweiser.referrals.handlers import Policy, ReferralsUnitOfWork, run_due_timers
-from wegweiser.referrals.leadership import leadership
+from wegweiser.referrals.leadership import LOCK_KEY
 from wegweiser.referrals.wake import woken_or_timeout
 
 log = logging.getLogger(__name__)
@@ -141,12 +142,15 @@ class Background:
     timer_rounds: int = field(default=0, init=False)
 
     async def run(self) -> None:
-        async with leadership(self.engine):
-            self.is_leader = True
-            try:
-                await asyncio.gather(self._timers(), self.worker.run(), self._retention_loop())
-            finally:
-                self.is_leader = False
+        """The loops while this replica leads; after a database restart it waits for the lock again."""
+        await lead(self.engine, LOCK_KEY, self._loops, name="referrals background loops")
+
+    async def _loops(self) -> None:
+        self.is_leader = True
+        try:
+            await asyncio.gather(self._timers(), self.worker.run(), self._retention_loop())
+        finally:
+            self.is_leader = False
 
     async def _timers(self) -> None:
         while True:
