@@ -319,13 +319,17 @@ def percentile(values: list[float], p: float) -> float | None:
     return round(ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))], 1)
 
 
+def is_other(ags: str) -> bool:
+    """The municipalities whose latency counts: neither the flooding nor the failing one."""
+    return ags not in (STUTTGART, FAILING)
+
+
 def latencies(run: Run, phase: str) -> dict[str, Any]:
     """Arrival → case visible, referral → partner received, for the municipalities other than the two."""
-    others = lambda ags: ags not in (STUTTGART, FAILING)  # noqa: E731
     to_case = [
         max(0.0, run.ledger.cases[a][2] - acked) * 1000
         for a, (ags, acked, p) in run.ledger.arrivals.items()
-        if p == phase and others(ags) and a in run.ledger.cases
+        if p == phase and is_other(ags) and a in run.ledger.cases
     ]
     return {
         "arrivals_measured": len(to_case),
@@ -336,11 +340,10 @@ def latencies(run: Run, phase: str) -> dict[str, Any]:
 
 def referral_latency(run: Run) -> dict[str, Any]:
     """Referral acknowledged by casework → its partner printed it, over the whole run."""
-    others = lambda ags: ags not in (STUTTGART, FAILING)  # noqa: E731
     to_partner = [
         max(0.0, run.ledger.received[r] - at) * 1000
         for r, (_, at, ags) in run.ledger.referrals.items()
-        if others(ags) and r in run.ledger.received
+        if is_other(ags) and r in run.ledger.received
     ]
     return {
         "referrals_measured": len(to_partner),

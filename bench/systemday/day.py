@@ -187,12 +187,9 @@ class Day:
         """POST with one Idempotency-Key until a 2xx: across kills, broker and database restarts."""
         key = str(uuid.uuid4())
         deadline = time.monotonic() + timeout_s
-        urls = [url]
         while True:
             try:
-                response = await self.http.post(
-                    urls[0], json=body, headers={**headers, "Idempotency-Key": key}
-                )
+                response = await self.http.post(url, json=body, headers={**headers, "Idempotency-Key": key})
                 if response.status_code < 300:
                     return dict(response.json())
                 self.ledger.errors[f"{what} {response.status_code}"] += 1

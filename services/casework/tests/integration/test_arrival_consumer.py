@@ -47,6 +47,18 @@ async def cases_for(
     return [c for c in cases if c["arrival_id"] in {str(a) for a in arrival_ids}]
 
 
+async def case_opened(bootstrap: str, arrival_id: uuid.UUID) -> list[Any]:
+    """The ``case.opened`` records of one arrival on the cases topic (waits for the first)."""
+    return await read_all(
+        bootstrap,
+        topics.CASES.name,
+        expected=1,
+        where=lambda r: (
+            header(r, "ce_type") == events.CaseOpened.ce_type() and str(arrival_id).encode() in r.value
+        ),
+    )
+
+
 async def test_the_same_arrival_delivered_twice_opens_one_case(
     casework_env: dict[str, Any], database_url: str, dev_keys: Path
 ) -> None:
@@ -62,15 +74,7 @@ async def test_the_same_arrival_delivered_twice_opens_one_case(
             what="both cases opened",
         )
         assert len({c["case_id"] for c in both}) == 2
-        opened = await read_all(
-            bootstrap,
-            topics.CASES.name,
-            expected=1,
-            where=lambda r: (
-                header(r, "ce_type") == events.CaseOpened.ce_type()
-                and str(event.arrival_id).encode() in r.value
-            ),
-        )
+        opened = await case_opened(bootstrap, event.arrival_id)
     assert len(opened) == 1
     assert b'"H"' not in opened[0].value
 
@@ -129,15 +133,7 @@ async def test_an_injected_fault_dead_letters_one_municipality_and_its_replay_op
     async with running(build(healed)):
         [replayed] = await replay_entries(bootstrap_servers=bootstrap, entry_ids=[dead.id])
         assert replayed.startswith("replayed ")
-        opened = await read_all(
-            bootstrap,
-            topics.CASES.name,
-            expected=1,
-            where=lambda r: (
-                header(r, "ce_type") == events.CaseOpened.ce_type()
-                and str(failing.arrival_id).encode() in r.value
-            ),
-        )
+        opened = await case_opened(bootstrap, failing.arrival_id)
     assert len(opened) == 1 and opened[0].key == b"08425001"
 
 

@@ -32,12 +32,7 @@ async def exclusive(engine: AsyncEngine, key: int, *, wait: bool = True) -> Asyn
         yield True
         return
     async with engine.connect() as conn:
-        if wait:  # a standby waits inside PostgreSQL until the holder's session ends or unlocks
-            await conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
-            got = True
-        else:
-            got = bool((await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key})).scalar())
-        await conn.commit()
+        got = await _take(conn, key, wait=wait)
         try:
             yield got
         finally:
@@ -69,8 +64,7 @@ async def lead(
     while True:
         try:
             async with engine.connect() as conn:
-                await conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
-                await conn.commit()
+                await _take(conn, key, wait=True)
                 await _while_held(conn, work, check_every_s)
                 return
         except asyncio.CancelledError:
@@ -80,6 +74,18 @@ async def lead(
                 "%s: leadership lost or not taken (%s); waiting for it again", name, type(lost).__name__
             )
             await asyncio.sleep(1.0)
+
+
+async def _take(conn: AsyncConnection, key: int, *, wait: bool) -> bool:
+    """Take the session-level lock on ``conn``; a standby waits inside PostgreSQL (``wait``) until the
+    holder's session ends or unlocks, else False at once when it is held elsewhere."""
+    if wait:
+        await conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
+        got = True
+    else:
+        got = bool((await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key})).scalar())
+    await conn.commit()
+    return got
 
 
 async def _while_held(
