@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from wegweiser.casework.app import build
+from wegweiser.casework.idempotency import _stored as stored_answer
 from wegweiser.casework.settings import CaseworkSettings
 from wegweiser.casework.testing import STUTTGART, bearer, hidden, open_case, sign_in, walk_in
 from wegweiser.common.http import PROBLEM_JSON
@@ -169,3 +170,40 @@ async def test_the_same_key_sent_twice_at_once_records_one_consultation(
             assert {a.status_code for a in answers} <= {201, 409}
         detail = (await client.get(f"/v1/cases/{case_id}", headers=headers)).json()
     assert len(detail["consultations"]) == 5
+
+
+async def test_a_request_cut_off_after_its_change_leaves_nothing_and_its_retry_records_once(
+    casework_env: dict[str, Any], database_url: str, dev_keys: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The change, its key and its answer commit together. Found by the system day: with the answer
+    stored in a second transaction, a process killed between the two left the key "in progress" and
+    every retry of the client got 409, for ever."""
+    headers = bearer(dev_keys, language="en")
+    body = {
+        "held_on": TODAY.isoformat(),
+        "duration_minutes": 20,
+        "type": "folgeberatung",
+        "channel": "telefon",
+    }
+    answer = stored_answer
+    cut_off: list[int] = []
+
+    def cut_off_once(result: Any, status_code: int) -> tuple[int, bytes]:
+        if not cut_off:
+            cut_off.append(status_code)
+            raise ConnectionResetError("the process died between the change and its answer")
+        return answer(result, status_code)
+
+    async with running(build(CaseworkSettings(database_url=database_url, **casework_env))) as client:
+        case_id = (await open_case(client, headers, walk_in("Abgerissen", "Ali")))["case_id"]
+        monkeypatch.setattr("wegweiser.casework.idempotency._stored", cut_off_once)
+        keyed = {**headers, "Idempotency-Key": "cut-off-1"}
+        path = f"/v1/cases/{case_id}/consultations"
+        with pytest.raises(ConnectionResetError):
+            await client.post(path, headers=keyed, json=body)
+        assert (await client.get(f"/v1/cases/{case_id}", headers=headers)).json()["consultations"] == []
+        retried, again = [await client.post(path, headers=keyed, json=body) for _ in range(2)]
+        assert (retried.status_code, again.status_code) == (201, 201), retried.text
+        assert again.headers["idempotent-replayed"] == "true" and again.json() == retried.json()
+        detail = (await client.get(f"/v1/cases/{case_id}", headers=headers)).json()
+    assert len(detail["consultations"]) == 1

@@ -191,7 +191,8 @@ class AuditRow(CaseworkTable, table=True):
 class IdempotencyRow(CaseworkTable, table=True):
     """A change already made for an ``Idempotency-Key`` or a web form's one-time token, and its answer.
 
-    Written in the transaction of the change; ``status_code`` 0 until the API's answer is filled in.
+    Written in the transaction of the change, with its answer (``status_code`` 0: a form's page that
+    is not a redirect, which a repeat waits out as pending).
     """
 
     __tablename__ = "idempotency_keys"
@@ -603,13 +604,6 @@ class AnswerLog:
 
     def add(self, row: IdempotencyRow) -> None:
         self.session.add(row)
-
-    async def answered(self, owner: str, key: str, *, status_code: int, body: bytes) -> None:
-        await self.session.execute(
-            update(IdempotencyRow)
-            .where(col(IdempotencyRow.owner) == owner, col(IdempotencyRow.key) == key)
-            .values(status_code=status_code, body=body)
-        )
 
 
 @dataclass(frozen=True, slots=True)

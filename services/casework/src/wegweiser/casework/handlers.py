@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass, field
-from typing import Literal
+from types import TracebackType
+from typing import Literal, Self
 
 from sqlalchemy.exc import IntegrityError
 
@@ -61,17 +62,52 @@ class CaseworkUnitOfWork(UnitOfWork):
     person_key_table = PersonKeyRow
     seals_as = "casework"
     claim: IdempotencyRow | None = None
-    """Set by an entrypoint with a key: recorded in the next commit, the one of the change it guards."""
+    """Set by ``idempotency.once``: recorded in the next commit, the one of the change it guards. That
+    commit is held open until ``settle`` writes the answer beside the key, so the change, its key and
+    its answer commit together: a crash between them can no longer leave a key answered "in progress"."""
+    _held: bool = False
 
     @property
     def answers(self) -> AnswerLog:
         return AnswerLog(self.session)
 
     async def commit(self) -> None:
-        if self.claim is not None:
-            self.session.add(self.claim)
-            self.claim = None
-        await super().commit()
+        if self.claim is None:
+            await super().commit()
+            return
+        self.session.add(self.claim)
+        self.claim = None
+        await self.outbox.flush()
+        await self.session.flush()  # a concurrent request with the same key fails here, on the key
+        self._held = True
+
+    async def __aenter__(self) -> Self:
+        if self._held:
+            raise RuntimeError("a change under an idempotency key is held: settle or release it first")
+        return await super().__aenter__()
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if not self._held:  # a held change waits for ``settle`` or ``release``
+            await super().__aexit__(exc_type, exc, tb)
+
+    async def settle(self, claim: IdempotencyRow, status_code: int, body: bytes) -> None:
+        """Commit the held change with its answer (nothing to do when the change made no commit)."""
+        if not self._held:
+            return
+        claim.status_code, claim.body = status_code, body
+        self._held = False
+        try:
+            await super().commit()
+        finally:
+            await self.session.close()
+
+    async def release(self) -> None:
+        """Drop a held change that got no answer: the request failed after its change."""
+        if self._held:
+            self._held = False
+            await super().__aexit__(None, None, None)
 
     @property
     def cases(self) -> CaseRepository:

@@ -1,8 +1,9 @@
 """Changes made once per key: the API's ``Idempotency-Key`` and the web forms' one-time token.
 
-The key is recorded in the transaction of the change (``CaseworkUnitOfWork.claim``), so a repeat
-either finds it and gets the first answer, or, when both ran at once, loses on the primary key and
-changes nothing. The API stores the answer it gave; a web form stores the page it led to.
+The key and the answer are recorded in the transaction of the change (``CaseworkUnitOfWork.claim``
+and ``settle``), so a repeat either finds them and gets the first answer, or, when both ran at once,
+loses on the primary key and changes nothing; a process killed mid-request leaves neither. The API
+stores the answer it gave; a web form stores the page it led to.
 """
 
 from __future__ import annotations
@@ -32,14 +33,21 @@ async def remembered(uow: CaseworkUnitOfWork, owner: str, key: str) -> StoredAns
 
 
 async def once(
-    uow: CaseworkUnitOfWork, claim: IdempotencyRow, run: Callable[[], Awaitable[Any]]
+    uow: CaseworkUnitOfWork,
+    claim: IdempotencyRow,
+    run: Callable[[], Awaitable[Any]],
+    stored: Callable[[Any], tuple[int, bytes]],
 ) -> tuple[Any, StoredAnswer | None]:
-    """Run the change with ``claim`` in its transaction; (result, None), or (None, the earlier answer)
-    when a request with the same key committed first (a handler may report that as a refusal)."""
+    """Run the change with ``claim`` in its transaction and commit it with the answer ``stored`` makes
+    of its result; (result, None), or (None, the earlier answer) when a request with the same key
+    committed first (a handler may report that as a refusal)."""
     claim.body = uuid.uuid4().bytes  # tells this request's claim from a concurrent one's
     uow.claim = claim
     try:
         result = await run()
+        if not (isinstance(result, Response) and result.status_code >= 400):
+            await uow.settle(claim, *stored(result))
+            return result, None
     except IntegrityError:
         earlier = await remembered(uow, claim.owner, claim.key)
         if earlier is None:
@@ -47,10 +55,10 @@ async def once(
         return None, earlier
     finally:
         uow.claim = None
-    if isinstance(result, Response) and result.status_code >= 400:
-        earlier = await remembered(uow, claim.owner, claim.key)
-        if earlier is not None and earlier.body != claim.body:
-            return None, earlier
+        await uow.release()
+    earlier = await remembered(uow, claim.owner, claim.key)
+    if earlier is not None and earlier.body != claim.body:
+        return None, earlier
     return result, None
 
 
@@ -80,9 +88,12 @@ async def answer_once(
     digest = request_digest(request.method, request.url.path, await request.body())
     earlier = await remembered(uow, owner, key)
     if earlier is None:
-        result, earlier = await once(uow, IdempotencyRow(owner=owner, key=key, request_hash=digest), run)
+        claim = IdempotencyRow(owner=owner, key=key, request_hash=digest)
+        result, earlier = await once(uow, claim, run, lambda r: _stored(r, status_code))
         if earlier is None:
-            return await _keep(uow, owner, key, result, status_code)
+            status, body = _stored(result, status_code)
+            media_type = result.media_type if isinstance(result, Response) else JSON
+            return Response(body, status, media_type=media_type)
     if earlier.request_hash != digest:
         return _key_problem(request, 422, t("idempotency.other_request", lang))
     if earlier.status_code == 0:
@@ -91,18 +102,11 @@ async def answer_once(
     return Response(earlier.body, earlier.status_code, media_type=media_type, headers={REPLAYED: "true"})
 
 
-async def _keep(uow: CaseworkUnitOfWork, owner: str, key: str, result: Any, status_code: int) -> Response:
-    """Store the answer beside the recorded key (if the change got that far) and give it."""
+def _stored(result: Any, status_code: int) -> tuple[int, bytes]:
+    """The answer a route's result is given, and given again for a repeat: status and body."""
     if isinstance(result, Response):
-        status_code, body = result.status_code, bytes(result.body)
-        media_type = result.media_type
-    else:
-        body = bytes(JSONResponse(jsonable_encoder(result)).body)
-        media_type = JSON
-    async with uow:
-        await uow.answers.answered(owner, key, status_code=status_code, body=body)
-        await uow.commit()
-    return Response(body, status_code, media_type=media_type)
+        return result.status_code, bytes(result.body)
+    return status_code, bytes(JSONResponse(jsonable_encoder(result)).body)
 
 
 def _key_problem(request: Request, status: int, message: str) -> JSONResponse:

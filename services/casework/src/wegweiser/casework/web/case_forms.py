@@ -170,15 +170,15 @@ async def form_once(
         claim = IdempotencyRow(
             owner=owner, key=token, request_hash=request_digest("POST", ctx.request.url.path, b"")
         )
-        outcome, earlier = await once(ctx.uow, claim, submit)
+        outcome, earlier = await once(ctx.uow, claim, submit, _page_led_to)
         if earlier is None:
-            if isinstance(outcome, Response):
-                return outcome
-            async with ctx.uow as uow:
-                await uow.answers.answered(owner, token, status_code=303, body=outcome.encode())
-                await uow.commit()
-            return RedirectResponse(outcome, status_code=303)
+            return outcome if isinstance(outcome, Response) else RedirectResponse(outcome, status_code=303)
     return RedirectResponse(earlier.body.decode() if earlier.status_code else pending, status_code=303)
+
+
+def _page_led_to(outcome: str | Response) -> tuple[int, bytes]:
+    """What a repeat of the form is sent to: the first one's page (0, "pending", for an answered page)."""
+    return (303, outcome.encode()) if isinstance(outcome, str) else (0, b"")
 
 
 async def case_action(
