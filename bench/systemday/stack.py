@@ -221,4 +221,10 @@ def _pump(popen: subprocess.Popen[bytes], on_line: Callable[[str, float], None],
 
 
 def service(name: str, module: str, port: int | None, env: Mapping[str, str], *args: str) -> Process:
-    return Process(name, [sys.executable, "-m", f"wegweiser.{module}", *args], dict(env), port)
+    """A service process; its name is its static group membership (a restart rejoins without rebalance)."""
+    return Process(
+        name,
+        [sys.executable, "-m", f"wegweiser.{module}", *args],
+        {**env, "WEGWEISER_INSTANCE_ID": name},
+        port,
+    )

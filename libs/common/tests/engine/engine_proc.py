@@ -1,6 +1,9 @@
 """A consumer process for the SIGKILL test: applies events into SQLite with an inbox, atomically.
 
-usage: python engine_proc.py BOOTSTRAP GROUP TOPIC DB_PATH
+usage: python engine_proc.py BOOTSTRAP GROUP TOPIC DB_PATH [INSTANCE_ID]
+
+With INSTANCE_ID the process is a static group member with a 60-s session, as a replica with a stable
+name (``WEGWEISER_INSTANCE_ID``) runs.
 
 Each event is applied in one transaction together with its inbox row, like a service handler.
 Some first attempts fail (deterministically), so retries are in flight when the process dies.
@@ -29,7 +32,7 @@ def open_db(path: str) -> sqlite3.Connection:
     return db
 
 
-async def main(bootstrap: str, group: str, topic: str, path: str) -> None:
+async def main(bootstrap: str, group: str, topic: str, path: str, instance_id: str | None = None) -> None:
     db = open_db(path)
 
     async def handle(record: Record) -> None:
@@ -55,13 +58,14 @@ async def main(bootstrap: str, group: str, topic: str, path: str) -> None:
             backoff_initial_s=0.05,
             backoff_max_s=0.2,
             commit_interval_s=0.2,
-            session_timeout_ms=6_000,
+            session_timeout_ms=60_000 if instance_id else 6_000,
             heartbeat_interval_ms=500,
             max_in_flight_per_ags=4,
             # Small buffers: flooding AGS are deferred and caught up across the kills too.
             max_buffered_per_ags=20,
             max_buffered_per_partition=100,
         ),
+        group_instance_id=instance_id,
     )
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
@@ -72,4 +76,4 @@ async def main(bootstrap: str, group: str, topic: str, path: str) -> None:
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.ERROR)
-    asyncio.run(main(*sys.argv[1:5]))
+    asyncio.run(main(*sys.argv[1:6]))

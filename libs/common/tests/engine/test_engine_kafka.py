@@ -334,6 +334,46 @@ async def test_sigkill_mid_stream_then_restart_applies_every_event_exactly_once_
     assert inbox.order_violations(events) == []
 
 
+async def test_a_static_member_killed_and_restarted_takes_its_partitions_back_at_once(  # type: ignore[no-untyped-def]
+    kafka_bootstrap: str, make_topic, kit, tmp_path: Path
+) -> None:
+    """``WEGWEISER_INSTANCE_ID``: the restarted replica rejoins under its old name and gets its partitions
+    back without a rebalance. As a dynamic member it would first wait for the killed one's session (60 s)
+    to run out, which the limit below does not allow."""
+    topic = await make_topic(partitions=3)
+    group = f"static-{uuid.uuid4().hex[:8]}"
+    before, after = (
+        kit.make_events(300, subjects=30, ags=AGS, seed=12),
+        kit.make_events(300, subjects=30, ags=AGS, seed=13),
+    )
+    db = tmp_path / "service.db"
+    script = str(Path(__file__).with_name("engine_proc.py"))
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+
+    async def spawn() -> asyncio.subprocess.Process:
+        return await asyncio.create_subprocess_exec(
+            sys.executable, script, kafka_bootstrap, group, topic, str(db), "replica-1", env=env
+        )
+
+    await kit.produce(kafka_bootstrap, topic, before)
+    proc = await spawn()
+    try:
+        await kit.wait_until(lambda: len(_applied(db)) >= len(before), what="the first events applied")
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        await proc.wait()
+    await kit.produce(kafka_bootstrap, topic, after)
+    proc = await spawn()
+    try:
+        await kit.wait_until(
+            lambda: len(_applied(db)) >= len(before) + len(after), limit_s=30, what="the later events applied"
+        )
+    finally:
+        proc.terminate()
+        await proc.wait()
+    assert {r[0] for r in _applied(db)} == {ev.ce_id for ev in before + after}
+
+
 def test_dlq_cli_lists_through_the_broker(kafka_bootstrap: str, capsys: pytest.CaptureFixture[str]) -> None:
     import argparse
 

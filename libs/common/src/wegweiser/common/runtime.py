@@ -136,6 +136,7 @@ class ServiceRuntime:
             handler=dispatcher,
             config=spec.config,
             kreis_of=kreis_of,
+            group_instance_id=self.settings.instance_id,
         )
 
     async def stop(self) -> None:

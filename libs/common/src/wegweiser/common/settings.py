@@ -63,6 +63,10 @@ class ServiceSettings(BaseSettings):
         DEFAULT_CONSUMER_GROUP_PREFIX, validation_alias=_shared("WEGWEISER_CONSUMER_GROUP_PREFIX")
     )
     topic_replication_factor: int = Field(1, validation_alias=_shared("WEGWEISER_TOPIC_REPLICATION_FACTOR"))
+    instance_id: str | None = Field(None, validation_alias=_shared("WEGWEISER_INSTANCE_ID"))
+    """This replica's stable name among its service's replicas (a pod's name, ``casework-1``): its
+    consumers' static group membership (KIP-345), so a restarted replica takes back its partitions at
+    once instead of after two rebalances. Unset: dynamic membership."""
 
     # False when the relay runs as a process of its own (``python -m wegweiser.<service> relay``), so that
     # request handling never waits behind it (e.g. INTAKE_OUTBOX_RELAY=false).

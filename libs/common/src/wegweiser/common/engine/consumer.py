@@ -59,6 +59,7 @@ class ConsumerEngine:
         kreis_of: Callable[[str], str] | None = None,
         client_id: str | None = None,
         tracer_provider: trace.TracerProvider | None = None,
+        group_instance_id: str | None = None,
     ) -> None:
         if not topics:
             raise ValueError("topics must not be empty")
@@ -67,6 +68,9 @@ class ConsumerEngine:
         self.topics = list(topics)
         self.config = config or EngineConfig()
         self.client_id = client_id or f"wegweiser-engine-{group_id}"
+        # Static membership: a member restarted under the same id gets its partitions back without a
+        # rebalance, and stop() leaves them to it (no LeaveGroup) until the session times out.
+        self.group_instance_id = group_instance_id
         self.metrics = EngineMetrics(
             group=group_id, kreis_of=kreis_of, gauges=lambda: partition_gauges(self.pairs.values())
         )

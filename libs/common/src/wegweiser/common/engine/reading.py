@@ -93,6 +93,7 @@ class GroupReader:
             **client_options(),
             client_id=engine.client_id,
             group_id=engine.group_id,
+            group_instance_id=engine.group_instance_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             isolation_level="read_committed",
