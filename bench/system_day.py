@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from aiokafka.partitioner import murmur2
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -324,17 +325,26 @@ def is_other(ags: str) -> bool:
     return ags not in (STUTTGART, FAILING)
 
 
+def partition_of(ags: str, partitions: int = 12) -> int:
+    """The arrivals topic's partition of an AGS key (the Kafka clients' murmur2 partitioner)."""
+    return (murmur2(ags.encode()) & 0x7FFFFFFF) % partitions
+
+
 def latencies(run: Run, phase: str) -> dict[str, Any]:
-    """Arrival → case visible, referral → partner received, for the municipalities other than the two."""
-    to_case = [
-        max(0.0, run.ledger.cases[a][2] - acked) * 1000
-        for a, (ags, acked, p) in run.ledger.arrivals.items()
-        if p == phase and is_other(ags) and a in run.ledger.cases
-    ]
+    """Arrival → case visible for the municipalities other than the two; split by whether they share
+    Stuttgart's partition (the flood's queue) or not (the flood's CPU only)."""
+    flooded = partition_of(STUTTGART)
+    to_case: dict[bool, list[float]] = {True: [], False: []}
+    for a, (ags, acked, p) in run.ledger.arrivals.items():
+        if p == phase and is_other(ags) and a in run.ledger.cases:
+            to_case[partition_of(ags) == flooded].append(max(0.0, run.ledger.cases[a][2] - acked) * 1000)
+    every = to_case[True] + to_case[False]
     return {
-        "arrivals_measured": len(to_case),
-        "arrival_to_case_p50_ms": percentile(to_case, 50),
-        "arrival_to_case_p99_ms": percentile(to_case, 99),
+        "arrivals_measured": len(every),
+        "arrival_to_case_p50_ms": percentile(every, 50),
+        "arrival_to_case_p99_ms": percentile(every, 99),
+        "on_stuttgarts_partition": {"arrivals": len(to_case[True]), "p99_ms": percentile(to_case[True], 99)},
+        "on_other_partitions": {"arrivals": len(to_case[False]), "p99_ms": percentile(to_case[False], 99)},
     }
 
 

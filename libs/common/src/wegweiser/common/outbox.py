@@ -50,7 +50,9 @@ class OutboxRelay:
     send: Send
     wake: asyncio.Event  # set when a transaction queued events
     batch_size: int = 500
-    poll_interval_s: float = 0.5
+    # ``wake`` only hears this process's commits: another replica's wait for the next poll (an indexed
+    # query for unpublished rows), which is on every event's path, so polls are frequent.
+    poll_interval_s: float = 0.1
     is_leader: bool = field(default=False, init=False)
     published: int = field(default=0, init=False)
 

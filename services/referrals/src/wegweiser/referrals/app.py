@@ -118,6 +118,7 @@ def build_context(
         kafka_partners=partial(kafka_partner_ids, runtime.unit_of_work),
         config=settings.engine_config(),
         refresh_interval_s=settings.feedback_refresh_interval_s,
+        instance_id=settings.instance_id,
     )
     return ReferralsContext(
         settings=settings,

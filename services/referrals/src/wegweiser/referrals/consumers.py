@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
@@ -193,8 +194,10 @@ class FeedbackConsumer:
         kafka_partners: Callable[[], Awaitable[Sequence[str]]],
         config: EngineConfig | None = None,
         refresh_interval_s: float = 60.0,
+        instance_id: str | None = None,
     ) -> None:
         self._bootstrap = bootstrap_servers
+        self._instance_id = instance_id
         self.group = group
         self._kafka_partners = kafka_partners
         self._dispatcher = FeedbackDispatcher(group=group, unit_of_work=unit_of_work, policy=policy)
@@ -224,12 +227,21 @@ class FeedbackConsumer:
                 handler=self._dispatcher,
                 config=self._config,
                 kreis_of=kreis_of,
+                group_instance_id=self._member_name(wanted),
             )
             await engine.start()
             self.engine = engine
         self.partners = wanted
         self.refreshed += 1
         log.info("feedback consumer reads %d partner topics", len(wanted))
+
+    def _member_name(self, partners: frozenset[str]) -> str | None:
+        """Static membership per set of topics: restarted with the same partners, the replica rejoins
+        under its old name; with other partners under a new one, as a changed subscription must."""
+        if self._instance_id is None:
+            return None
+        digest = hashlib.sha256(",".join(sorted(partners)).encode()).hexdigest()[:12]
+        return f"{self._instance_id}-{digest}"
 
     async def run(self) -> None:
         try:
