@@ -44,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from systemday.day import KAFKA_PARTNER, STUTTGART, WEBHOOK_PARTNER, Day, Ledger, Urls, token
 from systemday.faults import Faults, Lag
 from systemday.reconcile import settled, statistics_mismatches
-from systemday.spans import SpanSink
+from systemday.spans import SpanSink, steps
 from systemday.stack import EXAMPLES, Broker, Postgres, Process, Processes, log, service
 
 from wegweiser.common.engine.dlq_command import list_entries
@@ -452,9 +452,15 @@ async def one_run(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         run.processes.stop_all()
         spans = run.sink.take()
         sampled = [a for a in arrival_traces(spans) if a in run.ledger.arrivals]
+        arrivals = run.ledger.arrivals
         out |= {
             "traced_arrivals": len(sampled),
             "traces_complete_ratio": round(traces_complete_ratio(spans, sampled), 4),
+            "steps_of_others": steps(
+                spans,
+                lambda a: arrivals[a][2] if a in arrivals and is_other(arrivals[a][0]) else None,
+                percentile,
+            ),
         }
         return out
     finally:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import gzip
 import threading
+from collections import defaultdict
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
@@ -18,7 +20,9 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 from opentelemetry.trace import SpanKind
 
-from wegweiser.common.trace_flows import CONSUMER_GROUP, EVENT_SUBJECT, EVENT_TYPE, SpanRecord
+from wegweiser.common import topics
+from wegweiser.common.events import CaseOpened
+from wegweiser.common.trace_flows import ARRIVAL_HOPS, CONSUMER_GROUP, EVENT_SUBJECT, EVENT_TYPE, SpanRecord
 
 KEPT = (EVENT_TYPE, EVENT_SUBJECT, CONSUMER_GROUP)
 # OTLP numbers kinds from 1 (INTERNAL); the API's SpanKind from 0.
@@ -47,6 +51,8 @@ def records(body: bytes) -> list[SpanRecord]:
                         name=span.name,
                         kind=KINDS.get(span.kind, SpanKind.INTERNAL),
                         attributes=attributes,
+                        start_ns=span.start_time_unix_nano,
+                        end_ns=span.end_time_unix_nano,
                     )
                 )
     return out
@@ -92,3 +98,51 @@ class SpanSink:
 
     def close(self) -> None:
         self.server.shutdown()
+
+
+# Where an arrival's time goes until its case is visible, from the spans' clocks (all on this machine).
+STEPS = {
+    "outbox_to_relay_ms": (ARRIVAL_HOPS[0], "end", ARRIVAL_HOPS[1], "start"),
+    "kafka_to_casework_ms": (ARRIVAL_HOPS[1], "end", ARRIVAL_HOPS[2], "start"),
+    "casework_handling_ms": (ARRIVAL_HOPS[2], "start", ARRIVAL_HOPS[2], "end"),
+    "casework_outbox_ms": (ARRIVAL_HOPS[2], "end", ARRIVAL_HOPS[3], "start"),
+}
+
+
+def steps(
+    spans: list[SpanRecord],
+    phase_of: Callable[[str], str | None],
+    percentile: Callable[[list[float], float], float | None],
+) -> dict[str, dict[str, dict[str, float | None]]]:
+    """Per phase and step, p50/p99 in ms over the sampled arrivals whose trace has all four hops."""
+    by_trace: dict[int, list[SpanRecord]] = defaultdict(list)
+    for span in spans:
+        by_trace[span.trace_id].append(span)
+    found: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for trace in by_trace.values():
+        subject = next(
+            (str(s.attributes.get(EVENT_SUBJECT)) for s in trace if ARRIVAL_HOPS[1].matches(s)), None
+        )
+        phase = phase_of(subject) if subject else None
+        if phase is None:
+            continue
+        first = {}
+        for hop in ARRIVAL_HOPS[:4]:
+            matching = [s for s in trace if hop.matches(s)]
+            if hop.kind == SpanKind.PRODUCER and hop.name == f"{topics.CASES.name} publish":
+                matching = [s for s in matching if s.attributes.get(EVENT_TYPE) == CaseOpened.ce_type()]
+            if not matching:
+                break
+            first[hop] = min(matching, key=lambda s: s.start_ns)
+        else:
+            for step, (a, a_at, b, b_at) in STEPS.items():
+                since = first[a].end_ns if a_at == "end" else first[a].start_ns
+                until = first[b].end_ns if b_at == "end" else first[b].start_ns
+                found[phase][step].append(max(0, until - since) / 1e6)
+    return {
+        phase: {
+            step: {"p50": percentile(v, 50), "p99": percentile(v, 99), "n": len(v)}
+            for step, v in by_step.items()
+        }
+        for phase, by_step in found.items()
+    }

@@ -37,6 +37,8 @@ class SpanRecord:
     name: str
     kind: SpanKind
     attributes: Mapping[str, Any]
+    start_ns: int = 0  # when known: where an arrival's time goes between the hops
+    end_ns: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +85,8 @@ def span_record(span: Any) -> SpanRecord:
         name=span.name,
         kind=span.kind,
         attributes=dict(span.attributes or {}),
+        start_ns=span.start_time or 0,
+        end_ns=span.end_time or 0,
     )
 
 
