@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import uuid
@@ -9,6 +10,9 @@ import uuid
 import pytest
 
 from wegweiser.common import events
+from wegweiser.common.dispatch import EventDispatcher
+from wegweiser.common.engine import Record
+from wegweiser.common.envelope import encode
 from wegweiser.common.personal_data import (
     SEALED,
     UnreadablePersonalData,
@@ -19,6 +23,7 @@ from wegweiser.common.personal_data import (
     wrap,
     wrapping_key,
 )
+from wegweiser.common.testing.fakes import FakeUnitOfWork
 
 
 def arrival() -> events.ArrivalRegistered:
@@ -129,3 +134,29 @@ def test_exactly_the_events_of_personal_topics_seal_and_their_plans_name_real_fi
         for where in cls.personal:
             assert where.at is None or where.at in cls.model_fields, (cls, where)
             assert where.scope in cls.model_fields, (cls, where)
+
+
+async def test_a_record_before_its_key_waits_without_holding_the_only_database_slot() -> None:
+    """The key comes on another topic, stored by another consumer that needs a database slot as well:
+    a handler sleeping on the slot while it waits would keep the key out until it gave up."""
+    event, issued = arrival(), Keys()
+    sealed = seal(event.model_dump(mode="json"), event.personal, issued)
+    encoded = encode(event)
+    record = Record("t", 0, 7, event.key(), json.dumps(sealed).encode(), encoded.headers, 0, 1, "t", 0, 7)
+    uow, slots, handled = FakeUnitOfWork(), asyncio.Semaphore(1), []
+
+    async def handle(opened: events.Event, envelope: object, _: object) -> None:
+        handled.append(opened)
+
+    dispatcher = EventDispatcher(
+        group="g", handlers={events.ArrivalRegistered: handle}, unit_of_work=lambda: uow, database_slots=slots
+    )
+
+    async def key_consumer() -> None:
+        await asyncio.sleep(0.05)  # the key arrives while the record waits for it
+        async with slots:
+            for kid, (person, key) in issued.issued.items():
+                await uow.keys.keep(kid=kid, owner="intake", person=person, key=key)
+
+    await asyncio.gather(dispatcher(record), key_consumer())
+    assert handled == [event]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, cast
 
 from opentelemetry import trace
@@ -25,8 +25,9 @@ log = logging.getLogger(__name__)
 
 EventHandler = Callable[[Any, Envelope, UnitOfWork], Awaitable[None]]
 DEFAULT_DATABASE_SLOTS = 16
-KEY_WAITS_S = (0.05, 0.1, 0.2, 0.4, 0.8)
-"""A sealed record may come before its key (another topic): look again a few times before a retry."""
+KEY_WAITS_S = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64)
+"""A sealed record may come before its key (another topic, another consumer): look again a few times
+before a retry; short first waits, since the key is usually a few milliseconds behind."""
 
 
 class PersonKeyNotYetKnown(LookupError):
@@ -73,11 +74,33 @@ class EventDispatcher:
             span.set_attribute("cloudevents.event_type", envelope.type)
             span.set_attribute("cloudevents.event_subject", envelope.subject)
         sealed = record.value is not None and MARKER in record.value
+        for pause in (*KEY_WAITS_S, None):
+            try:
+                await self._handle(record, envelope, model, payload, handler, sealed=sealed)
+                return
+            except PersonKeyNotYetKnown:
+                if pause is None:
+                    raise
+            # Wait without a database slot: handlers sleeping on every slot would keep the key
+            # consumer itself from storing the keys they wait for.
+            await asyncio.sleep(pause)
+
+    async def _handle(
+        self,
+        record: Record,
+        envelope: Envelope,
+        model: type[Event],
+        payload: Any,
+        handler: EventHandler,
+        *,
+        sealed: bool,
+    ) -> None:
+        """One transaction: the inbox check, the handler's change and the inbox row commit together."""
         async with self._database_slots, self._unit_of_work() as uow:
             if await uow.already_processed(consumer=self.group, event_id=envelope.id):
                 log.info("duplicate skipped", extra={"ce_id": envelope.id, "group": self.group})
                 return
-            event = await opened_event(model, payload, uow) if sealed else _valid(model, payload)
+            event = await opened_event(model, payload, uow, waits=()) if sealed else _valid(model, payload)
             if event is not None:
                 await handler(event, envelope, uow)
             else:
@@ -100,14 +123,17 @@ def _valid(model: type[Event], payload: Any) -> Event:
         raise MalformedRecord(str(exc)) from exc
 
 
-async def opened_event(model: type[Event], payload: Any, uow: UnitOfWork) -> Event | None:
+async def opened_event(
+    model: type[Event], payload: Any, uow: UnitOfWork, *, waits: Sequence[float] = KEY_WAITS_S
+) -> Event | None:
     """The event with its sealed personal fields opened with the keys ``uow``'s service holds; None if a
-    key was shredded (person erased). Raises MalformedRecord for a payload that cannot be read."""
+    key was shredded (person erased). Looks again after each of ``waits`` for a key not yet received,
+    then raises PersonKeyNotYetKnown; MalformedRecord for a payload that cannot be read."""
     kids = key_ids(payload)
     if not kids:
         return _valid(model, payload)
     keys = await uow.person_keys.known(kids)
-    for pause in KEY_WAITS_S:
+    for pause in waits:
         if kids <= keys.keys():
             break
         await asyncio.sleep(pause)
