@@ -22,7 +22,14 @@ from opentelemetry.trace import SpanKind
 
 from wegweiser.common import topics
 from wegweiser.common.events import CaseOpened
-from wegweiser.common.trace_flows import ARRIVAL_HOPS, CONSUMER_GROUP, EVENT_SUBJECT, EVENT_TYPE, SpanRecord
+from wegweiser.common.trace_flows import (
+    ARRIVAL_HOPS,
+    CONSUMER_GROUP,
+    EVENT_SUBJECT,
+    EVENT_TYPE,
+    Hop,
+    SpanRecord,
+)
 
 KEPT = (EVENT_TYPE, EVENT_SUBJECT, CONSUMER_GROUP)
 # OTLP numbers kinds from 1 (INTERNAL); the API's SpanKind from 0.
@@ -109,6 +116,9 @@ STEPS = {
 }
 
 
+KEY_STORED = Hop(SpanKind.CONSUMER, f"{topics.INTAKE_PERSON_KEYS.name} process", "casework-person-keys")
+
+
 def steps(
     spans: list[SpanRecord],
     phase_of: Callable[[str], str | None],
@@ -135,6 +145,11 @@ def steps(
                 break
             first[hop] = min(matching, key=lambda s: s.start_ns)
         else:
+            keys = [s.end_ns for s in trace if KEY_STORED.matches(s)]
+            if keys:  # the arrival's persons' keys come on their own topic, through another consumer
+                found[phase]["keys_stored_after_handling_began_ms"].append(
+                    max(0, max(keys) - first[ARRIVAL_HOPS[2]].start_ns) / 1e6
+                )
             for step, (a, a_at, b, b_at) in STEPS.items():
                 since = first[a].end_ns if a_at == "end" else first[a].start_ns
                 until = first[b].end_ns if b_at == "end" else first[b].start_ns
