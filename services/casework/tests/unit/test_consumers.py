@@ -33,7 +33,11 @@ def test_the_engine_tuning_comes_from_the_environment(monkeypatch: pytest.Monkey
     assert settings.engine.max_attempts == 8
     assert settings.engine.max_in_flight_per_partition == CONSUMER_ENGINE.max_in_flight_per_partition
     arrivals, status, catalogue, keys = consumer_specs(settings)
-    assert arrivals.config == status.config == keys.config == settings.engine
+    assert arrivals.config == status.config == settings.engine
+    assert (
+        keys.config.max_attempts == 8
+        and keys.config.max_in_flight_per_ags > settings.engine.max_in_flight_per_ags
+    )
     assert catalogue.config == CATALOGUE_ENGINE
 
 

@@ -21,7 +21,7 @@ from wegweiser.common import events, localtime, topics
 from wegweiser.common.dispatch import EventHandler, as_event_handler
 from wegweiser.common.engine import EngineConfig
 from wegweiser.common.envelope import Envelope
-from wegweiser.common.key_copies import key_copy_handlers
+from wegweiser.common.key_copies import key_copy_engine, key_copy_handlers
 from wegweiser.common.runtime import ConsumerSpec
 
 # The catalogue is tiny and compacted; one event at a time keeps "latest wins" simple to reason about.
@@ -108,7 +108,7 @@ def consumer_specs(settings: CaseworkSettings) -> list[ConsumerSpec]:
         ConsumerSpec(
             group=settings.consumer_group("casework-person-keys"),
             topics=[topics.INTAKE_PERSON_KEYS],
-            config=settings.engine,
+            config=key_copy_engine(settings.engine),
             handlers=_handlers_for(registry, topics.INTAKE_PERSON_KEYS),
         ),
     ]
