@@ -10,7 +10,7 @@ SIGKILLed (each three times, replicas included), the broker restarted twice and 
 everything is reconciled, the failing municipality's dead letters are replayed with ``wegweiser dlq
 replay`` once the fault is off, and reconciled again.
 
-    ./dev run python bench/system_day.py                  # the full day: about 35 minutes
+    ./dev run python bench/system_day.py                  # the full day: about 40 minutes
     ./dev run python bench/system_day.py --short          # the CI version: one storm of about a minute
 
 Writes ``bench/results/system-day.json`` (``--out`` elsewhere). Never run in CI as a benchmark; the CI
