@@ -177,7 +177,8 @@ async def form_once(
 
 
 def _page_led_to(outcome: str | Response) -> tuple[int, bytes]:
-    """What a repeat of the form is sent to: the first one's page (0, "pending", for an answered page)."""
+    """What a repeat of the form is sent to: the first one's redirect; for a page of its own, nothing
+    to go to (0: the repeat lands on the pending page)."""
     return (303, outcome.encode()) if isinstance(outcome, str) else (0, b"")
 
 
