@@ -296,6 +296,23 @@ def _applied(db: Path) -> list[tuple[str, str]]:
         con.close()
 
 
+async def engine_process(
+    bootstrap: str, group: str, topic: str, db: Path, *instance_id: str
+) -> asyncio.subprocess.Process:
+    """``engine_proc.py`` as a process of its own, to be SIGKILLed (optionally a static member)."""
+    script = str(Path(__file__).with_name("engine_proc.py"))
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        script,
+        bootstrap,
+        group,
+        topic,
+        str(db),
+        *instance_id,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+
+
 async def test_sigkill_mid_stream_then_restart_applies_every_event_exactly_once_in_order(  # type: ignore[no-untyped-def]
     kafka_bootstrap: str, make_topic, kit, tmp_path: Path
 ) -> None:
@@ -304,13 +321,9 @@ async def test_sigkill_mid_stream_then_restart_applies_every_event_exactly_once_
     events = kit.make_events(3000, subjects=150, ags=AGS, seed=11)
     await kit.produce(kafka_bootstrap, topic, events)
     db = tmp_path / "service.db"
-    script = str(Path(__file__).with_name("engine_proc.py"))
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
 
     async def spawn() -> asyncio.subprocess.Process:
-        return await asyncio.create_subprocess_exec(
-            sys.executable, script, kafka_bootstrap, group, topic, str(db), env=env
-        )
+        return await engine_process(kafka_bootstrap, group, topic, db)
 
     for threshold in (800, 1800):
         proc = await spawn()
@@ -347,13 +360,9 @@ async def test_a_static_member_killed_and_restarted_takes_its_partitions_back_at
         kit.make_events(300, subjects=30, ags=AGS, seed=13),
     )
     db = tmp_path / "service.db"
-    script = str(Path(__file__).with_name("engine_proc.py"))
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
 
     async def spawn() -> asyncio.subprocess.Process:
-        return await asyncio.create_subprocess_exec(
-            sys.executable, script, kafka_bootstrap, group, topic, str(db), "replica-1", env=env
-        )
+        return await engine_process(kafka_bootstrap, group, topic, db, "replica-1")
 
     await kit.produce(kafka_bootstrap, topic, before)
     proc = await spawn()

@@ -19,6 +19,12 @@ from wegweiser.common.testing.apps import running
 pytestmark = pytest.mark.integration
 
 TODAY = dt.date.today()
+CONSULTATION = {
+    "held_on": TODAY.isoformat(),
+    "duration_minutes": 20,
+    "type": "folgeberatung",
+    "channel": "telefon",
+}
 
 
 async def submit_twice(client: httpx.AsyncClient, path: str, data: dict[str, str]) -> list[httpx.Response]:
@@ -114,12 +120,7 @@ async def test_api_creates_honour_the_idempotency_key(
         )
 
         case_id = first.json()["case_id"]
-        body = {
-            "held_on": TODAY.isoformat(),
-            "duration_minutes": 20,
-            "type": "folgeberatung",
-            "channel": "telefon",
-        }
+        body = CONSULTATION
         path = f"/v1/cases/{case_id}/consultations"
         keyed = {**headers, "Idempotency-Key": "consultation-1"}
         first, again = [await client.post(path, headers=keyed, json=body) for _ in range(2)]
@@ -154,12 +155,7 @@ async def test_the_same_key_sent_twice_at_once_records_one_consultation(
 ) -> None:
     """A double click reaches two workers at once: one records, the other answers as the first or 409."""
     headers = bearer(dev_keys, language="en")
-    body = {
-        "held_on": TODAY.isoformat(),
-        "duration_minutes": 20,
-        "type": "folgeberatung",
-        "channel": "telefon",
-    }
+    body = CONSULTATION
     async with running(build(CaseworkSettings(database_url=database_url, **casework_env))) as client:
         case_id = (await open_case(client, headers, walk_in("Zugleich", "Ada")))["case_id"]
         path = f"/v1/cases/{case_id}/consultations"
@@ -179,20 +175,14 @@ async def test_a_request_cut_off_after_its_change_leaves_nothing_and_its_retry_r
     stored in a second transaction, a process killed between the two left the key "in progress" and
     every retry of the client got 409, for ever."""
     headers = bearer(dev_keys, language="en")
-    body = {
-        "held_on": TODAY.isoformat(),
-        "duration_minutes": 20,
-        "type": "folgeberatung",
-        "channel": "telefon",
-    }
-    answer = stored_answer
+    body = CONSULTATION
     cut_off: list[int] = []
 
     def cut_off_once(result: Any, status_code: int) -> tuple[int, bytes]:
         if not cut_off:
             cut_off.append(status_code)
             raise ConnectionResetError("the process died between the change and its answer")
-        return answer(result, status_code)
+        return stored_answer(result, status_code)
 
     async with running(build(CaseworkSettings(database_url=database_url, **casework_env))) as client:
         case_id = (await open_case(client, headers, walk_in("Abgerissen", "Ali")))["case_id"]

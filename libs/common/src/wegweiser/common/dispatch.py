@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, cast
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar, cast
 
 from opentelemetry import trace
 from sqlalchemy.exc import IntegrityError
@@ -24,6 +24,7 @@ from wegweiser.common.personal_data import MARKER, UnreadablePersonalData, key_i
 log = logging.getLogger(__name__)
 
 EventHandler = Callable[[Any, Envelope, UnitOfWork], Awaitable[None]]
+T = TypeVar("T")
 DEFAULT_DATABASE_SLOTS = 16
 KEY_WAITS_S = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64)
 """A sealed record may come before its key (another topic, another consumer): look again a few times
@@ -74,16 +75,9 @@ class EventDispatcher:
             span.set_attribute("cloudevents.event_type", envelope.type)
             span.set_attribute("cloudevents.event_subject", envelope.subject)
         sealed = record.value is not None and MARKER in record.value
-        for pause in (*KEY_WAITS_S, None):
-            try:
-                await self._handle(record, envelope, model, payload, handler, sealed=sealed)
-                return
-            except PersonKeyNotYetKnown:
-                if pause is None:
-                    raise
-            # Wait without a database slot: handlers sleeping on every slot would keep the key
-            # consumer itself from storing the keys they wait for.
-            await asyncio.sleep(pause)
+        # Each look takes a database slot only for itself: handlers sleeping on every slot would keep
+        # the key consumer itself from storing the keys they wait for.
+        await until_keys_known(lambda: self._handle(record, envelope, model, payload, handler, sealed=sealed))
 
     async def _handle(
         self,
@@ -100,7 +94,7 @@ class EventDispatcher:
             if await uow.already_processed(consumer=self.group, event_id=envelope.id):
                 log.info("duplicate skipped", extra={"ce_id": envelope.id, "group": self.group})
                 return
-            event = await opened_event(model, payload, uow, waits=()) if sealed else _valid(model, payload)
+            event = await opened_event(model, payload, uow) if sealed else _valid(model, payload)
             if event is not None:
                 await handler(event, envelope, uow)
             else:
@@ -123,22 +117,25 @@ def _valid(model: type[Event], payload: Any) -> Event:
         raise MalformedRecord(str(exc)) from exc
 
 
-async def opened_event(
-    model: type[Event], payload: Any, uow: UnitOfWork, *, waits: Sequence[float] = KEY_WAITS_S
-) -> Event | None:
+async def until_keys_known(attempt: Callable[[], Awaitable[T]]) -> T:
+    """``attempt()``, made again after each of ``KEY_WAITS_S`` while it raises PersonKeyNotYetKnown (a
+    sealed record's keys come on another topic, through another consumer); the last one's error stands."""
+    for pause in KEY_WAITS_S:
+        try:
+            return await attempt()
+        except PersonKeyNotYetKnown:
+            await asyncio.sleep(pause)
+    return await attempt()
+
+
+async def opened_event(model: type[Event], payload: Any, uow: UnitOfWork) -> Event | None:
     """The event with its sealed personal fields opened with the keys ``uow``'s service holds; None if a
-    key was shredded (person erased). Looks again after each of ``waits`` for a key not yet received,
-    then raises PersonKeyNotYetKnown; MalformedRecord for a payload that cannot be read."""
+    key was shredded (person erased). PersonKeyNotYetKnown for a key not yet received (look again with
+    ``until_keys_known``, in a new unit of work); MalformedRecord for a payload that cannot be read."""
     kids = key_ids(payload)
     if not kids:
         return _valid(model, payload)
     keys = await uow.person_keys.known(kids)
-    for pause in waits:
-        if kids <= keys.keys():
-            break
-        await asyncio.sleep(pause)
-        await uow.rollback()  # a new snapshot: SQLite's read transaction would not see the key arrive
-        keys = await uow.person_keys.known(kids)
     if not kids <= keys.keys():
         raise PersonKeyNotYetKnown(f"data keys not (yet) received: {', '.join(sorted(kids - keys.keys()))}")
     if any(key is None for key in keys.values()):

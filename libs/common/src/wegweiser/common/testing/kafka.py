@@ -10,7 +10,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from wegweiser.common.db import UnitOfWork
-from wegweiser.common.dispatch import opened_event
+from wegweiser.common.dispatch import opened_event, until_keys_known
 from wegweiser.common.envelope import OutgoingRecord, parse
 from wegweiser.common.events import Event
 
@@ -76,7 +76,11 @@ async def produce(bootstrap: str, *records: OutgoingRecord) -> None:
 async def opened(record: ConsumerRecord[bytes, bytes], unit_of_work: Callable[[], UnitOfWork]) -> Event:
     """A record as its reader sees it: sealed personal fields opened with the keys the service holds."""
     _, model, payload = parse(record.headers, record.value)
-    async with unit_of_work() as uow:
-        event = await opened_event(model, payload, uow)
+
+    async def look() -> Event | None:  # a new unit of work each time: SQLite's snapshot would not see the key
+        async with unit_of_work() as uow:
+            return await opened_event(model, payload, uow)
+
+    event = await until_keys_known(look)
     assert event is not None, "sealed with a shredded key: the person was erased"
     return event
