@@ -145,11 +145,16 @@ def steps(
                 break
             first[hop] = min(matching, key=lambda s: s.start_ns)
         else:
-            keys = [s.end_ns for s in trace if KEY_STORED.matches(s)]
+            keys = [s for s in trace if KEY_STORED.matches(s)]
             if keys:  # the arrival's persons' keys come on their own topic, through another consumer
-                found[phase]["keys_stored_after_handling_began_ms"].append(
-                    max(0, max(keys) - first[ARRIVAL_HOPS[2]].start_ns) / 1e6
-                )
+                began = first[ARRIVAL_HOPS[2]].start_ns
+                key_steps = {
+                    "keys_stored_after_handling_began_ms": max(s.end_ns for s in keys) - began,
+                    "keys_seen_after_handling_began_ms": max(s.start_ns for s in keys) - began,
+                    "key_storing_ms": max(s.end_ns - s.start_ns for s in keys),
+                }
+                for step, ns in key_steps.items():
+                    found[phase][step].append(max(0, ns) / 1e6)
             for step, (a, a_at, b, b_at) in STEPS.items():
                 since = first[a].end_ns if a_at == "end" else first[a].start_ns
                 until = first[b].end_ns if b_at == "end" else first[b].start_ns

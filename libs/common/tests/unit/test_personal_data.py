@@ -10,9 +10,10 @@ import uuid
 import pytest
 
 from wegweiser.common import events
-from wegweiser.common.dispatch import EventDispatcher
+from wegweiser.common.dispatch import KEY_WAITS_S, EventDispatcher
 from wegweiser.common.engine import Record
 from wegweiser.common.envelope import encode
+from wegweiser.common.key_copies import key_copy_handlers
 from wegweiser.common.personal_data import (
     SEALED,
     UnreadablePersonalData,
@@ -136,13 +137,17 @@ def test_exactly_the_events_of_personal_topics_seal_and_their_plans_name_real_fi
             assert where.scope in cls.model_fields, (cls, where)
 
 
+def sealed_record(event: events.ArrivalRegistered, keys: Keys) -> Record:
+    """The record intake's relay would send for ``event``, sealed with keys from ``keys``."""
+    sealed = json.dumps(seal(event.model_dump(mode="json"), event.personal, keys)).encode()
+    return Record("t", 0, 7, event.key(), sealed, encode(event).headers, 0, 1, "t", 0, 7)
+
+
 async def test_a_record_before_its_key_waits_without_holding_the_only_database_slot() -> None:
     """The key comes on another topic, stored by another consumer that needs a database slot as well:
     a handler sleeping on the slot while it waits would keep the key out until it gave up."""
     event, issued = arrival(), Keys()
-    sealed = seal(event.model_dump(mode="json"), event.personal, issued)
-    encoded = encode(event)
-    record = Record("t", 0, 7, event.key(), json.dumps(sealed).encode(), encoded.headers, 0, 1, "t", 0, 7)
+    record = sealed_record(event, issued)
     uow, slots, handled = FakeUnitOfWork(), asyncio.Semaphore(1), []
 
     async def handle(opened: events.Event, envelope: object, _: object) -> None:
@@ -160,3 +165,33 @@ async def test_a_record_before_its_key_waits_without_holding_the_only_database_s
 
     await asyncio.gather(dispatcher(record), key_consumer())
     assert handled == [event]
+
+
+async def test_a_record_waiting_for_its_key_looks_again_as_soon_as_this_process_stored_the_key() -> None:
+    """Not at its next pause: its waits double, so it would see a key stored at 0.2 s only at 0.31 s."""
+    event, issued = arrival(), Keys()
+    record = sealed_record(event, issued)
+    uow, handled_at = FakeUnitOfWork(), []
+    loop = asyncio.get_running_loop()
+
+    async def handle(opened: events.Event, envelope: object, _: object) -> None:
+        handled_at.append(loop.time())
+
+    arrivals = EventDispatcher(
+        group="a", handlers={events.ArrivalRegistered: handle}, unit_of_work=lambda: uow
+    )
+    keys = EventDispatcher(
+        group="k", handlers=key_copy_handlers("intake"), unit_of_work=lambda: uow, inbox=False
+    )
+
+    async def key_consumer() -> float:
+        await asyncio.sleep(0.2)
+        for kid, (person, key) in issued.issued.items():
+            wrapped = wrap(uow.key_wrapping_key, kid, key)
+            encoded = encode(events.IntakePersonKeyIssued(kid=kid, person=person, wrapped_key=wrapped))
+            await keys(Record("k", 0, 1, kid, encoded.value, encoded.headers, 0, 1, "k", 0, 1))
+        return loop.time()
+
+    _, stored_at = await asyncio.gather(arrivals(record), key_consumer())
+    assert sum(KEY_WAITS_S[:4]) < 0.2 < sum(KEY_WAITS_S[:5]) - 0.1  # the pause it would wait out
+    assert handled_at and handled_at[0] - stored_at < 0.05

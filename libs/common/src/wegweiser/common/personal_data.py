@@ -31,6 +31,8 @@ import orjson
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import LargeBinary, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col
 
@@ -201,15 +203,21 @@ class PersonKeys:
         return {kid: key for kid, key in rows.tuples()}
 
     async def keep(self, *, kid: str, owner: str, person: str, key: bytes | None) -> None:
-        """Store another service's key (``None``: it was shredded); a shredded key is never revived."""
-        row = await self._session.get(self._table, kid)
-        if row is None:
-            shredded_at = None if key is not None else dt.datetime.now(dt.UTC)
-            self._session.add(
-                self._table(kid=kid, owner=owner, person=person, key=key, shredded_at=shredded_at)
+        """Store another service's key (``None``: it was shredded); a shredded key is never revived.
+        Idempotent: the key-copy groups keep no inbox."""
+        if key is not None:  # one statement: a known kid (kept or shredded) stays as it is
+            dialect = self._session.get_bind().dialect.name
+            new_key = (pg_insert if dialect == "postgresql" else sqlite_insert)(self._table)
+            row_values = {"kid": kid, "owner": owner, "person": person, "key": key}
+            await self._session.execute(
+                new_key.values(created_at=dt.datetime.now(dt.UTC), **row_values).on_conflict_do_nothing()
             )
-        elif key is None and row.key is not None:
-            row.key, row.shredded_at = None, dt.datetime.now(dt.UTC)
+            return
+        row, now = await self._session.get(self._table, kid), dt.datetime.now(dt.UTC)
+        if row is None:
+            self._session.add(self._table(kid=kid, owner=owner, person=person, key=None, shredded_at=now))
+        elif row.key is not None:
+            row.key, row.shredded_at = None, now
 
     async def shred(self, scopes: Sequence[str]) -> list[tuple[str, str, str]]:
         """Delete every key in these scopes (``Personal.scope``: arrivals, cases); the ``(kid, owner,

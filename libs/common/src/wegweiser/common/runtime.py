@@ -43,6 +43,7 @@ class ConsumerSpec:
     topics: Sequence[topics.TopicSpec]
     handlers: Mapping[type[Event], EventHandler]
     config: EngineConfig = field(default_factory=EngineConfig)
+    inbox: bool = True  # False: the handlers are idempotent by themselves (EventDispatcher)
 
 
 class ServiceRuntime:
@@ -128,6 +129,7 @@ class ServiceRuntime:
             handlers=spec.handlers,
             unit_of_work=self.unit_of_work,
             database_slots=self.consumer_database_slots,
+            inbox=spec.inbox,
         )
         return ConsumerEngine(
             bootstrap_servers=self.settings.kafka_bootstrap_servers,

@@ -110,6 +110,7 @@ def consumer_specs(settings: CaseworkSettings) -> list[ConsumerSpec]:
             topics=[topics.INTAKE_PERSON_KEYS],
             config=key_copy_engine(settings.engine),
             handlers=_handlers_for(registry, topics.INTAKE_PERSON_KEYS),
+            inbox=False,  # keeping a key is idempotent by itself (key_copies)
         ),
     ]
 

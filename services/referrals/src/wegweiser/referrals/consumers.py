@@ -101,6 +101,7 @@ def consumer_specs(settings: ReferralsSettings, policy: Policy) -> list[Consumer
             topics=[topics.CASEWORK_PERSON_KEYS],
             handlers={e: handlers[e] for e in handlers if e.topic == topics.CASEWORK_PERSON_KEYS},
             config=key_copy_engine(config),
+            inbox=False,  # keeping a key is idempotent by itself (key_copies)
         ),
     ]
 
