@@ -48,6 +48,7 @@ from systemday.reconcile import settled, statistics_mismatches
 from systemday.spans import SpanSink, steps
 from systemday.stack import EXAMPLES, Broker, Postgres, Process, Processes, log, service
 
+from wegweiser.common import topics
 from wegweiser.common.engine.dlq_command import list_entries
 from wegweiser.common.testing.infra import free_port, free_ports
 from wegweiser.common.trace_flows import arrival_traces, traces_complete_ratio
@@ -328,9 +329,9 @@ def is_other(ags: str) -> bool:
     return ags not in (STUTTGART, FAILING)
 
 
-def partition_of(ags: str, partitions: int = 12) -> int:
+def partition_of(ags: str) -> int:
     """The arrivals topic's partition of an AGS key (the Kafka clients' murmur2 partitioner)."""
-    return (murmur2(ags.encode()) & 0x7FFFFFFF) % partitions
+    return (murmur2(ags.encode()) & 0x7FFFFFFF) % topics.ARRIVALS.partitions
 
 
 def latencies(run: Run, phase: str) -> dict[str, Any]:
