@@ -96,7 +96,7 @@ def _refuse_closed_connection(dbapi_connection: Any, _record: Any, _proxy: Any) 
 
     This asks the driver's own view of the socket instead of SQLAlchemy's ``pool_pre_ping``, which on
     asyncpg costs three round trips (BEGIN, an empty query, ROLLBACK) before every transaction: in the
-    system day that was most of a key copy's time. The pool retries the checkout with a new connection."""
+    system day a third of a key copy's round trips. The pool retries the checkout with a new connection."""
     if dbapi_connection._connection.is_closed():
         raise DisconnectionError("the database closed this pooled connection")
 
