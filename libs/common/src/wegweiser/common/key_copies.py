@@ -16,6 +16,7 @@ from wegweiser.common.envelope import Envelope
 from wegweiser.common.events import Event
 from wegweiser.common.events.keys import PERSON_KEY_EVENTS, PersonKeyIssued, PersonKeyShredded
 from wegweiser.common.personal_data import UnreadablePersonalData, unwrap
+from wegweiser.common.runtime import ConsumerSpec
 
 KEYS_IN_FLIGHT = 16
 
@@ -51,6 +52,19 @@ async def forget_shredded_key(event: PersonKeyShredded, envelope: Envelope, uow:
 def key_copy_handlers(owner: str) -> dict[type[Event], EventHandler]:
     issued, shredded = PERSON_KEY_EVENTS[owner]
     return {issued: as_event_handler(keep_issued_key), shredded: as_event_handler(forget_shredded_key)}
+
+
+def key_copy_consumer(group: str, owner: str, base: EngineConfig) -> ConsumerSpec:
+    """The consumer group that copies ``owner``'s keys: many at once, and no inbox, since keeping a key
+    is idempotent by itself (``PersonKeys.keep``)."""
+    issued, _ = PERSON_KEY_EVENTS[owner]
+    return ConsumerSpec(
+        group=group,
+        topics=[issued.topic],
+        handlers=key_copy_handlers(owner),
+        config=key_copy_engine(base),
+        inbox=False,
+    )
 
 
 async def shred_person_keys(uow: UnitOfWork, scopes: Sequence[str]) -> int:

@@ -21,7 +21,7 @@ from wegweiser.common import events, localtime, topics
 from wegweiser.common.dispatch import EventHandler, as_event_handler
 from wegweiser.common.engine import EngineConfig
 from wegweiser.common.envelope import Envelope
-from wegweiser.common.key_copies import key_copy_engine, key_copy_handlers
+from wegweiser.common.key_copies import key_copy_consumer, key_copy_handlers
 from wegweiser.common.runtime import ConsumerSpec
 
 # The catalogue is tiny and compacted; one event at a time keeps "latest wins" simple to reason about.
@@ -105,13 +105,7 @@ def consumer_specs(settings: CaseworkSettings) -> list[ConsumerSpec]:
             handlers=_handlers_for(registry, topics.REFERRAL_CATALOGUE),
         ),
         # intake's data keys, to open the sealed persons of an arrival (wegweiser.common.personal_data)
-        ConsumerSpec(
-            group=settings.consumer_group("casework-person-keys"),
-            topics=[topics.INTAKE_PERSON_KEYS],
-            config=key_copy_engine(settings.engine),
-            handlers=_handlers_for(registry, topics.INTAKE_PERSON_KEYS),
-            inbox=False,  # keeping a key is idempotent by itself (key_copies)
-        ),
+        key_copy_consumer(settings.consumer_group("casework-person-keys"), "intake", settings.engine),
     ]
 
 

@@ -29,7 +29,7 @@ from wegweiser.common.engine import ConsumerEngine, EngineConfig, Record
 from wegweiser.common.envelope import Envelope
 from wegweiser.common.events import Event
 from wegweiser.common.events.referrals import partner_feedback_topic, partner_referrals_topic
-from wegweiser.common.key_copies import key_copy_engine, key_copy_handlers
+from wegweiser.common.key_copies import key_copy_consumer, key_copy_handlers
 from wegweiser.common.outbox import Send
 from wegweiser.common.regions import kreis_of
 from wegweiser.common.runtime import ConsumerSpec
@@ -96,13 +96,7 @@ def consumer_specs(settings: ReferralsSettings, policy: Policy) -> list[Consumer
             handlers={event_type: handlers[event_type] for event_type in REQUESTS_AND_CASES},
             config=config,
         ),
-        ConsumerSpec(
-            group=settings.consumer_group("referrals-person-keys"),
-            topics=[topics.CASEWORK_PERSON_KEYS],
-            handlers={e: handlers[e] for e in handlers if e.topic == topics.CASEWORK_PERSON_KEYS},
-            config=key_copy_engine(config),
-            inbox=False,  # keeping a key is idempotent by itself (key_copies)
-        ),
+        key_copy_consumer(settings.consumer_group("referrals-person-keys"), "casework", config),
     ]
 
 
