@@ -49,6 +49,7 @@ class Ledger:
     """What the system acknowledged, and when; the reconciliation's expectation."""
 
     arrivals: dict[str, tuple[str, float, str]] = field(default_factory=dict)  # id -> (ags, acked, phase)
+    recorded: dict[str, float] = field(default_factory=dict)  # arrival -> intake recorded it (its ce_time)
     persons: int = 0
     cases: dict[str, tuple[str, str, float]] = field(default_factory=dict)  # arrival -> (case, ags, opened)
     consultations: set[str] = field(default_factory=set)  # idempotency keys acknowledged
@@ -201,6 +202,26 @@ class Day:
                 raise TimeoutError(f"{what} not acknowledged within {timeout_s} s")
             await asyncio.sleep(0.5)
 
+    async def follow_arrivals(self, bootstrap: str, stop: asyncio.Event) -> None:
+        """When intake recorded each arrival (``ce_time`` of its ``arrival.registered``), read from the
+        headers alone: an arrival's latency counts from there, not from the client's acknowledgement,
+        which comes late on busy cores (a case could be visible before its arrival was acknowledged)."""
+        consumer = AIOKafkaConsumer(
+            topics.ARRIVALS.name, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest"
+        )
+        await consumer.start()
+        recorded = self.ledger.recorded
+        try:
+            while not stop.is_set():
+                for records in (await consumer.getmany(timeout_ms=500)).values():
+                    for record in records:
+                        headers = dict(record.headers)
+                        if headers.get("ce_type", b"").endswith(b".arrival.registered.v1"):
+                            at = dt.datetime.fromisoformat(headers["ce_time"].decode()).timestamp()
+                            recorded.setdefault(headers["ce_subject"].decode(), at)
+        finally:
+            await consumer.stop()
+
     # --- counsellors ---------------------------------------------------------------------------------
 
     async def follow_cases(self, bootstrap: str, stop: asyncio.Event) -> None:
@@ -252,9 +273,9 @@ class Day:
         return replicas[hash(case_id) % len(replicas)]
 
     async def _act(self, kind: str, case_id: str, ags: str, provider: str) -> None:
-        headers = self.counsellors.setdefault(
-            (provider, ags), token("counsellor", provider_id=provider, ags=[ags])
-        )
+        headers = self.counsellors.get((provider, ags))
+        if headers is None:  # one token per counsellor: signing one costs more than the request
+            headers = self.counsellors[(provider, ags)] = token("counsellor", provider_id=provider, ags=[ags])
         base = f"{self._casework(case_id)}/v1/cases/{case_id}"
         today = dt.date.today().isoformat()
         if kind == "consultation":

@@ -34,6 +34,14 @@ class Lag:
     prefix: str
 
     async def by_service(self) -> dict[str, int]:
+        lag: dict[str, int] = {}
+        for group, behind in (await self.by_group()).items():
+            service = group.split("-")[0]
+            lag[service] = lag.get(service, 0) + behind
+        return lag
+
+    async def by_group(self) -> dict[str, int]:
+        """Records behind per consumer group of the run (its prefix removed), retry and DLQ included."""
         admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=5000)
         consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None, request_timeout_ms=5000)
         await admin.start()
@@ -49,11 +57,10 @@ class Lag:
         finally:
             await consumer.stop()
             await admin.close()
-        lag: dict[str, int] = {}
-        for group, offsets in committed.items():
-            service = group.removeprefix(f"{self.prefix}-").split("-")[0]
-            lag[service] = lag.get(service, 0) + sum(max(0, ends[tp] - at) for tp, at in offsets.items())
-        return lag
+        return {
+            group.removeprefix(f"{self.prefix}-"): sum(max(0, ends[tp] - at) for tp, at in offsets.items())
+            for group, offsets in committed.items()
+        }
 
     async def of(self, service: str | None) -> int:
         """One service's total lag (every service's for None); a broker that does not answer is behind."""
@@ -120,6 +127,21 @@ class Faults:
         await self._recovered(target, service, max(before, CAUGHT_UP), started)
         return time.monotonic() - started
 
+    async def _show_waiting(
+        self, target: str, service: str | None, names: list[str], states: list[str | None], started: float
+    ) -> None:
+        silent = [f"{n} {why}" for n, why in zip(names, states, strict=True) if why]
+        try:
+            groups = await self.lag.by_group()
+        except Exception:  # the broker restarting
+            groups = {}
+        behind = {g: n for g, n in groups.items() if n and (service is None or g.startswith(service))}
+        log(
+            f"{target} +{time.monotonic() - started:.0f} s: "
+            + (f"not ready: {', '.join(silent)}; " if silent else "")
+            + f"behind: {behind or 'nothing'}"
+        )
+
     async def _backlog(self, target: str, service: str | None) -> int:
         if target == "intake-relay":
             return await outbox_backlog(self.intake_database)
@@ -129,11 +151,15 @@ class Faults:
 
     async def _recovered(self, target: str, service: str | None, allowed: int, started: float) -> None:
         names = [target] if service is not None else list(self.processes.processes)
+        shown = started
         while time.monotonic() - started < GIVE_UP_S:
             states = [
-                await asyncio.to_thread(self.processes.ready, self.processes.processes[n]) for n in names
+                await asyncio.to_thread(self.processes.unready, self.processes.processes[n]) for n in names
             ]
-            if all(states) and await self._backlog(target, service) <= allowed:
+            if not any(states) and await self._backlog(target, service) <= allowed:
                 return
+            if time.monotonic() - shown >= 5:  # what it still waits for: readiness, or which groups
+                shown = time.monotonic()
+                await self._show_waiting(target, service, names, states, started)
             await asyncio.sleep(0.5)
         log(f"{target}: not caught up after {GIVE_UP_S:.0f} s")

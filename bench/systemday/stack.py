@@ -201,14 +201,29 @@ class Processes:
                 time.sleep(0.25)
 
     def ready(self, p: Process) -> bool:
+        return self.unready(p) is None
+
+    def unready(self, p: Process) -> str | None:
+        """None when ``p`` is ready; otherwise why not: not running, no answer, or its failing checks."""
         if p.popen is None or p.popen.poll() is not None:
-            return False
+            return "not running"
         if p.port is None:
-            return True
+            return None
         try:
-            return httpx.get(f"{p.url}/health/ready", timeout=2).status_code == 200
+            answer = _PROBE.get(f"{p.url}/health/ready")
         except httpx.HTTPError:
-            return False
+            return "no answer"
+        if answer.status_code == 200:
+            return None
+        checks = (
+            answer.json().get("checks", {}) if answer.headers.get("content-type", "").endswith("json") else {}
+        )
+        return "failing " + (", ".join(c for c, ok in checks.items() if not ok) or str(answer.status_code))
+
+
+_PROBE = httpx.Client(timeout=2)
+"""One client for every readiness probe: a new one per probe loads the CA bundle each time, which took
+a third of the benchmark's own CPU while it waited for a restarted service."""
 
 
 def _pump(popen: subprocess.Popen[bytes], on_line: Callable[[str, float], None], log_file: object) -> None:

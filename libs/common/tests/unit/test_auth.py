@@ -58,3 +58,17 @@ def test_a_token_signed_by_another_key_is_refused(
         validator(key_dir).validate(token)
     with pytest.raises(Unauthorized):
         validator(key_dir).validate("not-a-jwt")
+
+
+def test_a_replaced_key_pair_signs_the_next_token(key_dir: Path) -> None:
+    """The parsed private key is kept per file version: a new key pair in the same place is used at once."""
+    first = devtokens.mint(subject="u", roles=["admin"], key_dir=key_dir)
+    validator(key_dir).validate(first)
+    for name in ("private.pem", "jwks.json"):
+        (key_dir / name).unlink()
+    time.sleep(0.01)  # a new modification time, even on coarse clocks
+    devtokens.ensure_key_pair(key_dir)
+    second = devtokens.mint(subject="u", roles=["admin"], key_dir=key_dir)
+    validator(key_dir).validate(second)
+    with pytest.raises(Unauthorized):
+        validator(key_dir).validate(first)

@@ -5,6 +5,7 @@ Never used in production, where an OpenID Connect provider (Keycloak in docker-c
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 import uuid
@@ -39,6 +40,13 @@ def ensure_key_pair(key_dir: Path = DEV_KEY_DIR) -> Path:
     return private_path
 
 
+@functools.lru_cache(maxsize=8)
+def _private_key(path: Path, modified_ns: int) -> Any:
+    """The parsed key, once per file version: parsing (with its RSA checks) costs milliseconds, and the
+    system-day benchmark mints a token for every counsellor it plays."""
+    return serialization.load_pem_private_key(path.read_bytes(), password=None)
+
+
 def mint(
     *,
     subject: str,
@@ -50,7 +58,8 @@ def mint(
     **claims: Any,
 ) -> str:
     """A signed development token; extra claims (authority_id, provider_id, partner_id, ags) pass through."""
-    private_key = serialization.load_pem_private_key(ensure_key_pair(key_dir).read_bytes(), password=None)
+    path = ensure_key_pair(key_dir)
+    private_key = _private_key(path, path.stat().st_mtime_ns)
     now = int(time.time())
     payload = {
         "iss": issuer,
@@ -62,4 +71,4 @@ def mint(
         "roles": roles,
         **{k: v for k, v in claims.items() if v is not None},
     }
-    return jwt.encode(payload, private_key, algorithm="RS256", headers={"kid": KID})  # type: ignore[arg-type]
+    return jwt.encode(payload, private_key, algorithm="RS256", headers={"kid": KID})
