@@ -17,8 +17,6 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 
-from wegweiser.common import subject_access_pdf
-
 SCHEMA = "wegweiser.subject-access.v1"
 PDF = "application/pdf"
 
@@ -90,6 +88,9 @@ async def answer(request: Request, doc: dict[str, Any]) -> Response:
     """The document as the client asked for it: JSON, or the PDF (rendered off the event loop)."""
     if media(request) == "json":
         return JSONResponse(doc)
+    # Imported here: fpdf2 and its fonts cost half a second at every start of every service.
+    from wegweiser.common import subject_access_pdf
+
     body = await asyncio.to_thread(subject_access_pdf.render, doc)
     subject = doc.get("person_id") or doc.get("case_id")
     name = f"auskunft-{doc['service']}-{subject}.pdf"
