@@ -562,3 +562,33 @@ def test_malformed_with_subject_parks_its_aggregate() -> None:
     assert item.state is State.DEAD
     assert w.pick() is None
     assert w.parked["A"] == 2 and w.buffered["A"] == 0
+
+
+def test_not_yet_is_tried_each_second_uncounted_until_its_budget_is_spent() -> None:
+    """A record waiting for another topic's event (`NotYet`) is no fault: tried again after a second,
+    not after a growing back-off, and never dead-lettered while the event is young."""
+    now = [0]
+    config = EngineConfig(max_attempts=2, not_yet_retry_s=1.0, not_yet_budget_s=60.0)
+    w = PartitionWork(
+        config=config, group="g", topic="t", partition=0, positions=(0, 0, 0), clock=lambda: now[0]
+    )
+    w.admit_source(source_record(0, ags="A", subject="case-1"))  # written at 0 ms
+    for tries in range(5):
+        item = w.pick()
+        assert item is not None and item.seq == 0, tries
+        writes = w.failed(item, error_type="PersonKeyNotYetKnown", message="m", malformed=False, not_yet=True)
+        assert [(x.meta.kind, x.meta.attempt, x.meta.due_ms) for x in writes] == [
+            (Kind.RETRY, 1, now[0] + 1000)
+        ]
+        assert w.pick() is None  # not before its second is over
+        now[0] += 1000
+    now[0] = 61_000  # the budget is spent: from here on it counts like any failure, then dead-letters
+    item = w.pick()
+    assert item is not None
+    writes = w.failed(item, error_type="PersonKeyNotYetKnown", message="m", malformed=False, not_yet=True)
+    assert [(x.meta.kind, x.meta.attempt) for x in writes] == [(Kind.RETRY, 2)]
+    now[0] += config.backoff_ms(1)
+    item = w.pick()
+    assert item is not None
+    writes = w.failed(item, error_type="PersonKeyNotYetKnown", message="m", malformed=False, not_yet=True)
+    assert [x.meta.kind for x in writes] == [Kind.DEAD]

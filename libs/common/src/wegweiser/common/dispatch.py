@@ -16,7 +16,7 @@ from opentelemetry import trace
 from sqlalchemy.exc import IntegrityError
 
 from wegweiser.common.db import UnitOfWork
-from wegweiser.common.engine import MalformedRecord, Record
+from wegweiser.common.engine import MalformedRecord, NotYet, Record
 from wegweiser.common.envelope import Envelope, MalformedEvent, parse, validate
 from wegweiser.common.events import Event
 from wegweiser.common.events.keys import PersonKeyIssued
@@ -32,8 +32,9 @@ KEY_WAITS_S = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64)
 before a retry; short first waits, since the key is usually a few milliseconds behind."""
 
 
-class PersonKeyNotYetKnown(LookupError):
-    """A sealed record whose data key has not arrived from the key topic yet; the engine retries it."""
+class PersonKeyNotYetKnown(NotYet, LookupError):
+    """A sealed record whose data key has not arrived from the key topic yet; the engine tries it again
+    each second (``NotYet``) instead of backing off as from a fault."""
 
     def __init__(self, kids: set[str]) -> None:
         super().__init__(f"data keys not (yet) received: {', '.join(sorted(kids))}")

@@ -45,7 +45,9 @@ How it works
   dead-lettered; the lane stays parked until an operator replays or discards the entry
   (`wegweiser.common.engine.dlq_command`). ``MalformedRecord`` is dead-lettered at once; it parks its
   aggregate when the record names one (``ce_subject``), since later events of it must not be applied
-  without it, and parks nothing otherwise (there is no aggregate to protect).
+  without it, and parks nothing otherwise (there is no aggregate to protect). ``NotYet`` (the record
+  waits for another topic's event, e.g. a person key) is retried every ``not_yet_retry_s`` without
+  counting an attempt, for ``not_yet_budget_s`` after the event was written.
 
 Durability of retries: the retry topic (not commit metadata, not a lock topic)
 -------------------------------------------------------------------------------
@@ -99,6 +101,6 @@ exactly-once effects.
 
 from wegweiser.common.engine.config import EngineConfig
 from wegweiser.common.engine.consumer import ConsumerEngine
-from wegweiser.common.engine.record import Handler, MalformedRecord, Record
+from wegweiser.common.engine.record import Handler, MalformedRecord, NotYet, Record
 
-__all__ = ["ConsumerEngine", "EngineConfig", "Handler", "MalformedRecord", "Record"]
+__all__ = ["ConsumerEngine", "EngineConfig", "Handler", "MalformedRecord", "NotYet", "Record"]

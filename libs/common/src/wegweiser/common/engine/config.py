@@ -27,6 +27,10 @@ class EngineConfig(BaseModel):
     backoff_initial_s: float = Field(default=1.0, gt=0)
     backoff_max_s: float = Field(default=300.0, gt=0)
     backoff_multiplier: float = Field(default=3.0, ge=1.0)
+    # A handler's `NotYet` (it waits for another topic's event): retried this often, uncounted, for
+    # this long after the event was written; then like any failure.
+    not_yet_retry_s: float = Field(default=1.0, gt=0)
+    not_yet_budget_s: float = Field(default=300.0, ge=0)
     # Kafka plumbing.
     commit_interval_s: float = Field(default=1.0, gt=0)
     fetch_max_records: int = Field(default=2_000, ge=1)

@@ -68,12 +68,16 @@ class Parking(LaneBook):
         self._changed(self.lanes[item.lane])
         return self._flush()
 
-    def failed(self, item: Item, *, error_type: str, message: str, malformed: bool) -> list[Write]:
-        """The handler raised: retry later (lane parked on the retry topic) or dead-letter."""
+    def failed(
+        self, item: Item, *, error_type: str, message: str, malformed: bool, not_yet: bool = False
+    ) -> list[Write]:
+        """The handler raised: retry later (lane parked on the retry topic) or dead-letter. ``not_yet``
+        (the handler's `NotYet`) is retried soon and uncounted while the event is young enough."""
         cfg = self.config
         lane = self.lanes[item.lane]
         self._unrun(lane, item)
-        if malformed or item.attempt >= cfg.max_attempts:
+        waiting = not_yet and self.clock() - item.origin_ts_ms < cfg.not_yet_budget_s * 1000
+        if malformed or (item.attempt >= cfg.max_attempts and not waiting):
             # A malformed record without an aggregate parks nothing (its lane is not an aggregate).
             parks = item.lane[0] == "s" if malformed else True
             meta = replace(
@@ -93,8 +97,11 @@ class Parking(LaneBook):
             return self._flush()
         item.failed = True
         item.state = State.QUEUED
-        item.due_ms = self.clock() + cfg.backoff_ms(item.attempt)
-        item.record = replace(item.record, attempt=item.attempt + 1)
+        if waiting:
+            item.due_ms = self.clock() + int(cfg.not_yet_retry_s * 1000)
+        else:
+            item.due_ms = self.clock() + cfg.backoff_ms(item.attempt)
+            item.record = replace(item.record, attempt=item.attempt + 1)
         self._copy(item, Input.RETRY, Kind.RETRY)
         self._changed(lane)
         return self._flush()

@@ -6,6 +6,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 
+class NotYet(Exception):
+    """Raised by a handler for a record that waits for something still on its way (another topic's
+    event), not for a fault: it is tried again after ``EngineConfig.not_yet_retry_s`` without counting
+    an attempt, for ``not_yet_budget_s`` after the event was written; only then does exponential
+    back-off count towards ``max_attempts`` (and the dead-letter topic). The back-off of a failure (1 s,
+    3 s, 9 s, 27 s) would otherwise keep it waiting up to 27 s after what it waited for had come."""
+
+
 class MalformedRecord(Exception):
     """Raised by a handler for a record that no retry can fix (undecodable, unknown type, invalid).
 

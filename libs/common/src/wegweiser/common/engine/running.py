@@ -20,7 +20,7 @@ from opentelemetry.trace import SpanKind
 
 from wegweiser.common.engine.items import Input, Item, State
 from wegweiser.common.engine.pairs import Pair
-from wegweiser.common.engine.record import Handler, MalformedRecord, Record
+from wegweiser.common.engine.record import Handler, MalformedRecord, NotYet, Record
 
 if TYPE_CHECKING:
     from wegweiser.common.engine.consumer import ConsumerEngine
@@ -172,7 +172,13 @@ class HandlerRunner:
             type(exc).__name__,
             exc,
         )
-        writes = pair.work.failed(item, error_type=type(exc).__name__, message=str(exc), malformed=malformed)
+        writes = pair.work.failed(
+            item,
+            error_type=type(exc).__name__,
+            message=str(exc),
+            malformed=malformed,
+            not_yet=isinstance(exc, NotYet),
+        )
         engine.metrics.add("failed", item.ags)
         if item.state is State.DEAD:
             engine.metrics.add("dead_lettered", item.ags)
