@@ -190,7 +190,9 @@ async def test_parked_aggregate_waits_while_others_flow_across_a_restart_until_t
         assert replayed[0].startswith("replayed ") and "retry" in replayed[0]
         assert discarded[0].startswith("discarded ")
         again = await replay_entries(bootstrap_servers=kafka_bootstrap, entry_ids=[dead_a.id])
-        assert "already replayed" in again[0]
+        # Not replayed twice: either the replay is still on its way, or the running engine has applied
+        # it and released the entry already (which of the two depends on how fast it was).
+        assert "already replayed" in again[0] or "already released" in again[0], again
         await kit.wait_until(
             lambda: len(inbox.applied["case-A"]) == 4 and len(inbox.applied["case-B"]) == 1,
             what="A and B un-parked",
