@@ -12,17 +12,7 @@ from faststream.kafka import KafkaBroker
 from wegweiser.common.kafka_security import client_options, kafka_security
 from wegweiser.common.outbox import Send
 
-PRODUCER_SETTINGS: dict[str, Any] = {
-    "acks": "all",
-    "enable_idempotence": True,
-    "linger_ms": 5,
-    # aiokafka keeps a record whose partition has no known leader in its buffer until this timeout and
-    # then fails it (NotLeaderForPartitionError); the relay retries the event then, but meanwhile it
-    # waits for that send and every later event of the outbox waits too. The default, 40 s, held one
-    # referral's status and everything behind it for 40 s after a start; a sent batch is not affected
-    # (the idempotent producer retries it until acknowledged).
-    "request_timeout_ms": 10_000,
-}
+PRODUCER_SETTINGS: dict[str, Any] = {"acks": "all", "enable_idempotence": True, "linger_ms": 5}
 
 
 def create_broker(bootstrap_servers: str, *, client_id: str) -> KafkaBroker:
