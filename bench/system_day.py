@@ -210,7 +210,8 @@ class Run:
                 self.partner_restarts += 1
                 self.processes.start(name)
 
-    async def stop(self) -> None:
+    async def stop(self, *, failed: bool = False) -> None:
+        """Stop everything; the logs and state stay after a failed run (its error names a log there)."""
         self.processes.stop_all()
         self.sink.close()
         self.broker.stop()
@@ -218,7 +219,9 @@ class Run:
             self.postgres.remove()
         elif self.databases:
             await self.postgres.drop(*(url.rsplit("/", 1)[-1] for url in self.databases.values()))
-        if not self.args.keep:
+        if failed:
+            log(f"{self.kind}: the run failed; its logs and state stay in {self.dir}")
+        elif not self.args.keep:
             shutil.rmtree(self.dir, ignore_errors=True)
 
 
@@ -351,23 +354,32 @@ def latencies(run: Run, phase: str) -> dict[str, Any]:
     ledger = run.ledger
     to_case: dict[bool, list[float]] = {True: [], False: []}
     from_ack: list[float] = []
+    stages: dict[str, list[float]] = {"recorded_to_relayed": [], "relayed_to_case": []}
+    recorded_known = 0
     for a, (ags, acked, p) in ledger.arrivals.items():
         if p == phase and is_other(ags) and a in ledger.cases:
             opened = ledger.cases[a][2]
             start = ledger.recorded.get(a, acked)
+            recorded_known += a in ledger.recorded
+            if a in ledger.relayed:
+                stages["recorded_to_relayed"].append(max(0.0, ledger.relayed[a] - start) * 1000)
+                stages["relayed_to_case"].append(max(0.0, opened - ledger.relayed[a]) * 1000)
             to_case[partition_of(ags) == flooded].append(max(0.0, opened - start) * 1000)
             from_ack.append(max(0.0, opened - acked) * 1000)
     every = to_case[True] + to_case[False]
     return {
         "arrivals_measured": len(every),
-        "recorded_time_known": sum(
-            1 for a, (_, _, p) in ledger.arrivals.items() if p == phase and a in ledger.recorded
-        ),
+        "recorded_time_known": recorded_known,  # of those measured; the others count from the acknowledgement
         "arrival_to_case_p50_ms": percentile(every, 50),
         "arrival_to_case_p99_ms": percentile(every, 99),
         "on_stuttgarts_partition": {"arrivals": len(to_case[True]), "p99_ms": percentile(to_case[True], 99)},
         "on_other_partitions": {"arrivals": len(to_case[False]), "p99_ms": percentile(to_case[False], 99)},
         "from_acknowledgement": {"p50_ms": percentile(from_ack, 50), "p99_ms": percentile(from_ack, 99)},
+        # where the time goes: intake's outbox and relay, then Kafka and casework
+        **{
+            stage: {"p50_ms": percentile(values, 50), "p99_ms": percentile(values, 99)}
+            for stage, values in stages.items()
+        },
     }
 
 
@@ -485,9 +497,11 @@ async def one_run(kind: str, args: argparse.Namespace) -> dict[str, Any]:
                 percentile,
             ),
         }
-        return out
-    finally:
-        await run.stop()
+    except BaseException:
+        await run.stop(failed=True)
+        raise
+    await run.stop()
+    return out
 
 
 def counted(run: Run) -> dict[str, Any]:

@@ -50,6 +50,7 @@ class Ledger:
 
     arrivals: dict[str, tuple[str, float, str]] = field(default_factory=dict)  # id -> (ags, acked, phase)
     recorded: dict[str, float] = field(default_factory=dict)  # arrival -> intake recorded it (its ce_time)
+    relayed: dict[str, float] = field(default_factory=dict)  # arrival -> the relay sent it (record timestamp)
     persons: int = 0
     cases: dict[str, tuple[str, str, float]] = field(default_factory=dict)  # arrival -> (case, ags, opened)
     consultations: set[str] = field(default_factory=set)  # idempotency keys acknowledged
@@ -206,37 +207,21 @@ class Day:
         """When intake recorded each arrival (``ce_time`` of its ``arrival.registered``), read from the
         headers alone: an arrival's latency counts from there, not from the client's acknowledgement,
         which comes late on busy cores (a case could be visible before its arrival was acknowledged)."""
-        consumer = AIOKafkaConsumer(
-            topics.ARRIVALS.name, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest"
-        )
-        await consumer.start()
-        recorded = self.ledger.recorded
-        try:
-            while not stop.is_set():
-                for records in (await consumer.getmany(timeout_ms=500)).values():
-                    for record in records:
-                        headers = dict(record.headers)
-                        if headers.get("ce_type", b"").endswith(b".arrival.registered.v1"):
-                            at = dt.datetime.fromisoformat(headers["ce_time"].decode()).timestamp()
-                            recorded.setdefault(headers["ce_subject"].decode(), at)
-        finally:
-            await consumer.stop()
+        await _follow(bootstrap, topics.ARRIVALS.name, stop, self._arrival_record)
+
+    def _arrival_record(self, record: Any) -> None:
+        headers = dict(record.headers)
+        if headers.get("ce_type", b"").endswith(b".arrival.registered.v1"):
+            at = dt.datetime.fromisoformat(headers["ce_time"].decode()).timestamp()
+            arrival = headers["ce_subject"].decode()
+            self.ledger.recorded.setdefault(arrival, at)
+            self.ledger.relayed.setdefault(arrival, record.timestamp / 1000)
 
     # --- counsellors ---------------------------------------------------------------------------------
 
     async def follow_cases(self, bootstrap: str, stop: asyncio.Event) -> None:
         """Every case.opened on the cases topic: when it became visible, and the counsellor's work on it."""
-        consumer = AIOKafkaConsumer(
-            topics.CASES.name, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest"
-        )
-        await consumer.start()
-        try:
-            while not stop.is_set():
-                for records in (await consumer.getmany(timeout_ms=500)).values():
-                    for record in records:
-                        self._case_record(record)
-        finally:
-            await consumer.stop()
+        await _follow(bootstrap, topics.CASES.name, stop, self._case_record)
 
     def _case_record(self, record: Any) -> None:
         headers = {k: v.decode() for k, v in record.headers}
@@ -350,3 +335,18 @@ class Day:
         """Every started request acknowledged (or failed for good) before the counting starts."""
         if self.tasks:
             await asyncio.wait(list(self.tasks), timeout=timeout_s)
+
+
+async def _follow(bootstrap: str, topic: str, stop: asyncio.Event, on_record: Callable[[Any], None]) -> None:
+    """Read ``topic`` from its start (no group), handing each record to ``on_record``, until ``stop``."""
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    try:
+        while not stop.is_set():
+            for records in (await consumer.getmany(timeout_ms=500)).values():
+                for record in records:
+                    on_record(record)
+    finally:
+        await consumer.stop()

@@ -51,6 +51,7 @@ class Sim:
     config: EngineConfig
     events: list[Event]
     clock: FakeClock = field(default_factory=FakeClock)
+    late: bool = False  # the event loop runs late: a deferred AGS is held back (fairness)
     logs: dict[Input, list[Entry]] = field(default_factory=lambda: {i: [] for i in Input})
     committed: dict[Input, int] = field(default_factory=lambda: dict.fromkeys(Input, 0))
     applied: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
@@ -82,6 +83,7 @@ class Sim:
             positions=positions,
             recovering=recovering,
             clock=self.clock,
+            late=lambda: self.late,
         )
         self.cursor = dict(self.committed)
         self.stash: dict[Input, deque[int]] = {i: deque() for i in Input}

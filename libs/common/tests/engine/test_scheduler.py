@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from wegweiser.common.engine.config import EngineConfig
 from wegweiser.common.engine.copy_headers import Kind
 from wegweiser.common.engine.items import Input, State
+from wegweiser.common.engine.lateness import LoopLateness
 from wegweiser.common.engine.record import Record
 from wegweiser.common.engine.scheduler import PartitionWork
 
@@ -63,7 +64,7 @@ events_strategy = st.integers(min_value=1, max_value=30).flatmap(
 )
 
 configs = st.builds(
-    lambda in_flight, per_ags, buffered, buffered_ags, attempts, per_deferred: EngineConfig(
+    lambda in_flight, per_ags, buffered, buffered_ags, attempts, per_deferred, backlog: EngineConfig(
         max_in_flight_per_partition=in_flight,
         max_in_flight_per_ags=min(per_ags, in_flight),
         max_in_flight_per_deferred_ags=per_deferred,
@@ -72,6 +73,7 @@ configs = st.builds(
         max_attempts=attempts,
         backoff_initial_s=0.01,
         backoff_max_s=0.05,
+        hold_backlog_per_ags=backlog,
     ),
     st.integers(1, 6),
     st.integers(1, 3),
@@ -79,6 +81,7 @@ configs = st.builds(
     st.integers(1, 6),
     st.integers(1, 3),
     st.integers(1, 3),
+    st.integers(1, 4),
 )
 
 
@@ -114,6 +117,7 @@ def test_random_interleavings_keep_order_lose_nothing_and_commit_safely(config, 
                     "tick",
                     "crash",
                     "operator",
+                    "late",
                 ]
             )
         )
@@ -129,6 +133,8 @@ def test_random_interleavings_keep_order_lose_nothing_and_commit_safely(config, 
             arg = data.draw(st.integers(0, 60))
         elif action in ("crash", "operator"):
             arg = (data.draw(st.booleans()), data.draw(st.integers(0, 7)))
+        elif action == "late":
+            arg = data.draw(st.booleans())
         steps.append((action, arg))
     run_steps(config, pairs, steps)
 
@@ -171,6 +177,8 @@ def _run_steps(
             sim.tick(arg)
         elif action == "crash" and arg[0]:
             sim.crash()
+        elif action == "late":
+            sim.late = arg
         elif action == "operator":
             dead = sim.open_dead()
             if dead:
@@ -483,6 +491,78 @@ def test_a_deferred_ags_runs_fewer_at_once_until_its_deferral_ends() -> None:
     assert w.caught_up() and not w.deferring
     assert [w.pick().ags for _ in range(4)] == ["F"] * 4  # type: ignore[union-attr]
     assert w.pick() is None  # 6 of F running: its normal cap
+
+
+def test_a_deferred_ags_is_held_back_while_the_loop_runs_late_but_for_a_trickle() -> None:
+    now, late = [0], [True]
+    w = PartitionWork(
+        config=EngineConfig(
+            max_in_flight_per_ags=6,
+            max_in_flight_per_deferred_ags=3,
+            max_buffered_per_ags=10,
+            hold_trickle_s=1.0,
+        ),
+        group="g",
+        topic="t",
+        partition=0,
+        positions=(0, 0, 0),
+        clock=lambda: now[0],
+        late=lambda: late[0],
+    )
+    for i in range(12):  # F overruns its buffer: deferred
+        w.admit_source(source_record(i, ags="F", subject=f"f{i}"))
+    for i in range(12, 16):
+        w.admit_source(source_record(i, ags="Q", subject=f"q{i}"))
+    picked = []
+    while (item := w.pick()) is not None:
+        picked.append(item)
+    assert Counter(p.ags for p in picked) == {"F": 1, "Q": 4}  # late: F's one trickle turn
+    for item in picked:
+        w.succeeded(item)
+    now[0] = 999
+    assert w.pick() is None and not w.idle  # F waits for its next turn, which time brings
+    now[0] = 1000
+    first = w.pick()
+    assert first is not None and first.ags == "F" and w.pick() is None
+    late[0] = False  # the loop is on time again: F runs at its deferred share
+    assert [w.pick().ags for _ in range(2)] == ["F", "F"] and w.pick() is None  # type: ignore[union-attr]
+
+
+def test_a_backlog_short_of_deferral_is_held_back_too_while_the_loop_runs_late() -> None:
+    late = [True]
+    w = PartitionWork(
+        config=EngineConfig(max_in_flight_per_ags=6, max_buffered_per_ags=10, hold_backlog_per_ags=4),
+        group="g",
+        topic="t",
+        partition=0,
+        positions=(0, 0, 0),
+        clock=lambda: 0,
+        late=lambda: late[0],
+    )
+    for i in range(5):  # B: a backlog of 5 (no deferral); Q: two events waiting
+        w.admit_source(source_record(i, ags="B", subject=f"b{i}"))
+    for i in range(5, 7):
+        w.admit_source(source_record(i, ags="Q", subject=f"q{i}"))
+    assert not w.deferring
+    picked = []
+    while (item := w.pick()) is not None:
+        picked.append(item)
+    assert Counter(p.ags for p in picked) == {"B": 1, "Q": 2}
+    for item in picked:
+        w.succeeded(item)
+    late[0] = False
+    assert Counter(w.pick().ags for _ in range(4)) == {"B": 4}  # type: ignore[union-attr]
+
+
+def test_lateness_rises_at_once_and_falls_off_over_a_few_samples() -> None:
+    lateness = LoopLateness()
+    lateness.sample(80.0)
+    assert lateness.late_ms == 80.0
+    lateness.sample(0.0)
+    assert 0 < lateness.late_ms < 80.0
+    for _ in range(10):
+        lateness.sample(-1.0)  # early wake-ups count as on time
+    assert lateness.late_ms < 3.0
 
 
 def test_catch_up_brings_deferred_records_back_in_order_and_then_hands_over() -> None:

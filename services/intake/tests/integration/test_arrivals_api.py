@@ -414,6 +414,37 @@ async def test_the_relay_can_run_as_a_process_of_its_own(
     assert isinstance(fact, events.ArrivalRegisteredFact) and fact.household_size == 2
 
 
+async def test_the_relay_process_is_woken_by_the_commit_not_by_its_poll(
+    intake_settings: Settings, household: Any, authority: Any, service_env: dict[str, Any]
+) -> None:
+    """On PostgreSQL the outbox's trigger notifies the relay when a transaction queued events: with an
+    hour between its polls, an arrival registered by another process is still published at once."""
+    settings = intake_settings(outbox_relay=False)
+    runtime = build(settings).state.runtime
+    relay = asyncio.create_task(runtime.run_relay(poll_interval_s=3600))
+    try:
+        for _ in range(200):
+            if runtime.relay.is_leader:
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(1.0)  # past its first look at the outbox: from here on it waits
+        async with running(build(settings)) as client:
+            response = await client.post(
+                "/v1/arrivals/batch", json={"arrivals": [household(ref())]}, headers=authority()
+            )
+            assert response.status_code == 200, response.text
+        arrival_id = response.json()["results"][0]["arrival_id"]
+        bootstrap = service_env["kafka_bootstrap_servers"]
+        ((_, registered),) = await events_of(
+            bootstrap, topics.ARRIVALS.name, arrival_id, 1, intake_settings()
+        )
+    finally:
+        relay.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await relay
+    assert str(registered.arrival_id) == arrival_id  # type: ignore[attr-defined]
+
+
 async def test_names_are_stored_in_nfc_and_invisible_characters_refused_in_german(
     intake_settings: Settings, household: Any, authority: Any
 ) -> None:

@@ -84,8 +84,11 @@ def create_engine(url: str) -> AsyncEngine:
             cursor.close()
 
         return engine
+    # The pool keeps as many connections as the consumers may hold at once (their database slots):
+    # an overflow connection is closed when it comes back, and opening one costs a TLS attempt, a
+    # server process and every statement prepared again; 4 % of casework's CPU under the flood.
     engine = create_async_engine(
-        url, pool_size=DATABASE_POOL_SIZE // 3, max_overflow=DATABASE_POOL_SIZE * 2 // 3
+        url, pool_size=DATABASE_POOL_SIZE * 2 // 3, max_overflow=DATABASE_POOL_SIZE // 3
     )
     event.listen(engine.sync_engine, "checkout", _refuse_closed_connection)
     return engine

@@ -14,7 +14,7 @@ import contextlib
 import datetime as dt
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +39,9 @@ tracer = trace.get_tracer(__name__)
 Send = Callable[[str, str, bytes, dict[str, str]], Awaitable["asyncio.Future[Any]"]]
 
 ADVISORY_LOCK_KEY = 0x5765_6777  # "Wegw": same key in every service; each has its own database
+# On PostgreSQL the outbox's trigger notifies this channel when a transaction that queued events commits
+# (the migrations' ``shared.notify_outbox_inserts``), in whichever process or replica it ran.
+OUTBOX_CHANNEL = "wegweiser_outbox"
 
 
 @dataclass(kw_only=True, eq=False)
@@ -64,21 +67,43 @@ class OutboxRelay:
         self.is_leader = True
         log.info("outbox relay is the leader for this database")
         try:
-            while True:
-                try:
-                    sent = await self.publish_pending()
-                except asyncio.CancelledError:
-                    raise
-                except Exception:
-                    log.exception("outbox relay failed; retrying")
-                    await asyncio.sleep(self.poll_interval_s)
-                    continue
-                if sent < self.batch_size:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self.wake.wait(), self.poll_interval_s)
-                    self.wake.clear()
+            async with self._listening():
+                while True:
+                    try:
+                        sent = await self.publish_pending()
+                    except asyncio.CancelledError:
+                        raise
+                    except Exception:
+                        log.exception("outbox relay failed; retrying")
+                        await asyncio.sleep(self.poll_interval_s)
+                        continue
+                    if sent < self.batch_size:
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(self.wake.wait(), self.poll_interval_s)
+                        self.wake.clear()
         finally:
             self.is_leader = False
+
+    @contextlib.asynccontextmanager
+    async def _listening(self) -> AsyncIterator[None]:
+        """On PostgreSQL, every commit that queued events sets ``wake``, in any process (``OUTBOX_CHANNEL``):
+        a relay of its own, or another replica's, publishes at once instead of at its next poll, which
+        stays as the fallback (a lost connection, SQLite)."""
+        if self.engine.dialect.name != "postgresql":
+            yield
+            return
+        async with self.engine.connect() as conn:
+            driver: Any = (await conn.get_raw_connection()).driver_connection
+
+            def heard(*_: object) -> None:
+                self.wake.set()
+
+            await driver.add_listener(OUTBOX_CHANNEL, heard)
+            try:
+                yield
+            finally:
+                with contextlib.suppress(Exception):
+                    await driver.remove_listener(OUTBOX_CHANNEL, heard)
 
     async def publish_pending(self) -> int:
         """Publish one batch of unsent events in id order; returns how many were sent.

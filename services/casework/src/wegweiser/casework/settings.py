@@ -12,7 +12,7 @@ from wegweiser.common.settings import PseudonymKeyMixin, RetentionMixin, comma_s
 from wegweiser.common.web.session import WebSettings
 
 # Every handler holds a database connection: keep what runs at once (12 partitions × 2) below the pool
-# (10 + 20 overflow), so a replay of a long topic cannot starve the web UI or time out.
+# (20 + 10 overflow), so a replay of a long topic cannot starve the web UI or time out.
 CONSUMER_ENGINE = EngineConfig(max_in_flight_per_partition=2, max_in_flight_per_ags=2)
 
 AgsSet = Annotated[

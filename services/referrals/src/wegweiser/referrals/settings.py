@@ -50,7 +50,7 @@ class ReferralsSettings(RetentionMixin, PseudonymKeyMixin, WebSettings):
     breaker_open_s: float = Field(30.0, gt=0)
     breaker_open_max_s: float = Field(600.0, gt=0)
     # Consumers: every handler holds a database connection, so what runs at once stays near the pool's
-    # size (10 + 20) instead of the engine's default of 256 per partition, or a backlog times out waiting.
+    # size (20 + 10) instead of the engine's default of 256 per partition, or a backlog times out waiting.
     consumer_max_in_flight_per_partition: int = Field(8, ge=1)
     consumer_max_in_flight_per_ags: int = Field(4, ge=1)
     feedback_refresh_interval_s: float = Field(60.0, gt=0, description="re-read the Kafka partner set")

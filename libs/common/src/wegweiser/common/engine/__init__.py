@@ -34,6 +34,12 @@ How it works
   fetched once by the main reader, which skips a deferred AGS's records before parsing them (only
   aiokafka's unpacking remains), and re-read in small batches by the catch-up reader as its AGS
   gets room (see bench/README.md).
+* **Holding back a backlog.** Bounds and turns share one event loop, not the machine's cores: a
+  flood that saturates them delays everyone's events in every process. So while this process's
+  loop runs late (``hold_late_ms``, measured every 50 ms by ``lateness``), an AGS with a backlog
+  (``hold_backlog_per_ags`` events buffered in the partition, or deferred) starts at most one event
+  every ``hold_trickle_s``; when the loop is on time again it runs at its full share. The cores go
+  first to the municipalities with an event or two waiting; the backlog waits, which it does anyway.
 * **Pauses.** One event loop serves every partition, so anything that stops it delays everyone.
   ``start()`` freezes the objects alive then (``gc.freeze()``, ``EngineConfig.gc_freeze``): the
   collector's full collections otherwise re-scanned the whole heap every few hundred thousand

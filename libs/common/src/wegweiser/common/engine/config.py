@@ -19,6 +19,13 @@ class EngineConfig(BaseModel):
     # (and never more than `max_in_flight_per_ags`): its backlog waits in the log either way, and
     # every handler it runs is CPU the one event loop takes from the other municipalities.
     max_in_flight_per_deferred_ags: int = Field(default=8, ge=1)
+    # While the process's event loop runs at least `hold_late_ms` late (`lateness`), an AGS with a
+    # backlog (at least `hold_backlog_per_ags` events buffered in the partition, or deferred) starts
+    # no more than one event every `hold_trickle_s`: on a saturated machine its handlers yield the
+    # cores to the municipalities with an event or two waiting. None: never held back.
+    hold_late_ms: float | None = Field(default=20.0, gt=0)
+    hold_backlog_per_ags: int = Field(default=25, ge=1)
+    hold_trickle_s: float = Field(default=1.0, gt=0)
     # Memory: events held in memory (queued, waiting for back-off or running).
     max_buffered_per_partition: int = Field(default=10_000, ge=1)
     max_buffered_per_ags: int = Field(default=1_000, ge=1)

@@ -22,6 +22,7 @@ from opentelemetry import trace
 from wegweiser.common.engine.commits import Committer
 from wegweiser.common.engine.config import EngineConfig
 from wegweiser.common.engine.items import Input
+from wegweiser.common.engine.lateness import LoopLateness
 from wegweiser.common.engine.metrics import EngineMetrics, partition_gauges
 from wegweiser.common.engine.pairs import Pair, Topology
 from wegweiser.common.engine.reading import CatchUpReader, GroupReader
@@ -79,6 +80,7 @@ class ConsumerEngine:
         self.routes: dict[TopicPartition, tuple[Pair, Input]] = {}
         self.unsetup: set[TopicPartition] = set()  # assigned, paused, pair not built yet
         self.progress = asyncio.Event()  # set whenever a handler or a copy finishes
+        self.lateness = LoopLateness()  # how late the event loop runs: a backlog is held back while late
         self.reader = GroupReader(self)
         self.catch_up = CatchUpReader(self)
         self.runner = HandlerRunner(self, handler, tracer_provider)
@@ -124,6 +126,8 @@ class ConsumerEngine:
             # 40-80 ms each time (bench/README.md, noisy-neighbour).
             gc.collect()
             gc.freeze()
+        if cfg.hold_late_ms is not None:
+            self.lateness.start()
         self._running = True
         self._tasks = [
             asyncio.create_task(self.reader.loop(), name=f"engine-fetch-{self.group_id}"),
@@ -149,7 +153,13 @@ class ConsumerEngine:
         await consumer.stop()
         await catch_up.stop()
         await producer.stop()
+        await self.lateness.stop()
         self._running = False
+
+    def _late(self) -> bool:
+        """The event loop runs late enough that an AGS with a backlog is held back (`lateness`)."""
+        hold = self.config.hold_late_ms
+        return hold is not None and self.lateness.late_ms >= hold
 
     # ------------------------------------------------------------------ rebalance
 
@@ -222,6 +232,7 @@ class ConsumerEngine:
             positions=(starts[Input.SOURCE], starts[Input.RETRY], starts[Input.DLQ]),
             recovering=True,
             on_defer=functools.partial(self.metrics.add, "deferred"),
+            late=self._late,
         )
         pair = Pair(work=work, tps=dict(members), targets=ends)
         pair.paused = {Input.SOURCE, Input.RETRY, Input.DLQ}

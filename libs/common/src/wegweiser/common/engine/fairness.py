@@ -4,7 +4,10 @@ A lane is *ready* when its head event is queued and due. Ready lanes wait in one
 AGS take turns (round robin), each within `max_in_flight_per_ags`, the partition within
 `max_in_flight_per_partition`. An AGS being deferred (`flooding`: it overran its buffer) gets the
 smaller `max_in_flight_per_deferred_ags`: a flood's handlers are CPU taken from everyone on the
-event loop. A lane whose head is due later waits on a timer instead.
+event loop. While the loop runs late (`late()`, see `lateness`), an AGS with a backlog (deferred, or
+`hold_backlog_per_ags` events buffered) starts at most one event every `hold_trickle_s`: the cores
+go to the municipalities with an event or two waiting. A lane whose head is due later waits on a
+timer instead.
 """
 
 from __future__ import annotations
@@ -22,12 +25,22 @@ class FairTurns:
     """Which ready lane of which AGS runs next, and how many run per AGS and in the partition."""
 
     def __init__(
-        self, config: EngineConfig, clock: Callable[[], int], flooding: Container[str] = frozenset()
+        self,
+        config: EngineConfig,
+        clock: Callable[[], int],
+        flooding: Container[str] = frozenset(),
+        late: Callable[[], bool] = lambda: False,
+        buffered: Callable[[str], int] = lambda ags: 0,
     ) -> None:
         self.config = config
         self.clock = clock
         self.flooding = flooding  # AGS being deferred (the scheduler's live `deferring`)
+        self.late = late  # the event loop runs late: AGS with a backlog are held back
+        self.buffered = buffered  # events of an AGS in memory (its backlog, short of deferral)
         self._flood_cap = min(config.max_in_flight_per_deferred_ags, config.max_in_flight_per_ags)
+        self._trickle_ms = int(config.hold_trickle_s * 1000)
+        self._started: dict[str, int] = {}  # AGS with a backlog -> when its last event started
+        self._held: set[str] = set()  # AGS with a backlog out of turn: looked at again on every take
         self.running = 0
         self.running_by_ags: defaultdict[str, int] = defaultdict(int)
         self._ready: dict[str, deque[Lane]] = {}
@@ -38,14 +51,20 @@ class FairTurns:
 
     @property
     def idle(self) -> bool:
-        """Nothing running and nothing ready."""
-        return self.running == 0 and not self._rotation
+        """Nothing running and nothing ready (a held-back AGS is ready: its trickle turn comes)."""
+        return self.running == 0 and not self._rotation and not self._held
 
     def next_due_ms(self) -> int | None:
         return self._timers[0][0] if self._timers else None
 
+    def backlogged(self, ags: str) -> bool:
+        """`ags` is deferred, or has at least `hold_backlog_per_ags` events in memory."""
+        return ags in self.flooding or self.buffered(ags) >= self.config.hold_backlog_per_ags
+
     def cap(self, ags: str) -> int:
         """How many events of `ags` may run at once."""
+        if self.backlogged(ags) and self.late():  # one trickle turn at most
+            return int(self.clock() - self._started.get(ags, -self._trickle_ms) >= self._trickle_ms)
         return self._flood_cap if ags in self.flooding else self.config.max_in_flight_per_ags
 
     def take(self, lanes: dict[LaneKey, Lane]) -> Item | None:
@@ -55,6 +74,10 @@ class FairTurns:
             return None
         if self._timers:
             self._poll_timers(lanes)
+        if self._held:  # the loop may be on time again, or a trickle turn due
+            held, self._held = self._held, set()
+            for ags in held:
+                self.reopen(ags)
         rotation = self._rotation
         while rotation:
             ags = rotation.popleft()
@@ -65,6 +88,8 @@ class FairTurns:
                 continue
             if self.running_by_ags[ags] >= self.cap(ags):
                 self._in_rotation.discard(ags)  # back in turn when one of its events finishes
+                if self.backlogged(ags):
+                    self._held.add(ags)  # ... or, held back with none running, on the next take
                 continue
             lane = queue.popleft()
             lane.enqueued = False
@@ -85,6 +110,8 @@ class FairTurns:
             lane.running = head
             self.running += 1
             self.running_by_ags[head.ags] += 1
+            if self.backlogged(ags):
+                self._started[ags] = self.clock()
             return head
         return None
 
@@ -119,9 +146,12 @@ class FairTurns:
         if queue is None:
             queue = self._ready[ags] = deque()
         queue.append(lane)
-        if ags not in self._in_rotation and self.running_by_ags[ags] < self.cap(ags):
-            self._rotation.append(ags)
-            self._in_rotation.add(ags)
+        if ags not in self._in_rotation:
+            if self.running_by_ags[ags] < self.cap(ags):
+                self._rotation.append(ags)
+                self._in_rotation.add(ags)
+            elif self.backlogged(ags):
+                self._held.add(ags)  # held back: looked at again on the next take
 
     def _poll_timers(self, lanes: dict[LaneKey, Lane]) -> None:
         now = self.clock()

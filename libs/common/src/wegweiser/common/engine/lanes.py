@@ -38,6 +38,7 @@ class LaneBook:
         recovering: bool = False,
         clock: Callable[[], int] = wall_clock_ms,
         on_defer: Callable[[str], None] | None = None,
+        late: Callable[[], bool] = lambda: False,
     ) -> None:
         self.config = config
         self.group = group
@@ -68,7 +69,9 @@ class LaneBook:
         self.cursor: int | None = None
         self.recovering = recovering
         self.closing = False
-        self.turns = FairTurns(config, clock, flooding=self.deferring)
+        self.turns = FairTurns(
+            config, clock, flooding=self.deferring, late=late, buffered=lambda ags: self.buffered.get(ags, 0)
+        )
         self._out: list[Write] = []
 
     def _unrun(self, lane: Lane, item: Item) -> None:

@@ -134,3 +134,30 @@ def create_person_keys() -> None:
         timestamp("shredded_at", nullable=True),
     )
     create_indexes("person_keys", "person")
+
+
+OUTBOX_CHANNEL = "wegweiser_outbox"
+"""What a committed outbox insert notifies on PostgreSQL: the relay listens (``wegweiser.common.outbox``)."""
+
+
+def notify_outbox_inserts() -> None:
+    """On PostgreSQL, a transaction that queued events wakes the relay when it commits (``NOTIFY``, sent
+    at commit and once per transaction); a relay in another process or replica no longer waits for
+    its next poll. SQLite has no notifications: its database belongs to one process anyway."""
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    op.execute(
+        "CREATE OR REPLACE FUNCTION outbox_notify() RETURNS trigger LANGUAGE plpgsql AS "
+        f"$$ BEGIN PERFORM pg_notify('{OUTBOX_CHANNEL}', ''); RETURN NULL; END $$"
+    )
+    op.execute(
+        "CREATE TRIGGER outbox_notify AFTER INSERT ON outbox "
+        "FOR EACH STATEMENT EXECUTE FUNCTION outbox_notify()"
+    )
+
+
+def drop_outbox_notify() -> None:
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    op.execute("DROP TRIGGER IF EXISTS outbox_notify ON outbox")
+    op.execute("DROP FUNCTION IF EXISTS outbox_notify()")
