@@ -7,6 +7,7 @@ import json
 import os
 import sys
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -45,9 +46,17 @@ def source_record(offset: int, *, ags: str, subject: str | None, topic: str = "t
     return Record(topic, 0, offset, ags, b"{}", tuple(headers), 0, 1, topic, 0, offset)
 
 
-def work(**config: int | float) -> PartitionWork:
+def work(
+    *, clock: Callable[[], int] = lambda: 0, late: Callable[[], bool] = lambda: False, **config: int | float
+) -> PartitionWork:
     return PartitionWork(
-        config=EngineConfig(**config), group="g", topic="t", partition=0, positions=(0, 0, 0), clock=lambda: 0
+        config=EngineConfig(**config),
+        group="g",
+        topic="t",
+        partition=0,
+        positions=(0, 0, 0),
+        clock=clock,
+        late=late,
     )
 
 
@@ -495,19 +504,13 @@ def test_a_deferred_ags_runs_fewer_at_once_until_its_deferral_ends() -> None:
 
 def test_a_deferred_ags_is_held_back_while_the_loop_runs_late_but_for_a_trickle() -> None:
     now, late = [0], [True]
-    w = PartitionWork(
-        config=EngineConfig(
-            max_in_flight_per_ags=6,
-            max_in_flight_per_deferred_ags=3,
-            max_buffered_per_ags=10,
-            hold_trickle_s=1.0,
-        ),
-        group="g",
-        topic="t",
-        partition=0,
-        positions=(0, 0, 0),
+    w = work(
         clock=lambda: now[0],
         late=lambda: late[0],
+        max_in_flight_per_ags=6,
+        max_in_flight_per_deferred_ags=3,
+        max_buffered_per_ags=10,
+        hold_trickle_s=1.0,
     )
     for i in range(12):  # F overruns its buffer: deferred
         w.admit_source(source_record(i, ags="F", subject=f"f{i}"))
@@ -530,15 +533,7 @@ def test_a_deferred_ags_is_held_back_while_the_loop_runs_late_but_for_a_trickle(
 
 def test_a_backlog_short_of_deferral_is_held_back_too_while_the_loop_runs_late() -> None:
     late = [True]
-    w = PartitionWork(
-        config=EngineConfig(max_in_flight_per_ags=6, max_buffered_per_ags=10, hold_backlog_per_ags=4),
-        group="g",
-        topic="t",
-        partition=0,
-        positions=(0, 0, 0),
-        clock=lambda: 0,
-        late=lambda: late[0],
-    )
+    w = work(late=lambda: late[0], max_in_flight_per_ags=6, max_buffered_per_ags=10, hold_backlog_per_ags=4)
     for i in range(5):  # B: a backlog of 5 (no deferral); Q: two events waiting
         w.admit_source(source_record(i, ags="B", subject=f"b{i}"))
     for i in range(5, 7):
@@ -648,10 +643,8 @@ def test_not_yet_is_tried_each_second_uncounted_until_its_budget_is_spent() -> N
     """A record waiting for another topic's event (`NotYet`) is no fault: tried again after a second,
     not after a growing back-off, and never dead-lettered while the event is young."""
     now = [0]
-    config = EngineConfig(max_attempts=2, not_yet_retry_s=1.0, not_yet_budget_s=60.0)
-    w = PartitionWork(
-        config=config, group="g", topic="t", partition=0, positions=(0, 0, 0), clock=lambda: now[0]
-    )
+    w = work(clock=lambda: now[0], max_attempts=2, not_yet_retry_s=1.0, not_yet_budget_s=60.0)
+    config = w.config
     w.admit_source(source_record(0, ags="A", subject="case-1"))  # written at 0 ms
     for tries in range(5):
         item = w.pick()
