@@ -11,7 +11,7 @@ flood goes on until the storm has brought 50,000 arrivals (``--storm-arrivals``)
 everything is reconciled, the failing municipality's dead letters are replayed with ``wegweiser dlq
 replay`` once the fault is off, and reconciled again.
 
-    ./dev run python bench/system_day.py                  # the full day: about 70 minutes
+    ./dev run python bench/system_day.py                  # the full day: about 90 minutes
     ./dev run python bench/system_day.py --short          # the CI version: one storm of about a minute
 
 Writes ``bench/results/system-day.json`` (``--out`` elsewhere). Never run in CI as a benchmark; the CI
@@ -38,13 +38,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from aiokafka.partitioner import murmur2
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from systemday.cpu import CpuWindow
 from systemday.day import KAFKA_PARTNER, STUTTGART, WEBHOOK_PARTNER, Day, Ledger, Urls, token
-from systemday.faults import Faults, Lag
+from systemday.faults import Faults, Lag, partition_for
 from systemday.reconcile import settled, statistics_mismatches
 from systemday.spans import SpanSink, steps
 from systemday.stack import EXAMPLES, Broker, Postgres, Process, Processes, log, service
@@ -264,7 +263,7 @@ async def drive(run: Run) -> dict[str, Any]:
             run.processes,
             run.broker,
             run.postgres,
-            Lag(run.broker.bootstrap, run.prefix),
+            Lag(run.broker.bootstrap, run.prefix, flooded=STUTTGART),
             run.databases["intake"],
         )
         rng = random.Random(args.seed)
@@ -343,7 +342,7 @@ def is_other(ags: str) -> bool:
 
 def partition_of(ags: str) -> int:
     """The arrivals topic's partition of an AGS key (the Kafka clients' murmur2 partitioner)."""
-    return (murmur2(ags.encode()) & 0x7FFFFFFF) % topics.ARRIVALS.partitions
+    return partition_for(ags, topics.ARRIVALS.partitions)
 
 
 def latencies(run: Run, phase: str) -> dict[str, Any]:
@@ -560,7 +559,12 @@ def main() -> None:
     cli.add_argument(
         "--flood-minutes", type=float, default=3, help="the storm's flood before the faults begin"
     )
-    cli.add_argument("--rate", type=float, default=8, help="arrivals per second on a normal day")
+    cli.add_argument(
+        "--rate",
+        type=float,
+        default=4.5,
+        help="arrivals per second on a normal day (the storm: about 3.8 times)",
+    )
     cli.add_argument(
         "--flood-factor", type=float, default=50, help="Stuttgart's share times this in the storm"
     )
