@@ -1,6 +1,7 @@
 """What a newcomer meets first (issue 14): the development users in the order to try them, each with a
 line on what they see, and the caseload's first view showing the new cases nobody has taken yet."""
 
+import asyncio
 import re
 from pathlib import Path
 from typing import Any
@@ -8,6 +9,7 @@ from typing import Any
 import pytest
 
 from wegweiser.casework.app import build
+from wegweiser.casework.seed import seed_at_start, seed_development_data
 from wegweiser.casework.settings import CaseworkSettings
 from wegweiser.casework.testing import bearer, open_case, walk_in
 from wegweiser.common.testing.apps import running
@@ -62,3 +64,24 @@ async def test_the_first_view_of_the_caseload_shows_new_unassigned_cases(
     assert "Neue, noch nicht zugewiesene Fälle" in first
     assert "Wartend" in first
     assert "Wartend" not in mine_only  # an explicit choice of view shows just that view
+
+
+async def test_two_replicas_starting_together_seed_the_directory_once(
+    casework_env: dict[str, Any], database_url: str
+) -> None:
+    """Both find the directory empty; the one that loses the race must still start (it exited with 3)."""
+    settings = CaseworkSettings(database_url=database_url, **casework_env)
+    first, second = (build(settings).state.runtime for _ in (1, 2))
+    await first.migrate()
+    try:
+        async with first.unit_of_work() as holding:
+            assert await seed_development_data(holding.org)
+            await holding.session.flush()  # inserted, not committed: the other's inserts wait on these rows
+            late = asyncio.create_task(seed_at_start(second.unit_of_work))
+            await asyncio.sleep(1.0)
+            assert not late.done()
+            await holding.commit()
+        assert await late is False
+    finally:
+        for runtime in (first, second):
+            await runtime.db.dispose()

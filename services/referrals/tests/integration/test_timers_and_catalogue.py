@@ -1,5 +1,6 @@
 """Timers on a fake clock survive a restart; the catalogue is published, with a tombstone on removal."""
 
+import asyncio
 import datetime as dt
 import uuid
 from collections.abc import Callable
@@ -15,6 +16,8 @@ from wegweiser.common.testing.kafka import header, produce
 from wegweiser.referrals.app import build
 from wegweiser.referrals.clock import FakeClock
 from wegweiser.referrals.deps import context_of
+from wegweiser.referrals.handlers import Seed, seed_catalogue
+from wegweiser.referrals.seed import default_programmes, example_partners
 from wegweiser.referrals.settings import ReferralsSettings
 from wegweiser.referrals.testing import read_to_end, referral_requested, status_types
 
@@ -167,3 +170,25 @@ async def test_the_catalogue_is_seeded_managed_by_admins_and_published(
 async def _has_tombstone(bootstrap: str, key: bytes) -> bool:
     found = await read_to_end(bootstrap, topics.REFERRAL_CATALOGUE.name, where=lambda r: r.key == key)
     return any(r.value is None for r in found)
+
+
+async def test_two_replicas_starting_together_seed_the_catalogue_once(settings: ReferralsSettings) -> None:
+    """Both read an empty catalogue before either commits; the one that loses the race must still start."""
+    replicas = [context_of(build(settings)) for _ in (1, 2)]
+    await replicas[0].runtime.migrate()
+
+    async def slow_topics(partner_ids: object) -> None:
+        await asyncio.sleep(0.5)  # holds the first transaction open while the other reads and inserts
+
+    seed = Seed(default_programmes(), example_partners())
+    try:
+        added = await asyncio.gather(
+            *(
+                seed_catalogue(seed, uow=r.unit_of_work(), clock=r.policy.clock, ensure_topics=slow_topics)
+                for r in replicas
+            )
+        )
+    finally:
+        for r in replicas:
+            await r.runtime.db.dispose()
+    assert sorted(added) == [0, len(seed.programmes) + len(seed.partners)]

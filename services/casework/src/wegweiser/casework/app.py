@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from wegweiser.casework import api, consumers, handlers, retention, web
 from wegweiser.casework.migrations import MIGRATIONS
-from wegweiser.casework.seed import seed_development_data
+from wegweiser.casework.seed import seed_at_start
 from wegweiser.casework.settings import CaseworkSettings
 from wegweiser.common.http import install_health, install_problem_handlers, mount_observability
 from wegweiser.common.periodic import every, running
@@ -42,9 +42,7 @@ def build(settings: CaseworkSettings) -> FastAPI:
             )
         async with runtime.lifespan(app):
             if settings.seed_enabled:
-                async with runtime.unit_of_work() as uow:
-                    if await seed_development_data(uow.org):
-                        await uow.commit()
+                await seed_at_start(runtime.unit_of_work)
             async with running(
                 every(settings.retention_interval_s, retention_round, name="casework retention purge"),
                 name="casework-retention",

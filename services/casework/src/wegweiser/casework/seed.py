@@ -8,7 +8,12 @@ start-up into an empty database, only in development (see ``CaseworkSettings.see
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from sqlalchemy.exc import IntegrityError
+
 from wegweiser.casework.db import OrgRepository, ProviderRow, StaffRow, TeamRow
+from wegweiser.casework.handlers import CaseworkUnitOfWork
 from wegweiser.common.regions import catalogue
 
 STUTTGART = "08111000"
@@ -86,3 +91,22 @@ async def seed_development_data(org: OrgRepository) -> bool:
     for member in STAFF:
         await org.put_member(StaffRow(**member.model_dump()))
     return True
+
+
+async def seed_at_start(unit_of_work: Callable[[], CaseworkUnitOfWork]) -> bool:
+    """Seed in a transaction of its own; returns whether this process did.
+
+    Replicas that start together both find the directory empty: the one that loses the race meets the
+    other's rows as a conflict and looks again, finding them there (before, it failed to start).
+    """
+    for attempt in (1, 2):
+        try:
+            async with unit_of_work() as uow:
+                if not await seed_development_data(uow.org):
+                    return False
+                await uow.commit()
+                return True
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")

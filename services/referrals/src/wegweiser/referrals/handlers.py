@@ -626,7 +626,23 @@ class Seed:
 async def seed_catalogue(
     seed: Seed, *, uow: ReferralsUnitOfWork, clock: Clock, ensure_topics: EnsureTopics
 ) -> int:
-    """Fill an empty catalogue once (programmes always, example partners if given); returns rows added."""
+    """Fill an empty catalogue once (programmes always, example partners if given); returns rows added.
+
+    Replicas that start together seed at the same moment: the one that loses the race meets the
+    other's rows as a conflict and looks again, finding them there (before, it failed to start).
+    """
+    for attempt in (1, 2):
+        try:
+            return await _seed_once(seed, uow=uow, clock=clock, ensure_topics=ensure_topics)
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+async def _seed_once(
+    seed: Seed, *, uow: ReferralsUnitOfWork, clock: Clock, ensure_topics: EnsureTopics
+) -> int:
     added = 0
     async with uow:
         now = clock.now()
