@@ -1,16 +1,15 @@
-"""The Kafka producer side: a faststream broker with safe defaults, and the relay's send function."""
+"""The Kafka producer side: a faststream broker with safe defaults, and the outbox relay's own producer."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import contextlib
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaBroker
 
 from wegweiser.common.kafka_security import client_options, kafka_security
-from wegweiser.common.outbox import Send
 
 PRODUCER_SETTINGS: dict[str, Any] = {"acks": "all", "enable_idempotence": True, "linger_ms": 5}
 
@@ -32,38 +31,53 @@ def create_broker(bootstrap_servers: str, *, client_id: str) -> KafkaBroker:
     )
 
 
-def broker_sender(broker: KafkaBroker) -> Send:
-    """Adapt the broker to the relay: send without waiting, so a batch is pipelined in order."""
+class RelayProducer:
+    """The outbox relay's own idempotent aiokafka producer, replaced by a new one after a send failed.
 
-    async def send(topic: str, key: str, value: bytes, headers: dict[str, str]) -> asyncio.Future[Any]:
-        future = await broker.publish(value, topic, key=key.encode(), headers=headers, no_confirm=True)
-        assert isinstance(future, asyncio.Future)
-        return future
-
-    return send
-
-
-def create_producer(bootstrap_servers: str, *, client_id: str) -> AIOKafkaProducer:
-    """A plain aiokafka producer with the broker's settings, for a relay that sends nothing else."""
-    return AIOKafkaProducer(
-        bootstrap_servers=bootstrap_servers, client_id=client_id, **PRODUCER_SETTINGS, **client_options()
-    )
-
-
-def producer_sender(producer: Callable[[], AIOKafkaProducer | None]) -> Send:
-    """The relay's send straight on aiokafka: the same record as ``broker_sender`` without faststream's
-    publish path (cheaper per record).
-
-    ``producer`` returns the started producer (aiokafka creates one only inside a running event loop).
+    aiokafka numbers an idempotent producer's batches per partition and never takes a number back: once
+    a batch fails (a partition without a leader for ``request_timeout_ms``, as across a broker restart),
+    the broker refuses every later batch of that producer to that partition with
+    ``OutOfOrderSequenceNumber``, for ever (the Java client bumps the epoch instead). Events of the
+    municipalities on that partition then stayed in the outbox. A new producer has a new id and numbers
+    from zero; what was not acknowledged is still in the outbox and goes again (the consumers' inbox
+    absorbs a duplicate). Plain aiokafka rather than the faststream broker: cheaper per record.
     """
 
-    async def send(topic: str, key: str, value: bytes, headers: dict[str, str]) -> asyncio.Future[Any]:
-        started = producer()
-        if started is None:
+    def __init__(self, bootstrap_servers: str, *, client_id: str) -> None:
+        self._bootstrap_servers = bootstrap_servers
+        self._client_id = client_id
+        self._producer: AIOKafkaProducer | None = None  # created inside the running event loop
+        self.renewals = 0
+
+    async def start(self) -> None:
+        producer = AIOKafkaProducer(
+            bootstrap_servers=self._bootstrap_servers,
+            client_id=self._client_id,
+            **PRODUCER_SETTINGS,
+            **client_options(),
+        )
+        await producer.start()
+        self._producer = producer
+
+    async def stop(self) -> None:
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            with contextlib.suppress(Exception):
+                await producer.stop()
+
+    async def renew(self) -> None:
+        """Drop the producer and start a new one (raises while the broker cannot be reached)."""
+        await self.stop()
+        self.renewals += 1
+        await self.start()
+
+    async def send(
+        self, topic: str, key: str, value: bytes | None, headers: dict[str, str]
+    ) -> asyncio.Future[Any]:
+        """Queue one record (``value`` None: a tombstone); the future resolves on the broker's ack."""
+        if self._producer is None:
             raise RuntimeError("the relay's Kafka producer is not started")
-        future: asyncio.Future[Any] = await started.send(
+        future: asyncio.Future[Any] = await self._producer.send(
             topic, value, key=key.encode(), headers=[(k, v.encode()) for k, v in headers.items()]
         )
         return future
-
-    return send

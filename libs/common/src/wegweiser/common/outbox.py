@@ -56,6 +56,10 @@ class OutboxRelay:
     # ``wake`` only hears this process's commits: another replica's wait for the next poll (an indexed
     # query for unpublished rows), which is on every event's path, so polls are frequent.
     poll_interval_s: float = 0.1
+    # Called after a failed batch: a new producer, so one failed send cannot block a partition for ever
+    # (``broker.RelayProducer``). Failures in a row back off up to ``max_backoff_s`` (a broker outage).
+    renew: Callable[[], Awaitable[None]] | None = None
+    max_backoff_s: float = 5.0
     is_leader: bool = field(default=False, init=False)
     published: int = field(default=0, init=False)
 
@@ -68,21 +72,34 @@ class OutboxRelay:
         log.info("outbox relay is the leader for this database")
         try:
             async with self._listening():
+                failures = 0
                 while True:
                     try:
                         sent = await self.publish_pending()
                     except asyncio.CancelledError:
                         raise
                     except Exception:
-                        log.exception("outbox relay failed; retrying")
-                        await asyncio.sleep(self.poll_interval_s)
+                        failures += 1
+                        log.exception("outbox relay failed (%d in a row); retrying", failures)
+                        await self._after_failure(failures)
                         continue
+                    failures = 0
                     if sent < self.batch_size:
                         with contextlib.suppress(TimeoutError):
                             await asyncio.wait_for(self.wake.wait(), self.poll_interval_s)
                         self.wake.clear()
         finally:
             self.is_leader = False
+
+    async def _after_failure(self, failures: int) -> None:
+        await asyncio.sleep(min(self.poll_interval_s * 2 ** (failures - 1), self.max_backoff_s))
+        if self.renew is None:
+            return
+        try:
+            await self.renew()
+            log.warning("outbox relay: a new Kafka producer after a failed batch")
+        except Exception as exc:  # the broker is away: the next round fails fast and tries again
+            log.warning("outbox relay: no new Kafka producer yet: %r", exc)
 
     @contextlib.asynccontextmanager
     async def _listening(self) -> AsyncIterator[None]:
@@ -163,7 +180,14 @@ class OutboxRelay:
             await session.commit()
             self.published += len(sent_ids)
             if failed:
-                log.warning("outbox: %d of %d events not acknowledged; will retry", len(failed), len(rows))
+                (_, topic, *_), error = failed[0]
+                log.warning(
+                    "outbox: %d of %d events not acknowledged (the first on %s: %r); will retry",
+                    len(failed),
+                    len(rows),
+                    topic,
+                    error,
+                )
                 raise RuntimeError("some outbox events were not acknowledged")
             return len(sent_ids)
 

@@ -14,14 +14,13 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from wegweiser.common import topics
 from wegweiser.common.auth import JwksValidator
-from wegweiser.common.broker import broker_sender, create_broker, create_producer, producer_sender
+from wegweiser.common.broker import RelayProducer, create_broker
 from wegweiser.common.db import DATABASE_POOL_SIZE, UnitOfWork, create_engine
 from wegweiser.common.dispatch import EventDispatcher, EventHandler
 from wegweiser.common.engine import ConsumerEngine, EngineConfig
@@ -55,10 +54,7 @@ class ServiceRuntime:
         migrations: Migrations,
         consumers: Sequence[ConsumerSpec] = (),
         unit_of_work: Callable[..., UnitOfWork] = UnitOfWork,
-        relay_producer: bool = False,
     ) -> None:
-        """``relay_producer``: the relay sends through a plain aiokafka producer of its own instead of
-        the faststream broker (cheaper per record; for services whose relay sends nothing special)."""
         self.service = service
         self.settings = settings
         self.migrations = migrations
@@ -70,13 +66,15 @@ class ServiceRuntime:
         self.consumer_specs = list(consumers)
         self.consumers: list[ConsumerEngine] = []
         self.broker = create_broker(settings.kafka_bootstrap_servers, client_id=f"wegweiser-{service}")
-        self._relay_producer = relay_producer
-        self.producer: AIOKafkaProducer | None = None  # created on start, inside the event loop
+        self.producer = RelayProducer(
+            settings.kafka_bootstrap_servers, client_id=f"wegweiser-{service}-relay"
+        )
         self.relay = OutboxRelay(
             engine=self.db,
             sessions=self.sessions,
-            send=producer_sender(lambda: self.producer) if relay_producer else broker_sender(self.broker),
+            send=self.producer.send,
             wake=self.outbox_wake,
+            renew=self.producer.renew,
         )
         self._relay_task: asyncio.Task[None] | None = None
         # Shared by all consumer groups of this service; below the pool size so HTTP requests keep room.
@@ -114,7 +112,7 @@ class ServiceRuntime:
     async def start(self) -> None:
         await self._prepare()
         if self.settings.outbox_relay:
-            await self._start_producer()
+            await self.producer.start()
             self._relay_task = asyncio.create_task(self.relay.run(), name=f"{self.service}-outbox-relay")
         for spec in self.consumer_specs:
             engine = self._consumer(spec)
@@ -152,19 +150,10 @@ class ServiceRuntime:
             # Whatever committed but is still unsent goes out now rather than after the next start.
             with contextlib.suppress(Exception):
                 await self.relay.publish_pending()
-            if self.producer is not None:
-                with contextlib.suppress(Exception):
-                    await self.producer.stop()
+            await self.producer.stop()
         with contextlib.suppress(Exception):
             await self.broker.stop()
         await self.db.dispose()
-
-    async def _start_producer(self) -> None:
-        if self._relay_producer:
-            self.producer = create_producer(
-                self.settings.kafka_bootstrap_servers, client_id=f"wegweiser-{self.service}-relay"
-            )
-            await self.producer.start()
 
     async def run_relay(self, *, poll_interval_s: float = 0.1, batch_size: int = 2_000) -> None:
         """Only the outbox relay, in a process of its own, until cancelled (then one last batch).
@@ -173,7 +162,7 @@ class ServiceRuntime:
         run their own relay never publish side by side. Without the in-process wake-up it polls.
         """
         await self._prepare()
-        await self._start_producer()
+        await self.producer.start()
         self.relay.poll_interval_s = poll_interval_s
         self.relay.batch_size = batch_size  # a process of its own: bigger batches, fewer round trips
         freeze_start_up_objects()
@@ -182,10 +171,9 @@ class ServiceRuntime:
         finally:
             with contextlib.suppress(Exception):
                 await self.relay.publish_pending()
-            for client in (self.producer, self.broker):
-                if client is not None:
-                    with contextlib.suppress(Exception):
-                        await client.stop()
+            await self.producer.stop()
+            with contextlib.suppress(Exception):
+                await self.broker.stop()
             await self.db.dispose()
 
     @contextlib.asynccontextmanager

@@ -26,7 +26,6 @@ def build(settings: IntakeSettings) -> FastAPI:
         migrations=MIGRATIONS,
         consumers=consumers.consumer_specs(settings),
         unit_of_work=IntakeUnitOfWork,
-        relay_producer=True,  # ~2 events per arrival: the relay's cost per record counts
     )
     quotas = Quotas(
         authority_rate_per_s=settings.quota_authority_per_s,

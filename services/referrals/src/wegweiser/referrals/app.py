@@ -86,8 +86,9 @@ def build_context(
     runtime.relay = OutboxRelay(
         engine=runtime.db,
         sessions=runtime.sessions,
-        send=send_with_tombstones(runtime.broker),
+        send=send_with_tombstones(runtime.producer),
         wake=runtime.outbox_wake,
+        renew=runtime.producer.renew,
     )
     addresses = AddressGuard(allowed=settings.webhook_allowed_hosts, own_hosts=settings.webhook_own_hosts)
     worker = WebhookWorker(

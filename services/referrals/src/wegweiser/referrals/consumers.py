@@ -19,10 +19,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 from typing import Any
 
-from faststream.kafka import KafkaBroker
-
 from wegweiser.common import events, topics
-from wegweiser.common.broker import broker_sender
+from wegweiser.common.broker import RelayProducer
 from wegweiser.common.db import UnitOfWork
 from wegweiser.common.dispatch import EventDispatcher, EventHandler, as_event_handler
 from wegweiser.common.engine import ConsumerEngine, EngineConfig, Record
@@ -109,16 +107,13 @@ def consumer_groups(settings: ReferralsSettings) -> list[str]:
     ]
 
 
-def send_with_tombstones(broker: KafkaBroker) -> Send:
+def send_with_tombstones(producer: RelayProducer) -> Send:
     """The relay's send, except that a record marked as tombstone goes out with a null value."""
-    send = broker_sender(broker)
 
     async def wrapped(topic: str, key: str, value: bytes, headers: dict[str, str]) -> asyncio.Future[Any]:
         if headers.get(TOMBSTONE_HEADER):
-            future = await broker.publish(None, topic, key=key.encode(), no_confirm=True)
-            assert isinstance(future, asyncio.Future)
-            return future
-        return await send(topic, key, value, headers)
+            return await producer.send(topic, key, None, {})
+        return await producer.send(topic, key, value, headers)
 
     return wrapped
 
