@@ -6,6 +6,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from prometheus_client import REGISTRY
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from wegweiser.common.http import broker_reachable, install_health, install_problem_handlers
 from wegweiser.common.testing.infra import free_port
@@ -68,3 +69,44 @@ async def test_without_the_database_it_is_unavailable(client: httpx.AsyncClient)
 
 async def test_broker_reachable_is_false_for_a_closed_port() -> None:
     assert not await broker_reachable(f"127.0.0.1:{free_port()}", timeout_s=0.5)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        OperationalError("SELECT 1", {}, ConnectionResetError(104, "Connection reset by peer")),
+        InterfaceError("SELECT 1", {}, Exception("connection is closed")),
+        ConnectionRefusedError(111, "Connect call failed"),
+    ],
+)
+async def test_a_database_that_cannot_be_reached_is_a_503_to_retry_not_a_500(error: Exception) -> None:
+    app = FastAPI()
+    install_problem_handlers(app)
+
+    @app.post("/v1/things")
+    async def write() -> None:
+        raise error
+
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        answer = await c.post("/v1/things")
+        english = await c.post("/v1/things", headers={"Accept-Language": "en"})
+    assert answer.status_code == 503
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.headers["retry-after"] == "2"
+    assert "Datenbank" in answer.json()["detail"]
+    assert "database" in english.json()["detail"]
+
+
+async def test_any_other_failure_stays_a_500() -> None:
+    app = FastAPI()
+    install_problem_handlers(app)
+
+    @app.get("/v1/things")
+    async def read() -> None:
+        raise ValueError("a bug")
+
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        answer = await c.get("/v1/things")
+    assert answer.status_code == 500

@@ -29,3 +29,15 @@ def test_other_loggers_and_other_messages_are_not_held_back() -> None:
     assert limit.filter(_record("aiokafka.conn", "first"))
     assert limit.filter(_record("aiokafka.conn", "second"))
     assert not limit.filter(_record("aiokafka.conn", "first"))
+
+
+def test_the_outbox_relay_retrying_through_an_outage_is_held_back_too() -> None:
+    now = [0.0]
+    limit = OncePerInterval(clock=lambda: now[0])
+    passed = 0
+    for failure in range(60):
+        now[0] = failure * 0.5
+        passed += limit.filter(
+            _record("wegweiser.common.outbox", "outbox relay failed (%d in a row)", failure)
+        )
+    assert passed == 3  # at 0, 10 and 20 s of 30

@@ -15,6 +15,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import Gauge, make_asgi_app
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from wegweiser.common import validation_text
@@ -87,6 +89,17 @@ def _field(loc: tuple[Any, ...]) -> str:
     return ".".join(str(p) for p in loc if p != "body") or "body"
 
 
+def database_unreachable(exc: BaseException) -> bool:
+    """A connection that broke or could not be had (a database restart), not a fault of the request.
+
+    Answered 503 with ``Retry-After``: the client's retry will succeed once the database is back, and
+    nothing was written (the transaction did not commit). It was a bare 500 before.
+    """
+    if isinstance(exc, DBAPIError):
+        return exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError))
+    return isinstance(exc, (PoolTimeout, ConnectionError))
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Every error as problem+json, oversized bodies (per route, see request_limits) as 413 included."""
     app.add_middleware(RequestSizeLimit)
@@ -121,6 +134,13 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem(request, exc.status_code, detail, headers=exc.headers)
 
     async def crash(request: Request, exc: Exception) -> JSONResponse:
+        if database_unreachable(exc):
+            detail = (
+                "The database cannot be reached right now; please try again in a moment."
+                if wants_english(request)
+                else "Die Datenbank ist gerade nicht erreichbar; bitte gleich noch einmal versuchen."
+            )
+            return problem(request, 503, detail, headers={"Retry-After": "2"})
         return problem(request, 500)
 
     app.add_exception_handler(RequestValidationError, validation)

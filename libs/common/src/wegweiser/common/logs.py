@@ -42,12 +42,14 @@ class OncePerInterval(logging.Filter):
 
     Why: while the broker is unreachable, aiokafka logs every reconnect attempt; a 40-second outage
     wrote about 17,000 lines. Now each message (by logger, level and template) appears at most once per
-    ``interval_s``, and the next one says how many were suppressed (``suppressed_since_last``).
+    ``interval_s``, and the next one says how many were suppressed (``suppressed_since_last``). The
+    outbox relay is a Kafka client too: it retries a failed batch, with a new producer, until the
+    broker takes it.
     """
 
     def __init__(
         self,
-        prefixes: tuple[str, ...] = ("aiokafka", "kafka"),
+        prefixes: tuple[str, ...] = ("aiokafka", "kafka", "wegweiser.common.outbox"),
         interval_s: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:

@@ -44,6 +44,10 @@ ADVISORY_LOCK_KEY = 0x5765_6777  # "Wegw": same key in every service; each has i
 OUTBOX_CHANNEL = "wegweiser_outbox"
 
 
+class SendFailed(RuntimeError):
+    """Kafka did not take a record (a database failure is not one: it needs no new producer)."""
+
+
 @dataclass(kw_only=True, eq=False)
 class OutboxRelay:
     """Publishes a database's committed outbox records while it holds leadership (``run``)."""
@@ -78,10 +82,10 @@ class OutboxRelay:
                         sent = await self.publish_pending()
                     except asyncio.CancelledError:
                         raise
-                    except Exception:
+                    except Exception as exc:
                         failures += 1
                         log.exception("outbox relay failed (%d in a row); retrying", failures)
-                        await self._after_failure(failures)
+                        await self._after_failure(failures, renew=isinstance(exc, SendFailed))
                         continue
                     failures = 0
                     if sent < self.batch_size:
@@ -91,9 +95,9 @@ class OutboxRelay:
         finally:
             self.is_leader = False
 
-    async def _after_failure(self, failures: int) -> None:
+    async def _after_failure(self, failures: int, *, renew: bool) -> None:
         await asyncio.sleep(min(self.poll_interval_s * 2 ** (failures - 1), self.max_backoff_s))
-        if self.renew is None:
+        if self.renew is None or not renew:  # the database failed: the producer is fine
             return
         try:
             await self.renew()
@@ -154,7 +158,10 @@ class OutboxRelay:
                     },
                 ):
                     propagate.inject(headers)  # the consumer's span becomes a child of this one
-                    futures.append(await self.send(topic, key, value, headers))
+                    try:
+                        futures.append(await self.send(topic, key, value, headers))
+                    except Exception as exc:
+                        raise SendFailed(f"{topic}: {exc!r}") from exc
             results = await asyncio.gather(*futures, return_exceptions=True)
             sent_ids = [
                 row[0]
@@ -188,7 +195,7 @@ class OutboxRelay:
                     topic,
                     error,
                 )
-                raise RuntimeError("some outbox events were not acknowledged")
+                raise SendFailed("some outbox events were not acknowledged")
             return len(sent_ids)
 
 
