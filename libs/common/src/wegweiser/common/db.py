@@ -9,11 +9,12 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import uuid
+from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 
 from sqlalchemy import JSON, BigInteger, Column, Integer, LargeBinary, MetaData, delete, event, text
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DisconnectionError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
@@ -102,6 +103,21 @@ def _refuse_closed_connection(dbapi_connection: Any, _record: Any, _proxy: Any) 
     system day a third of a key copy's round trips. The pool retries the checkout with a new connection."""
     if dbapi_connection._connection.is_closed():
         raise DisconnectionError("the database closed this pooled connection")
+
+
+_T = TypeVar("_T")
+
+
+async def again_after_conflict(attempt: Callable[[], Awaitable[_T]]) -> _T:
+    """Run ``attempt`` (a transaction of its own); if it met rows a concurrent writer committed first,
+    run it once more, when it sees them. A second conflict is a real error and is raised.
+
+    Why: replicas starting together seed the same empty tables; the loser used to fail to start.
+    """
+    try:
+        return await attempt()
+    except IntegrityError:
+        return await attempt()
 
 
 async def delete_created_before(session: AsyncSession, table: Any, cutoff: dt.datetime) -> int:

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy.exc import IntegrityError
-
 from wegweiser.casework.db import OrgRepository, ProviderRow, StaffRow, TeamRow
 from wegweiser.casework.handlers import CaseworkUnitOfWork
+from wegweiser.common.db import again_after_conflict
 from wegweiser.common.regions import catalogue
 
 STUTTGART = "08111000"
@@ -99,14 +98,12 @@ async def seed_at_start(unit_of_work: Callable[[], CaseworkUnitOfWork]) -> bool:
     Replicas that start together both find the directory empty: the one that loses the race meets the
     other's rows as a conflict and looks again, finding them there (before, it failed to start).
     """
-    for attempt in (1, 2):
-        try:
-            async with unit_of_work() as uow:
-                if not await seed_development_data(uow.org):
-                    return False
-                await uow.commit()
-                return True
-        except IntegrityError:
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
+
+    async def attempt() -> bool:
+        async with unit_of_work() as uow:
+            if not await seed_development_data(uow.org):
+                return False
+            await uow.commit()
+            return True
+
+    return await again_after_conflict(attempt)

@@ -14,7 +14,6 @@ import httpx
 from fastapi import FastAPI
 
 from wegweiser.common.http import install_health, install_problem_handlers, mount_observability
-from wegweiser.common.outbox import OutboxRelay
 from wegweiser.common.runtime import ServiceRuntime
 from wegweiser.common.web_security import SecurityHeaders
 from wegweiser.referrals import api, web
@@ -83,13 +82,7 @@ def build_context(
         unit_of_work=partial(ReferralsUnitOfWork, delivery_signal=delivery_wake),
         consumers=consumer_specs(settings, policy),
     )
-    runtime.relay = OutboxRelay(
-        engine=runtime.db,
-        sessions=runtime.sessions,
-        send=send_with_tombstones(runtime.producer),
-        wake=runtime.outbox_wake,
-        renew=runtime.producer.renew,
-    )
+    runtime.relay.send = send_with_tombstones(runtime.producer)
     addresses = AddressGuard(allowed=settings.webhook_allowed_hosts, own_hosts=settings.webhook_own_hosts)
     worker = WebhookWorker(
         wake=delivery_wake,

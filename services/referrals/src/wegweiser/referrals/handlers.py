@@ -11,12 +11,13 @@ import datetime as dt
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from wegweiser.common import events
-from wegweiser.common.db import OutboxRecord, UnitOfWork
+from wegweiser.common.db import OutboxRecord, UnitOfWork, again_after_conflict
 from wegweiser.common.envelope import encode
 from wegweiser.common.events import Event
 from wegweiser.common.events.referrals import partner_referrals_topic
@@ -631,13 +632,9 @@ async def seed_catalogue(
     Replicas that start together seed at the same moment: the one that loses the race meets the
     other's rows as a conflict and looks again, finding them there (before, it failed to start).
     """
-    for attempt in (1, 2):
-        try:
-            return await _seed_once(seed, uow=uow, clock=clock, ensure_topics=ensure_topics)
-        except IntegrityError:
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
+    return await again_after_conflict(
+        partial(_seed_once, seed, uow=uow, clock=clock, ensure_topics=ensure_topics)
+    )
 
 
 async def _seed_once(
