@@ -1,9 +1,6 @@
 """The one outbox writer: row by row or in bulk (COPY on PostgreSQL), the same records either way."""
 
-import contextlib
 import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -11,8 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from wegweiser.common import events
-from wegweiser.common.db import COMMON_METADATA, OutboxRecord, UnitOfWork, create_engine
-from wegweiser.common.testing import infra
+from wegweiser.common.db import OutboxRecord, UnitOfWork
 
 pytestmark = pytest.mark.integration
 
@@ -31,25 +27,6 @@ def fact(n: int) -> events.ConsultationRecorded:
         type="folgeberatung",
         channel="telefon",
     )
-
-
-@pytest.fixture(params=["postgresql", "sqlite"])
-async def sessions(
-    request: pytest.FixtureRequest, tmp_path: Path
-) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    """The bare common tables on a fresh PostgreSQL database (COPY) and on SQLite (multi-row INSERT)."""
-    async with contextlib.AsyncExitStack() as stack:
-        if request.param == "postgresql":
-            url = await stack.enter_async_context(
-                infra.fresh_database(request.getfixturevalue("postgres_url"))
-            )
-        else:
-            url = f"sqlite+aiosqlite:///{tmp_path}/outbox.db"
-        engine = create_engine(url)
-        async with engine.begin() as conn:
-            await conn.run_sync(COMMON_METADATA.create_all)
-        yield async_sessionmaker(engine, expire_on_commit=False)
-        await engine.dispose()
 
 
 async def _rows(sessions: async_sessionmaker) -> list[OutboxRecord]:

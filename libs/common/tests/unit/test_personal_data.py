@@ -11,9 +11,9 @@ import pytest
 
 from wegweiser.common import events
 from wegweiser.common.dispatch import KEY_WAITS_S, EventDispatcher
-from wegweiser.common.engine import Record
+from wegweiser.common.engine import ConsumerEngine, EngineConfig, Record
 from wegweiser.common.envelope import encode
-from wegweiser.common.key_copies import key_copy_handlers
+from wegweiser.common.key_copies import key_copy_engine, key_copy_handlers
 from wegweiser.common.personal_data import (
     SEALED,
     UnreadablePersonalData,
@@ -195,3 +195,23 @@ async def test_a_record_waiting_for_its_key_looks_again_as_soon_as_this_process_
     _, stored_at = await asyncio.gather(arrivals(record), key_consumer())
     assert sum(KEY_WAITS_S[:4]) < 0.2 < sum(KEY_WAITS_S[:5]) - 0.1  # the pause it would wait out
     assert handled_at and handled_at[0] - stored_at < 0.05
+
+
+async def test_the_key_copies_never_hold_a_municipality_back_when_the_loop_runs_late() -> None:
+    """Every sealed record of a town waits for its keys: the key-copy group stores them at full pace
+    while the event loop runs late (a restart's catch-up on a busy machine), where other groups hold
+    back a town with a backlog."""
+
+    def engine(config: EngineConfig) -> ConsumerEngine:
+        engine = ConsumerEngine(
+            bootstrap_servers="127.0.0.1:1",
+            group_id="g",
+            topics=["t"],
+            handler=lambda record: asyncio.sleep(0),
+            config=config,
+        )
+        engine.lateness.sample(500.0)
+        return engine
+
+    assert engine(EngineConfig())._late()
+    assert not engine(key_copy_engine(EngineConfig()))._late()

@@ -14,6 +14,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 
 from sqlalchemy import JSON, BigInteger, Column, Integer, LargeBinary, MetaData, delete, event, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DisconnectionError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import registry
@@ -210,8 +212,18 @@ class UnitOfWork:
     async def already_processed(self, *, consumer: str, event_id: str) -> bool:
         return await self.session.get(InboxRecord, (consumer, event_id)) is not None
 
-    def mark_processed(self, *, consumer: str, event_id: str) -> None:
-        self.session.add(InboxRecord(consumer=consumer, event_id=event_id))
+    async def claim_event(self, *, consumer: str, event_id: str) -> bool:
+        """Record ``event_id`` as processed by ``consumer`` with this transaction; False if it already
+        was (a redelivery). One statement, where a look and a later insert were two round trips a
+        record; a concurrent delivery of the same event waits here for the other's commit, then finds it."""
+        dialect = self.session.get_bind().dialect.name
+        row = (pg_insert if dialect == "postgresql" else sqlite_insert)(InboxRecord).values(
+            consumer=consumer, event_id=event_id, processed_at=utcnow()
+        )
+        claimed = await self.session.execute(
+            row.on_conflict_do_nothing().returning(InboxRecord.__table__.c.event_id)  # type: ignore[attr-defined]
+        )
+        return claimed.first() is not None
 
     async def rollback(self) -> None:
         """Drop the changes and the queued events, keeping the unit of work open for another try."""

@@ -98,7 +98,7 @@ class EventDispatcher:
         inbox: bool = True,
     ) -> None:
         """``inbox=False`` for a group whose handlers are idempotent by themselves (the key copies): no
-        inbox row and no inbox lookup per event, two statements fewer."""
+        inbox row per event, one statement fewer."""
         self.group = group
         self._inbox = inbox
         self._handlers = dict(handlers)
@@ -137,19 +137,18 @@ class EventDispatcher:
         *,
         sealed: bool,
     ) -> None:
-        """One transaction: the inbox check, the handler's change and the inbox row commit together.
+        """One transaction: the inbox row (claimed first: a redelivery stops there) and the handler's
+        change commit together.
         The keys are looked up first: a record still waiting for them costs one query a look."""
         async with self._database_slots, self._unit_of_work() as uow:
             event = await opened_event(model, payload, uow) if sealed else _valid(model, payload)
-            if self._inbox and await uow.already_processed(consumer=self.group, event_id=envelope.id):
+            if self._inbox and not await uow.claim_event(consumer=self.group, event_id=envelope.id):
                 log.info("duplicate skipped", extra={"ce_id": envelope.id, "group": self.group})
                 return
             if event is not None:
                 await handler(event, envelope, uow)
             else:
                 log.info("sealed for an erased person: skipped", extra={"ce_id": envelope.id})
-            if self._inbox:
-                uow.mark_processed(consumer=self.group, event_id=envelope.id)
             try:
                 await uow.commit()
             except IntegrityError:

@@ -206,6 +206,11 @@ class PersonKeys:
         """Store another service's key (``None``: it was shredded); a shredded key is never revived.
         Idempotent: the key-copy groups keep no inbox."""
         if key is not None:  # one statement: a known kid (kept or shredded) stays as it is
+            if not self._session.in_transaction():
+                # Alone, as the key-copy groups call it: committed by itself, without a transaction's
+                # BEGIN and COMMIT, two of its three round trips (a household's arrival brings a key
+                # per person, a burst after an outage thousands).
+                await self._session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
             dialect = self._session.get_bind().dialect.name
             new_key = (pg_insert if dialect == "postgresql" else sqlite_insert)(self._table)
             row_values = {"kid": kid, "owner": owner, "person": person, "key": key}

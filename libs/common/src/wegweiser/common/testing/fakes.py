@@ -40,8 +40,11 @@ class FakeUnitOfWork(UnitOfWork):
     async def already_processed(self, *, consumer: str, event_id: str) -> bool:
         return (consumer, event_id) in self.processed
 
-    def mark_processed(self, *, consumer: str, event_id: str) -> None:
+    async def claim_event(self, *, consumer: str, event_id: str) -> bool:
+        if (consumer, event_id) in self.processed | self._pending_ids:
+            return False
         self._pending_ids.add((consumer, event_id))
+        return True
 
     async def rollback(self) -> None:
         self._pending, self._pending_ids = [], set()
