@@ -267,7 +267,7 @@ async def drive(run: Run) -> dict[str, Any]:
             run.broker,
             run.postgres,
             Lag(run.broker.bootstrap, run.prefix, flooded=STUTTGART),
-            run.databases["intake"],
+            run.databases,
         )
         rng = random.Random(args.seed)
         plan = (

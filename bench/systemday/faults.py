@@ -3,10 +3,13 @@
 Each fault is followed by its recovery time: until the process answers again and each of its service's
 consumer groups is caught up (its lag back at or below what it was before the fault, or ``CAUGHT_UP``
 records); for intake's relay, until the outbox backlog is; for the broker and PostgreSQL, until every
-group is. Each group on its own: the sum of every group's steady lag (commits come once a second) would
-exceed any one threshold once the day runs fast enough. The lag leaves out the flooding municipality's
-partition of each topic: its backlog is held back by design (the engine's fair turns) and drains after
-the flood, so it would measure the flood, not the recovery; it is recorded beside each recovery instead.
+service's outbox and every group is. The outboxes first: while the broker is away the relays cannot
+send, so the events of those seconds wait in the outboxes, not in Kafka, and the groups' lag right after
+the restart is what it was before it. Each group on its own: the sum of every group's steady lag
+(commits come once a second) would exceed any one threshold once the day runs fast enough. The lag
+leaves out the flooding municipality's partition of each topic: its backlog is held back by design (the
+engine's fair turns) and drains after the flood, so it would measure the flood, not the recovery; it is
+recorded beside each recovery instead.
 The next fault comes a random moment after that, so that each recovery is measured on its own.
 """
 
@@ -112,7 +115,7 @@ class Faults:
     broker: Broker
     postgres: Postgres
     lag: Lag
-    intake_database: str
+    databases: dict[str, str]  # service -> its database, whose outbox its relay drains
     recoveries: list[dict[str, Any]] = field(default_factory=list)
 
     def plan(
@@ -158,10 +161,19 @@ class Faults:
     async def _backlog(self, target: str, service: str | None) -> dict[str, int] | None:
         """What must drain after the fault, per consumer group (the outbox for the relay); None: unknown."""
         if target == "intake-relay":
-            outbox = await outbox_backlog(self.intake_database)
+            outbox = await outbox_backlog(self.databases["intake"])
             return None if outbox is None else {"outbox": outbox}
         if service == "intake":
             return {}
+        if service is None:  # the broker or PostgreSQL: every outbox, read before the groups' lag
+            backlog: dict[str, int] = {}
+            for name, url in self.databases.items():
+                outbox = await outbox_backlog(url)
+                if outbox is None:
+                    return None
+                backlog[f"outbox-{name}"] = outbox
+            groups = await self.lag.of(None)
+            return None if groups is None else backlog | groups
         return await self.lag.of(service)
 
     async def _recovered(
