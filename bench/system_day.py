@@ -539,7 +539,7 @@ def summary(runs: dict[str, dict[str, Any]], args: argparse.Namespace) -> dict[s
         "postgres_restarts": sum(1 for r in storm["recoveries"] if r["target"] == "postgres"),
         "quiet_arrival_to_case_p99_ms": quiet_p99,
         "storm_arrival_to_case_p99_ms": storm_p99,
-        "other_ags_p99_ratio": round(storm_p99 / quiet_p99, 2) if quiet_p99 and storm_p99 else None,
+        "other_ags_p99_ratio": ratio(storm_p99, quiet_p99),
         "other_ags_p99_ratio_with_warmup": ratio_with_warmup(quiet, storm),
         "referral_to_partner_p99_ms": storm["referral_to_partner_p99_ms"],
         "quiet_referral_to_partner_p99_ms": quiet["referral_to_partner_p99_ms"] if quiet else None,
@@ -561,8 +561,14 @@ def ratio_with_warmup(quiet: dict[str, Any] | None, storm: dict[str, Any]) -> fl
     """The ratio had the warm-up been measured too: shown beside the goal's figure, not instead of it."""
     if quiet is None:
         return None
-    quiet_p99 = quiet["latency_quiet_with_warmup"]["arrival_to_case_p99_ms"]
-    storm_p99 = storm["latency_flood_with_warmup"]["arrival_to_case_p99_ms"]
+    return ratio(
+        storm["latency_flood_with_warmup"]["arrival_to_case_p99_ms"],
+        quiet["latency_quiet_with_warmup"]["arrival_to_case_p99_ms"],
+    )
+
+
+def ratio(storm_p99: float | None, quiet_p99: float | None) -> float | None:
+    """Others' p99 in the flood ÷ in the quiet run (None when either has no arrivals measured)."""
     return round(storm_p99 / quiet_p99, 2) if quiet_p99 and storm_p99 else None
 
 

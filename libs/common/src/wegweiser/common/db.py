@@ -209,9 +209,6 @@ class UnitOfWork:
         self._published = True
         return self.outbox.add(event, event_id=event_id)
 
-    async def already_processed(self, *, consumer: str, event_id: str) -> bool:
-        return await self.session.get(InboxRecord, (consumer, event_id)) is not None
-
     async def claim_event(self, *, consumer: str, event_id: str) -> bool:
         """Record ``event_id`` as processed by ``consumer`` with this transaction; False if it already
         was (a redelivery). One statement, where a look and a later insert were two round trips a

@@ -13,7 +13,6 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar, cast
 
 from opentelemetry import trace
-from sqlalchemy.exc import IntegrityError
 
 from wegweiser.common.db import UnitOfWork
 from wegweiser.common.engine import MalformedRecord, NotYet, Record
@@ -149,19 +148,11 @@ class EventDispatcher:
                 await handler(event, envelope, uow)
             else:
                 log.info("sealed for an erased person: skipped", extra={"ce_id": envelope.id})
-            try:
-                await uow.commit()
-            except IntegrityError:
-                # A concurrent delivery of the same event won the race; its effect stands.
-                if not self._inbox or not await self._processed_meanwhile(envelope.id):
-                    raise
-                return
+            # No race with a concurrent delivery of the same event is left for the commit: its claim
+            # waited for this one's (or this one for its) and stopped at "duplicate skipped".
+            await uow.commit()
         if isinstance(event, PersonKeyIssued):
             KEYS_STORED.stored(event.kid)
-
-    async def _processed_meanwhile(self, event_id: str) -> bool:
-        async with self._unit_of_work() as check:
-            return await check.already_processed(consumer=self.group, event_id=event_id)
 
 
 def _valid(model: type[Event], payload: Any) -> Event:

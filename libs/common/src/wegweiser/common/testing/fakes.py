@@ -37,9 +37,6 @@ class FakeUnitOfWork(UnitOfWork):
         self._pending.append(event)
         return str(event_id or uuid.uuid4())
 
-    async def already_processed(self, *, consumer: str, event_id: str) -> bool:
-        return (consumer, event_id) in self.processed
-
     async def claim_event(self, *, consumer: str, event_id: str) -> bool:
         if (consumer, event_id) in self.processed | self._pending_ids:
             return False
