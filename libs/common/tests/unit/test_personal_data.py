@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import json
 import uuid
+from collections.abc import Sequence
 
 import pytest
 
@@ -13,9 +14,10 @@ from wegweiser.common import events
 from wegweiser.common.dispatch import KEY_WAITS_S, EventDispatcher
 from wegweiser.common.engine import ConsumerEngine, EngineConfig, Record
 from wegweiser.common.envelope import encode
-from wegweiser.common.key_copies import key_copy_engine, key_copy_handlers
+from wegweiser.common.key_copies import KeptTogether, KeysNotKept, key_copy_engine, key_copy_handlers
 from wegweiser.common.personal_data import (
     SEALED,
+    KeyCopy,
     UnreadablePersonalData,
     key_ids,
     open_sealed,
@@ -24,7 +26,7 @@ from wegweiser.common.personal_data import (
     wrap,
     wrapping_key,
 )
-from wegweiser.common.testing.fakes import FakeUnitOfWork
+from wegweiser.common.testing.fakes import FakePersonKeys, FakeUnitOfWork
 
 
 def arrival() -> events.ArrivalRegistered:
@@ -215,3 +217,57 @@ async def test_the_key_copies_never_hold_a_municipality_back_when_the_loop_runs_
 
     assert engine(EngineConfig())._late()
     assert not engine(key_copy_engine(EngineConfig()))._late()
+
+
+class FirstStatementWaits(FakePersonKeys):
+    """Key copies whose first statement lasts until ``done`` is set; ``fail`` makes the others fail."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.done, self.fail = asyncio.Event(), False
+
+    async def keep_issued(self, copies: Sequence[KeyCopy]) -> None:
+        if not self.statements:
+            self.statements.append(0)
+            await self.done.wait()
+        elif self.fail:
+            raise ConnectionError("database away")
+        await super().keep_issued(copies)
+
+
+def key_copies(n: int) -> list[KeyCopy]:
+    return [KeyCopy(kid=f"k{i}", owner="intake", person=f"arrivals/a/{i}", key=bytes(32)) for i in range(n)]
+
+
+async def test_keys_that_come_while_one_is_stored_are_stored_together_by_the_next_statement() -> None:
+    together, keys = KeptTogether(), FirstStatementWaits()
+    first, *rest = key_copies(6)
+    writing = asyncio.create_task(together.keep(keys, first))
+    await asyncio.sleep(0.01)
+    waiting = [asyncio.create_task(together.keep(keys, copy)) for copy in rest]
+    await asyncio.sleep(0.01)
+    assert not any(task.done() for task in waiting)
+    keys.done.set()
+    await asyncio.gather(writing, *waiting)
+    assert keys.statements == [0, 1, 5]  # the first alone, then the five that came meanwhile, at once
+    assert set(keys.rows) == {f"k{i}" for i in range(6)}
+    await together.keep(keys, KeyCopy(kid="k9", owner="intake", person="arrivals/a/9", key=bytes(32)))
+    assert keys.statements[-1] == 1  # and a key alone goes at once
+
+
+async def test_when_the_statement_fails_every_key_it_carried_fails_and_is_retried_alone() -> None:
+    together, keys = KeptTogether(), FirstStatementWaits()
+    first, *rest = key_copies(4)
+    writing = asyncio.create_task(together.keep(keys, first))
+    await asyncio.sleep(0.01)
+    keys.fail = True
+    waiting = [asyncio.create_task(together.keep(keys, copy)) for copy in rest]
+    await asyncio.sleep(0.01)
+    keys.done.set()
+    outcomes = await asyncio.gather(writing, *waiting, return_exceptions=True)
+    assert outcomes[0] is None
+    assert isinstance(outcomes[1], ConnectionError)  # the one that wrote for all
+    assert all(isinstance(o, KeysNotKept) for o in outcomes[2:])
+    keys.fail = False
+    await asyncio.gather(*(together.keep(keys, copy) for copy in rest))  # the engine's retry
+    assert set(keys.rows) == {f"k{i}" for i in range(4)}

@@ -8,6 +8,7 @@ redelivered event a no-op.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar, cast
@@ -139,7 +140,7 @@ class EventDispatcher:
         """One transaction: the inbox row (claimed first: a redelivery stops there) and the handler's
         change commit together.
         The keys are looked up first: a record still waiting for them costs one query a look."""
-        async with self._database_slots, self._unit_of_work() as uow:
+        async with self._slot_for(model), self._unit_of_work() as uow:
             event = await opened_event(model, payload, uow) if sealed else _valid(model, payload)
             if self._inbox and not await uow.claim_event(consumer=self.group, event_id=envelope.id):
                 log.info("duplicate skipped", extra={"ce_id": envelope.id, "group": self.group})
@@ -153,6 +154,14 @@ class EventDispatcher:
             await uow.commit()
         if isinstance(event, PersonKeyIssued):
             KEYS_STORED.stored(event.kid)
+
+    def _slot_for(self, model: type[Event]) -> contextlib.AbstractAsyncContextManager[Any]:
+        """A database slot, except for an issued key's copy: the key-copy group stores those together,
+        one statement at a time (``KeptTogether``), and keys waiting for that statement while holding
+        slots would keep the records that wait for them out of the database."""
+        if not self._inbox and issubclass(model, PersonKeyIssued):
+            return contextlib.nullcontext()
+        return self._database_slots
 
 
 def _valid(model: type[Event], payload: Any) -> Event:

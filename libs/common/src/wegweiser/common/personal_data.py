@@ -25,7 +25,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from cryptography.exceptions import InvalidTag
@@ -169,6 +169,15 @@ class PersonKeyColumns(SQLModel):
     shredded_at: dt.datetime | None = None
 
 
+class KeyCopy(NamedTuple):
+    """Another service's issued key, as a key-copy group stores it."""
+
+    kid: str
+    owner: str
+    person: str
+    key: bytes
+
+
 class PersonKeys:
     """One service's ``person_keys`` table in the open transaction."""
 
@@ -205,24 +214,26 @@ class PersonKeys:
     async def keep(self, *, kid: str, owner: str, person: str, key: bytes | None) -> None:
         """Store another service's key (``None``: it was shredded); a shredded key is never revived.
         Idempotent: the key-copy groups keep no inbox."""
-        if key is not None:  # one statement: a known kid (kept or shredded) stays as it is
-            if not self._session.in_transaction():
-                # Alone, as the key-copy groups call it: committed by itself, without a transaction's
-                # BEGIN and COMMIT, two of its three round trips (a household's arrival brings a key
-                # per person, a burst after an outage thousands).
-                await self._session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-            dialect = self._session.get_bind().dialect.name
-            new_key = (pg_insert if dialect == "postgresql" else sqlite_insert)(self._table)
-            row_values = {"kid": kid, "owner": owner, "person": person, "key": key}
-            await self._session.execute(
-                new_key.values(created_at=dt.datetime.now(dt.UTC), **row_values).on_conflict_do_nothing()
-            )
+        if key is not None:
+            await self.keep_issued([KeyCopy(kid=kid, owner=owner, person=person, key=key)])
             return
         row, now = await self._session.get(self._table, kid), dt.datetime.now(dt.UTC)
         if row is None:
             self._session.add(self._table(kid=kid, owner=owner, person=person, key=None, shredded_at=now))
         elif row.key is not None:
             row.key, row.shredded_at = None, now
+
+    async def keep_issued(self, copies: Sequence[KeyCopy]) -> None:
+        """Store issued keys of another service in one statement; a known kid (kept or shredded) stays
+        as it is. Alone, as the key-copy groups call it, committed by itself: without a transaction's
+        BEGIN and COMMIT, two of its three round trips."""
+        if not self._session.in_transaction():
+            await self._session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        dialect = self._session.get_bind().dialect.name
+        now = dt.datetime.now(dt.UTC)
+        rows = [{"created_at": now, **copy._asdict()} for copy in copies]
+        new_keys = (pg_insert if dialect == "postgresql" else sqlite_insert)(self._table).values(rows)
+        await self._session.execute(new_keys.on_conflict_do_nothing())
 
     async def shred(self, scopes: Sequence[str]) -> list[tuple[str, str, str]]:
         """Delete every key in these scopes (``Personal.scope``: arrivals, cases); the ``(kid, owner,

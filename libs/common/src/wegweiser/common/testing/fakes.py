@@ -9,7 +9,7 @@ from typing import Any, Self
 
 from wegweiser.common.db import UnitOfWork
 from wegweiser.common.events import Event
-from wegweiser.common.personal_data import DEV_KEY_WRAPPING_KEY, wrapping_key
+from wegweiser.common.personal_data import DEV_KEY_WRAPPING_KEY, KeyCopy, wrapping_key
 
 
 class FakeUnitOfWork(UnitOfWork):
@@ -66,6 +66,7 @@ class FakePersonKeys:
 
     def __init__(self) -> None:
         self.rows: dict[str, tuple[str, str, bytes | None]] = {}
+        self.statements: list[int] = []  # how many keys each ``keep_issued`` stored
 
     def issue(self, owner: str, person: str) -> tuple[str, bytes]:
         kid, key = str(uuid.uuid4()), uuid.uuid4().bytes * 2
@@ -78,6 +79,11 @@ class FakePersonKeys:
     async def keep(self, *, kid: str, owner: str, person: str, key: bytes | None) -> None:
         if kid not in self.rows or key is None:
             self.rows[kid] = (owner, person, key)
+
+    async def keep_issued(self, copies: Sequence[KeyCopy]) -> None:
+        self.statements.append(len(copies))
+        for copy in copies:
+            await self.keep(kid=copy.kid, owner=copy.owner, person=copy.person, key=copy.key)
 
     async def shred(self, scopes: Sequence[str]) -> list[tuple[str, str, str]]:
         def whose(person: str) -> bool:
