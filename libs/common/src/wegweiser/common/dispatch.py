@@ -18,7 +18,7 @@ from opentelemetry import trace
 from wegweiser.common.db import UnitOfWork
 from wegweiser.common.engine import MalformedRecord, NotYet, Record
 from wegweiser.common.envelope import Envelope, MalformedEvent, parse, validate
-from wegweiser.common.events import Event
+from wegweiser.common.events import REGISTRY, Event
 from wegweiser.common.events.keys import PersonKeyIssued
 from wegweiser.common.personal_data import MARKER, UnreadablePersonalData, key_ids, open_sealed
 
@@ -102,6 +102,9 @@ class EventDispatcher:
         self.group = group
         self._inbox = inbox
         self._handlers = dict(handlers)
+        # Known types this group has no handler for: skipped on their header, before the payload is
+        # read (intake hears every case event for its erasures, and would parse each one to drop it).
+        self._not_handled = frozenset(t for t, model in REGISTRY.items() if model not in self._handlers)
         self._unit_of_work = unit_of_work
         # The engine may run hundreds of lanes at once; only this many hold a database connection, so a
         # backlog waits here instead of timing out on an exhausted connection pool.
@@ -110,13 +113,15 @@ class EventDispatcher:
     async def __call__(self, record: Record) -> None:
         if record.value is None and record.ce_type is None:
             return  # a compaction tombstone (e.g. a removed partner on the catalogue topic): no event
+        if record.ce_type in self._not_handled:
+            return  # a valid event type this group does not care about (tolerant reader)
         try:
             envelope, model, payload = parse(record.headers, record.value)
         except MalformedEvent as exc:
             raise MalformedRecord(str(exc)) from exc
         handler = self._handlers.get(model)
         if handler is None:
-            return  # a valid event this group does not care about (tolerant reader)
+            return  # as above, for a record whose type header could not be read without parsing
         # The engine opened this event's consumer span (one span per event); name the event in it.
         span = trace.get_current_span()
         if span.is_recording():
