@@ -146,9 +146,15 @@ class Background:
         await lead(self.engine, LOCK_KEY, self._loops, name="referrals background loops")
 
     async def _loops(self) -> None:
+        """All three or none: if one ends with an error, the others stop with it before ``lead`` waits
+        for the lock again (a gather left them running, so every failure added a set of loops that went
+        on even after another replica had taken the lead)."""
         self.is_leader = True
         try:
-            await asyncio.gather(self._timers(), self.worker.run(), self._retention_loop())
+            async with asyncio.TaskGroup() as loops:
+                loops.create_task(self._timers())
+                loops.create_task(self.worker.run())
+                loops.create_task(self._retention_loop())
         finally:
             self.is_leader = False
 

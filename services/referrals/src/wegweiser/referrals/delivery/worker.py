@@ -307,9 +307,16 @@ class WebhookWorker:
         return [Observation(BREAKER_CODES[q.breaker.state], {"partner": p}) for p, q in self.queues.items()]
 
     async def run(self) -> None:
+        """Wakes each partner's queue that has pending rows; a failed look (the database restarting) is
+        logged and made again at the next poll, as the queues' own steps are."""
         try:
             while True:
-                for partner_id in await self._partners_with_pending():
+                try:
+                    pending = await self._partners_with_pending()
+                except Exception:
+                    log.exception("webhook supervisor: looking for pending deliveries failed; retrying")
+                    pending = []
+                for partner_id in pending:
                     self._ensure_queue(partner_id).wake.set()
                 await woken_or_timeout(self.wake, self._config.poll_interval_s)
         finally:
