@@ -479,11 +479,11 @@ async def one_run(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         )
         out |= {"statistics_mismatches": mismatches, "statistics": figures}
         measured = "flood" if storm else "quiet"
-        out |= {
-            "latency_" + phase: latencies(run, phase)
-            for phase in ({"warmup", "flood", "faults"} if storm else {"warmup", "quiet"})
-        }
-        out[f"latency_{measured}_with_warmup"] = latencies(run, "warmup", measured)
+        phases = {"flood", "faults"} if storm else {"quiet"}
+        out |= {"latency_" + phase: latencies(run, phase) for phase in phases}
+        if run.args.warm_up_s:  # none in --short: no empty warm-up entries
+            out["latency_warmup"] = latencies(run, "warmup")
+            out[f"latency_{measured}_with_warmup"] = latencies(run, "warmup", measured)
         out |= counted(run) | referral_latency(run) | {"partner_restarts": run.partner_restarts}
         run.watching.set()
         await asyncio.gather(*run.watchers, return_exceptions=True)
@@ -559,7 +559,7 @@ def summary(runs: dict[str, dict[str, Any]], args: argparse.Namespace) -> dict[s
 
 def ratio_with_warmup(quiet: dict[str, Any] | None, storm: dict[str, Any]) -> float | None:
     """The ratio had the warm-up been measured too: shown beside the goal's figure, not instead of it."""
-    if quiet is None:
+    if quiet is None or "latency_flood_with_warmup" not in storm:  # --warm-up-s 0: none measured
         return None
     return ratio(
         storm["latency_flood_with_warmup"]["arrival_to_case_p99_ms"],
