@@ -14,8 +14,6 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 
 from sqlalchemy import JSON, BigInteger, Column, Integer, LargeBinary, MetaData, delete, event, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DisconnectionError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import registry
@@ -23,6 +21,7 @@ from sqlmodel import Field, SQLModel
 
 from wegweiser.common.events import Event
 from wegweiser.common.personal_data import DEV_KEY_WRAPPING_KEY, PersonKeyColumns, PersonKeys, wrapping_key
+from wegweiser.common.sql import dialect_insert
 
 if TYPE_CHECKING:
     from wegweiser.common.outbox import OutboxWriter
@@ -213,8 +212,7 @@ class UnitOfWork:
         """Record ``event_id`` as processed by ``consumer`` with this transaction; False if it already
         was (a redelivery). One statement, where a look and a later insert were two round trips a
         record; a concurrent delivery of the same event waits here for the other's commit, then finds it."""
-        dialect = self.session.get_bind().dialect.name
-        row = (pg_insert if dialect == "postgresql" else sqlite_insert)(InboxRecord).values(
+        row = dialect_insert(self.session, InboxRecord).values(
             consumer=consumer, event_id=event_id, processed_at=utcnow()
         )
         claimed = await self.session.execute(

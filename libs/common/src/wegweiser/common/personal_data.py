@@ -31,10 +31,10 @@ import orjson
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import LargeBinary, insert, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col
+
+from wegweiser.common.sql import dialect_insert
 
 SEALED = "sealed"
 ALGORITHM = "A256GCM"
@@ -229,10 +229,9 @@ class PersonKeys:
         BEGIN and COMMIT, two of its three round trips."""
         if not self._session.in_transaction():
             await self._session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-        dialect = self._session.get_bind().dialect.name
         now = dt.datetime.now(dt.UTC)
         rows = [{"created_at": now, **copy._asdict()} for copy in copies]
-        new_keys = (pg_insert if dialect == "postgresql" else sqlite_insert)(self._table).values(rows)
+        new_keys = dialect_insert(self._session, self._table).values(rows)
         await self._session.execute(new_keys.on_conflict_do_nothing())
 
     async def shred(self, scopes: Sequence[str]) -> list[tuple[str, str, str]]:

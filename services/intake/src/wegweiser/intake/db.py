@@ -21,14 +21,12 @@ from sqlalchemy import (
     ColumnElement,
     Index,
     LargeBinary,
-    Table,
     Text,
     UniqueConstraint,
     delete,
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel, col, or_
@@ -36,6 +34,7 @@ from sqlmodel import Field, SQLModel, col, or_
 from wegweiser.common.audit import AuditEntry
 from wegweiser.common.db import postgres_connection, utcnow
 from wegweiser.common.personal_data import PersonKeyColumns
+from wegweiser.common.sql import dialect_insert
 from wegweiser.intake.domain.duplicates import DuplicateFlag, PersonKey
 from wegweiser.intake.domain.imports import ImportJob
 from wegweiser.intake.domain.model import Arrival, Person
@@ -167,12 +166,6 @@ PERSON_INDEX = PersonIndexRow.__table__  # type: ignore[attr-defined]
 FLAGS = DuplicateFlagRow.__table__  # type: ignore[attr-defined]
 
 
-def _insert(session: AsyncSession, table: Table) -> postgresql.Insert | sqlite.Insert:
-    """An INSERT that can say ON CONFLICT DO NOTHING on PostgreSQL and SQLite alike."""
-    dialect = session.get_bind().dialect.name
-    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
-
-
 # PostgreSQL statements of the batch path, parameters as arrays (one round trip, no statement to compile).
 _PG_INSERT_ARRIVALS = """
 INSERT INTO arrivals (arrival_id, authority_id, authority_reference, ags, allocation_date, facility, status,
@@ -279,7 +272,7 @@ class ArrivalRepository:
             )
             return {row[0] for row in rows}
         statement = (
-            _insert(self.session, ARRIVALS)
+            dialect_insert(self.session, ARRIVALS)
             .on_conflict_do_nothing(index_elements=["authority_id", "authority_reference"])
             .returning(ARRIVALS.c.arrival_id)
         )
@@ -454,7 +447,7 @@ class ArrivalRepository:
         if not flags:
             return set()
         statement = (
-            _insert(self.session, FLAGS)
+            dialect_insert(self.session, FLAGS)
             .on_conflict_do_nothing(index_elements=["person_id", "candidate_person_id"])
             .returning(FLAGS.c.flag_id)
         )

@@ -17,13 +17,13 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col
 
 from wegweiser.common import events
 from wegweiser.common.db import OutboxRecord, UnitOfWork, utcnow
 from wegweiser.common.envelope import encode
 from wegweiser.common.leadership import exclusive
+from wegweiser.common.sql import dialect_insert
 from wegweiser.statistics.db import FeedState
 from wegweiser.statistics.geography import region_tree
 from wegweiser.statistics.ops.generations import Generations
@@ -289,8 +289,7 @@ _ZERO = "0"
 async def _upsert_feed_state(session: Any, states: list[dict[str, Any]]) -> None:
     if not states:
         return
-    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(FeedState).values(states)
+    stmt = dialect_insert(session, FeedState).values(states)
     stmt = stmt.on_conflict_do_update(
         index_elements=["key"],
         set_={"digest": stmt.excluded.digest, "published_at": stmt.excluded.published_at},
