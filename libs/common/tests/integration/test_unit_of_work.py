@@ -10,7 +10,7 @@ from sqlalchemy.orm import registry
 from sqlmodel import SQLModel
 
 from wegweiser.common.db import COMMON_METADATA, UnitOfWork, create_engine
-from wegweiser.common.personal_data import PersonKeyColumns
+from wegweiser.common.personal_data import KeyCopy, PersonKeyColumns
 
 pytestmark = pytest.mark.integration
 
@@ -69,10 +69,10 @@ async def test_a_key_copy_kept_alone_is_committed_by_itself_and_in_a_transaction
         await session.commit()
     key = bytes(32)
     async with KeysUnitOfWork(sessions) as uow:  # as the key-copy groups: no commit needed
-        await uow.person_keys.keep(kid="k-alone", owner="intake", person="arrivals/a/1", key=key)
+        await uow.person_keys.keep_issued([KeyCopy("k-alone", "intake", "arrivals/a/1", key)])
     async with KeysUnitOfWork(sessions) as uow:  # after another statement: part of the transaction
         assert await uow.claim_event(consumer="g", event_id="e")
-        await uow.person_keys.keep(kid="k-within", owner="intake", person="arrivals/a/2", key=key)
+        await uow.person_keys.keep_issued([KeyCopy("k-within", "intake", "arrivals/a/2", key)])
         await uow.rollback()
     async with sessions() as session:
         kept = (await session.scalars(select(KeyRow.kid))).all()  # type: ignore[call-overload]

@@ -163,7 +163,7 @@ async def test_a_record_before_its_key_waits_without_holding_the_only_database_s
         await asyncio.sleep(0.05)  # the key arrives while the record waits for it
         async with slots:
             for kid, (person, key) in issued.issued.items():
-                await uow.keys.keep(kid=kid, owner="intake", person=person, key=key)
+                await uow.keys.keep_issued([KeyCopy(kid=kid, owner="intake", person=person, key=key)])
 
     await asyncio.gather(dispatcher(record), key_consumer())
     assert handled == [event]

@@ -115,7 +115,7 @@ async def keep_issued_key(
 
 
 async def forget_shredded_key(event: PersonKeyShredded, envelope: Envelope, uow: UnitOfWork) -> None:
-    await uow.person_keys.keep(kid=event.kid, owner=event.source, person=event.person, key=None)
+    await uow.person_keys.keep_shredded(kid=event.kid, owner=event.source, person=event.person)
 
 
 def key_copy_handlers(owner: str) -> dict[type[Event], EventHandler]:
@@ -127,7 +127,7 @@ def key_copy_handlers(owner: str) -> dict[type[Event], EventHandler]:
 
 def key_copy_consumer(group: str, owner: str, base: EngineConfig) -> ConsumerSpec:
     """The consumer group that copies ``owner``'s keys: many at once, and no inbox, since keeping a key
-    is idempotent by itself (``PersonKeys.keep``)."""
+    is idempotent by itself (``PersonKeys.keep_issued`` and ``keep_shredded``)."""
     issued, _ = PERSON_KEY_EVENTS[owner]
     return ConsumerSpec(
         group=group,

@@ -211,12 +211,9 @@ class PersonKeys:
         )
         return {kid: key for kid, key in rows.tuples()}
 
-    async def keep(self, *, kid: str, owner: str, person: str, key: bytes | None) -> None:
-        """Store another service's key (``None``: it was shredded); a shredded key is never revived.
-        Idempotent: the key-copy groups keep no inbox."""
-        if key is not None:
-            await self.keep_issued([KeyCopy(kid=kid, owner=owner, person=person, key=key)])
-            return
+    async def keep_shredded(self, *, kid: str, owner: str, person: str) -> None:
+        """Forget the key of another service that it shredded (kept as a row without a key, so that a
+        late copy of the issued key is never revived). Idempotent: the key-copy groups keep no inbox."""
         row, now = await self._session.get(self._table, kid), dt.datetime.now(dt.UTC)
         if row is None:
             self._session.add(self._table(kid=kid, owner=owner, person=person, key=None, shredded_at=now))

@@ -76,14 +76,13 @@ class FakePersonKeys:
     async def known(self, kids: set[str]) -> dict[str, bytes | None]:
         return {kid: self.rows[kid][2] for kid in kids if kid in self.rows}
 
-    async def keep(self, *, kid: str, owner: str, person: str, key: bytes | None) -> None:
-        if kid not in self.rows or key is None:
-            self.rows[kid] = (owner, person, key)
+    async def keep_shredded(self, *, kid: str, owner: str, person: str) -> None:
+        self.rows[kid] = (owner, person, None)
 
     async def keep_issued(self, copies: Sequence[KeyCopy]) -> None:
         self.statements.append(len(copies))
         for copy in copies:
-            await self.keep(kid=copy.kid, owner=copy.owner, person=copy.person, key=copy.key)
+            self.rows.setdefault(copy.kid, (copy.owner, copy.person, copy.key))
 
     async def shred(self, scopes: Sequence[str]) -> list[tuple[str, str, str]]:
         def whose(person: str) -> bool:
