@@ -6,7 +6,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from prometheus_client import REGISTRY
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_dbapi
+from sqlalchemy.exc import InterfaceError, InternalError, OperationalError
 
 from wegweiser.common.http import broker_reachable, install_health, install_problem_handlers
 from wegweiser.common.testing.infra import free_port
@@ -77,6 +78,13 @@ async def test_broker_reachable_is_false_for_a_closed_port() -> None:
         OperationalError("SELECT 1", {}, ConnectionResetError(104, "Connection reset by peer")),
         InterfaceError("SELECT 1", {}, Exception("connection is closed")),
         ConnectionRefusedError(111, "Connect call failed"),
+        InternalError(
+            "INSERT INTO outbox",
+            {},
+            AsyncAdapt_asyncpg_dbapi.InternalClientError(
+                "cannot switch to state 12; another operation (2) is in progress"
+            ),
+        ),
     ],
 )
 async def test_a_database_that_cannot_be_reached_is_a_503_to_retry_not_a_500(error: Exception) -> None:

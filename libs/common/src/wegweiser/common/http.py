@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import Gauge, make_asgi_app
+from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_dbapi
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -93,10 +94,17 @@ def database_unreachable(exc: BaseException) -> bool:
     """A connection that broke or could not be had (a database restart), not a fault of the request.
 
     Answered 503 with ``Retry-After``: the client's retry will succeed once the database is back, and
-    nothing was written (the transaction did not commit). It was a bare 500 before.
+    nothing was written (the transaction did not commit). It was a bare 500 before. asyncpg's
+    ``InternalClientError`` ("cannot switch to state …; another operation is in progress") is a
+    connection left half-way by the restart: in the system day, casework answered it 500 when
+    PostgreSQL restarted under a consultation's insert.
     """
     if isinstance(exc, DBAPIError):
-        return exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError))
+        return (
+            exc.connection_invalidated
+            or isinstance(exc, (OperationalError, InterfaceError))
+            or isinstance(exc.orig, AsyncAdapt_asyncpg_dbapi.InternalClientError)
+        )
     return isinstance(exc, (PoolTimeout, ConnectionError))
 
 
