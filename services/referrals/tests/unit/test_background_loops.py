@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Any, cast
 
 import pytest
@@ -18,9 +18,11 @@ from wegweiser.referrals.delivery.worker import WebhookWorker, WorkerConfig
 
 
 @pytest.fixture
-def engine() -> Iterator[AsyncEngine]:
+async def engine() -> AsyncIterator[AsyncEngine]:
     """An empty SQLite database: every query of the loops fails (no tables), as in a database restart."""
-    yield create_async_engine("sqlite+aiosqlite://")
+    empty = create_async_engine("sqlite+aiosqlite://")
+    yield empty
+    await empty.dispose()
 
 
 class FailingWorker:
