@@ -281,6 +281,7 @@ async def drive(run: Run) -> dict[str, Any]:
             )
         )
         await faults.run(plan, rng, stop=lambda: False)
+        run.phase = "after_faults"  # the flood goes on, with every fault recovered
     remaining = args.minutes * 60 - (time.monotonic() - started)
     await asyncio.sleep(max(0.0, remaining))
     while storm and len(run.ledger.arrivals) < args.storm_arrivals:  # noqa: ASYNC110 - the load's count
@@ -479,7 +480,7 @@ async def one_run(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         )
         out |= {"statistics_mismatches": mismatches, "statistics": figures}
         measured = "flood" if storm else "quiet"
-        phases = {"flood", "faults"} if storm else {"quiet"}
+        phases = {"flood", "faults", "after_faults"} if storm else {"quiet"}
         out |= {"latency_" + phase: latencies(run, phase) for phase in phases}
         if run.args.warm_up_s:  # none in --short: no empty warm-up entries
             out["latency_warmup"] = latencies(run, "warmup")
@@ -578,7 +579,10 @@ def main() -> None:
         "--minutes", type=float, default=10, help="length of the day (the storm lasts at least this)"
     )
     cli.add_argument(
-        "--flood-minutes", type=float, default=3, help="the storm's flood before the faults begin"
+        "--flood-minutes",
+        type=float,
+        default=None,
+        help="the storm's flood before the faults begin (default: --minutes, as long as the quiet run)",
     )
     cli.add_argument(
         "--warm-up-s",
@@ -618,6 +622,8 @@ def main() -> None:
     cli.add_argument("--keep", action="store_true", help="keep logs and state (printed) after the run")
     cli.add_argument("--out", type=Path, default=RESULTS)
     args = cli.parse_args()
+    if args.flood_minutes is None:
+        args.flood_minutes = args.minutes
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # the broker restarts are expected here
     if args.short:
         args.minutes, args.flood_minutes, args.rate, args.publish_interval = 1, 0.25, 3, 5
