@@ -13,6 +13,7 @@ from wegweiser.common.telemetry import configure_telemetry
 from wegweiser.common.testing import infra
 
 if TYPE_CHECKING:
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
     from playwright.async_api import BrowserContext
 
 
@@ -60,6 +61,22 @@ def service_env(kafka_bootstrap: str, dev_keys: Path) -> dict[str, Any]:
 def telemetry() -> None:
     """Real tracer and meter providers, as the services have in production, so trace headers flow."""
     configure_telemetry("tests")
+
+
+@pytest.fixture
+def spans() -> Iterator["InMemorySpanExporter"]:
+    """Every span the process finishes from now on, on the providers the ``telemetry`` fixture installed."""
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    provider = trace.get_tracer_provider()
+    assert isinstance(provider, TracerProvider)
+    exporter = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    yield exporter
+    exporter.shutdown()  # the processor stays on the provider, but exports nothing any more
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""One arrival, one trace: intake's HTTP request, both relays, Kafka, casework, statistics and referrals.
+"""One arrival, one trace: intake's HTTP request, both relays, Kafka, casework, statistics and referrals;
+a referral requested for its case later is a trace of its own, linked to the arrival's.
 
 The four services run in-process on the real broker and PostgreSQL, and share the process's tracer
 provider (as the conftest installs it); an in-memory exporter on it collects every finished span.
@@ -8,16 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from opentelemetry import trace
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
@@ -46,17 +45,6 @@ SERVICES = ("intake", "casework", "statistics", "referrals")
 
 
 @pytest.fixture
-def spans() -> Iterator[InMemorySpanExporter]:
-    """Every span the process finishes from now on (the conftest installed the SDK provider)."""
-    provider = trace.get_tracer_provider()
-    assert isinstance(provider, TracerProvider)
-    exporter = InMemorySpanExporter()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    yield exporter
-    exporter.shutdown()  # the processor stays on the provider, but exports nothing any more
-
-
-@pytest.fixture
 async def clients(
     service_env: dict[str, Any], postgres_url: str
 ) -> AsyncIterator[dict[str, httpx.AsyncClient]]:
@@ -82,7 +70,7 @@ async def clients(
         yield {name: await stack.enter_async_context(running(app)) for name, app in apps.items()}
 
 
-async def test_an_arrival_is_one_trace_from_intakes_request_to_statistics_and_referrals(
+async def test_an_arrival_is_one_trace_and_a_referral_for_its_case_links_to_it(
     clients: dict[str, httpx.AsyncClient], spans: InMemorySpanExporter, dev_keys: Path
 ) -> None:
     authority = bearer(dev_keys, "reception_authority", authority_id="uab-08111", ags=["08111000"])
@@ -91,17 +79,19 @@ async def test_an_arrival_is_one_trace_from_intakes_request_to_statistics_and_re
         "authority_reference": f"TRACE-{uuid.uuid4().hex[:8]}",
         "ags": "08111000",
         "allocation_date": dt.date.today().isoformat(),
-        "persons": [{"role": "head", "family_name": "Haddad", "given_names": "Rania"}],
+        "persons": [
+            {"role": "head", "family_name": "Haddad", "given_names": "Rania", "date_of_birth": "1988-03-15"}
+        ],
     }
     response = await clients["intake"].post("/v1/arrivals", json=body, headers=authority)
     assert response.status_code == 201, response.text
     arrival_id = response.json()["arrival_id"]
 
-    async def case() -> bool:
+    async def case() -> str | None:
         cases = (await clients["casework"].get("/v1/cases?ags=08111000", headers=counsellor)).json()
-        return any(c["arrival_id"] == arrival_id for c in cases)
+        return next((c["case_id"] for c in cases if c["arrival_id"] == arrival_id), None)
 
-    await eventually(case, timeout_s=60, what="case opened from the arrival")
+    case_id = await eventually(case, timeout_s=60, what="case opened from the arrival")
 
     async def flow() -> list[ReadableSpan]:
         finished = list(spans.get_finished_spans())
@@ -139,3 +129,29 @@ async def test_an_arrival_is_one_trace_from_intakes_request_to_statistics_and_re
     assert {f"{t.name} publish" for t in (topics.INTAKE_PERSON_KEYS, topics.INTAKE_FACTS)} <= {
         s.name for s in ours
     }
+
+    # A counsellor's referral for the case: its own trace (the request), linked to the arrival's flow.
+    url = f"/v1/cases/{case_id}"
+    person = (await clients["casework"].get(url, headers=counsellor)).json()["persons"][0]["person_id"]
+    consent = {"person_id": person, "purpose": "integrationskurs", "granted_on": dt.date.today().isoformat()}
+    granted = await clients["casework"].post(f"{url}/consents", headers=counsellor, json=consent)
+    assert granted.status_code == 201, granted.text
+    referral = {"person_id": person, "programme": "integrationskurs"}
+    requested = await clients["casework"].post(f"{url}/referrals", headers=counsellor, json=referral)
+    assert requested.status_code == 201, requested.text
+
+    async def referral_request() -> ReadableSpan | None:
+        return next(
+            (
+                s
+                for s in spans.get_finished_spans()
+                if s.kind == SpanKind.SERVER and s.name.startswith("POST") and s.name.endswith("/referrals")
+            ),
+            None,
+        )
+
+    request_span = await eventually(referral_request, timeout_s=10, what="the referral request's span")
+    assert request_span.context is not None and request_span.context.trace_id != trace_id
+    (link,) = request_span.links
+    assert link.context.trace_id == trace_id  # the arrival's flow, at casework's span that opened the case
+    assert by_id[link.context.span_id].name == f"{topics.ARRIVALS.name} process"

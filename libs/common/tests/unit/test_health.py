@@ -7,12 +7,23 @@ import pytest
 from fastapi import FastAPI
 from prometheus_client import REGISTRY
 from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_dbapi
-from sqlalchemy.exc import InterfaceError, InternalError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, InternalError, OperationalError
 
 from wegweiser.common.http import broker_reachable, install_health, install_problem_handlers
 from wegweiser.common.testing.infra import free_port
 
 UP = {"database": True, "broker": True}
+
+
+def _asyncpg_error(kind: type[Exception], message: str, sqlstate: str) -> Exception:
+    """An asyncpg error as SQLAlchemy's asyncpg dialect hands it on (it copies the SQLSTATE)."""
+
+    class _Driver(Exception):
+        pass
+
+    driver = _Driver(message)
+    driver.sqlstate = sqlstate  # type: ignore[attr-defined]
+    return kind(message, driver)
 
 
 async def _check(name: str) -> bool:
@@ -78,6 +89,12 @@ async def test_broker_reachable_is_false_for_a_closed_port() -> None:
         OperationalError("SELECT 1", {}, ConnectionResetError(104, "Connection reset by peer")),
         InterfaceError("SELECT 1", {}, Exception("connection is closed")),
         ConnectionRefusedError(111, "Connect call failed"),
+        # What a connection attempt met while PostgreSQL restarted in the system day (a 500 before).
+        DBAPIError(
+            None,
+            None,
+            _asyncpg_error(AsyncAdapt_asyncpg_dbapi.Error, "the database system is starting up", "57P03"),
+        ),
         InternalError(
             "INSERT INTO outbox",
             {},
@@ -104,6 +121,27 @@ async def test_a_database_that_cannot_be_reached_is_a_503_to_retry_not_a_500(err
     assert answer.headers["retry-after"] == "2"
     assert "Datenbank" in answer.json()["detail"]
     assert "database" in english.json()["detail"]
+
+
+async def test_a_database_error_that_is_no_outage_stays_a_500_logged_with_its_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    app = FastAPI()
+    install_problem_handlers(app)
+
+    @app.post("/v1/things")
+    async def write() -> None:
+        raise DBAPIError(
+            "INSERT", {}, _asyncpg_error(AsyncAdapt_asyncpg_dbapi.Error, "division by zero", "22012")
+        )
+
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        answer = await c.post("/v1/things")
+    assert answer.status_code == 500
+    assert answer.headers["content-type"] == "application/problem+json"
+    (logged,) = [r for r in caplog.records if r.name == "wegweiser.common.http"]
+    assert logged.levelname == "ERROR" and logged.exc_info is not None
 
 
 async def test_any_other_failure_stays_a_500() -> None:

@@ -168,6 +168,10 @@ async def test_the_same_key_sent_twice_at_once_records_one_consultation(
     assert len(detail["consultations"]) == 5
 
 
+class ProcessDied(Exception):
+    """Stands for a kill between the change and its answer: the client gets no answer at all."""
+
+
 async def test_a_request_cut_off_after_its_change_leaves_nothing_and_its_retry_records_once(
     casework_env: dict[str, Any], database_url: str, dev_keys: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -181,7 +185,7 @@ async def test_a_request_cut_off_after_its_change_leaves_nothing_and_its_retry_r
     def cut_off_once(result: Any, status_code: int) -> tuple[int, bytes]:
         if not cut_off:
             cut_off.append(status_code)
-            raise ConnectionResetError("the process died between the change and its answer")
+            raise ProcessDied("between the change and its answer")
         return stored_answer(result, status_code)
 
     async with running(build(CaseworkSettings(database_url=database_url, **casework_env))) as client:
@@ -189,7 +193,7 @@ async def test_a_request_cut_off_after_its_change_leaves_nothing_and_its_retry_r
         monkeypatch.setattr("wegweiser.casework.idempotency._stored", cut_off_once)
         keyed = {**headers, "Idempotency-Key": "cut-off-1"}
         path = f"/v1/cases/{case_id}/consultations"
-        with pytest.raises(ConnectionResetError):
+        with pytest.raises(ProcessDied):
             await client.post(path, headers=keyed, json=body)
         assert (await client.get(f"/v1/cases/{case_id}", headers=headers)).json()["consultations"] == []
         retried, again = [await client.post(path, headers=keyed, json=body) for _ in range(2)]

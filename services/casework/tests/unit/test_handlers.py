@@ -78,6 +78,9 @@ class FakeCases(CaseRepository):
     async def by_arrival(self, arrival_id: uuid.UUID) -> Case | None:
         return next((c for c in self.rows.values() if c.arrival_id == arrival_id), None)
 
+    async def opened_trace(self, case_id: uuid.UUID) -> str | None:
+        return None  # no trace kept here: tests/test_one_trace.py checks the link on the real stack
+
     def add_consultation(
         self, case_id: uuid.UUID, consultation: Consultation, *, recorded_by: str, provider_id: str = ""
     ) -> None:

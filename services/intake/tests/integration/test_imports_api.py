@@ -12,9 +12,14 @@ import httpx
 import orjson
 import pytest
 from openpyxl import Workbook
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
+from sqlalchemy import select
 
 from wegweiser.common.db import utcnow
+from wegweiser.common.outbox import OUTBOX
 from wegweiser.common.testing.apps import eventually, running
+from wegweiser.common.topics import ARRIVALS
 from wegweiser.intake.app import build
 from wegweiser.intake.domain.imports import ImportJob
 from wegweiser.intake.settings import IntakeSettings
@@ -158,6 +163,41 @@ async def test_a_large_file_becomes_a_job_with_progress(intake_settings: Setting
         assert (job["rows_done"], job["households_done"], job["created"]) == (7, 7, 7)
         last = (await client.get(f"/v1/arrivals?authority_reference={prefix}-6", headers=authority())).json()
         assert last[0]["persons"][0]["date_of_birth"] == "1990-01-07"
+
+
+async def test_a_jobs_arrivals_continue_the_trace_of_the_upload(
+    intake_settings: Settings, authority: Any, spans: InMemorySpanExporter
+) -> None:
+    prefix = uuid.uuid4().hex[:6]
+    content = xlsx(
+        [[f"{prefix}-{i}", "Nowak", f"Ewa{i}", dt.date(1991, 2, 1 + i), 8111000, YESTERDAY] for i in range(4)]
+    )
+    app = build(intake_settings(import_sync_max_households=1, import_chunk_households=2))
+    async with running(app) as client:
+        response = await client.post(
+            "/v1/imports", content=content, headers=authority(**{"Content-Type": XLSX_MEDIA_TYPE})
+        )
+        assert response.status_code == 202, response.text
+
+        async def finished() -> bool:
+            job = (await client.get(response.headers["location"], headers=authority())).json()
+            return job["status"] == "completed"
+
+        await eventually(finished, timeout_s=30, what="import completed")
+        async with app.state.runtime.sessions() as session:
+            rows = (await session.execute(select(OUTBOX.c.topic, OUTBOX.c.headers))).all()
+    (upload,) = [
+        s for s in spans.get_finished_spans() if s.kind == SpanKind.SERVER and s.name == "POST /v1/imports"
+    ]
+    assert upload.context is not None
+    (job,) = [s for s in spans.get_finished_spans() if s.name == "intake import job"]
+    assert job.context is not None and job.context.trace_id == upload.context.trace_id
+    assert job.parent is not None and job.parent.span_id == upload.context.span_id
+    # Every record of the job (arrivals, facts, person keys) carries the upload's trace: one flow from there.
+    assert sum(topic == ARRIVALS.name for topic, _ in rows) == 4
+    assert {dict(headers)["traceparent"].split("-")[1] for _, headers in rows} == {
+        f"{upload.context.trace_id:032x}"
+    }
 
 
 async def test_a_job_interrupted_by_a_crash_resumes_where_its_last_chunk_committed(

@@ -1,12 +1,10 @@
 """A referral's trace runs on to the partner: the webhook carries the trace of the counsellor's request."""
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
@@ -22,16 +20,6 @@ pytestmark = pytest.mark.integration
 
 Bearer = Callable[..., dict[str, str]]
 PARTNER = f"it-hook-trace-{uuid.uuid4().hex[:6]}"
-
-
-@pytest.fixture
-def spans() -> Iterator[InMemorySpanExporter]:
-    provider = trace.get_tracer_provider()
-    assert isinstance(provider, TracerProvider)  # the conftest's, as a service has in production
-    exporter = InMemorySpanExporter()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    yield exporter
-    exporter.shutdown()
 
 
 async def test_the_partners_webhook_request_continues_the_referrals_trace(

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from opentelemetry import propagate
+from opentelemetry.trace import get_current_span
 from pydantic import ValidationError
 
 from wegweiser.common.events import REGISTRY, Event
@@ -53,6 +54,20 @@ def trace_context() -> dict[str, str]:
     carrier: dict[str, str] = {}
     propagate.inject(carrier)
     return carrier
+
+
+def link_to(traceparent: str | None) -> None:
+    """Link the current span to the span ``traceparent`` names (kept from an earlier flow).
+
+    A step a person takes later, such as a referral requested for a case, starts a trace of its own;
+    the link lets a tracing backend show it with the flow that opened the case. Without a recording
+    span or with no valid ``traceparent``, nothing happens.
+    """
+    if not traceparent:
+        return
+    linked = get_current_span(propagate.extract({"traceparent": traceparent})).get_span_context()
+    if linked.is_valid:
+        get_current_span().add_link(linked)
 
 
 def attributes(

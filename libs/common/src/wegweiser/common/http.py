@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -23,6 +24,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from wegweiser.common import validation_text
 from wegweiser.common.auth import Forbidden, Unauthorized
 from wegweiser.common.request_limits import BodyRefused, RequestSizeLimit
+
+log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -104,8 +107,16 @@ def database_unreachable(exc: BaseException) -> bool:
             exc.connection_invalidated
             or isinstance(exc, (OperationalError, InterfaceError))
             or isinstance(exc.orig, AsyncAdapt_asyncpg_dbapi.InternalClientError)
+            or _unreachable_sqlstate(getattr(exc.orig, "sqlstate", None))
         )
     return isinstance(exc, (PoolTimeout, ConnectionError))
+
+
+def _unreachable_sqlstate(sqlstate: object) -> bool:
+    """PostgreSQL's own word that it cannot serve the connection: a connection exception (class 08) or a
+    shutdown or start-up (57P01–57P03, "the database system is starting up" while it restarts)."""
+    code = str(sqlstate or "")
+    return code.startswith("08") or code in {"57P01", "57P02", "57P03"}
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -141,20 +152,29 @@ def install_problem_handlers(app: FastAPI) -> None:
             detail = exc.en if wants_english(request) else exc.de
         return problem(request, exc.status_code, detail, headers=exc.headers)
 
+    async def database_failure(request: Request, exc: Exception) -> JSONResponse:
+        """503 to retry for a database out of reach, logged as one line (rate-limited, see ``logs``),
+        not as a traceback per request; any other database error is a 500 with its traceback."""
+        if not database_unreachable(exc):
+            log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+            return problem(request, 500)
+        log.warning("the database cannot be reached (%s); answered 503 with Retry-After", type(exc).__name__)
+        detail = (
+            "The database cannot be reached right now; please try again in a moment."
+            if wants_english(request)
+            else "Die Datenbank ist gerade nicht erreichbar; bitte gleich noch einmal versuchen."
+        )
+        return problem(request, 503, detail, headers={"Retry-After": "2"})
+
     async def crash(request: Request, exc: Exception) -> JSONResponse:
-        if database_unreachable(exc):
-            detail = (
-                "The database cannot be reached right now; please try again in a moment."
-                if wants_english(request)
-                else "Die Datenbank ist gerade nicht erreichbar; bitte gleich noch einmal versuchen."
-            )
-            return problem(request, 503, detail, headers={"Retry-After": "2"})
         return problem(request, 500)
 
     app.add_exception_handler(RequestValidationError, validation)
     app.add_exception_handler(Unauthorized, unauthorized)
     app.add_exception_handler(Forbidden, forbidden)
     app.add_exception_handler(StarletteHTTPException, http_error)
+    for database_error in (DBAPIError, PoolTimeout, ConnectionError):
+        app.add_exception_handler(database_error, database_failure)
     app.add_exception_handler(Exception, crash)
 
 

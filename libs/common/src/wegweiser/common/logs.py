@@ -44,12 +44,13 @@ class OncePerInterval(logging.Filter):
     wrote about 17,000 lines. Now each message (by logger, level and template) appears at most once per
     ``interval_s``, and the next one says how many were suppressed (``suppressed_since_last``). The
     outbox relay is a Kafka client too: it retries a failed batch, with a new producer, until the
-    broker takes it.
+    broker takes it. The HTTP problem handlers (``wegweiser.common.http``) likewise log each request
+    answered 503 while the database restarts.
     """
 
     def __init__(
         self,
-        prefixes: tuple[str, ...] = ("aiokafka", "kafka", "wegweiser.common.outbox"),
+        prefixes: tuple[str, ...] = ("aiokafka", "kafka", "wegweiser.common.outbox", "wegweiser.common.http"),
         interval_s: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:

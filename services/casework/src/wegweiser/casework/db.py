@@ -42,6 +42,7 @@ from wegweiser.casework.domain.model import (
 )
 from wegweiser.common import names
 from wegweiser.common.db import utcnow
+from wegweiser.common.envelope import trace_context
 from wegweiser.common.partner_areas import PartnerArea, place_of
 from wegweiser.common.personal_data import PersonKeyColumns
 
@@ -120,6 +121,9 @@ class CaseRow(CaseworkTable, table=True):
     # Folded names (`names.fold`) and dates of birth of the household, for search within one provider.
     search_names: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     search_dobs: str = Field(default="", sa_column=Column(String(400), nullable=False, server_default=""))
+    # The W3C traceparent of the span that opened the case (an arrival's flow, or the request of a
+    # walk-in): a referral requested later links its own trace to it (`envelope.link_to`).
+    opened_trace: str | None = Field(default=None, max_length=55)
 
 
 class ConsultationRow(CaseworkTable, table=True):
@@ -256,15 +260,25 @@ class CaseRepository:
         self.session = session
 
     def add(self, case: Case) -> None:
-        self.session.add(_row(case))
+        row = _row(case)
+        row.opened_trace = trace_context().get("traceparent")
+        self.session.add(row)
 
     async def save(self, case: Case) -> None:
         row = await self.session.get(CaseRow, case.case_id)
         if row is None:
             self.add(case)
             return
-        for key, value in _row(case).model_dump().items():
+        for key, value in _row(case).model_dump(exclude={"opened_trace"}).items():
             setattr(row, key, value)
+
+    async def opened_trace(self, case_id: uuid.UUID) -> str | None:
+        """The traceparent of the flow that opened the case (None for cases from before it was kept)."""
+        return (
+            await self.session.execute(
+                select(col(CaseRow.opened_trace)).where(col(CaseRow.case_id) == case_id)
+            )
+        ).scalar_one_or_none()
 
     async def get(self, case_id: uuid.UUID, scope: Scope) -> Case | None:
         """The case if it lies within ``scope``; otherwise None, exactly as if it did not exist.

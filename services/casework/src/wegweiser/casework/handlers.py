@@ -48,7 +48,7 @@ from wegweiser.casework.programmes import person_fields_for
 from wegweiser.common import events
 from wegweiser.common.auth import Principal
 from wegweiser.common.db import UnitOfWork
-from wegweiser.common.envelope import Envelope
+from wegweiser.common.envelope import Envelope, link_to
 from wegweiser.common.events import ClosureReason, GoalStatus, Programme
 from wegweiser.common.key_copies import shred_person_keys
 from wegweiser.common.pseudonyms import pseudonym
@@ -713,6 +713,7 @@ async def request_referral(
     """Refused without a matching consent; sends only the fields the programme needs, and the consent."""
     async with uow:
         case = await load_case(uow, cmd.case_id, cmd.principal)
+        link_to(await uow.cases.opened_trace(case.case_id))  # the referral's trace, shown with the arrival's
         if cmd.partner_id is not None:
             await _check_partner(uow, cmd.partner_id, programme=cmd.programme, ags=case.ags)
         consent = check_referral(

@@ -33,6 +33,7 @@ from sqlmodel import Field, SQLModel, col, or_
 
 from wegweiser.common.audit import AuditEntry
 from wegweiser.common.db import postgres_connection, utcnow
+from wegweiser.common.envelope import trace_context
 from wegweiser.common.personal_data import PersonKeyColumns
 from wegweiser.common.sql import dialect_insert
 from wegweiser.intake.domain.duplicates import DuplicateFlag, PersonKey
@@ -151,6 +152,8 @@ class ImportRow(IntakeTable, table=True):
     created_at: dt.datetime = Field(default_factory=utcnow)
     updated_at: dt.datetime = Field(default_factory=utcnow)
     lease_until: dt.datetime | None = None
+    # The upload request's W3C traceparent: the job's arrivals continue its trace (one flow per upload).
+    request_trace: str | None = Field(default=None, max_length=55)
 
 
 @dataclass(frozen=True, slots=True)
@@ -528,7 +531,8 @@ class ImportRepository:
         self.session = session
 
     def add(self, job: ImportJob, *, payload: str | None) -> None:
-        self.session.add(ImportRow(**job.model_dump(), payload=payload))
+        request_trace = trace_context().get("traceparent")
+        self.session.add(ImportRow(**job.model_dump(), payload=payload, request_trace=request_trace))
 
     async def get(self, import_id: uuid.UUID, *, for_update: bool = False) -> ImportJob | None:
         row = await _row(
@@ -540,6 +544,14 @@ class ImportRepository:
         return (
             await self.session.execute(
                 select(col(ImportRow.payload)).where(col(ImportRow.import_id) == import_id)
+            )
+        ).scalar_one_or_none()
+
+    async def request_trace(self, import_id: uuid.UUID) -> str | None:
+        """The traceparent of the upload's request (None for jobs from before it was kept)."""
+        return (
+            await self.session.execute(
+                select(col(ImportRow.request_trace)).where(col(ImportRow.import_id) == import_id)
             )
         ).scalar_one_or_none()
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from opentelemetry import propagate, trace
 from pydantic import ValidationError
 
 from wegweiser.common.auth import Principal
@@ -27,6 +28,7 @@ from wegweiser.common.localtime import today
 from wegweiser.common.regions import catalogue
 from wegweiser.common.runtime import ServiceRuntime
 from wegweiser.intake.api.models import ARRIVAL_IN
+from wegweiser.intake.domain.imports import ImportJob
 from wegweiser.intake.domain.model import ArrivalRejected, check_arrival
 from wegweiser.intake.handlers import (
     ImportChunk,
@@ -47,6 +49,7 @@ from wegweiser.intake.upload_reader import (
 )
 
 log = logging.getLogger(__name__)
+tracer = trace.get_tracer(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,15 +240,26 @@ class ImportWorker:
         async with self._runtime.unit_of_work() as uow:
             job = await uow.imports.get(import_id)
             payload = await uow.imports.payload(import_id)
+            request_trace = await uow.imports.request_trace(import_id)
         if job is None or payload is None:
             return
-        households = _from_payload(payload)
+        # The job continues the upload's trace: each arrival it registers is one flow from the request on.
+        upload = propagate.extract({"traceparent": request_trace} if request_trace else {})
+        with tracer.start_as_current_span(
+            "intake import job", context=upload, attributes={"wegweiser.import_id": str(import_id)}
+        ):
+            await self._import(job, _from_payload(payload))
+
+    async def _import(self, job: ImportJob, households: list[ImportHousehold]) -> None:
+        """Chunk after chunk, each committed with the job's progress, until the job is done."""
+        import_id = job.import_id
         size = self._settings.import_chunk_households
-        while job is not None and job.status == "running":
-            start = job.households_done
+        current: ImportJob | None = job
+        while current is not None and current.status == "running":
+            start = current.households_done
             chunk = tuple(households[start : start + size])
-            await self._wait_for_quota(job.authority_id, len(chunk))
-            job = await import_chunk(
+            await self._wait_for_quota(current.authority_id, len(chunk))
+            current = await import_chunk(
                 ImportChunk(
                     import_id=import_id, start=start, households=chunk, lease_until=utcnow() + self._lease
                 ),
