@@ -1,9 +1,10 @@
 """One replica at a time: leadership by a PostgreSQL advisory lock, per database and key.
 
 The lock is session-level and held on a dedicated connection, so it is released when the holder's
-process dies; a replica waiting for it is a hot standby. On SQLite the database belongs to a single
-process anyway: every caller leads. Used by the outbox relay, the migrations at start-up, and each
-service's background loops (referrals' timers, statistics' publication and rebuilds).
+process dies; a replica that asks for it every ``TAKEOVER_POLL_S`` is a hot standby. On SQLite the
+database belongs to a single process anyway: every caller leads. Used by the outbox relay, the
+migrations at start-up, and each service's background loops (referrals' timers, statistics'
+publication and rebuilds).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 log = logging.getLogger(__name__)
+
+TAKEOVER_POLL_S = 0.5  # how soon a standby notices that the leader's session ended
 
 
 def lock_key(name: str) -> int:
@@ -77,15 +80,21 @@ async def lead(
 
 
 async def _take(conn: AsyncConnection, key: int, *, wait: bool) -> bool:
-    """Take the session-level lock on ``conn``; a standby waits inside PostgreSQL (``wait``) until the
-    holder's session ends or unlocks, else False at once when it is held elsewhere."""
-    if wait:
-        await conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
-        got = True
-    else:
+    """Take the session-level lock on ``conn``; with ``wait``, ask again every ``TAKEOVER_POLL_S`` until
+    the holder's session ends or unlocks, else False at once when it is held elsewhere.
+
+    A standby asks instead of waiting inside PostgreSQL (``pg_advisory_lock``): a statement blocked there
+    keeps its snapshot for as long as it waits, and with it the oldest transaction the whole database
+    must still see. No dead row of any table could then be cleaned up, by vacuum or by an index scan,
+    for as long as the other replica led. In the system day, that made casework's PostgreSQL work grow
+    3.4 times within 40 minutes at a constant load (two replicas: one relay leads, one waits).
+    """
+    while True:
         got = bool((await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key})).scalar())
-    await conn.commit()
-    return got
+        await conn.commit()  # between the asks the session is idle, holding no snapshot
+        if got or not wait:
+            return got
+        await asyncio.sleep(TAKEOVER_POLL_S)
 
 
 async def _while_held(
