@@ -19,6 +19,18 @@ def timestamp(name: str, *, nullable: bool = False) -> sa.Column[Any]:
     return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable)
 
 
+def add_traceparent(table: str, column: str) -> None:
+    """A nullable W3C ``traceparent`` (55 characters) on ``table``: a flow's context kept to continue
+    or link it later (casework's cases, intake's upload jobs)."""
+    with op.batch_alter_table(table, schema=None) as batch_op:
+        batch_op.add_column(sa.Column(column, sa.String(length=55), nullable=True))
+
+
+def drop_column(table: str, column: str) -> None:
+    with op.batch_alter_table(table, schema=None) as batch_op:
+        batch_op.drop_column(column)
+
+
 def columns(type_: sa.types.TypeEngine[Any], *names: str, nullable: bool = False) -> list[sa.Column[Any]]:
     """Several columns of one type, in this order: a row of counters, say (NOT NULL unless said)."""
     return [sa.Column(name, type_, nullable=nullable) for name in names]

@@ -1,17 +1,14 @@
 """The trace a case was opened in (W3C ``traceparent``): a referral requested later links to that flow."""
 
-import sqlalchemy as sa
-from alembic import op
+from wegweiser.common.migrations import shared
 
 revision = "a8d41c7e5b03"
 down_revision = "d52e8f1a0b21"
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("cases", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("opened_trace", sa.String(length=55), nullable=True))
+    shared.add_traceparent("cases", "opened_trace")
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("cases", schema=None) as batch_op:
-        batch_op.drop_column("opened_trace")
+    shared.drop_column("cases", "opened_trace")
