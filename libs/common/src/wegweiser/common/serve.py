@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 from collections.abc import Callable
 from typing import TypeVar
@@ -18,8 +19,15 @@ from wegweiser.common.telemetry import configure_telemetry
 S = TypeVar("S", bound=ServiceSettings)
 
 
+def yield_cpu(nice: int) -> None:
+    """Run this process at niceness ``nice`` (``cpu_nice``), never below the niceness it was started with."""
+    if nice > os.getpriority(os.PRIO_PROCESS, 0):
+        os.setpriority(os.PRIO_PROCESS, 0, nice)
+
+
 def serve(service: str, settings_class: type[S], build: Callable[[S], FastAPI]) -> None:
     settings = settings_class()
+    yield_cpu(settings.cpu_nice)
     configure_logging(service, settings.log_level)
     configure_telemetry(service, otlp_endpoint=settings.otel_exporter_otlp_endpoint)
     uvicorn.run(
@@ -39,6 +47,7 @@ def relay(service: str, settings_class: type[S], build: Callable[[S], FastAPI]) 
     shares an event loop with request handling, and can be given less CPU than they (``nice``).
     """
     settings = settings_class()
+    yield_cpu(settings.cpu_nice)
     configure_logging(f"{service}-relay", settings.log_level)
     configure_telemetry(f"{service}-relay", otlp_endpoint=settings.otel_exporter_otlp_endpoint)
     runtime = build(settings).state.runtime

@@ -71,6 +71,13 @@ class ServiceSettings(BaseSettings):
     # False when the relay runs as a process of its own (``python -m wegweiser.<service> relay``), so that
     # request handling never waits behind it (e.g. INTAKE_OUTBOX_RELAY=false).
     outbox_relay: bool = True
+    cpu_nice: int = Field(0, ge=0, le=19)
+    """How much this service's processes yield the cores when they are contended (the Unix nice value,
+    0-19, applied at start; one started under a higher ``nice`` keeps it): 0 for the arrival path and
+    the requests people wait for (intake, casework); 10 for statistics, which publishes behind the events
+    by design, and referrals, whose partners act on a referral in hours, not milliseconds. On a host the
+    services share, a flood's work in those two then waits for idle cores instead of stretching every
+    other municipality's arrival → case (bench/README.md, system-day)."""
 
     host: str = "127.0.0.1"
     port: int = 8000

@@ -26,6 +26,12 @@ class ReferralsSettings(RetentionMixin, PseudonymKeyMixin, WebSettings):
     model_config = SettingsConfigDict(env_prefix="REFERRALS_", extra="ignore", populate_by_name=True)
 
     port: int = 8003
+    cpu_nice: int = Field(
+        10,
+        ge=0,
+        le=19,
+        description="referrals yields the cores to the arrival path (ServiceSettings.cpu_nice)",
+    )
     # Cookies do not tell ports apart: the partner inbox's session must not be casework's or intake's.
     session_cookie_name: str = "wegweiser_referrals_session"
     database_url: str = "sqlite+aiosqlite:///referrals.db"

@@ -13,6 +13,12 @@ class StatisticsSettings(ServiceSettings):
     )
 
     port: int = 8004
+    cpu_nice: int = Field(
+        10,
+        ge=0,
+        le=19,
+        description="statistics yields the cores to the arrival path (ServiceSettings.cpu_nice)",
+    )
     database_url: str = "sqlite+aiosqlite:///statistics.db"
     suppression_threshold: int = Field(5, ge=1, description="counts 0 < n < threshold are suppressed")
     land: str = Field("08", description="the Land whose municipalities are published (region catalogue code)")
