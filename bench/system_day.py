@@ -47,7 +47,7 @@ from systemday.day import KAFKA_PARTNER, STUTTGART, WEBHOOK_PARTNER, Day, Ledger
 from systemday.faults import Faults, Lag, partition_for
 from systemday.reconcile import settled, statistics_mismatches
 from systemday.spans import SpanSink, steps
-from systemday.stack import EXAMPLES, Broker, Postgres, Process, Processes, log, service
+from systemday.stack import EXAMPLES, Broker, Postgres, Process, Processes, load_yields, log, service
 
 from wegweiser.common import topics
 from wegweiser.common.engine.dlq_command import list_entries
@@ -552,6 +552,7 @@ def summary(runs: dict[str, dict[str, Any]], args: argparse.Namespace) -> dict[s
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
             "system": platform.platform(),
+            "load_generator_nice": args.load_nice,
         },
         "command": " ".join(["./dev run python bench/system_day.py", *sys.argv[1:]]),
         "runs": runs,
@@ -619,12 +620,21 @@ def main() -> None:
         action="store_false",
         help="use the tests' cluster (no PostgreSQL restart)",
     )
+    cli.add_argument(
+        "--load-nice",
+        type=int,
+        default=10,
+        help="niceness of the load generator (this process; the system's processes keep theirs), 0: none",
+    )
     cli.add_argument("--keep", action="store_true", help="keep logs and state (printed) after the run")
     cli.add_argument("--out", type=Path, default=RESULTS)
     args = cli.parse_args()
     if args.flood_minutes is None:
         args.flood_minutes = args.minutes
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # the broker restarts are expected here
+    if not load_yields(args.load_nice):
+        args.load_nice = 0
+        log("the load generator keeps full CPU priority (lowering its children's niceness needs root)")
     if args.short:
         args.minutes, args.flood_minutes, args.rate, args.publish_interval = 1, 0.25, 3, 5
         args.warm_up_s = 0

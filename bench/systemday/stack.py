@@ -27,6 +27,25 @@ from sqlalchemy.ext.asyncio import create_async_engine
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "services" / "referrals" / "examples"
 SCRIPTS = REPO / "deploy" / "local"
+SYSTEM_NICENESS = os.nice(0)
+"""The niceness the system's processes start with: the load generator's own, before it yields."""
+
+
+def load_yields(nice: int) -> bool:
+    """The load generator (this process) yields the cores to the system it measures: on this machine it
+    shares them with the services, where a deployment's clients (reception authorities, counsellors'
+    browsers) run elsewhere. Its children (the shipped partners too) start at ``SYSTEM_NICENESS`` again
+    (``_as_system``), which needs the right to lower a niceness (root); without it, nothing yields."""
+    if nice <= SYSTEM_NICENESS or os.geteuid() != 0:
+        return False
+    os.setpriority(os.PRIO_PROCESS, 0, nice)
+    return True
+
+
+def _as_system() -> None:
+    """In a child before it execs: the system's niceness, not the load generator's."""
+    if os.nice(0) != SYSTEM_NICENESS:
+        os.setpriority(os.PRIO_PROCESS, 0, SYSTEM_NICENESS)
 
 
 def log(message: str) -> None:
@@ -47,7 +66,13 @@ class Broker:
     def _run(self, command: str, *, check: bool = True) -> None:
         env = {**os.environ, "WEGWEISER_KAFKA_PORT": str(self.port), "WEGWEISER_STATE": str(self.state)}
         env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
-        subprocess.run([str(SCRIPTS / "kafka.sh"), command], env=env, check=check, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [str(SCRIPTS / "kafka.sh"), command],
+            env=env,
+            check=check,
+            stdout=subprocess.DEVNULL,
+            preexec_fn=_as_system,  # two system calls, no lock: safe to fork with
+        )
 
     def start(self) -> None:
         self._run("start")
@@ -83,6 +108,7 @@ class Postgres:
             check=check,
             capture_output=True,
             text=True,
+            preexec_fn=_as_system,  # two system calls, no lock: safe to fork with
         )
         return done.stdout.strip()
 
@@ -164,7 +190,14 @@ class Processes:
         log_file = (self.log_dir / f"{name}.log").open("ab")
         env = {**os.environ, **p.env, "PYTHONUNBUFFERED": "1"}
         stdout = subprocess.PIPE if p.on_line else log_file
-        p.popen = subprocess.Popen(p.argv, env=env, stdout=stdout, stderr=log_file, cwd=REPO)
+        p.popen = subprocess.Popen(
+            p.argv,
+            env=env,
+            stdout=stdout,
+            stderr=log_file,
+            cwd=REPO,
+            preexec_fn=_as_system,  # two system calls, no lock: safe to fork with
+        )
         p.starts += 1
         if p.on_line:
             threading.Thread(target=_pump, args=(p.popen, p.on_line, log_file), daemon=True).start()
