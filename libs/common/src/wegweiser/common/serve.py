@@ -25,11 +25,17 @@ def yield_cpu(nice: int) -> None:
         os.setpriority(os.PRIO_PROCESS, 0, nice)
 
 
-def serve(service: str, settings_class: type[S], build: Callable[[S], FastAPI]) -> None:
+def _started(name: str, settings_class: type[S]) -> S:
+    """A service process's settings, with its CPU priority, logs and telemetry set up (``name`` in them)."""
     settings = settings_class()
     yield_cpu(settings.cpu_nice)
-    configure_logging(service, settings.log_level)
-    configure_telemetry(service, otlp_endpoint=settings.otel_exporter_otlp_endpoint)
+    configure_logging(name, settings.log_level)
+    configure_telemetry(name, otlp_endpoint=settings.otel_exporter_otlp_endpoint)
+    return settings
+
+
+def serve(service: str, settings_class: type[S], build: Callable[[S], FastAPI]) -> None:
+    settings = _started(service, settings_class)
     uvicorn.run(
         build(settings),
         host=settings.host,
@@ -46,10 +52,7 @@ def relay(service: str, settings_class: type[S], build: Callable[[S], FastAPI]) 
     For deployments that set ``<SERVICE>_OUTBOX_RELAY=false`` on the HTTP processes: the relay then never
     shares an event loop with request handling, and can be given less CPU than they (``nice``).
     """
-    settings = settings_class()
-    yield_cpu(settings.cpu_nice)
-    configure_logging(f"{service}-relay", settings.log_level)
-    configure_telemetry(f"{service}-relay", otlp_endpoint=settings.otel_exporter_otlp_endpoint)
+    settings = _started(f"{service}-relay", settings_class)
     runtime = build(settings).state.runtime
 
     async def main() -> None:

@@ -104,6 +104,13 @@ class ServiceSettings(BaseSettings):
         return consumer_group_id(service, self.consumer_group_prefix)
 
 
+class BackgroundServiceMixin(BaseSettings):
+    """For the services off the arrival path (statistics, referrals): they yield the cores at nice 10
+    (``ServiceSettings.cpu_nice``), read with the service's prefix (``STATISTICS_CPU_NICE``...)."""
+
+    cpu_nice: int = Field(10, ge=0, le=19)
+
+
 class PseudonymKeyMixin(BaseSettings):
     """For the services that hold personal data and emit pseudonymous facts; never for statistics."""
 

@@ -6,7 +6,12 @@ from pydantic import BeforeValidator, Field
 from pydantic_settings import NoDecode, SettingsConfigDict
 
 from wegweiser.common.engine import EngineConfig
-from wegweiser.common.settings import PseudonymKeyMixin, RetentionMixin, comma_separated
+from wegweiser.common.settings import (
+    BackgroundServiceMixin,
+    PseudonymKeyMixin,
+    RetentionMixin,
+    comma_separated,
+)
 from wegweiser.common.web.session import WebSettings
 
 HostList = Annotated[tuple[str, ...], NoDecode, BeforeValidator(comma_separated)]
@@ -19,19 +24,13 @@ OWN_HOSTS = (
 """Our hosts in docker-compose and Kubernetes; a leading dot refuses every name ending in it."""
 
 
-class ReferralsSettings(RetentionMixin, PseudonymKeyMixin, WebSettings):
+class ReferralsSettings(BackgroundServiceMixin, RetentionMixin, PseudonymKeyMixin, WebSettings):
     """Retention: ``REFERRALS_RETENTION_MONTHS`` (default 24) counts from a referral's final state.
     The partner inbox's sign-in: ``REFERRALS_DEV_LOGIN``, ``REFERRALS_SESSION_COOKIE_*`` (``WebSettings``)."""
 
     model_config = SettingsConfigDict(env_prefix="REFERRALS_", extra="ignore", populate_by_name=True)
 
     port: int = 8003
-    cpu_nice: int = Field(
-        10,
-        ge=0,
-        le=19,
-        description="referrals yields the cores to the arrival path (ServiceSettings.cpu_nice)",
-    )
     # Cookies do not tell ports apart: the partner inbox's session must not be casework's or intake's.
     session_cookie_name: str = "wegweiser_referrals_session"
     database_url: str = "sqlite+aiosqlite:///referrals.db"

@@ -4,21 +4,15 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from wegweiser.common.engine import EngineConfig
-from wegweiser.common.settings import ServiceSettings
+from wegweiser.common.settings import BackgroundServiceMixin, ServiceSettings
 
 
-class StatisticsSettings(ServiceSettings):
+class StatisticsSettings(BackgroundServiceMixin, ServiceSettings):
     model_config = SettingsConfigDict(
         env_prefix="STATISTICS_", extra="ignore", populate_by_name=True, env_nested_delimiter="__"
     )
 
     port: int = 8004
-    cpu_nice: int = Field(
-        10,
-        ge=0,
-        le=19,
-        description="statistics yields the cores to the arrival path (ServiceSettings.cpu_nice)",
-    )
     database_url: str = "sqlite+aiosqlite:///statistics.db"
     suppression_threshold: int = Field(5, ge=1, description="counts 0 < n < threshold are suppressed")
     land: str = Field("08", description="the Land whose municipalities are published (region catalogue code)")
